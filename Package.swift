@@ -1,0 +1,84 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module map (dependencies point inward, towards StazCore):
+//   StazCore      pure value types + Patroni-compatible DCS JSON codecs (no I/O)
+//   StazConfig    YAML / environment / dynamic configuration, validation
+//   StazHA        the pure HA decision function (DCS view + local state + config + clock -> actions)
+//   StazDCS       DCS protocol implementations: etcd v3 (JSON gateway) and etcd v2
+//   StazPostgres  PostgreSQL control: processes, config files, queries, slots
+//   StazAPI       REST API server (Patroni endpoints) over SwiftNIO
+//   StazDaemon    the HA loop: executor, lease keeper, service wiring
+//   StazCtl       stazctl commands (library, so tests can call them)
+//   staz, stazctl thin executables
+
+let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "staz",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "staz", targets: ["staz"]),
+        .executable(name: "stazctl", targets: ["stazctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(name: "StazCore", swiftSettings: v5),
+        .target(name: "StazConfig", dependencies: [
+            "StazCore", .product(name: "Yams", package: "Yams"),
+        ], swiftSettings: v5),
+        .target(name: "StazHA", dependencies: ["StazCore", "StazConfig"], swiftSettings: v5),
+        .target(name: "StazDCS", dependencies: [
+            "StazCore", "StazConfig",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: v5),
+        .target(name: "StazPostgres", dependencies: [
+            "StazCore", "StazConfig",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: v5),
+        .target(name: "StazAPI", dependencies: [
+            "StazCore", "StazConfig",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: v5),
+        .target(name: "StazDaemon", dependencies: [
+            "StazCore", "StazConfig", "StazHA", "StazDCS", "StazPostgres", "StazAPI",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: v5),
+        .target(name: "StazCtl", dependencies: [
+            "StazCore", "StazConfig", "StazDCS",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
+        ], swiftSettings: v5),
+        .executableTarget(name: "staz", dependencies: [
+            "StazDaemon", "StazConfig",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: v5),
+        .executableTarget(name: "stazctl", dependencies: ["StazCtl"], swiftSettings: v5),
+
+        .testTarget(name: "StazCoreTests", dependencies: ["StazCore"], swiftSettings: v5),
+        .testTarget(name: "StazConfigTests", dependencies: ["StazConfig"], swiftSettings: v5),
+        .testTarget(name: "StazHATests", dependencies: ["StazHA"], swiftSettings: v5),
+        .testTarget(name: "StazDCSTests", dependencies: ["StazDCS"], swiftSettings: v5),
+        .testTarget(name: "StazPostgresTests", dependencies: ["StazPostgres"], swiftSettings: v5),
+        .testTarget(name: "StazAPITests", dependencies: ["StazAPI"], swiftSettings: v5),
+        .testTarget(name: "StazCtlTests", dependencies: ["StazCtl"], swiftSettings: v5),
+    ]
+)

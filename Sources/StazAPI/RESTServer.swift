@@ -1,0 +1,161 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import StazCore
+
+public enum RESTServerError: Error, CustomStringConvertible {
+    case invalidListenAddress(String)
+    case notStarted
+
+    public var description: String {
+        switch self {
+        case .invalidListenAddress(let s): return "restapi.listen '\(s)' is not host:port"
+        case .notStarted: return "REST API server is not running"
+        }
+    }
+}
+
+/// Patroni-compatible REST API over SwiftNIO HTTP/1.1 with keep-alive. Health checks are
+/// answered on the event loop from the pre-rendered snapshot; handlers that need the DCS or
+/// the daemon run in a Task and write back on the channel's event loop.
+public final class RESTServer: @unchecked Sendable {
+    private let host: String
+    private let port: Int
+    private let router: Router
+    private let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    // Touched only by start()/shutdown(), which the owner calls in sequence.
+    private var channel: Channel?
+
+    public init(listen: String, state: APIState, actions: APIActions,
+                clusterProvider: @escaping @Sendable () async throws -> ClusterView, logger: Logger) throws {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
+            throw RESTServerError.invalidListenAddress(listen)
+        }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        // Patroni: `*` or empty host listens on all interfaces.
+        self.host = host.isEmpty || host == "*" ? "::" : host
+        self.port = port
+        self.logger = logger
+        self.router = Router(state: state, actions: actions, clusterProvider: clusterProvider, logger: logger)
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
+    }
+
+    /// The bound port (useful when listening on port 0).
+    public var boundPort: Int? { channel?.localAddress?.port }
+
+    public func start() async throws {
+        let router = self.router
+        let logger = self.logger
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
+                    channel.pipeline.addHandler(HTTPRequestHandler(router: router, logger: logger))
+                }
+            }
+        do {
+            channel = try await bootstrap.bind(host: host, port: port).get()
+        } catch where host == "::" {
+            // No IPv6 on this host: fall back to IPv4 any-address.
+            channel = try await bootstrap.bind(host: "0.0.0.0", port: port).get()
+        }
+        logger.info("REST API listening on \(host):\(boundPort ?? port)")
+    }
+
+    public func shutdown() async {
+        if let channel { try? await channel.close() }
+        channel = nil
+        try? await group.shutdownGracefully()
+    }
+}
+
+/// One per connection. NIO's pipelining handler (from `configureHTTPServerPipeline`) queues
+/// further requests until a response is complete, so replies always go out in order.
+final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private static let maxBodyBytes = 1 << 20
+    private let router: Router
+    private let logger: Logger
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+
+    init(router: Router, logger: Logger) { self.router = router; self.logger = logger }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let requestHead):
+            head = requestHead
+            body = nil
+        case .body(var chunk):
+            if body == nil { body = chunk } else if body!.readableBytes + chunk.readableBytes <= Self.maxBodyBytes {
+                body!.writeBuffer(&chunk)
+            }
+        case .end:
+            guard let requestHead = head else { return }
+            head = nil
+            switch router.route(method: requestHead.method, uri: requestHead.uri) {
+            case .immediate(let response):
+                write(response, for: requestHead, context: context)
+            case .deferred(let handler):
+                let channel = context.channel
+                let target = RequestTarget(requestHead.uri)
+                let requestBody = body
+                let logger = self.logger
+                Task {
+                    let response = await handler(target, requestBody)
+                    channel.eventLoop.execute {
+                        HTTPRequestHandler.send(response, for: requestHead, on: channel, logger: logger)
+                    }
+                }
+            }
+        }
+    }
+
+    private func write(_ response: APIResponse, for request: HTTPRequestHead, context: ChannelHandlerContext) {
+        let keepAlive = request.isKeepAlive
+        context.write(wrapOutboundOut(.head(Self.responseHead(response, for: request))), promise: nil)
+        if let body = response.body, request.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        } else {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    private static func send(_ response: APIResponse, for request: HTTPRequestHead, on channel: Channel, logger: Logger) {
+        guard channel.isActive else { return }
+        channel.write(HTTPServerResponsePart.head(responseHead(response, for: request)), promise: nil)
+        if let body = response.body, request.method != .HEAD {
+            channel.write(HTTPServerResponsePart.body(.byteBuffer(body)), promise: nil)
+        }
+        channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { result in
+            if case .failure(let error) = result { logger.debug("REST API write failed: \(error)") }
+            if !request.isKeepAlive { channel.close(promise: nil) }
+        }
+    }
+
+    private static func responseHead(_ response: APIResponse, for request: HTTPRequestHead) -> HTTPResponseHead {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(4)
+        headers.add(name: "Server", value: "Patroni/\(StazVersion.patroniCompatible)")
+        if let contentType = response.contentType { headers.add(name: "Content-Type", value: contentType) }
+        headers.add(name: "Content-Length", value: String(response.body?.readableBytes ?? 0))
+        for (name, value) in response.extraHeaders { headers.add(name: name, value: value) }
+        if request.version.major == 1 && request.version.minor == 0 && request.isKeepAlive {
+            headers.add(name: "Connection", value: "keep-alive")
+        }
+        return HTTPResponseHead(version: request.version.major == 1 && request.version.minor == 0 ? .http1_0 : .http1_1,
+                                status: response.status, headers: headers)
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import StazCore
+
+/// Turns a raw (already merged) configuration tree into a `StazConfiguration`, collecting every
+/// problem. Returns nil when anything required is missing or wrongly typed; the caller then
+/// throws all the collected issues at once, so a broken config is never half-applied.
+enum ConfigParser {
+    static let reservedMemberName = "__patroni_strict_sync_replica_placeholder__"
+
+    static func parse(_ root: JSONObject, environment: [String: String], diagnostics: Diagnostics) -> StazConfiguration? {
+        let top = SectionReader(path: "", object: root, diagnostics: diagnostics)
+        let scope = top.string("scope", required: true)
+        let name = top.string("name", required: true)
+        if name == reservedMemberName { diagnostics.error("name", "'\(reservedMemberName)' is reserved") }
+        let namespace = top.string("namespace")
+
+        let restapi = parseRestAPI(top)
+        let (etcd, etcd3) = parseDCS(top)
+        let postgresql = parsePostgreSQL(top, environment: environment)
+        let bootstrap = parseBootstrap(top)
+        let tags = parseTags(top)
+        let ctl = parseCtl(top)
+        let log = parseLog(top)
+        let mesh = top.mapping("mesh")
+        let watchdog = top.mapping("watchdog")
+        if let watchdog {
+            let mode = watchdog["mode"].flatMap(YAMLConversion.scalarText)?.lowercased()
+            let note = mode == "required" ? " although mode is 'required'" : ""
+            diagnostics.warn("watchdog", "watchdog is not supported by staz; running without one\(note)")
+        }
+        top.unsupported("consul", "zookeeper", "exhibitor", "kubernetes", "raft", "citus",
+                        "thread_pool_size", "thread_stack_size", "standby_cluster")
+        top.finish()
+
+        guard diagnostics.issues.isEmpty, let scope, let name, let restapi, let postgresql else { return nil }
+        var config = StazConfiguration(scope: scope, name: name, restapi: restapi, postgresql: postgresql)
+        if let namespace, !namespace.isEmpty { config.namespace = namespace }
+        config.etcd = etcd; config.etcd3 = etcd3
+        config.bootstrap = bootstrap; config.tags = tags; config.ctl = ctl; config.log = log
+        config.mesh = mesh; config.watchdog = watchdog
+        return config
+    }
+
+    static func parseRestAPI(_ top: SectionReader) -> RestAPISection? {
+        guard let reader = top.section("restapi") else {
+            if !top.has("restapi") { top.diagnostics.error("restapi.listen", "missing required key") }
+            return nil
+        }
+        let listen = reader.string("listen", required: true)
+        if let listen { validateListenAddress(listen, path: reader.keyPath("listen"), diagnostics: reader.diagnostics) }
+        let connect = reader.string("connect_address")
+        if let connect { validateListenAddress(connect, path: reader.keyPath("connect_address"), diagnostics: reader.diagnostics) }
+        var section = RestAPISection(listen: listen ?? "", connectAddress: connect ?? defaultConnectAddress(fromListen: listen ?? ""))
+        if let auth = reader.section("authentication") {
+            section.username = auth.string("username"); section.password = auth.string("password")
+            auth.finish()
+        }
+        section.certfile = reader.string("certfile")
+        section.keyfile = reader.string("keyfile")
+        section.cafile = reader.string("cafile")
+        if let verify = reader.string("verify_client") {
+            if ["none", "optional", "required"].contains(verify.lowercased()) {
+                section.verifyClient = verify.lowercased()
+            } else {
+                reader.diagnostics.error(reader.keyPath("verify_client"), "expected none, optional or required, got '\(verify)'")
+            }
+        }
+        section.allowlist = reader.stringList("allowlist") ?? []
+        section.allowlistIncludeMembers = reader.bool("allowlist_include_members") ?? false
+        reader.unsupported("keyfile_password", "ciphers", "http_extra_headers", "https_extra_headers",
+                           "request_queue_size", "thread_pool_size", "server_tokens")
+        reader.finish()
+        return listen == nil ? nil : section
+    }
+
+    /// `etcd` (v2) and `etcd3` (v3). At least one is required; other Patroni DCS types are not
+    /// implemented by staz.
+    static func parseDCS(_ top: SectionReader) -> (EtcdSection?, EtcdSection?) {
+        let hasEtcd = top.has("etcd"), hasEtcd3 = top.has("etcd3")
+        let etcd = hasEtcd ? parseEtcd(top, key: "etcd") : nil
+        let etcd3 = hasEtcd3 ? parseEtcd(top, key: "etcd3") : nil
+        if !hasEtcd && !hasEtcd3 {
+            let others = ["consul", "zookeeper", "exhibitor", "kubernetes", "raft"].filter { top.has($0) }
+            let note = others.isEmpty ? "" : " ('\(others.joined(separator: "', '"))' is not supported by staz)"
+            top.diagnostics.error("etcd3", "missing required key: one of 'etcd3' or 'etcd' must be configured\(note)")
+        }
+        return (etcd, etcd3)
+    }
+
+    static func parseEtcd(_ top: SectionReader, key: String) -> EtcdSection? {
+        guard let reader = top.section(key) else { return nil }
+        let diagnostics = reader.diagnostics
+        var scheme = "http"
+        if let proto = reader.string("protocol") {
+            if ["http", "https"].contains(proto.lowercased()) { scheme = proto.lowercased() } else {
+                diagnostics.error(reader.keyPath("protocol"), "expected http or https, got '\(proto)'")
+            }
+        }
+        let defaultPort = reader.int("port", min: 1, max: 65535) ?? 2379
+        var endpoints: [String] = []
+        if let url = reader.string("url") {
+            endpoints = [url.contains("://") ? url : "\(scheme)://\(url)"]
+        } else if let hosts = reader.stringList("hosts") {
+            endpoints = hosts.map { endpoint($0, scheme: scheme, defaultPort: defaultPort) }
+            if hosts.isEmpty { diagnostics.error(reader.keyPath("hosts"), "must list at least one host") }
+        } else if let host = reader.string("host") {
+            endpoints = [endpoint(host, scheme: scheme, defaultPort: defaultPort)]
+        } else {
+            diagnostics.error(reader.keyPath("host"), "missing required key: one of host, hosts or url must be set")
+        }
+        reader.accept("host", "hosts", "url")
+        for (index, item) in endpoints.enumerated() {
+            let hostPort = item.components(separatedBy: "://").last ?? item
+            let path = reader.keyPath(reader.has("url") ? "url" : (reader.has("hosts") ? "hosts[\(index)]" : "host"))
+            validateListenAddress(String(hostPort.split(separator: "/").first ?? ""), path: path, diagnostics: diagnostics)
+        }
+        var section = EtcdSection(endpoints: endpoints)
+        section.protocolScheme = scheme
+        section.username = reader.string("username")
+        section.password = reader.string("password")
+        section.cacert = reader.string("cacert")
+        section.cert = reader.string("cert")
+        section.key = reader.string("key")
+        reader.unsupported("proxy", "srv", "srv_suffix", "use_proxies", "key_password", "verify")
+        reader.finish()
+        return section
+    }
+
+    private static func endpoint(_ host: String, scheme: String, defaultPort: Int) -> String {
+        if host.contains("://") { return host }
+        let (h, port) = splitHostPort(host, defaultPort: defaultPort)
+        let bracketed = h.contains(":") ? "[\(h)]" : h
+        return "\(scheme)://\(bracketed):\(port ?? String(defaultPort))"
+    }
+
+    /// Tags; custom tags are allowed, so nothing here is "unknown".
+    static func parseTags(_ top: SectionReader) -> TagsSection {
+        var tags = TagsSection()
+        guard let reader = top.section("tags") else { return tags }
+        tags.raw = reader.object
+        let noFailover = reader.bool("nofailover")
+        let priority = reader.int("failover_priority", min: 0)
+        tags.noLoadBalance = reader.bool("noloadbalance") ?? false
+        tags.cloneFrom = reader.bool("clonefrom") ?? false
+        tags.noSync = reader.bool("nosync") ?? false
+        tags.noStream = reader.bool("nostream") ?? false
+        tags.syncPriority = reader.int("sync_priority", min: 0)
+        tags.replicateFrom = reader.string("replicatefrom")
+        // Patroni: `nofailover` takes precedence; a contradicting priority only earns a warning.
+        if let noFailover, let priority, noFailover == (priority > 0) {
+            reader.diagnostics.warn(reader.keyPath("failover_priority"),
+                "Conflicting configuration between nofailover: \(noFailover) and failover_priority: \(priority). Defaulting to nofailover: \(noFailover)")
+        }
+        tags.noFailover = noFailover ?? ((priority ?? 1) <= 0)
+        tags.failoverPriority = noFailover == true ? 0 : (priority ?? 1)
+        if tags.noSync, let syncPriority = tags.syncPriority, syncPriority > 0 {
+            reader.diagnostics.warn(reader.keyPath("sync_priority"),
+                "Conflicting configuration between nosync: true and sync_priority: \(syncPriority). Defaulting to nosync: true")
+        }
+        return tags
+    }
+
+    static func parseCtl(_ top: SectionReader) -> CtlSection {
+        var ctl = CtlSection()
+        guard let reader = top.section("ctl") else { return ctl }
+        if let auth = reader.section("authentication") {
+            ctl.username = auth.string("username"); ctl.password = auth.string("password")
+            auth.finish()
+        }
+        ctl.insecure = reader.bool("insecure") ?? false
+        ctl.cacert = reader.string("cacert")
+        ctl.certfile = reader.string("certfile")
+        ctl.keyfile = reader.string("keyfile")
+        reader.unsupported("keyfile_password")
+        reader.finish()
+        return ctl
+    }
+
+    static let logLevels = ["DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL", "CRITICAL"]
+
+    static func parseLog(_ top: SectionReader) -> LogSection {
+        var log = LogSection()
+        guard let reader = top.section("log") else { return log }
+        if let level = reader.string("level") {
+            if logLevels.contains(level.uppercased()) { log.level = level.uppercased() } else {
+                reader.diagnostics.error(reader.keyPath("level"), "expected one of \(logLevels.joined(separator: ", ")), got '\(level)'")
+            }
+        }
+        log.dir = reader.string("dir")
+        reader.unsupported("type", "traceback_level", "format", "dateformat", "static_fields", "max_queue_size",
+                           "mode", "file_num", "file_size", "loggers", "deduplicate_heartbeat_logs")
+        reader.finish()
+        return log
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import StazCore
+import Yams
+
+/// YAML → `JSONValue` conversion that keeps mapping key order and resolves scalars the way
+/// PyYAML's `safe_load` (YAML 1.1) does, so that `bootstrap.dcs` written into the DCS is what
+/// Patroni would write: `on`/`yes` are booleans, `0x1F` is an int, `'on'` stays a string.
+public enum YAMLConversion {
+    public struct SyntaxError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Parses one YAML document. An empty document gives `.null`.
+    public static func parse(_ yaml: String) throws -> JSONValue {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: yaml)
+        } catch {
+            throw SyntaxError(description: "invalid YAML: \(error)")
+        }
+        guard let node else { return .null }
+        return jsonValue(from: node)
+    }
+
+    /// Converts a composed YAML node.
+    public static func jsonValue(from node: Node) -> JSONValue {
+        switch node {
+        case .scalar(let scalar): return scalarValue(scalar, tag: Tag.Name(rawValue: node.tag.rawValue))
+        case .sequence(let sequence): return .array(sequence.map { jsonValue(from: $0) })
+        case .mapping(let mapping):
+            var object = JSONObject()
+            for (key, value) in mapping {
+                let converted = jsonValue(from: value)
+                if key.tag.rawValue == Tag.Name.merge.rawValue, case .object(let merged) = converted {
+                    // `<<: *anchor` — keys already present win, as in PyYAML.
+                    for (k, v) in merged.pairs where object[k] == nil { object[k] = v }
+                    continue
+                }
+                object[keyText(key)] = converted
+            }
+            return .object(object)
+        case .alias: return .null
+        }
+    }
+
+    private static func keyText(_ key: Node) -> String {
+        if case .scalar(let s) = key { return s.string }
+        return jsonValue(from: key).compactString
+    }
+
+    private static func scalarValue(_ scalar: Node.Scalar, tag: Tag.Name) -> JSONValue {
+        let text = scalar.string
+        switch tag {
+        case .null: return .null
+        case .bool: return Bool.construct(from: scalar).map { .bool($0) } ?? .string(text)
+        case .int:
+            if let i = Int64.construct(from: scalar) { return .int(i) }
+            return Double.construct(from: scalar).map { .double($0) } ?? .string(text)
+        case .float: return Double.construct(from: scalar).map { .double($0) } ?? .string(text)
+        default: return .string(text)
+        }
+    }
+
+    /// Renders a JSON value as a single YAML/Python-ish scalar text for messages and for
+    /// environment-style string fields (`5432` → "5432", `true` → "true").
+    static func scalarText(_ value: JSONValue) -> String? {
+        switch value {
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        case .double(let d): return d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .bool(let b): return b ? "true" : "false"
+        default: return nil
+        }
+    }
+}
+
+extension JSONObject {
+    /// Patroni's `patch_config`: nested mappings are merged, `null` deletes a key, anything
+    /// else replaces. Used to merge a directory of YAML files and the environment overrides.
+    func patched(with patch: JSONObject) -> JSONObject {
+        var result = self
+        for (key, value) in patch.pairs {
+            if value.isNull {
+                result[key] = nil
+            } else if case .object(let patchChild) = value, case .object(let existing)? = result[key] {
+                result[key] = .object(existing.patched(with: patchChild))
+            } else {
+                result[key] = value
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,30 @@
+import NIOCore
+
+/// The DCS timing knobs (Patroni's `ttl`, `loop_wait`, `retry_timeout`, seconds).
+struct DCSTimeouts: Sendable, Equatable {
+    var ttl: Double
+    var loopWait: Double
+    var retryTimeout: Double
+
+    /// The lease / key TTL as etcd wants it: whole seconds, at least 1.
+    var ttlSeconds: Int { max(1, Int(ttl.rounded(.down))) }
+
+    /// Bound of one operation across all endpoints.
+    var retryDuration: Duration { .seconds(max(0.1, retryTimeout)) }
+
+    /// Bound of one HTTP attempt: short, so that a frozen etcd cannot stall the caller for long
+    /// and there is time left to try the next endpoint.
+    var perRequestDuration: Duration { min(.seconds(2), .seconds(max(0.1, retryTimeout) / 2)) }
+}
+
+extension Duration {
+    /// Seconds as a floating point number (for logs and arithmetic).
+    var secondsValue: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+
+    /// SwiftNIO's representation, for AsyncHTTPClient deadlines.
+    var timeAmount: TimeAmount {
+        .nanoseconds(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000)
+    }
+}

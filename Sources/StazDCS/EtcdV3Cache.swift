@@ -1,0 +1,202 @@
+import Foundation
+import Logging
+import StazCore
+
+/// Patroni's `KVCache`: one range read of the cluster prefix, then a streaming `/v3/watch` from
+/// the next revision, keeping an in-memory copy of every key. Trusted only while the watch is
+/// live; after any error the loop starts over with a fresh range read. Wakes `waitForChange`
+/// callers when `leader`, `config` or `failover` change.
+actor EtcdV3Cache {
+    private let transport: EtcdTransport
+    private let prefix: String
+    private let logger: Logger
+
+    /// Keys relative to the cluster prefix.
+    private var entries: [String: DCSRawValue] = [:]
+    /// Newest revision seen per key, deletions included, so that an older event (or a local
+    /// update racing the watch) never overwrites newer knowledge.
+    private var keyRevisions: [String: Int64] = [:]
+    private var hasData = false
+    private(set) var isLive = false
+    /// A waking change arrived while nobody was waiting; cleared when the HA loop reads.
+    private var pendingWake = false
+    private var waiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
+    private var timers: [UInt64: Task<Void, Never>] = [:]
+    private var nextWaiterID: UInt64 = 0
+    private var watchTask: Task<Void, Never>?
+    private var closed = false
+
+    static let wakingKeys = [DCSKey.leader, DCSKey.config, DCSKey.failover]
+
+    init(transport: EtcdTransport, prefix: String, logger: Logger) {
+        self.transport = transport
+        self.prefix = prefix
+        self.logger = logger
+    }
+
+    func startIfNeeded() {
+        guard !closed, watchTask == nil else { return }
+        watchTask = Task { await self.run() }
+    }
+
+    /// The cached keys, or nil when the watch is not live.
+    func snapshot() -> [String: DCSRawValue]? { isLive ? entries : nil }
+
+    func value(of key: String) -> DCSRawValue? { isLive ? entries[key] : nil }
+
+    /// The HA loop has read the cluster: earlier changes need no extra wake-up.
+    func consumePendingWake() { pendingWake = false }
+
+    /// Records the result of our own write at `revision` so that a read right after it sees it.
+    func applyLocal(_ key: String, _ value: DCSRawValue?, revision: Int64?) {
+        guard isLive, let revision else { return }
+        update(key, value, revision: revision)
+    }
+
+    /// A request failed: the watch may be hanging on a dead endpoint, so start over.
+    func markBroken() {
+        guard isLive else { return }
+        isLive = false
+        watchTask?.cancel()
+        watchTask = nil
+    }
+
+    func stop() {
+        closed = true
+        isLive = false
+        watchTask?.cancel()
+        watchTask = nil
+        for id in Array(waiters.keys) { resumeWaiter(id, with: false) }
+    }
+
+    func waitForChange(timeout: Duration) async -> Bool {
+        startIfNeeded()
+        if pendingWake {
+            pendingWake = false
+            return true
+        }
+        if Task.isCancelled || closed { return false }
+        let id = nextWaiterID
+        nextWaiterID += 1
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                waiters[id] = continuation
+                timers[id] = Task {
+                    try? await Task.sleep(for: timeout)
+                    self.resumeWaiter(id, with: false)
+                }
+            }
+        } onCancel: {
+            Task { await self.resumeWaiter(id, with: false) }
+        }
+    }
+
+    private func resumeWaiter(_ id: UInt64, with woken: Bool) {
+        timers.removeValue(forKey: id)?.cancel()
+        waiters.removeValue(forKey: id)?.resume(returning: woken)
+    }
+
+    private func wake() {
+        if waiters.isEmpty {
+            pendingWake = true
+        } else {
+            for id in Array(waiters.keys) { resumeWaiter(id, with: true) }
+        }
+    }
+
+    // MARK: the watch loop
+
+    private func run() async {
+        while !Task.isCancelled {
+            do {
+                let (kvs, revision) = try await Self.readPrefix(transport: transport, prefix: prefix)
+                replaceAll(kvs, revision: revision)
+                try await watch(fromRevision: revision + 1)
+                logger.debug("etcd watch stream ended, restarting")
+            } catch {
+                if Task.isCancelled { break }
+                logger.debug("etcd watch failed, restarting", metadata: ["error": "\(error)"])
+            }
+            isLive = false
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    private func watch(fromRevision revision: Int64) async throws {
+        let request: JSONValue = ["create_request": [
+            "key": .string(EtcdV3Wire.base64(prefix)),
+            "range_end": .string(EtcdV3Wire.rangeEnd(forPrefix: prefix)),
+            "start_revision": .string(String(revision)),
+        ]]
+        let response = try await transport.openStream(.json("/v3/watch", request))
+        var splitter = JSONObjectStreamSplitter()
+        for try await chunk in response.body {
+            for object in splitter.append(chunk.readableBytesView) {
+                try handleWatchMessage(try JSONValue.parse(object))
+            }
+        }
+    }
+
+    private func handleWatchMessage(_ message: JSONValue) throws {
+        if let error = message["error"] {
+            throw DCSError.protocolError("etcd watch error: \(error.compactString)")
+        }
+        guard let result = message["result"] else { return }
+        if result["created"]?.boolValue == true { isLive = true }
+        if result["canceled"]?.boolValue == true {
+            throw DCSError.protocolError("etcd watch canceled: \(result["cancel_reason"]?.stringValue ?? "") compact_revision=\(result["compact_revision"]?.compactString ?? "-")")
+        }
+        for event in result["events"]?.arrayValue ?? [] {
+            guard let kvJSON = event["kv"], let kv = EtcdV3Wire.keyValue(kvJSON), kv.key.hasPrefix(prefix) else { continue }
+            let key = String(kv.key.dropFirst(prefix.count))
+            if event["type"]?.stringValue == "DELETE" {
+                update(key, nil, revision: kv.modRevision)
+            } else {
+                update(key, Self.raw(kv), revision: kv.modRevision)
+            }
+        }
+    }
+
+    private func update(_ key: String, _ value: DCSRawValue?, revision: Int64) {
+        if let known = keyRevisions[key], known >= revision { return }
+        keyRevisions[key] = revision
+        let old = entries[key]
+        if let value { entries[key] = value } else { entries.removeValue(forKey: key) }
+        if Self.wakingKeys.contains(key), old?.value != value?.value { wake() }
+    }
+
+    private func replaceAll(_ kvs: [EtcdV3Wire.KeyValue], revision: Int64) {
+        let old = entries
+        entries = [:]
+        keyRevisions = [:]
+        for kv in kvs where kv.key.hasPrefix(prefix) {
+            let key = String(kv.key.dropFirst(prefix.count))
+            entries[key] = Self.raw(kv)
+            keyRevisions[key] = kv.modRevision
+        }
+        // Keys that vanished were deleted at or before `revision`.
+        for key in old.keys where entries[key] == nil { keyRevisions[key] = revision }
+        if hasData, Self.wakingKeys.contains(where: { old[$0]?.value != entries[$0]?.value }) { wake() }
+        hasData = true
+    }
+
+    // MARK: shared helpers
+
+    static func raw(_ kv: EtcdV3Wire.KeyValue) -> DCSRawValue {
+        DCSRawValue(value: kv.value, version: String(kv.modRevision), session: kv.lease)
+    }
+
+    /// A linearizable range read of everything under `prefix`.
+    static func readPrefix(transport: EtcdTransport, prefix: String) async throws -> ([EtcdV3Wire.KeyValue], Int64) {
+        let response = try await transport.perform(.json("/v3/kv/range", EtcdV3Wire.range(prefix: prefix)))
+        let json = try EtcdV3Wire.check(response, "range \(prefix)")
+        let kvs = (json["kvs"]?.arrayValue ?? []).compactMap(EtcdV3Wire.keyValue)
+        return (kvs, EtcdV3Wire.headerRevision(json) ?? 0)
+    }
+
+    static func relativeKeys(_ kvs: [EtcdV3Wire.KeyValue], prefix: String) -> [String: DCSRawValue] {
+        var keys: [String: DCSRawValue] = [:]
+        for kv in kvs where kv.key.hasPrefix(prefix) { keys[String(kv.key.dropFirst(prefix.count))] = raw(kv) }
+        return keys
+    }
+}

@@ -1,0 +1,234 @@
+import Foundation
+import Logging
+import StazCore
+
+/// `DCSClient` over the etcd v3 JSON gateway, following Patroni's `dcs/etcd3.py`: one lease per
+/// daemon (TTL = `ttl`) shared by `members/<name>` and `leader`, a watch-fed cache for reads,
+/// compare-and-set by `mod_revision`.
+///
+/// `memberName == nil` makes a read-only client (stazctl): it never grants a lease, and the
+/// member / leader operations return false.
+public actor EtcdV3Client: DCSClient {
+    let transport: EtcdTransport
+    let cache: EtcdV3Cache
+    /// Cluster prefix, `/<namespace>/<scope>/`.
+    public nonisolated let prefix: String
+    public nonisolated let memberName: String?
+    let logger: Logger
+    var timeouts: DCSTimeouts
+
+    /// Our lease id (decimal string as etcd returns it) and the TTL it was granted with.
+    var lease: String?
+    var leaseTTL: Int?
+    var lastKeepalive: ContinuousClock.Instant?
+    var leaseGrant: Task<String, Error>?
+    /// The lease we last bound the `leader` key to; differs from `lease` after a re-grant.
+    var leaderKeyLease: String?
+
+    init(endpoints: [String], authentication: EtcdAuthentication, prefix: String, memberName: String?,
+         timeouts: DCSTimeouts, logger: Logger) {
+        let transport = EtcdTransport(endpoints: endpoints, authentication: authentication, timeouts: timeouts, logger: logger)
+        self.transport = transport
+        self.cache = EtcdV3Cache(transport: transport, prefix: prefix, logger: logger)
+        self.prefix = prefix
+        self.memberName = memberName
+        self.timeouts = timeouts
+        self.logger = logger
+    }
+
+    /// Creates a client. `endpoints` are `http://host:port`; `prefix` is the cluster prefix.
+    public init(endpoints: [String], prefix: String, memberName: String?, ttl: Double = 30, loopWait: Double = 10,
+                retryTimeout: Double = 10, username: String? = nil, password: String? = nil, logger: Logger) {
+        let auth: EtcdAuthentication = username.map { .v3Token(username: $0, password: password ?? "") } ?? .none
+        self.init(endpoints: endpoints, authentication: auth, prefix: prefix, memberName: memberName,
+                  timeouts: DCSTimeouts(ttl: ttl, loopWait: loopWait, retryTimeout: retryTimeout), logger: logger)
+    }
+
+    func key(_ relative: String) -> String { prefix + relative }
+
+    /// Sends a JSON gateway call and interprets the answer; transport failures also mark the
+    /// watch cache broken (its stream may be stuck on the same dead endpoint).
+    func call(_ path: String, _ body: JSONValue, _ what: String) async throws -> JSONValue {
+        do {
+            return try EtcdV3Wire.check(try await transport.perform(.json(path, body)), what)
+        } catch let error as DCSError {
+            if case .unreachable = error { await cache.markBroken() }
+            throw error
+        }
+    }
+
+    // MARK: lease
+
+    /// Our lease, granting one when we have none or the TTL changed. With `keepalive`, also
+    /// confirms it with a keepalive (re-granting when etcd says it is gone), at most once per
+    /// `loop_wait` unless `force`.
+    func currentLease(keepalive: Bool, force: Bool = false) async throws -> String {
+        if let lease, leaseTTL == timeouts.ttlSeconds {
+            let recent = lastKeepalive.map { ContinuousClock.now - $0 < .seconds(timeouts.loopWait) } ?? false
+            if !keepalive || (recent && !force) { return lease }
+            if try await sendKeepalive(lease) { return lease }
+            logger.info("etcd lease is gone, granting a new one", metadata: ["lease": "\(lease)"])
+            forgetLease(lease)
+        }
+        return try await grantLease()
+    }
+
+    func forgetLease(_ id: String) {
+        if lease == id { lease = nil; leaseTTL = nil; lastKeepalive = nil }
+    }
+
+    private func sendKeepalive(_ id: String) async throws -> Bool {
+        let sent = ContinuousClock.now
+        let answer = try await call("/v3/lease/keepalive", ["ID": .string(id)], "lease keepalive")
+        // The streaming gateway wraps the answer in "result"; a missing or 0 TTL means gone.
+        let ttl = (answer["result"] ?? answer)["TTL"]?.intValue ?? 0
+        if ttl > 0 { lastKeepalive = sent }
+        return ttl > 0
+    }
+
+    private func grantLease() async throws -> String {
+        if let leaseGrant { return try await leaseGrant.value }
+        let ttl = timeouts.ttlSeconds
+        let task = Task { () throws -> String in
+            let answer = try await self.call("/v3/lease/grant", ["TTL": .int(Int64(ttl))], "lease grant")
+            guard let id = answer["ID"]?.stringValue ?? answer["ID"]?.intValue.map(String.init), id != "0" else {
+                throw DCSError.protocolError("lease grant answered without an ID: \(answer.compactString)")
+            }
+            return id
+        }
+        leaseGrant = task
+        defer { leaseGrant = nil }
+        let sent = ContinuousClock.now
+        let id = try await task.value
+        lease = id
+        leaseTTL = ttl
+        lastKeepalive = sent
+        logger.debug("granted etcd lease", metadata: ["lease": "\(id)", "ttl": "\(ttl)"])
+        return id
+    }
+
+    /// Runs `body` with our lease; if etcd says the lease vanished, grants a new one and runs it
+    /// once more (Patroni's retry on `LeaseNotFound`).
+    func withLease<T>(keepalive: Bool, _ body: (String) async throws -> T) async throws -> T {
+        let first = try await currentLease(keepalive: keepalive)
+        do {
+            return try await body(first)
+        } catch is EtcdV3LeaseNotFound {
+            forgetLease(first)
+            let second = try await currentLease(keepalive: false)
+            do { return try await body(second) } catch is EtcdV3LeaseNotFound {
+                forgetLease(second)
+                throw DCSError.protocolError("etcd lost our lease twice in a row")
+            }
+        }
+    }
+
+    public func refreshSession(holdingLeader: Bool) async throws -> ContinuousClock.Instant? {
+        guard memberName != nil else { return nil }
+        // A lease granted after this instant expires later than instant + ttl: a safe answer.
+        let sent = ContinuousClock.now
+        let lease = try await currentLease(keepalive: true, force: true)
+        if holdingLeader, leaderKeyLease != lease {
+            guard try await rebindLeader(to: lease) else { return nil }
+        }
+        return sent
+    }
+
+    public func setTimeouts(ttl: Double, loopWait: Double, retryTimeout: Double) async {
+        timeouts = DCSTimeouts(ttl: ttl, loopWait: loopWait, retryTimeout: retryTimeout)
+        await transport.setTimeouts(timeouts)
+        // A changed TTL is picked up by `currentLease`, which grants a new lease on next use.
+    }
+
+    // MARK: member and leader
+
+    public func touchMember(_ data: JSONObject) async throws -> Bool {
+        guard let name = memberName else { return false }
+        let memberKey = DCSKey.members + name
+        let value = JSONValue.object(data).compactString
+        return try await withLease(keepalive: true) { lease in
+            if let cached = await cache.value(of: memberKey), cached.value == value, cached.session == lease { return true }
+            let answer = try await call("/v3/kv/put", EtcdV3Wire.putBody(key(memberKey), value, lease: lease), "put \(memberKey)")
+            await cache.applyLocal(memberKey, DCSRawValue(value: value, version: nil, session: lease),
+                                   revision: EtcdV3Wire.headerRevision(answer))
+            return true
+        }
+    }
+
+    public func attemptToAcquireLeader() async throws -> Bool {
+        guard let name = memberName else { return false }
+        let won = try await withLease(keepalive: true) { lease -> Bool in
+            let txn = EtcdV3Wire.txn(compare: [EtcdV3Wire.compareAbsent(key(DCSKey.leader))],
+                                     success: [EtcdV3Wire.opPut(key(DCSKey.leader), name, lease: lease)])
+            let answer = try await call("/v3/kv/txn", txn, "acquire leader")
+            guard EtcdV3Wire.succeeded(answer) else { return false }
+            leaderKeyLease = lease
+            await cache.applyLocal(DCSKey.leader, leaderRaw(name, lease, answer), revision: EtcdV3Wire.headerRevision(answer))
+            return true
+        }
+        if !won { logger.info("Could not take out TTL lock") }
+        return won
+    }
+
+    public func updateLeader() async throws -> Bool {
+        guard memberName != nil else { return false }
+        // The keepalive itself is the heartbeat; the key only needs rewriting after a re-grant.
+        let lease = try await currentLease(keepalive: true, force: true)
+        if leaderKeyLease == lease { return true }
+        return try await rebindLeader(to: lease)
+    }
+
+    /// Moves `leader` = our name onto `lease`: if it still holds our name, or (failure branch)
+    /// if it does not exist at all.
+    func rebindLeader(to lease: String) async throws -> Bool {
+        guard let name = memberName else { return false }
+        let leaderKey = key(DCSKey.leader)
+        let put = EtcdV3Wire.opPut(leaderKey, name, lease: lease)
+        let ifAbsent = EtcdV3Wire.txn(compare: [EtcdV3Wire.compareAbsent(leaderKey)], success: [put])
+        let txn = EtcdV3Wire.txn(compare: [EtcdV3Wire.compareValue(leaderKey, equals: name)], success: [put],
+                                 failure: [EtcdV3Wire.opTxn(ifAbsent)])
+        let answer: JSONValue
+        do {
+            answer = try await call("/v3/kv/txn", txn, "update leader")
+        } catch is EtcdV3LeaseNotFound {
+            forgetLease(lease)
+            return false
+        }
+        let nestedSucceeded = answer["responses"]?.arrayValue?.first?["response_txn"].map(EtcdV3Wire.succeeded) ?? false
+        guard EtcdV3Wire.succeeded(answer) || nestedSucceeded else { return false }
+        leaderKeyLease = lease
+        await cache.applyLocal(DCSKey.leader, leaderRaw(name, lease, answer), revision: EtcdV3Wire.headerRevision(answer))
+        return true
+    }
+
+    public func deleteLeader() async throws -> Bool {
+        guard let name = memberName else { return false }
+        let leaderKey = key(DCSKey.leader)
+        let txn = EtcdV3Wire.txn(compare: [EtcdV3Wire.compareValue(leaderKey, equals: name)],
+                                 success: [EtcdV3Wire.opDelete(leaderKey)])
+        let answer = try await call("/v3/kv/txn", txn, "delete leader")
+        guard EtcdV3Wire.succeeded(answer) else { return false }
+        leaderKeyLease = nil
+        await cache.applyLocal(DCSKey.leader, nil, revision: EtcdV3Wire.headerRevision(answer))
+        return true
+    }
+
+    public func takeLeader() async throws -> Bool {
+        guard let name = memberName else { return false }
+        return try await withLease(keepalive: true) { lease in
+            let answer = try await call("/v3/kv/put", EtcdV3Wire.putBody(key(DCSKey.leader), name, lease: lease), "take leader")
+            leaderKeyLease = lease
+            await cache.applyLocal(DCSKey.leader, leaderRaw(name, lease, answer), revision: EtcdV3Wire.headerRevision(answer))
+            return true
+        }
+    }
+
+    private func leaderRaw(_ name: String, _ lease: String, _ answer: JSONValue) -> DCSRawValue {
+        DCSRawValue(value: name, version: EtcdV3Wire.headerRevision(answer).map(String.init), session: lease)
+    }
+
+    public func close() async {
+        await cache.stop()
+        await transport.shutdown()
+    }
+}

@@ -1,0 +1,105 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ServiceLifecycle
+import StazAPI
+import StazConfig
+import StazCore
+import StazDCS
+import StazPostgres
+
+/// The whole `staz` process as one ServiceLifecycle service: DCS client, lease keeper, HA loop
+/// and REST server, with SIGTERM → graceful shutdown and SIGHUP → reload.
+public final class StazDaemon: Service, Sendable {
+    let config: StazConfiguration
+    let logger: Logger
+
+    public init(config: StazConfiguration, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let dcs = makeDCSClient(configuration: config, memberName: config.name, logger: logger)
+        let cluster = await waitForDCS(dcs)
+        try await refuseDuplicateName(cluster: cluster, http: http)
+
+        let (settings, warnings) = DynamicSettings.resolve(dcsConfig: cluster.config?.data, bootstrapDCS: config.bootstrap.dcs, local: config)
+        for warning in warnings { logger.warning("\(warning)") }
+        await dcs.setTimeouts(ttl: settings.ttl, loopWait: settings.loopWait, retryTimeout: settings.retryTimeout)
+
+        var snapshot = NodeSnapshot(scope: config.scope, name: config.name)
+        snapshot.tags = MemberRecord.effectiveTags(config.tags)
+        snapshot.noLoadBalance = config.tags.noLoadBalance
+        let apiState = APIState(snapshot)
+        let postgres = PostgresController(section: config.postgresql, scope: config.scope, memberName: config.name, logger: logger)
+        let dataDir = config.postgresql.dataDir
+        let keeperLogger = logger
+        let keeper = LeaseKeeper(dcs: dcs, ttl: settings.ttl, loopWait: settings.loopWait, logger: logger,
+                                 onLeaseChange: { validUntil in apiState.update { $0.leaseValidUntil = validUntil } },
+                                 fence: { Fence.stopPostmasterImmediately(dataDir: dataDir, logger: keeperLogger) })
+        let ha = HAController(config: config, dcs: dcs, postgres: postgres, keeper: keeper, apiState: apiState,
+                              http: http, settings: settings, logger: logger)
+        let server = RESTServer(listen: config.restapi.listen, state: apiState, actions: DaemonActions(ha: ha),
+                                clusterProvider: { try await dcs.loadCluster(fresh: true) }, logger: logger)
+        try await server.start()
+
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await keeper.run() }
+                group.addTask { await ha.run() }
+                await group.next()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            Task { await ha.shutdown() }
+        }
+        await ha.shutdown()
+        await server.shutdown()
+        await dcs.close()
+        try? await http.shutdown()
+    }
+
+    /// Patroni loops until the DCS answers ("waiting on etcd"), then starts.
+    func waitForDCS(_ dcs: DCSClient) async -> ClusterView {
+        while true {
+            do { return try await dcs.loadCluster(fresh: true) } catch {
+                logger.error("Can not get cluster from dcs: \(error)")
+            }
+            try? await Task.sleep(for: .seconds(2))
+        }
+    }
+
+    /// Two daemons with one name would fight over one member key: refuse to start when a member
+    /// with our name answers `/liveness` (Patroni does the same).
+    func refuseDuplicateName(cluster: ClusterView, http: HTTPClient) async throws {
+        guard let existing = cluster.member(named: config.name), let api = existing.apiURL else { return }
+        let url = api.replacingOccurrences(of: "/patroni", with: "/liveness")
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        if let response = try? await http.execute(request, timeout: .seconds(3)), response.status == .ok {
+            logger.critical("Can't start; there is already a node named '\(config.name)' running")
+            throw StazDaemonError.duplicateName(config.name)
+        }
+    }
+}
+
+public enum StazDaemonError: Error, CustomStringConvertible {
+    case duplicateName(String)
+    public var description: String {
+        switch self {
+        case .duplicateName(let name): return "Can't start; there is already a node named '\(name)' running"
+        }
+    }
+}
+
+/// REST actions served by the daemon.
+struct DaemonActions: APIActions {
+    let ha: HAController
+    func reload() async { await ha.requestWakeup() }
+}
+
+extension HAController {
+    func requestWakeup() async { await wakeup.signal() }
+}

@@ -1,0 +1,303 @@
+import Foundation
+import StazConfig
+import StazCore
+import StazDCS
+import StazHA
+import StazPostgres
+
+/// Carries out a plan. Only I/O lives here; every choice was made by `decide`.
+extension HAController {
+    func execute(_ plan: HAPlan, cluster: ClusterView?, observation: PostgresObservation) async -> String {
+        for step in plan.steps {
+            do {
+                if let branch = try await run(step, cluster: cluster, observation: observation) {
+                    return await execute(branch, cluster: cluster, observation: observation)
+                }
+            } catch {
+                logger.error("\(describe(step)) failed: \(error)")
+                return "\(plan.message) (\(describe(step)) failed: \(error))"
+            }
+        }
+        return plan.message
+    }
+
+    /// Runs one step; returns the branch to continue with for steps that ask the DCS.
+    func run(_ step: HAStep, cluster: ClusterView?, observation: PostgresObservation) async throws -> HAPlan? {
+        switch step {
+        case .acquireLock(let won, let lost):
+            await keeper.refreshNow()
+            let acquired = (try? await dcs.attemptToAcquireLeader()) ?? false
+            if acquired {
+                await keeper.setHoldingLeader(true)
+            } else {
+                logger.info("Could not take out TTL lock")
+            }
+            return acquired ? won : lost
+        case .updateLock(let held, let lost):
+            let sent = ContinuousClock.now
+            let updated = (try? await dcs.updateLeader()) ?? false
+            if updated {
+                await keeper.setHoldingLeader(true, confirmedAt: sent)
+                await publishStatus(cluster: cluster, observation: observation)
+            } else {
+                logger.error("failed to update leader lock")
+                await keeper.setHoldingLeader(false)
+            }
+            return updated ? held : lost
+        case .raceInitialize(let won, let lost):
+            return (try await dcs.initialize(sysid: "", createNew: true)) ? won : lost
+        case .releaseLock:
+            await keeper.setHoldingLeader(false)
+            _ = try await dcs.deleteLeader()
+        case .writeInitialize(let sysid):
+            _ = try await dcs.initialize(sysid: sysid, createNew: cluster?.initialize == nil)
+        case .bootstrapNewCluster:
+            startLongAction("bootstrap", state: "initializing new cluster") { await $0.bootstrapNewCluster() }
+        case .cloneFrom(let source):
+            guard let member = cluster?.member(named: source), let upstream = upstreamTarget(member) else { return nil }
+            startLongAction("clone", state: "creating replica") { await $0.cloneReplica(from: upstream) }
+        case .startAsPrimary:
+            try await startPostgres(recovery: nil)
+        case .follow(let leader):
+            try await follow(leader: leader.flatMap { cluster?.member(named: $0) }, observation: observation)
+        case .promote:
+            try await promote()
+        case .demote(let mode):
+            try await demote(mode)
+        case .clearFailover:
+            _ = try await dcs.setFailover(.object(JSONObject()), version: cluster?.failover?.version)
+            logger.info("Cleaning up failover key")
+        case .recordPromotion:
+            try await recordPromotion(cluster: cluster)
+        case .fatal(let message):
+            logger.critical("\(message)")
+            exit(1)
+        }
+        return nil
+    }
+
+    func describe(_ step: HAStep) -> String {
+        switch step {
+        case .acquireLock: return "acquiring the leader lock"
+        case .updateLock: return "updating the leader lock"
+        case .raceInitialize: return "racing for the initialize key"
+        case .releaseLock: return "releasing the leader lock"
+        case .writeInitialize: return "writing the initialize key"
+        case .bootstrapNewCluster: return "bootstrap"
+        case .cloneFrom: return "clone"
+        case .startAsPrimary: return "starting PostgreSQL as primary"
+        case .follow: return "following the leader"
+        case .promote: return "promote"
+        case .demote(let mode): return "demote (\(mode.rawValue))"
+        case .clearFailover: return "clearing the failover key"
+        case .recordPromotion: return "recording the timeline history"
+        case .fatal: return "exit"
+        }
+    }
+
+    // MARK: background actions
+
+    func startLongAction(_ name: String, state: String, _ body: @escaping @Sendable (HAController) async -> Void) {
+        memory.longAction = name
+        stateOverride = state
+        longActionTask = Task {
+            await body(self)
+            await self.finishLongAction()
+        }
+    }
+
+    func finishLongAction() async {
+        memory.longAction = nil
+        stateOverride = nil
+        longActionTask = nil
+        await wakeup.signal()
+    }
+
+    func bootstrapNewCluster() async {
+        do {
+            try await postgres.initdb(arguments: config.bootstrap.initdbArguments)
+            try appendBootstrapHBA()
+            try await startPostgres(recovery: nil)
+            try await postgres.createRoles()
+            if let script = config.bootstrap.postBootstrap {
+                logger.info("running post_bootstrap")
+                try await postgres.runPostBootstrap(script: script)
+            }
+            guard let sysid = await postgres.systemIdentifier() else { throw PostgresControlError.invalidDataDirectory("no system identifier after initdb") }
+            _ = try await dcs.initialize(sysid: sysid, createNew: false)
+            _ = try await dcs.setConfig(.object(config.bootstrap.dcs), version: nil)
+            await keeper.refreshNow()
+            _ = try await dcs.takeLeader()
+            await keeper.setHoldingLeader(true)
+            logger.info("initialized a new cluster")
+        } catch {
+            logger.critical("Failed to bootstrap cluster: \(error)")
+            try? await dcs.cancelInitialization()
+            try? await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 30)
+            let failed = config.postgresql.dataDir + ".failed"
+            try? FileManager.default.removeItem(atPath: failed)
+            try? FileManager.default.moveItem(atPath: config.postgresql.dataDir, toPath: failed)
+            exit(1)
+        }
+    }
+
+    /// Patroni appends `bootstrap.pg_hba` to initdb's pg_hba.conf unless `postgresql.pg_hba` manages it.
+    func appendBootstrapHBA() throws {
+        guard config.postgresql.pgHBA == nil, settings.pgHBA == nil, !config.bootstrap.pgHBA.isEmpty else { return }
+        let path = config.postgresql.effectiveConfigDir + "/pg_hba.conf"
+        let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let text = existing + (existing.hasSuffix("\n") || existing.isEmpty ? "" : "\n") + config.bootstrap.pgHBA.joined(separator: "\n") + "\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    func cloneReplica(from upstream: UpstreamTarget) async {
+        do {
+            logger.info("trying to bootstrap from '\(upstream.memberName)'")
+            try await postgres.createReplica(from: upstream, extraArguments: config.postgresql.basebackupArguments)
+            try await startPostgres(recovery: RecoveryConfiguration(upstream: upstream, slotName: mySlot))
+            logger.info("replica has been created using basebackup")
+        } catch {
+            logger.error("failed to bootstrap from '\(upstream.memberName)': \(error)")
+            try? await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 30)
+            try? await postgres.wipeDataDirectory()
+        }
+    }
+
+    // MARK: PostgreSQL role changes
+
+    var mySlot: String? { settings.useSlots ? slotName(forMember: me) : nil }
+
+    func upstreamTarget(_ member: Member) -> UpstreamTarget? {
+        guard let hp = member.connHostPort else { return nil }
+        return UpstreamTarget(host: hp.host, port: hp.port, memberName: member.name)
+    }
+
+    func startPostgres(recovery: RecoveryConfiguration?) async throws {
+        let parameters = effectivePostgresParameters(local: config, dynamic: settings, majorVersion: 15)
+        try await postgres.writeConfiguration(parameters: parameters, hba: settings.pgHBA ?? config.postgresql.pgHBA, recovery: recovery)
+        try await postgres.start(commandLineParameters: commandLineParameters(parameters), timeout: config.postgresql.pgCtlTimeout)
+    }
+
+    func promote() async throws {
+        try await postgres.promote()
+        checkpointAfterPromotePending = true
+        lastRole = "primary"
+        // pg_rewind on the old primary reads our timeline from pg_control, which only changes
+        // at the next checkpoint: run it now so a rejoin never sees "same timeline".
+        do { try await postgres.checkpoint() } catch { logger.warning("post-promote checkpoint failed: \(error)") }
+        checkpointAfterPromotePending = false
+    }
+
+    func demote(_ mode: DemoteMode) async throws {
+        let holding = await keeper.holdingLeader
+        await keeper.setHoldingLeader(false)
+        switch mode {
+        case .offline:
+            try await postgres.stop(mode: .fast, checkpointFirst: false, timeout: 60)
+            try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: nil))
+        case .graceful:
+            try await postgres.stop(mode: .fast, checkpointFirst: true, timeout: 60)
+            if holding { _ = try? await dcs.deleteLeader() }
+            try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mySlot))
+        case .immediate:
+            try await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 60)
+            if holding { _ = try? await dcs.deleteLeader() }
+        case .immediateNoLock:
+            try await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 60)
+        }
+        lastRole = "demoted"
+    }
+
+    /// Makes PostgreSQL a standby of `leader` (nil: keep what runs, or start with no upstream),
+    /// rewinding first when its timeline diverged from the leader's (reference §2.12).
+    func follow(leader: Member?, observation: PostgresObservation) async throws {
+        guard let leader, leader.name != me, let upstream = upstreamTarget(leader) else {
+            if !observation.isRunning { try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mySlot)) }
+            return
+        }
+        let recovery = RecoveryConfiguration(upstream: upstream, slotName: mySlot)
+        if observation.isRunning {
+            let sameUpstream = observation.upstreamHost == upstream.host && observation.upstreamPort == upstream.port
+            let stuck = !observation.isStreaming && (leader.timeline ?? 0) > (observation.timeline ?? 0)
+            if sameUpstream && !stuck { return }
+            if await postgres.needsRewind(leader: upstream) == .needed {
+                try await postgres.stop(mode: .fast, checkpointFirst: false, timeout: 60)
+                try await rewindOrReclone(from: upstream, leader: leader)
+                return
+            }
+            if !sameUpstream {
+                try await postgres.writeConfiguration(parameters: effectivePostgresParameters(local: config, dynamic: settings, majorVersion: 15),
+                                                      hba: settings.pgHBA ?? config.postgresql.pgHBA, recovery: recovery)
+                try await postgres.reload()
+            }
+            return
+        }
+        let wasPrimary = !observation.isInRecovery
+        if wasPrimary || (await postgres.needsRewind(leader: upstream)) == .needed {
+            try await rewindOrReclone(from: upstream, leader: leader)
+            return
+        }
+        try await startPostgres(recovery: recovery)
+    }
+
+    func rewindOrReclone(from upstream: UpstreamTarget, leader: Member) async throws {
+        if leader.data["checkpoint_after_promote"]?.boolValue == false {
+            logger.info("Waiting for checkpoint on \(leader.name) before rewind")
+            return
+        }
+        let recovery = RecoveryConfiguration(upstream: upstream, slotName: mySlot)
+        if await postgres.canRewind() {
+            do {
+                logger.info("running pg_rewind from \(leader.name)")
+                try await postgres.rewind(from: upstream)
+                try await startPostgres(recovery: recovery)
+                return
+            } catch {
+                logger.error("pg_rewind from \(leader.name) failed: \(error); reinitializing from the leader")
+            }
+        } else {
+            logger.warning("pg_rewind is not possible (use_pg_rewind off, or neither wal_log_hints nor data checksums); reinitializing from the leader")
+        }
+        try await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 30)
+        try await postgres.wipeDataDirectory()
+        startLongAction("clone", state: "creating replica") { await $0.cloneReplica(from: upstream) }
+    }
+
+    /// Writes `history` from the new timeline's history file, keeping earlier lines' details.
+    func recordPromotion(cluster: ClusterView?) async throws {
+        let observation = await postgres.observe()
+        guard let timeline = observation.timeline, timeline > 1 else { return }
+        let file = config.postgresql.dataDir + "/pg_wal/" + String(format: "%08X", timeline) + ".history"
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return }
+        let existing = cluster?.history ?? []
+        var entries: [TimelineHistoryEntry] = []
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: "\t", maxSplits: 2).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard fields.count >= 2, let tl = Int64(fields[0]), let lsn = LSN(text: fields[1]) else { continue }
+            if let known = existing.first(where: { $0.timeline == tl }) {
+                entries.append(known)
+            } else {
+                let isNewest = tl == timeline - 1
+                entries.append(TimelineHistoryEntry(timeline: tl, lsn: Int64(lsn.value), reason: fields.count > 2 ? fields[2] : "",
+                                                    timestamp: isNewest ? Timestamps.isoNow() : nil, newLeader: isNewest ? me : nil))
+            }
+        }
+        guard entries != existing, !entries.isEmpty else { return }
+        try await dcs.setHistory(.array(entries.map(\.json)))
+    }
+
+    func publishStatus(cluster: ClusterView?, observation: PostgresObservation) async {
+        guard observation.isRunning, !observation.isInRecovery, let wal = observation.walPosition else { return }
+        var status = cluster?.status ?? .empty
+        let previous = status
+        status.optime = Int64(wal.value)
+        if let slots = try? await postgres.replicationSlots() {
+            status.slots = slots.compactMap { slot in
+                (slot.type == "logical" ? slot.confirmedFlushLSN : slot.restartLSN).map { (slot.name, Int64($0.value)) }
+            }
+        }
+        status.retainSlots = (cluster?.members ?? []).filter { $0.name != me }.map { slotName(forMember: $0.name) }
+        guard status != previous else { return }
+        try? await dcs.setStatus(status.json)
+    }
+}

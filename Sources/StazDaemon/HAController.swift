@@ -1,0 +1,223 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import StazAPI
+import StazConfig
+import StazCore
+import StazDCS
+import StazHA
+import StazPostgres
+
+/// Runs the HA loop: observe (DCS + PostgreSQL + peers) → `decide` → execute → publish.
+/// One actor owns all loop state; long PostgreSQL work (bootstrap, clone) runs in background
+/// tasks so the loop keeps its lock refreshed meanwhile, and the lease keeper runs apart from it.
+actor HAController {
+    let config: StazConfiguration
+    let dcs: DCSClient
+    let postgres: PostgresController
+    let keeper: LeaseKeeper
+    let apiState: APIState
+    let prober: PeerProber
+    let logger: Logger
+    let wakeup = Wakeup()
+
+    var settings: DynamicSettings
+    var memory = HAMemory()
+    var lastLockedMembers: [String] = []
+    var lastCluster: ClusterView?
+    var lastObservation = PostgresObservation(dataDirectoryEmpty: true, isRunning: false)
+    /// Member `state` published in the DCS and REST (`running`, `creating replica`, ...).
+    var stateOverride: String?
+    var lastRole = "uninitialized"
+    var longActionTask: Task<Void, Never>?
+    var checkpointAfterPromotePending = false
+    var stopping = false
+
+    init(config: StazConfiguration, dcs: DCSClient, postgres: PostgresController, keeper: LeaseKeeper,
+         apiState: APIState, http: HTTPClient, settings: DynamicSettings, logger: Logger) {
+        self.config = config; self.dcs = dcs; self.postgres = postgres; self.keeper = keeper
+        self.apiState = apiState; self.settings = settings; self.logger = logger
+        prober = PeerProber(http: http, timeout: .seconds(2))
+    }
+
+    var me: String { config.name }
+
+    /// The loop: one cycle every `loop_wait`, woken early by DCS changes and finished actions.
+    func run() async {
+        while !Task.isCancelled && !stopping {
+            let started = ContinuousClock.now
+            let message = await runCycle()
+            logger.info("\(message)")
+            let remaining = settings.loopWait - seconds(ContinuousClock.now - started)
+            if remaining <= 0 {
+                logger.warning("Loop time exceeded, rescheduling immediately.")
+                continue
+            }
+            await sleep(upTo: remaining)
+        }
+    }
+
+    func sleep(upTo seconds: Double) async {
+        let timeout = Duration.milliseconds(Int64(seconds * 1000))
+        let dcs = self.dcs
+        let wakeup = self.wakeup
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = await dcs.waitForChange(timeout: timeout) }
+            group.addTask {
+                await withTaskCancellationHandler { await wakeup.wait() } onCancel: { Task { await wakeup.cancelWaiter() } }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    func runCycle() async -> String {
+        var cluster: ClusterView?
+        do {
+            cluster = try await dcs.loadCluster(fresh: false)
+        } catch {
+            logger.error("Error communicating with DCS: \(error)")
+        }
+        if let cluster {
+            lastCluster = cluster
+            if cluster.isLocked { lastLockedMembers = cluster.members.map(\.name) }
+            await applyDynamicConfig(cluster)
+        }
+        let observation = await postgres.observe()
+        lastObservation = observation
+        trackPrimaryDowntime(cluster: cluster, observation: observation)
+
+        var peers: [PeerStatus] = []
+        if let cluster, needsPeerStatus(cluster, observation) {
+            var members = cluster.members
+            for name in lastLockedMembers where !members.contains(where: { $0.name == name }) {
+                if let old = lastCluster?.member(named: name) { members.append(old) }
+            }
+            peers = await prober.probe(members, excluding: me)
+        }
+        let input = HAInput(node: nodeIdentity, cluster: cluster, lastLockedMembers: lastLockedMembers,
+                            postgres: observation, settings: settings, peers: peers, memory: memory,
+                            now: seconds(ContinuousClock.now - processStart))
+        let plan = decide(input)
+        let message = await execute(plan, cluster: cluster, observation: observation)
+        memory.firstCycle = false
+
+        let after = await postgres.observe()
+        lastObservation = after
+        if let cluster {
+            await publishMember(after)
+            await maintainLeaderState(cluster: cluster, observation: after)
+        }
+        await publishSnapshot(cluster: cluster, observation: after)
+        return message
+    }
+
+    var nodeIdentity: NodeIdentity {
+        NodeIdentity(name: me, noFailover: config.tags.noFailover, failoverPriority: config.tags.failoverPriority,
+                     cloneFrom: config.tags.cloneFrom, canBootstrap: true)
+    }
+
+    /// Peers are asked only when their answers can change the decision: a leader race, or the
+    /// leader checking that a switchover target is healthy.
+    func needsPeerStatus(_ cluster: ClusterView, _ observation: PostgresObservation) -> Bool {
+        if !cluster.isLocked { return observation.isRunning }
+        return cluster.leader?.name == me && cluster.failover != nil
+    }
+
+    func trackPrimaryDowntime(cluster: ClusterView?, observation: PostgresObservation) {
+        let now = seconds(ContinuousClock.now - processStart)
+        if cluster?.leader?.name == me, !observation.isRunning {
+            if memory.primaryDownSince == nil { memory.primaryDownSince = now }
+        } else {
+            memory.primaryDownSince = nil
+        }
+    }
+
+    func applyDynamicConfig(_ cluster: ClusterView) async {
+        let (resolved, warnings) = DynamicSettings.resolve(dcsConfig: cluster.config?.data, bootstrapDCS: config.bootstrap.dcs, local: config)
+        guard resolved != settings else { return }
+        for warning in warnings { logger.warning("\(warning)") }
+        let timingChanged = resolved.ttl != settings.ttl || resolved.loopWait != settings.loopWait || resolved.retryTimeout != settings.retryTimeout
+        settings = resolved
+        if timingChanged {
+            await dcs.setTimeouts(ttl: resolved.ttl, loopWait: resolved.loopWait, retryTimeout: resolved.retryTimeout)
+            await keeper.setTimeouts(ttl: resolved.ttl, loopWait: resolved.loopWait)
+        }
+    }
+
+    /// Work the leader does every cycle besides the decision: config key, member slots, status.
+    func maintainLeaderState(cluster: ClusterView, observation: PostgresObservation) async {
+        guard cluster.leader?.name == me || (await keeper.holdingLeader), observation.isRunning, !observation.isInRecovery else { return }
+        if cluster.config == nil {
+            _ = try? await dcs.setConfig(.object(config.bootstrap.dcs), version: nil)
+        }
+        if settings.useSlots {
+            let desired = cluster.members.filter { $0.name != me }.map { slotName(forMember: $0.name) }
+            do { try await postgres.syncMemberSlots(desired: desired) } catch { logger.warning("could not sync replication slots: \(error)") }
+        }
+    }
+
+    func publishMember(_ observation: PostgresObservation) async {
+        let holds = await keeper.holdingLeader
+        let data = MemberRecord.build(config: config, state: memberState(observation), role: memberRole(observation),
+                                      observation: observation, paused: settings.pause,
+                                      checkpointAfterPromotePending: checkpointAfterPromotePending, holdsLock: holds)
+        do { _ = try await dcs.touchMember(data) } catch { logger.warning("failed to update member key: \(error)") }
+    }
+
+    func memberState(_ observation: PostgresObservation) -> String {
+        if let stateOverride { return stateOverride }
+        if observation.isRunning { return observation.isAcceptingConnections ? "running" : "starting" }
+        return "stopped"
+    }
+
+    func memberRole(_ observation: PostgresObservation) -> String {
+        if observation.dataDirectoryEmpty { lastRole = "uninitialized"; return lastRole }
+        if observation.isRunning && observation.isAcceptingConnections {
+            lastRole = observation.isInRecovery ? "replica" : "primary"
+        } else if !observation.isRunning && lastRole == "primary" {
+            lastRole = "demoted"
+        }
+        return lastRole
+    }
+
+    func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    /// Graceful shutdown (SIGTERM): stop PostgreSQL, then give up the lock at once so a replica
+    /// takes over without waiting for the TTL. Paused clusters keep PostgreSQL and the lock.
+    func shutdown() async {
+        stopping = true
+        longActionTask?.cancel()
+        if settings.pause {
+            logger.info("Leaving PostgreSQL running because the cluster is paused")
+            return
+        }
+        let holding = await keeper.holdingLeader
+        stateOverride = "stopping"
+        do {
+            try await postgres.stop(mode: .fast, checkpointFirst: false, timeout: settings.primaryStopTimeout > 0 ? settings.primaryStopTimeout : 60)
+        } catch {
+            logger.error("failed to stop PostgreSQL: \(error)")
+            if holding { return }
+        }
+        stateOverride = "stopped"
+        let observation = await postgres.observe()
+        apiState.update { $0.state = "stopped"; $0.xlog = nil; $0.leaseValidUntil = nil }
+        if holding {
+            if let lsn = lastObservation.walPosition {
+                var status = lastCluster?.status ?? .empty
+                status.optime = Int64(lsn.value)
+                try? await dcs.setStatus(status.json)
+            }
+            await keeper.setHoldingLeader(false)
+            _ = try? await dcs.deleteLeader()
+            logger.info("Leader key released")
+        }
+        await publishMember(observation)
+    }
+}
+
+let processStart = ContinuousClock.now

@@ -1,0 +1,50 @@
+import StazConfig
+import StazCore
+
+/// Builds the `members/<name>` JSON exactly in Patroni's field order (`Ha.touch_member`), so a
+/// Patroni member or patronictl reading a staz cluster sees what it expects.
+enum MemberRecord {
+    static func build(config: StazConfiguration, state: String, role: String, observation: PostgresObservation,
+                      paused: Bool, checkpointAfterPromotePending: Bool, holdsLock: Bool) -> JSONObject {
+        var data = JSONObject()
+        data["conn_url"] = .string(config.postgresql.connURL)
+        data["api_url"] = .string(config.restapi.apiURL)
+        data["state"] = .string(state)
+        data["role"] = .string(role)
+        data["version"] = .string(StazVersion.patroniCompatible)
+        if holdsLock && checkpointAfterPromotePending { data["checkpoint_after_promote"] = false }
+        let tags = effectiveTags(config.tags)
+        if !tags.isEmpty { data["tags"] = .object(tags) }
+        if observation.pendingRestart {
+            data["pending_restart"] = true
+            if !observation.pendingRestartReason.isEmpty { data["pending_restart_reason"] = .object(observation.pendingRestartReason) }
+        }
+        if ["running", "restarting", "starting"].contains(state), observation.isAcceptingConnections {
+            if let wal = observation.walPosition { data["xlog_location"] = .int(Int64(wal.value)) }
+            if observation.isInRecovery {
+                data["replication_state"] = .string(observation.isStreaming ? "streaming" : "in archive recovery")
+                if let r = observation.receiveLSN { data["receive_lsn"] = .int(Int64(r.value)) }
+                if let r = observation.replayLSN { data["replay_lsn"] = .int(Int64(r.value)) }
+            }
+            if let tl = observation.timeline { data["timeline"] = .int(tl) }
+        }
+        if paused { data["pause"] = true }
+        return data
+    }
+
+    /// Patroni drops false/default-valued known tags (`nofailover: false`, ...) from member keys.
+    static func effectiveTags(_ tags: TagsSection) -> JSONObject {
+        var out = JSONObject()
+        for (key, value) in tags.raw.pairs {
+            switch key {
+            case "nofailover", "noloadbalance", "clonefrom", "nosync", "nostream":
+                if value.boolValue == true { out[key] = .bool(true) }
+            case "failover_priority":
+                if let p = value.intValue, p != 1 || tags.raw["nofailover"] != nil { out[key] = .int(p) }
+            default:
+                out[key] = value
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import StazAPI
+import StazCore
+
+/// Keeps the REST API's in-memory snapshot current after every cycle, so health checks never
+/// touch PostgreSQL or the DCS.
+extension HAController {
+    func publishSnapshot(cluster: ClusterView?, observation: PostgresObservation) async {
+        let validUntil = await keeper.leaderValidUntil
+        let state = memberState(observation)
+        let role = memberRole(observation)
+        let now = ContinuousClock.now
+        let settings = self.settings
+        let tags = MemberRecord.effectiveTags(config.tags)
+        apiState.update { s in
+            s.state = state
+            s.role = role
+            s.postmasterStartTime = observation.isRunning ? observation.postmasterStartTime : nil
+            s.serverVersion = observation.serverVersion
+            s.timeline = observation.isRunning ? observation.timeline : nil
+            if observation.isRunning && observation.isAcceptingConnections {
+                if observation.isInRecovery {
+                    s.xlog = .replica(receivedLocation: observation.receiveLSN.map { Int64($0.value) },
+                                      replayedLocation: observation.replayLSN.map { Int64($0.value) },
+                                      replayedTimestamp: observation.replayTimestamp, paused: observation.replayPaused)
+                    s.replicationState = observation.isStreaming ? "streaming" : "in archive recovery"
+                } else {
+                    s.xlog = observation.walPosition.map { .primary(location: Int64($0.value)) }
+                    s.replicationState = nil
+                }
+            } else {
+                s.xlog = nil
+                s.replicationState = nil
+            }
+            s.databaseSystemIdentifier = observation.systemIdentifier
+            s.pendingRestart = observation.pendingRestart
+            s.pendingRestartReason = observation.pendingRestartReason
+            s.pause = settings.pause
+            s.tags = tags
+            s.noLoadBalance = config.tags.noLoadBalance
+            s.leaseValidUntil = validUntil
+            s.ttl = .milliseconds(Int64(settings.ttl * 1000))
+            s.loopWait = .milliseconds(Int64(settings.loopWait * 1000))
+            s.maximumLagOnFailover = settings.maximumLagOnFailover
+            s.lastLoopInstant = now
+            if let cluster {
+                s.clusterView = cluster
+                s.clusterViewTime = now
+                s.clusterUnlocked = !cluster.isLocked
+                s.leaderOptime = cluster.status.optime
+                s.dcsLastSeen = Int64(Date().timeIntervalSince1970)
+            }
+        }
+    }
+}

@@ -1,0 +1,291 @@
+import StazCore
+import StazConfig
+
+/// The HA decision: a pure function of (DCS view, local PostgreSQL state, configuration, clock,
+/// loop memory) returning the plan for this cycle and its heartbeat line. It follows the order
+/// of Patroni's `Ha._run_cycle` (reference §2.2) and uses Patroni's messages verbatim, because
+/// operators grep for them.
+public func decide(_ input: HAInput) -> HAPlan {
+    let plan = Decider(input).decide()
+    guard input.settings.pause else { return plan }
+    return HAPlan("PAUSE: " + plan.message, plan.steps)
+}
+
+struct Decider {
+    let input: HAInput
+    let me: String
+    let pg: PostgresObservation
+    let settings: DynamicSettings
+
+    init(_ input: HAInput) {
+        self.input = input
+        me = input.node.name
+        pg = input.postgres
+        settings = input.settings
+    }
+
+    var paused: Bool { settings.pause }
+    var runningAsPrimary: Bool { pg.isRunning && pg.isAcceptingConnections && !pg.isInRecovery }
+
+    func decide() -> HAPlan {
+        guard let cluster = input.cluster else { return dcsUnreachable() }
+        let holdsLock = cluster.leader?.name == me
+
+        if let action = input.memory.longAction {
+            return longActionInProgress(action, cluster: cluster, holdsLock: holdsLock)
+        }
+        if let error = pg.dataDirectoryError {
+            if holdsLock {
+                return HAPlan("released leader key voluntarily as data dir not accessible and currently leader", [.releaseLock])
+            }
+            return HAPlan("data directory is not accessible: \(error)")
+        }
+        if pg.dataDirectoryEmpty {
+            return emptyDataDirectory(cluster: cluster, holdsLock: holdsLock)
+        }
+        if let dcsSysid = cluster.initialize, !dcsSysid.isEmpty, let local = pg.systemIdentifier, dcsSysid != local {
+            if paused {
+                return HAPlan("released leader key voluntarily due to the system ID mismatch", holdsLock ? [.releaseLock] : [])
+            }
+            return HAPlan("system ID mismatch, node \(me) belongs to a different cluster: \(local) != \(dcsSysid)",
+                          [.fatal("system ID mismatch, node \(me) belongs to a different cluster: \(local) != \(dcsSysid)")])
+        }
+        var prefix: [HAStep] = []
+        if cluster.initialize == nil, !cluster.isLocked, !paused, input.memory.firstCycle, let local = pg.systemIdentifier {
+            if pg.isRunning, pg.isInRecovery {
+                return HAPlan("No initialize key in DCS and PostgreSQL is running as replica, aborting start",
+                              [.fatal("No initialize key in DCS and PostgreSQL is running as replica, aborting start")])
+            }
+            prefix.append(.writeInitialize(local))
+        } else if holdsLock, let local = pg.systemIdentifier, (cluster.initialize ?? "").isEmpty {
+            prefix.append(.writeInitialize(local))
+        }
+        let plan: HAPlan
+        if !pg.isRunning {
+            plan = postgresNotRunning(cluster: cluster, holdsLock: holdsLock)
+        } else if !cluster.isLocked {
+            plan = unlockedCluster(cluster)
+        } else {
+            plan = lockedCluster(cluster, holdsLock: holdsLock)
+        }
+        return HAPlan(plan.message, prefix + plan.steps)
+    }
+
+    // MARK: DCS failure (reference §2.10, `_handle_dcs_error`)
+
+    func dcsUnreachable() -> HAPlan {
+        if !paused, runningAsPrimary {
+            return HAPlan("demoted self because DCS is not accessible and I was a leader", [.demote(.offline)])
+        }
+        return HAPlan("DCS is not accessible")
+    }
+
+    // MARK: background work
+
+    func longActionInProgress(_ action: String, cluster: ClusterView, holdsLock: Bool) -> HAPlan {
+        if holdsLock {
+            return HAPlan("\(action) in progress", [.updateLock(
+                then: HAPlan("updated leader lock during \(action)"),
+                otherwise: HAPlan("\(action) in progress"))])
+        }
+        return HAPlan("\(action) in progress")
+    }
+
+    // MARK: empty data directory → bootstrap or clone (reference §6.4, §6.5)
+
+    func emptyDataDirectory(cluster: ClusterView, holdsLock: Bool) -> HAPlan {
+        if holdsLock {
+            return HAPlan("released leader key voluntarily as data dir empty and currently leader", [.releaseLock])
+        }
+        if paused { return HAPlan("running with empty data directory") }
+        if !cluster.isLocked, cluster.initialize == nil, input.node.canBootstrap, input.node.mayBecomeLeader {
+            return HAPlan("trying to bootstrap a new cluster", [.raceInitialize(
+                then: HAPlan("trying to bootstrap a new cluster", [.bootstrapNewCluster]),
+                otherwise: HAPlan("failed to acquire initialize lock"))])
+        }
+        if let source = cloneSource(cluster) {
+            let kind = source == cluster.leader?.name ? "leader" : "replica"
+            return HAPlan("trying to bootstrap from \(kind) '\(source)'", [.cloneFrom(source)])
+        }
+        return HAPlan("waiting for leader to bootstrap")
+    }
+
+    /// A running member tagged `clonefrom` (not us, not the leader), else the leader.
+    func cloneSource(_ cluster: ClusterView) -> String? {
+        guard let leader = cluster.leader, !(cluster.initialize ?? "").isEmpty else { return nil }
+        let cloneable = cluster.members.filter {
+            $0.cloneFrom && $0.name != me && $0.name != leader.name && $0.state == "running"
+        }.map(\.name).sorted()
+        if let first = cloneable.first { return first }
+        guard let leaderMember = cluster.leaderMember, leaderMember.state == "running" else { return nil }
+        return leader.name
+    }
+
+    // MARK: PostgreSQL not running (reference §2.6 `recover`)
+
+    func postgresNotRunning(cluster: ClusterView, holdsLock: Bool) -> HAPlan {
+        if paused {
+            if holdsLock { return HAPlan("removed leader lock because postgres is not running", [.releaseLock]) }
+            return HAPlan("postgres is not running")
+        }
+        let wasPrimary = !pg.isInRecovery
+        if holdsLock {
+            if wasPrimary, settings.primaryStartTimeout > 0, startTimeoutLeft() > 0 {
+                return HAPlan("starting primary after failure", [.updateLock(
+                    then: HAPlan("starting primary after failure", [.startAsPrimary]),
+                    otherwise: HAPlan("removed leader key after trying and failing to start postgres", [.follow(leader: nil)]))])
+            }
+            if wasPrimary, settings.primaryStartTimeout > 0 {
+                return HAPlan("removed leader key after trying and failing to start postgres", [.releaseLock, .follow(leader: nil)])
+            }
+            if wasPrimary {
+                return HAPlan("stopped PostgreSQL to fail over after a crash", [.releaseLock, .follow(leader: nil)])
+            }
+            return HAPlan("starting as readonly because i had the session lock", [.follow(leader: nil)])
+        }
+        guard let leader = cluster.leader?.name else {
+            return HAPlan("starting as a secondary", [.follow(leader: nil)])
+        }
+        return HAPlan("starting as a secondary", [.follow(leader: leader)])
+    }
+
+    func startTimeoutLeft() -> Double {
+        guard let since = input.memory.primaryDownSince else { return settings.primaryStartTimeout }
+        return settings.primaryStartTimeout - (input.now - since)
+    }
+
+    // MARK: unlocked cluster (reference §2.3)
+
+    func unlockedCluster(_ cluster: ClusterView) -> HAPlan {
+        if isHealthiestNode(cluster) {
+            var won: [HAStep] = cluster.failover != nil ? [.clearFailover] : []
+            won += enforcePrimaryRole(cluster).steps
+            let wonMessage = runningAsPrimary ? "acquired session lock as a leader" : "promoted self to leader by acquiring session lock"
+            return HAPlan(wonMessage, [.acquireLock(
+                then: HAPlan(wonMessage, won),
+                otherwise: follow(cluster, leader: nil,
+                                  demoteReason: "demoted self after trying and failing to obtain lock",
+                                  followReason: "following new leader after trying and failing to obtain lock"))])
+        }
+        if !input.node.mayBecomeLeader && !paused {
+            return follow(cluster, leader: nil,
+                          demoteReason: "demoting self because I am not allowed to become primary",
+                          followReason: "following a different leader because I am not allowed to promote")
+        }
+        return follow(cluster, leader: nil,
+                      demoteReason: "demoting self because i am not the healthiest node",
+                      followReason: "following a different leader because i am not the healthiest node")
+    }
+
+    /// Patroni's `is_healthiest_node` (reference §2.5).
+    func isHealthiestNode(_ cluster: ClusterView) -> Bool {
+        if runningAsPrimary {
+            if paused { return cluster.initialize == nil || cluster.initialize == pg.systemIdentifier }
+            // A frozen old primary must not retake the lock after others moved to a newer timeline.
+            if let tl = pg.timeline, cluster.timeline > 0, tl < cluster.timeline { return false }
+            return true
+        }
+        if paused || !input.node.mayBecomeLeader { return false }
+        if pg.isRunning && !pg.isAcceptingConnections { return false }
+        if let request = cluster.failover, request.leader == me {
+            // The former leader of a switchover wins only when nobody else could.
+            return !input.peers.contains { $0.name != me && $0.reachable && !$0.noFailover && $0.failoverPriority > 0 }
+        }
+        if let request = cluster.failover, let candidate = request.candidate {
+            if candidate == me { return true }
+            let candidateHealthy = input.peers.contains { $0.name == candidate && $0.reachable && !$0.noFailover }
+            if candidateHealthy { return false }
+            return comparedWithPeers(cluster, checkLag: false, excluding: request.leader)
+        }
+        return comparedWithPeers(cluster, checkLag: true, excluding: nil)
+    }
+
+    /// Patroni's `_is_healthiest_node`: not too far behind the last known leader position, and no
+    /// reachable failover-capable peer is a primary, ahead of us, or equal with a higher priority.
+    func comparedWithPeers(_ cluster: ClusterView, checkLag: Bool, excluding: String?) -> Bool {
+        let mine = pg.walPosition ?? .zero
+        if checkLag, let optime = cluster.status.optime, optime > 0, UInt64(optime) > mine.value,
+           UInt64(optime) - mine.value > UInt64(max(0, settings.maximumLagOnFailover)) {
+            return false
+        }
+        if settings.checkTimeline, let tl = pg.timeline, tl < cluster.timeline { return false }
+        for peer in input.peers where peer.name != me && peer.name != excluding && peer.reachable && !peer.noFailover {
+            if peer.role == "primary" || !peer.isInRecovery { return false }
+            let theirs = peer.walPosition ?? .zero
+            if theirs > mine { return false }
+            if theirs == mine && peer.failoverPriority > input.node.failoverPriority { return false }
+        }
+        return true
+    }
+
+    // MARK: locked cluster (reference §2.4)
+
+    func lockedCluster(_ cluster: ClusterView, holdsLock: Bool) -> HAPlan {
+        guard holdsLock else {
+            let leader = cluster.leader!.name
+            return follow(cluster, leader: leader,
+                          demoteReason: "demoting self because I do not have the lock and I was a leader",
+                          followReason: "no action. I am (\(me)), a secondary, and following a leader (\(leader))")
+        }
+        if paused && !runningAsPrimary {
+            return HAPlan("removed leader lock because postgres is not running as primary", [.releaseLock])
+        }
+        let lostLock: HAPlan
+        if runningAsPrimary {
+            lostLock = paused
+                ? HAPlan("continue to run as primary after failing to update leader lock in DCS")
+                : HAPlan("demoted self because failed to update leader lock in DCS", [.demote(.immediateNoLock)])
+        } else {
+            lostLock = HAPlan("not promoting because failed to update leader lock in DCS")
+        }
+        let held = manualSwitchoverFromLeader(cluster) ?? enforcePrimaryRole(cluster)
+        return HAPlan(held.message, [.updateLock(then: held, otherwise: lostLock)])
+    }
+
+    /// Leader side of a switchover/failover request (reference §2.9), unscheduled requests only.
+    func manualSwitchoverFromLeader(_ cluster: ClusterView) -> HAPlan? {
+        guard let request = cluster.failover, request.scheduledAt == nil else { return nil }
+        let stay = enforcePrimaryRole(cluster)
+        let clearAndStay = HAPlan(stay.message, [.clearFailover] + stay.steps)
+        if let leader = request.leader, leader != me { return clearAndStay }
+        if request.candidate == me { return clearAndStay }
+        if request.candidate == nil && paused { return nil }
+        let action = request.leader != nil ? "switchover" : "manual failover"
+        guard failoverPossible(cluster, candidate: request.candidate) else { return clearAndStay }
+        return HAPlan("\(action): demoting myself", [.demote(.graceful)])
+    }
+
+    /// Patroni's `is_failover_possible`: some other reachable, failover-capable member (or the
+    /// requested candidate) is not lagging beyond `maximum_lag_on_failover`.
+    func failoverPossible(_ cluster: ClusterView, candidate: String?) -> Bool {
+        let leaderWal = pg.walPosition ?? .zero
+        return input.peers.contains { peer in
+            guard peer.name != me, peer.reachable, !peer.noFailover, peer.failoverPriority > 0 else { return false }
+            if let candidate, peer.name != candidate { return false }
+            let theirs = peer.walPosition ?? .zero
+            return leaderWal.bytesAhead(of: theirs) <= UInt64(max(0, settings.maximumLagOnFailover))
+        }
+    }
+
+    func enforcePrimaryRole(_ cluster: ClusterView) -> HAPlan {
+        if runningAsPrimary {
+            let needsHistory = (pg.timeline ?? 0) > 1 && (pg.timeline ?? 0) > cluster.timeline
+            return HAPlan("no action. I am (\(me)), the leader with the lock", needsHistory ? [.recordPromotion] : [])
+        }
+        return HAPlan("promoted self to leader because I had the session lock", [.promote, .recordPromotion])
+    }
+
+    // MARK: following (reference §2.4 `follow`)
+
+    func follow(_ cluster: ClusterView, leader: String?, demoteReason: String, followReason: String) -> HAPlan {
+        if paused {
+            if runningAsPrimary { return HAPlan("continue to run as primary without lock") }
+            return HAPlan(leader == nil ? "no action. I am (\(me))" : followReason)
+        }
+        if runningAsPrimary {
+            return HAPlan(demoteReason, [.demote(.immediateNoLock)])
+        }
+        let upstream = leader.flatMap { cluster.member(named: $0) != nil ? $0 : nil } ?? leader
+        return HAPlan(followReason, [.follow(leader: upstream)])
+    }
+}

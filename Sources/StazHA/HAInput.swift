@@ -1,0 +1,75 @@
+import StazCore
+import StazConfig
+
+/// What one member knows about itself that does not come from the DCS or PostgreSQL.
+public struct NodeIdentity: Sendable, Equatable {
+    public var name: String
+    public var noFailover: Bool
+    public var failoverPriority: Int
+    public var cloneFrom: Bool
+    /// A `bootstrap` section exists (only such nodes race to initialize a new cluster).
+    public var canBootstrap: Bool
+
+    public init(name: String, noFailover: Bool = false, failoverPriority: Int = 1, cloneFrom: Bool = false, canBootstrap: Bool = true) {
+        self.name = name; self.noFailover = noFailover; self.failoverPriority = failoverPriority
+        self.cloneFrom = cloneFrom; self.canBootstrap = canBootstrap
+    }
+
+    /// Patroni: `failover_priority` ≤ 0 means the same as `nofailover`.
+    public var mayBecomeLeader: Bool { !noFailover && failoverPriority > 0 }
+}
+
+/// A peer's answer to `GET /patroni` (probed in parallel before a leader race).
+public struct PeerStatus: Sendable, Equatable {
+    public var name: String
+    /// false when the probe failed (refused, timed out): such peers never block a race.
+    public var reachable: Bool
+    public var role: String?
+    public var isInRecovery: Bool
+    public var walPosition: LSN?
+    public var noFailover: Bool
+    public var failoverPriority: Int
+
+    public init(name: String, reachable: Bool, role: String? = nil, isInRecovery: Bool = true,
+                walPosition: LSN? = nil, noFailover: Bool = false, failoverPriority: Int = 1) {
+        self.name = name; self.reachable = reachable; self.role = role; self.isInRecovery = isInRecovery
+        self.walPosition = walPosition; self.noFailover = noFailover; self.failoverPriority = failoverPriority
+    }
+}
+
+/// State the loop carries from one cycle to the next (Patroni keeps it in `Ha` attributes).
+public struct HAMemory: Sendable, Equatable {
+    /// No cycle has completed yet since the daemon started.
+    public var firstCycle: Bool = true
+    /// Name of a long-running action executing in the background (`bootstrap`, `clone`, ...).
+    public var longAction: String? = nil
+    /// When the current "PostgreSQL is down while I hold the lock" episode began (seconds, monotonic).
+    public var primaryDownSince: Double? = nil
+    /// We bootstrapped this cluster ourselves and still have to finish the post-bootstrap steps.
+    public var bootstrapping: Bool = false
+    /// The lease keeper fenced PostgreSQL because the lock could not be renewed in time.
+    public var fenced: Bool = false
+
+    public init() {}
+}
+
+/// Everything the decision is a function of.
+public struct HAInput: Sendable {
+    public var node: NodeIdentity
+    /// nil when the DCS could not be read this cycle.
+    public var cluster: ClusterView?
+    /// Members of the last view that had a leader (Patroni's `old_cluster`), for the race.
+    public var lastLockedMembers: [String]
+    public var postgres: PostgresObservation
+    public var settings: DynamicSettings
+    public var peers: [PeerStatus]
+    public var memory: HAMemory
+    /// Monotonic seconds (for timeouts).
+    public var now: Double
+
+    public init(node: NodeIdentity, cluster: ClusterView?, lastLockedMembers: [String] = [], postgres: PostgresObservation,
+                settings: DynamicSettings, peers: [PeerStatus] = [], memory: HAMemory = HAMemory(), now: Double = 0) {
+        self.node = node; self.cluster = cluster; self.lastLockedMembers = lastLockedMembers; self.postgres = postgres
+        self.settings = settings; self.peers = peers; self.memory = memory; self.now = now
+    }
+}

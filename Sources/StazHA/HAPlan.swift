@@ -1,0 +1,76 @@
+import StazCore
+
+/// How to stop being a primary (Patroni's demote modes, §2.10 of the reference).
+public enum DemoteMode: String, Sendable, Equatable {
+    /// DCS unreachable: fast stop, restart read-only with no upstream; keep the lock (it is expiring anyway).
+    case offline
+    /// Switchover: CHECKPOINT, fast stop, release the lock, then follow the new leader.
+    case graceful
+    /// Crash handling / start timeout: immediate stop, release the lock, follow.
+    case immediate
+    /// Lock lost or stolen: immediate stop, follow; the lock is not ours to release.
+    case immediateNoLock = "immediate-nolock"
+}
+
+/// One step of a plan. Steps that ask the DCS something carry both continuations, so the
+/// decision stays a pure function while the executor only does I/O and picks a branch.
+public indirect enum HAStep: Sendable, Equatable {
+    case acquireLock(then: HAPlan, otherwise: HAPlan)
+    case updateLock(then: HAPlan, otherwise: HAPlan)
+    case raceInitialize(then: HAPlan, otherwise: HAPlan)
+    case releaseLock
+    /// Write `initialize` = local system identifier (adopting an existing primary).
+    case writeInitialize(String)
+    /// Long action: initdb, start, roles, post_bootstrap, then take the lock and publish config.
+    case bootstrapNewCluster
+    /// Long action: pg_basebackup from the named member, then start as its replica.
+    case cloneFrom(String)
+    /// Start a stopped PostgreSQL as primary (crash recovery within primary_start_timeout).
+    case startAsPrimary
+    /// Start (or restart) as a standby of `leader`; nil = read-only with no upstream.
+    /// The executor rewinds first when the local timeline diverged from the leader's.
+    case follow(leader: String?)
+    case promote
+    case demote(DemoteMode)
+    /// Overwrite the `failover` key with `{}` (compare-and-set on its version).
+    case clearFailover
+    /// Publish history after a promotion when our timeline is not in it yet.
+    case recordPromotion
+    /// Exit the daemon with this fatal message (system ID mismatch, ...).
+    case fatal(String)
+}
+
+/// A plan: steps in order and the heartbeat line to log when it completes.
+public struct HAPlan: Sendable, Equatable {
+    public var steps: [HAStep]
+    public var message: String
+
+    public init(_ message: String, _ steps: [HAStep] = []) {
+        self.message = message; self.steps = steps
+    }
+
+    /// The steps of this plan and every branch the DCS answers would select, given the answers.
+    /// Used by tests to read a plan as a straight line.
+    public func resolved(lockAcquired: Bool = true, lockUpdated: Bool = true, initializeWon: Bool = true) -> (steps: [HAStep], message: String) {
+        var out: [HAStep] = []
+        for step in steps {
+            switch step {
+            case .acquireLock(let a, let b):
+                let r = (lockAcquired ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon)
+                out.append(.acquireLock(then: HAPlan(""), otherwise: HAPlan("")))
+                return (out + r.steps, r.message)
+            case .updateLock(let a, let b):
+                let r = (lockUpdated ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon)
+                out.append(.updateLock(then: HAPlan(""), otherwise: HAPlan("")))
+                return (out + r.steps, r.message)
+            case .raceInitialize(let a, let b):
+                let r = (initializeWon ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon)
+                out.append(.raceInitialize(then: HAPlan(""), otherwise: HAPlan("")))
+                return (out + r.steps, r.message)
+            default:
+                out.append(step)
+            }
+        }
+        return (out, message)
+    }
+}

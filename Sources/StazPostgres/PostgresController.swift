@@ -1,0 +1,165 @@
+import Foundation
+import Logging
+import PostgresNIO
+import StazConfig
+import StazCore
+
+public enum PostgresControlError: Error, CustomStringConvertible {
+    case notRunning
+    case alreadyRunning(pid: Int32)
+    case startFailed(String)
+    case stopFailed(String)
+    case timedOut(String)
+    case invalidDataDirectory(String)
+    case queryFailed(String)
+    case rewindImpossible(String)
+
+    public var description: String {
+        switch self {
+        case .notRunning: return "PostgreSQL is not running"
+        case .alreadyRunning(let pid): return "PostgreSQL is already running (postmaster pid \(pid))"
+        case .startFailed(let s): return "PostgreSQL start failed: \(s)"
+        case .stopFailed(let s): return "PostgreSQL stop failed: \(s)"
+        case .timedOut(let s): return "timed out: \(s)"
+        case .invalidDataDirectory(let s): return "invalid data directory: \(s)"
+        case .queryFailed(let s): return "query failed: \(s)"
+        case .rewindImpossible(let s): return "pg_rewind impossible: \(s)"
+        }
+    }
+}
+
+/// Observes and acts on the local PostgreSQL. It decides nothing: StazHA decides, the daemon
+/// calls these methods. Assumes the current OS user owns the data directory.
+public actor PostgresController {
+    public let section: PostgreSQLSection
+    public let scope: String
+    public let memberName: String
+    let logger: Logger
+
+    /// Persistent connection for the per-cycle state query; dropped and rebuilt on any failure.
+    var connection: PostgresConnection?
+    var nextConnectionID = 1
+    /// The pgpass line `primary_conninfo` relies on; kept in every pgpass rewrite so a rewind or
+    /// basebackup does not break the walreceiver's next reconnect.
+    var replicationPgpassEntry: PgpassEntry?
+    /// Unknown slots already reported, so the log line appears once per slot.
+    var reportedUnknownSlots = Set<String>()
+
+    public init(section: PostgreSQLSection, scope: String, memberName: String, logger: Logger) {
+        self.section = section; self.scope = scope; self.memberName = memberName; self.logger = logger
+    }
+
+    // MARK: paths
+
+    public nonisolated var dataDirectory: String { section.dataDir }
+    nonisolated var configDirectory: String { section.effectiveConfigDir }
+    nonisolated func dataPath(_ name: String) -> String { (section.dataDir as NSString).appendingPathComponent(name) }
+    nonisolated func configPath(_ name: String) -> String { (configDirectory as NSString).appendingPathComponent(name) }
+    nonisolated func binary(_ name: String) -> String {
+        if section.binDir == nil || section.binDir?.isEmpty == true, section.binNames[name] == nil {
+            // Fall back to the Debian layout when PATH has no PostgreSQL tools.
+            if (try? ProcessRunner.resolve(name)) == nil {
+                for version in [17, 16, 15, 14, 13] {
+                    let candidate = "/usr/lib/postgresql/\(version)/bin/\(name)"
+                    if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+                }
+            }
+        }
+        return section.binary(name)
+    }
+
+    /// Major version from `PG_VERSION` (e.g. 15); nil when the data directory is not initialised.
+    public nonisolated func dataDirectoryMajorVersion() -> Int? {
+        guard let text = try? String(contentsOfFile: dataPath("PG_VERSION"), encoding: .utf8) else { return nil }
+        return Int(text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").first ?? "")
+    }
+
+    // MARK: data directory
+
+    /// Missing, empty (hidden files and lost+found ignored), or without PG_VERSION/global/pg_control.
+    public nonisolated func isDataDirectoryEmpty() -> Bool {
+        let fm = FileManager.default
+        return !fm.fileExists(atPath: dataPath("PG_VERSION")) || !fm.fileExists(atPath: dataPath("global/pg_control"))
+    }
+
+    /// Removes everything inside the data directory (the directory itself stays, mode 0700, since
+    /// its parent may not be writable by us); creates it when missing.
+    public nonisolated func wipeDataDirectory() throws {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: dataDirectory, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw PostgresControlError.invalidDataDirectory("\(dataDirectory) is not a directory") }
+            for entry in try fm.contentsOfDirectory(atPath: dataDirectory) {
+                try fm.removeItem(atPath: dataPath(entry))
+            }
+        } else {
+            try fm.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        }
+        try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: dataDirectory)
+    }
+
+    // MARK: pg_controldata
+
+    public func controlData() async -> ControlData? {
+        guard !isDataDirectoryEmpty() else { return nil }
+        guard let result = try? await ProcessRunner.run(binary("pg_controldata"), ["-D", dataDirectory], timeout: 10),
+              result.succeeded else { return nil }
+        let data = ControlData.parse(result.stdout)
+        return data.fields.isEmpty ? nil : data
+    }
+
+    public func systemIdentifier() async -> String? { await controlData()?.systemIdentifier }
+
+    // MARK: postmaster
+
+    /// Postmaster pid from `postmaster.pid` when that process is alive.
+    public nonisolated func postmasterPID() -> Int32? {
+        guard let text = try? String(contentsOfFile: dataPath("postmaster.pid"), encoding: .utf8),
+              let first = text.split(separator: "\n").first, let pid = Int32(first.trimmingCharacters(in: .whitespaces)),
+              pid > 0, ProcessLiveness.isAlive(pid), ProcessLiveness.looksLikePostgres(pid) else { return nil }
+        return pid
+    }
+
+    /// Line 8 of postmaster.pid: `starting`, `ready`, `standby` or `stopping` (PG 10+).
+    nonisolated func postmasterStatus() -> String? {
+        guard let text = try? String(contentsOfFile: dataPath("postmaster.pid"), encoding: .utf8) else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count >= 8 else { return nil }
+        return lines[7].trimmingCharacters(in: .whitespaces)
+    }
+
+    public nonisolated func isRunning() -> Bool { postmasterPID() != nil }
+}
+
+/// `kill(pid, 0)` plus a zombie check, because a postmaster re-parented to us (staz as PID 1 in
+/// a container) stays visible as a zombie after it exits.
+enum ProcessLiveness {
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+           let close = stat.lastIndex(of: ")") {
+            let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+            return state != "Z" && state != "X"
+        }
+        return true
+    }
+
+    /// Guards against a stale postmaster.pid whose number now belongs to another program (after a
+    /// crash and reboot). Without /proc we cannot tell and trust the pid.
+    static func looksLikePostgres(_ pid: Int32) -> Bool {
+        guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) else { return true }
+        let name = comm.trimmingCharacters(in: .whitespacesAndNewlines)
+        return name.hasPrefix("postgres") || name.hasPrefix("postmaster")
+    }
+
+    /// Direct children of `pid`, from /proc (Linux); empty elsewhere.
+    static func children(of pid: Int32) -> [Int32] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { Int32($0) }.filter { child in
+            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[1]) == pid
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Logging
+
+/// The result of one finished child process.
+public struct ProcessResult: Sendable {
+    public var exitCode: Int32
+    public var stdout: String
+    public var stderr: String
+    /// True when staz killed the process because it ran past its timeout.
+    public var timedOut: Bool
+    public var succeeded: Bool { exitCode == 0 && !timedOut }
+}
+
+public enum ProcessRunnerError: Error, CustomStringConvertible {
+    case launchFailed(executable: String, reason: String)
+    case failed(command: String, result: ProcessResult)
+
+    public var description: String {
+        switch self {
+        case .launchFailed(let exe, let reason): return "could not start \(exe): \(reason)"
+        case .failed(let cmd, let r):
+            let why = r.timedOut ? "timed out" : "exited with code \(r.exitCode)"
+            let detail = (r.stderr.isEmpty ? r.stdout : r.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+            return "\(cmd) \(why)" + (detail.isEmpty ? "" : ": \(detail)")
+        }
+    }
+}
+
+/// Runs external commands without blocking a thread: the caller suspends on a continuation that
+/// the process' termination handler resumes. Output goes to temporary files instead of pipes so a
+/// chatty child can never deadlock on a full pipe buffer, and a detached grandchild (the
+/// postmaster started by `pg_ctl`) can never hold our read end open.
+public enum ProcessRunner {
+    /// Environment for PostgreSQL tools: the inherited one minus staz/Patroni settings (they may
+    /// hold passwords), with the C locale so tool output parses the same everywhere.
+    /// `cLocale: false` keeps the user's locale (initdb and the postmaster take defaults from it).
+    public static func environment(adding extra: [String: String] = [:], cLocale: Bool = true) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("STAZ_") && !$0.key.hasPrefix("PATRONI_") && !$0.key.hasPrefix("KUBERNETES_")
+        }
+        if cLocale {
+            env["LANG"] = "C"
+            env["LC_ALL"] = "C"
+        }
+        for (k, v) in extra { env[k] = v }
+        return env
+    }
+
+    /// Runs `executable` with `arguments`; the process is killed (SIGTERM, then SIGKILL 2 s later)
+    /// when `timeout` seconds pass. `executable` without a slash is searched in PATH.
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                           timeout: Double? = nil, logger: Logger? = nil) async throws -> ProcessResult {
+        let path = try resolve(executable)
+        let outURL = temporaryFile(suffix: "out"), errURL = temporaryFile(suffix: "err")
+        defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
+        guard FileManager.default.createFile(atPath: outURL.path, contents: nil),
+              FileManager.default.createFile(atPath: errURL.path, contents: nil),
+              let outHandle = try? FileHandle(forWritingTo: outURL),
+              let errHandle = try? FileHandle(forWritingTo: errURL) else {
+            throw ProcessRunnerError.launchFailed(executable: executable, reason: "cannot create temporary output files")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = environment ?? Self.environment()
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = outHandle
+        process.standardError = errHandle
+        logger?.debug("running \(([executable] + arguments).joined(separator: " "))")
+
+        let killer = TimeoutKiller()
+        let code: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { p in continuation.resume(returning: p.terminationStatus) }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: ProcessRunnerError.launchFailed(executable: path, reason: "\(error)"))
+                return
+            }
+            if let timeout { killer.arm(pid: process.processIdentifier, after: timeout) }
+        }
+        killer.disarm()
+        try? outHandle.close(); try? errHandle.close()
+        let out = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+        return ProcessResult(exitCode: code, stdout: out, stderr: err, timedOut: killer.fired)
+    }
+
+    /// Like `run`, but a non-zero exit (or timeout) throws `ProcessRunnerError.failed`.
+    @discardableResult
+    public static func runChecked(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                                  timeout: Double? = nil, logger: Logger? = nil) async throws -> ProcessResult {
+        let result = try await run(executable, arguments, environment: environment, timeout: timeout, logger: logger)
+        guard result.succeeded else {
+            throw ProcessRunnerError.failed(command: (executable as NSString).lastPathComponent, result: result)
+        }
+        return result
+    }
+
+    static func resolve(_ executable: String) throws -> String {
+        if executable.contains("/") { return executable }
+        let searchPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for dir in searchPath.split(separator: ":") {
+            let candidate = "\(dir)/\(executable)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw ProcessRunnerError.launchFailed(executable: executable, reason: "not found in PATH")
+    }
+
+    static func temporaryFile(suffix: String) -> URL {
+        URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("staz-\(UUID().uuidString).\(suffix)")
+    }
+}
+
+/// Kills a child that outlives its timeout. A class with a lock because the timer runs on a
+/// dispatch queue while the awaiting task reads `fired` afterwards.
+private final class TimeoutKiller: @unchecked Sendable {
+    private let lock = NSLock()
+    private var work: DispatchWorkItem?
+    private var didFire = false
+    private var finished = false
+
+    var fired: Bool { lock.lock(); defer { lock.unlock() }; return didFire }
+
+    func arm(pid: Int32, after seconds: Double) {
+        let item = DispatchWorkItem { [self] in
+            lock.lock(); defer { lock.unlock() }
+            guard !finished else { return }
+            didFire = true
+            kill(pid, SIGTERM)
+            DispatchQueue.global().asyncAfter(deadline: .now() + 2) { [self] in
+                // Only while the child is still ours: after `disarm` the pid may be reused.
+                lock.lock(); defer { lock.unlock() }
+                if !finished { kill(pid, SIGKILL) }
+            }
+        }
+        lock.lock(); work = item; lock.unlock()
+        DispatchQueue.global().asyncAfter(deadline: .now() + max(0, seconds), execute: item)
+    }
+
+    func disarm() {
+        lock.lock(); finished = true; work?.cancel(); lock.unlock()
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import StazCore
+
+/// Where and as whom to open a SQL connection.
+struct SQLEndpoint: Sendable {
+    var host: String
+    var port: Int
+    var user: String
+    var password: String?
+    var database: String = "postgres"
+}
+
+/// Thrown by `withDeadline` when the operation did not finish in time.
+struct DeadlineExceeded: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "\(what) did not answer in time" }
+}
+
+/// Runs `operation`; after `seconds`, runs `onTimeout` (which must make the operation fail, e.g.
+/// by closing its connection) and throws. A hung server therefore cannot stall the caller.
+func withDeadline<T: Sendable>(_ seconds: Double, what: String, onTimeout: @escaping @Sendable () -> Void,
+                               _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+            return nil
+        }
+        defer { group.cancelAll() }
+        while let next = try await group.next() {
+            if let value = next { return value }
+            onTimeout()
+            throw DeadlineExceeded(what: what)
+        }
+        throw DeadlineExceeded(what: what)
+    }
+}
+
+/// Text rows: every query casts its columns to text so decoding never depends on OID types.
+typealias TextRow = [String: String?]
+
+extension PostgresController {
+    nonisolated var localEndpoint: SQLEndpoint {
+        SQLEndpoint(host: ConfigRendering.localConnectHost(listenHosts: section.listenHosts), port: section.port,
+                    user: section.superuser.username, password: section.superuser.password)
+    }
+
+    static func openConnection(_ endpoint: SQLEndpoint, id: Int, timeout: Double, logger: Logger) async throws -> PostgresConnection {
+        var config = PostgresConnection.Configuration(host: endpoint.host, port: endpoint.port, username: endpoint.user,
+                                                      password: endpoint.password, database: endpoint.database, tls: .disable)
+        config.options.connectTimeout = .milliseconds(Int64(timeout * 1000))
+        config.options.additionalStartupParameters = [("application_name", "staz")]
+        let connectLogger = Logger(label: "staz.postgres.nio", factory: { _ in SwiftLogNoOpLogHandler() })
+        _ = logger
+        let configuration = config
+        return try await withDeadline(timeout + 0.5, what: "connect to \(endpoint.host):\(endpoint.port)",
+                                      onTimeout: {}) {
+            try await PostgresConnection.connect(configuration: configuration, id: id, logger: connectLogger)
+        }
+    }
+
+    /// Runs one statement over `connection`, collecting text rows, bounded by `timeout`.
+    static func run(_ sql: String, on connection: PostgresConnection, timeout: Double) async throws -> [TextRow] {
+        let quiet = Logger(label: "staz.postgres.nio", factory: { _ in SwiftLogNoOpLogHandler() })
+        return try await withDeadline(timeout, what: "query", onTimeout: { closeNow(connection) }) {
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: quiet)
+            var out: [TextRow] = []
+            for try await row in rows {
+                var dict: TextRow = [:]
+                for cell in row { dict[cell.columnName] = try cell.decode(String?.self) }
+                out.append(dict)
+            }
+            return out
+        }
+    }
+
+    /// Query over the persistent local connection (opened on demand, dropped on failure).
+    func queryLocal(_ sql: String, timeout: Double = 2) async throws -> [TextRow] {
+        let conn: PostgresConnection
+        if let existing = connection, !existing.isClosed {
+            conn = existing
+        } else {
+            connection = nil
+            nextConnectionID += 1
+            conn = try await Self.openConnection(localEndpoint, id: nextConnectionID, timeout: timeout, logger: logger)
+            connection = conn
+        }
+        do {
+            return try await Self.run(sql, on: conn, timeout: timeout)
+        } catch {
+            // Only a broken connection is dropped; a SQL error leaves it usable.
+            if conn.isClosed || error is DeadlineExceeded || !(error is PSQLError) || (error as? PSQLError)?.serverInfo == nil {
+                dropConnection()
+            }
+            throw error
+        }
+    }
+
+    /// One-off query on its own connection (the leader, or long statements like CHECKPOINT).
+    static func queryOnce(_ endpoint: SQLEndpoint, _ statements: [String], timeout: Double, logger: Logger) async throws -> [TextRow] {
+        let conn = try await openConnection(endpoint, id: 0, timeout: min(timeout, 5), logger: logger)
+        defer { closeNow(conn) }
+        var last: [TextRow] = []
+        for sql in statements { last = try await run(sql, on: conn, timeout: timeout) }
+        return last
+    }
+
+    func dropConnection() {
+        connection.map(closeNow)
+        connection = nil
+    }
+
+    /// Closes the persistent connection (before stopping PostgreSQL, or on shutdown).
+    public func closeConnection() { dropConnection() }
+
+    /// Human-readable error text without connection details that may be sensitive.
+    nonisolated static func describe(_ error: Error) -> String {
+        if let e = error as? PSQLError, let message = e.serverInfo?[.message] { return message }
+        return "\(error)"
+    }
+}
+
+/// SQL string literal (standard_conforming_strings on): single quotes doubled.
+func sqlLiteral(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
+/// SQL identifier: double quotes doubled.
+func sqlIdentifier(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+
+/// Fire-and-forget close, callable from synchronous code (timeouts, defer blocks).
+func closeNow(_ connection: PostgresConnection) {
+    let future: EventLoopFuture<Void> = connection.close()
+    _ = future
+}

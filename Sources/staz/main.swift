@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import StazConfig
+import StazDaemon
+
+/// `staz CONFIG` runs the daemon; `staz --validate-config CONFIG` checks a configuration.
+struct Staz: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "staz",
+        abstract: "Patroni-compatible PostgreSQL high-availability daemon.",
+        version: "staz 0.1.0 (Patroni 4.1.5 compatible)")
+
+    @Flag(name: .long, help: "Check the configuration, print every problem, and exit.")
+    var validateConfig = false
+
+    @Argument(help: "Configuration file (Patroni YAML) or directory of *.yml files.")
+    var configFile: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let path = configFile ?? environment["STAZ_CONFIG_FILE"] ?? environment["PATRONI_CONFIG_FILE"] else {
+            throw ValidationError("a configuration file is required: staz CONFIG")
+        }
+        if validateConfig {
+            let lines = ConfigLoader.validate(path: path, environment: environment)
+            for line in lines { print(line) }
+            if lines.contains(where: { !$0.hasPrefix("warning") && !$0.hasPrefix("WARNING") }) { throw ExitCode(1) }
+            return
+        }
+        let config: StazConfiguration
+        let warnings: [ConfigWarning]
+        do {
+            (config, warnings) = try ConfigLoader.load(path: path, environment: environment)
+        } catch {
+            FileHandle.standardError.write("staz: invalid configuration \(path):\n\(error)\n".data(using: .utf8)!)
+            throw ExitCode(1)
+        }
+        let level = PatroniLogHandler.level(fromPatroni: config.log.level)
+        LoggingSystem.bootstrap { PatroniLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "staz")
+        for warning in warnings { logger.warning("\(warning)") }
+
+        let daemon = StazDaemon(config: config, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup,
+                             failureTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+await Staz.main()

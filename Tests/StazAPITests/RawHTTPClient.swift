@@ -1,0 +1,81 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A minimal blocking HTTP/1.1 client over a POSIX socket, enough to check status lines,
+/// headers and bodies (and to send several requests over one keep-alive connection).
+final class RawHTTPClient {
+    struct Response {
+        var statusCode: Int
+        var headers: [String: String]
+        var body: String
+    }
+
+    enum ClientError: Error { case connectFailed(Int32), closed, malformed(String) }
+
+    private let fd: Int32
+    private var buffer = [UInt8]()
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if result != 0 { close(fd); throw ClientError.connectFailed(errno) }
+    }
+
+    deinit { close(fd) }
+
+    func request(_ method: String, _ path: String, body: String? = nil) throws -> Response {
+        var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        if let body { text += "Content-Length: \(body.utf8.count)\r\n" }
+        text += "\r\n" + (body ?? "")
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count, 0) }
+        return try readResponse(expectBody: method != "HEAD")
+    }
+
+    private func readResponse(expectBody: Bool) throws -> Response {
+        let separator: [UInt8] = [13, 10, 13, 10]
+        var headerEnd: Int?
+        while headerEnd == nil {
+            headerEnd = find(separator)
+            if headerEnd == nil { try fill() }
+        }
+        let headText = String(decoding: buffer[..<headerEnd!], as: UTF8.self)
+        buffer.removeFirst(headerEnd! + 4)
+        var lines = headText.components(separatedBy: "\r\n")
+        let statusParts = lines.removeFirst().split(separator: " ")
+        guard statusParts.count >= 2, let code = Int(statusParts[1]) else { throw ClientError.malformed(headText) }
+        var headers: [String: String] = [:]
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let length = expectBody ? Int(headers["content-length"] ?? "0") ?? 0 : 0
+        while buffer.count < length { try fill() }
+        let body = String(decoding: buffer[..<length], as: UTF8.self)
+        buffer.removeFirst(length)
+        return Response(statusCode: code, headers: headers, body: body)
+    }
+
+    private func find(_ needle: [UInt8]) -> Int? {
+        guard buffer.count >= needle.count else { return nil }
+        for i in 0...(buffer.count - needle.count) where Array(buffer[i..<i + needle.count]) == needle { return i }
+        return nil
+    }
+
+    private func fill() throws {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let n = chunk.withUnsafeMutableBufferPointer { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { throw ClientError.closed }
+        buffer.append(contentsOf: chunk[..<n])
+    }
+}

@@ -1,0 +1,82 @@
+"""pytest wiring: the daemon profile (staz or Patroni, from STAZ_DAEMON), a cluster factory
+that always cleans up, and full diagnostics (timeline + log tails) when a test fails."""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from harness import Cluster  # noqa: E402
+from profiles import current_profile  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "staz_only: staz behaviour Patroni does not have; deselected for Patroni")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not current_profile().is_patroni:
+        return
+    # Deselect (not skip): a test that did not run must not look like a pass.
+    kept = [item for item in items if "staz_only" not in item.keywords]
+    deselected = [item for item in items if "staz_only" in item.keywords]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def pytest_report_header(config):
+    profile = current_profile()
+    return (f"HA daemon: {profile.kind} ({profile.daemon}); ctl: {profile.ctl}; "
+            f"ttl={profile.ttl} loop_wait={profile.loop_wait} "
+            f"retry_timeout={profile.retry_timeout}")
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def profile():
+    profile = current_profile()
+    if not os.access(profile.daemon, os.X_OK):
+        pytest.fail(f"HA daemon {profile.daemon} is not executable (set STAZ_DAEMON)")
+    return profile
+
+
+@pytest.fixture
+def make_cluster(request, profile):
+    """make_cluster(scope=..., dcs="etcd3"|"etcd") -> Cluster with etcd already running."""
+    clusters = []
+
+    def factory(scope="itest", dcs="etcd3"):
+        cluster = Cluster(profile, scope=scope, dcs=dcs)
+        clusters.append(cluster)
+        cluster.start_etcd()
+        return cluster
+
+    yield factory
+    failed = any(getattr(getattr(request.node, f"report_{when}", None), "failed", False)
+                 for when in ("setup", "call"))
+    for cluster in clusters:
+        if failed:
+            print(f"\n######## diagnostics for {request.node.name} ({cluster.dir}) ########")
+            print(cluster.diagnostics())
+        cluster.cleanup()
+
+
+@pytest.fixture
+def three_node_cluster(make_cluster):
+    """Three members bootstrapped from empty data dirs plus HAProxy; returns (cluster, leader)."""
+    cluster = make_cluster()
+    for index in range(3):
+        cluster.add_member(f"m{index}")
+    cluster.start_haproxy()
+    leader = cluster.wait_for_healthy(replicas=2)
+    return cluster, leader

@@ -1,0 +1,248 @@
+"""A throw-away cluster of real processes: etcd, N HA daemons (staz or Patroni) running as
+the `postgres` OS user with their PostgreSQL 15 instances, and HAProxy in front of them.
+
+Everything lives in one temp dir under /tmp; every process a cluster started is found again
+through that unique path, so cleanup is complete even after kill -9 / crashes."""
+
+import atexit
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from members import Member, etcd_section
+from support import (PortAllocator, http_request, pid_alive, pids_referencing, psql,
+                     tail, terminate, wait_until)
+
+REST_PORTS = PortAllocator(24008, 24299)
+ETCD_PORTS = PortAllocator(24379, 24431)
+PG_PORTS = PortAllocator(24432, 24799)
+PROXY_PORTS = PortAllocator(24800, 24999)
+
+_live_clusters = []
+
+
+@atexit.register
+def _cleanup_everything():
+    for cluster in list(_live_clusters):
+        cluster.cleanup()
+
+
+class Cluster:
+    def __init__(self, profile, scope="itest", dcs="etcd3"):
+        self.profile = profile
+        self.scope = scope
+        self.dcs = dcs  # "etcd3" (v3 API) or "etcd" (v2 API)
+        self.dir = tempfile.mkdtemp(prefix="staz-it-", dir="/tmp")
+        postgres = pwd.getpwnam("postgres")
+        os.chown(self.dir, postgres.pw_uid, postgres.pw_gid)
+        os.chmod(self.dir, 0o755)
+        self.members = {}
+        self.events = []  # (wall clock offset, text): printed when a test fails
+        self.started_at = time.monotonic()
+        self.etcd_process = None
+        self.haproxy_process = None
+        self.etcd_port = self.haproxy_primary_port = self.haproxy_replica_port = None
+        _live_clusters.append(self)
+
+    # ---- bookkeeping ---------------------------------------------------------------
+    def note(self, text):
+        self.events.append((time.monotonic() - self.started_at, text))
+        print(f"[cluster +{self.events[-1][0]:6.1f}s] {text}", flush=True)
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    # ---- etcd ----------------------------------------------------------------------
+    def start_etcd(self):
+        self.etcd_port, peer_port = ETCD_PORTS.allocate(), ETCD_PORTS.allocate()
+        client, peer = f"http://127.0.0.1:{self.etcd_port}", f"http://127.0.0.1:{peer_port}"
+        command = ["etcd", "--name", "itest", "--data-dir", self.path("etcd"),
+                   "--listen-client-urls", client, "--advertise-client-urls", client,
+                   "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                   "--initial-cluster", f"itest={peer}", "--enable-v2=true",
+                   "--heartbeat-interval", "100", "--election-timeout", "1000"]
+        with open(self.path("etcd.log"), "ab") as log:
+            self.etcd_process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                                 start_new_session=True)
+        wait_until(lambda: http_request(self.etcd_port, "/health")[0] == 200, 20,
+                   f"etcd healthy on port {self.etcd_port}")
+        self.note(f"etcd up on {self.etcd_port} (pid {self.etcd_process.pid})")
+
+    def freeze_etcd(self):
+        os.kill(self.etcd_process.pid, signal.SIGSTOP)
+        self.note("etcd frozen (SIGSTOP)")
+
+    def thaw_etcd(self):
+        os.kill(self.etcd_process.pid, signal.SIGCONT)
+        self.note("etcd resumed (SIGCONT)")
+
+    def dcs_section(self):
+        return etcd_section(self.dcs, self.etcd_port)
+
+    # ---- members -------------------------------------------------------------------
+    def add_member(self, name, tags=None, start=True):
+        member = Member(self, name, PG_PORTS.allocate(), REST_PORTS.allocate(), tags or {})
+        member.write_config()
+        self.members[name] = member
+        if start:
+            member.start()
+        return member
+
+    def member_named(self, name):
+        return self.members[name]
+
+    def cluster_view(self, exclude=()):
+        """GET /cluster from the first member that answers, or None."""
+        for member in self.members.values():
+            if member.name in exclude:
+                continue
+            status, body = http_request(member.api_port, "/cluster", timeout=2)
+            if status == 200 and isinstance(body, dict):
+                return body
+        return None
+
+    def leader_name(self, exclude=()):
+        view = self.cluster_view(exclude)
+        if not view:
+            return None
+        leaders = [m["name"] for m in view.get("members", []) if m.get("role") == "leader"]
+        return leaders[0] if len(leaders) == 1 else None
+
+    def primaries_by_rest(self):
+        """Members whose REST API answers 200 to GET /primary (what HAProxy follows)."""
+        return sorted(m.name for m in self.members.values()
+                      if http_request(m.api_port, "/primary", timeout=2)[0] == 200)
+
+    def streaming_replicas(self, view=None):
+        view = view or self.cluster_view() or {}
+        return sorted(m["name"] for m in view.get("members", [])
+                      if m.get("role") != "leader" and m.get("state") == "streaming")
+
+    def wait_for_healthy(self, replicas, timeout=None, leader_must_not_be=()):
+        """Waits for one leader (running) plus `replicas` streaming replicas; returns leader."""
+        def healthy():
+            view = self.cluster_view()
+            if not view:
+                return None
+            leaders = [m for m in view["members"] if m.get("role") == "leader"]
+            if len(leaders) != 1 or leaders[0].get("state") != "running":
+                return None
+            if leaders[0]["name"] in leader_must_not_be:
+                return None
+            if len(self.streaming_replicas(view)) < replicas:
+                return None
+            return leaders[0]["name"]
+        leader = wait_until(healthy, timeout or self.profile.bootstrap_timeout,
+                            f"1 running leader + {replicas} streaming replicas")
+        self.note(f"healthy: leader {leader}, {replicas} streaming")
+        return leader
+
+    # ---- HAProxy -------------------------------------------------------------------
+    def start_haproxy(self):
+        self.haproxy_primary_port = PROXY_PORTS.allocate()
+        self.haproxy_replica_port = PROXY_PORTS.allocate()
+        servers = "\n".join(
+            f"    server {m.name} 127.0.0.1:{m.pg_port} maxconn 100 check port {m.api_port}"
+            for m in self.members.values())
+        sections = []
+        for port, endpoint, name in ((self.haproxy_primary_port, "/primary", "primary"),
+                                     (self.haproxy_replica_port, "/replica", "replicas")):
+            sections.append(
+                f"listen {name}\n    bind 127.0.0.1:{port}\n"
+                f"    option httpchk OPTIONS {endpoint}\n    http-check expect status 200\n"
+                "    default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions\n"
+                f"{servers}\n")
+        config = ("global\n    maxconn 200\n\ndefaults\n    mode tcp\n    retries 2\n"
+                  "    timeout client 30m\n    timeout connect 4s\n    timeout server 30m\n"
+                  "    timeout check 5s\n\n" + "\n".join(sections))
+        with open(self.path("haproxy.cfg"), "w") as handle:
+            handle.write(config)
+        with open(self.path("haproxy.log"), "ab") as log:
+            self.haproxy_process = subprocess.Popen(
+                ["haproxy", "-db", "-f", self.path("haproxy.cfg")], stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        self.note(f"haproxy primary:{self.haproxy_primary_port} "
+                  f"replicas:{self.haproxy_replica_port}")
+
+    def write_through_haproxy(self, sql):
+        """Returns (ok, detail) for one statement sent to the primary port."""
+        code, out, err = psql(self.haproxy_primary_port, sql, timeout=10)
+        return code == 0, (out if code == 0 else err)
+
+    # ---- diagnostics & cleanup -----------------------------------------------------
+    def diagnostics(self, lines=60):
+        parts = ["==== cluster timeline ===="]
+        parts += [f"  +{t:6.1f}s {text}" for t, text in self.events]
+        for member in self.members.values():
+            parts.append(f"==== {member.name}: daemon log {member.log_path} ====")
+            parts.append(tail(member.log_path, lines))
+            parts.append(f"==== {member.name}: postgres log {member.pg_log_path} ====")
+            parts.append(tail(member.pg_log_path, lines))
+        for name in ("etcd.log", "haproxy.log"):
+            parts.append(f"==== {name} ====")
+            parts.append(tail(self.path(name), 20))
+        return "\n".join(parts)
+
+    def cleanup(self):
+        if self not in _live_clusters:
+            return
+        _live_clusters.remove(self)
+        if self.etcd_process:
+            os.kill(self.etcd_process.pid, signal.SIGCONT) if pid_alive(
+                self.etcd_process.pid) else None
+        for member in self.members.values():
+            member.kill_daemon(signal.SIGKILL, quiet=True)
+        for member in self.members.values():
+            member.stop_postgres_hard()
+        for process in (self.haproxy_process, self.etcd_process):
+            if process:
+                terminate(process.pid, grace=5)
+                process.wait(timeout=10)
+        # Anything still mentioning our directory (pg_basebackup, pg_rewind, backends...).
+        for _ in range(3):
+            stragglers = pids_referencing(self.dir)
+            if not stragglers:
+                break
+            for pid in stragglers:
+                terminate(pid, grace=3, sig=signal.SIGKILL)
+        if not os.environ.get("STAZ_IT_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class LeaderWatch:
+    """Samples the leader (from /cluster of any answering member) in a background thread,
+    so a test can assert who did - or never did - hold the lock over a whole period."""
+
+    def __init__(self, cluster, interval=0.25):
+        import threading
+        self.cluster = cluster
+        self.interval = interval
+        self.samples = []  # (elapsed, leader name or None)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._start = time.monotonic()
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                leader = self.cluster.leader_name()
+            except Exception:  # noqa: BLE001 - a failed probe is just "unknown"
+                leader = None
+            self.samples.append((time.monotonic() - self._start, leader))
+            self._stop.wait(self.interval)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=10)
+        return self
+
+    def leaders_seen(self):
+        return {leader for _, leader in self.samples if leader}
+
+    def first_time_led_by(self, name):
+        return next((t for t, leader in self.samples if leader == name), None)

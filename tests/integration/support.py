@@ -1,0 +1,220 @@
+"""Small, dependency-free helpers for the integration harness: polling with a readable
+timeline, free ports, psql/REST clients, a minimal YAML emitter and process utilities."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+SUPERUSER_PASSWORD = "zalando"
+
+
+class WaitTimeout(AssertionError):
+    """Raised by wait_until; the message carries the timeline of polled values."""
+
+
+def wait_until(predicate, timeout, what, interval=0.5):
+    """Polls predicate() until it returns a truthy value (which is returned) or `timeout`
+    seconds pass. Exceptions count as values, so the timeline shows why a probe failed."""
+    start = time.monotonic()
+    timeline = []  # (elapsed, repr) for every change of the observed value
+    last = object()
+    while True:
+        try:
+            value = predicate()
+        except Exception as error:  # noqa: BLE001 - we want every failure in the timeline
+            value = None
+            observed = f"{type(error).__name__}: {error}"
+        else:
+            observed = repr(value)
+        elapsed = time.monotonic() - start
+        if observed != last:
+            timeline.append((elapsed, observed))
+            last = observed
+        if value:
+            return value
+        if elapsed >= timeout:
+            lines = "\n".join(f"  +{t:6.2f}s {v[:400]}" for t, v in timeline[-25:])
+            raise WaitTimeout(
+                f"timed out after {timeout:.1f}s waiting for: {what}\n"
+                f"values observed (changes only):\n{lines}")
+        time.sleep(interval)
+
+
+class PortAllocator:
+    """Hands out ports from [first, last] that are currently bindable on 127.0.0.1, never
+    the same one twice in a row (wraps around), so consecutive clusters do not meet
+    connections in TIME_WAIT."""
+
+    def __init__(self, first, last):
+        self.first, self.last = first, last
+        self.next = first
+
+    def allocate(self):
+        for _ in range(self.last - self.first + 1):
+            port = self.next
+            self.next = self.first if self.next >= self.last else self.next + 1
+            if port_is_free(port):
+                return port
+        raise RuntimeError(f"no free port in {self.first}-{self.last}")
+
+
+def port_is_free(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def http_request(port, path, method="GET", body=None, timeout=3.0):
+    """Returns (status, parsed JSON or text). status is None when nothing answered."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, _decode(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, _decode(error.read())
+    except (urllib.error.URLError, OSError) as error:
+        return None, str(error)
+
+
+def _decode(raw):
+    text = raw.decode("utf-8", "replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def psql(port, sql, timeout=15, database="postgres"):
+    """Runs SQL as the superuser over TCP; returns (returncode, stdout, stderr)."""
+    env = dict(os.environ, PGPASSWORD=SUPERUSER_PASSWORD, PGCONNECT_TIMEOUT="3")
+    command = [f"{PG_BIN}/psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+               "-d", database, "-v", "ON_ERROR_STOP=1", "-Atc", sql]
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return 124, "", f"psql timed out after {timeout}s"
+    return done.returncode, done.stdout.strip(), done.stderr.strip()
+
+
+def psql_value(port, sql, timeout=15):
+    """Like psql() but raises with the server's message on failure."""
+    code, out, err = psql(port, sql, timeout)
+    if code != 0:
+        raise RuntimeError(f"psql -p {port} failed ({code}): {err}")
+    return out
+
+
+def to_yaml(value, indent=0):
+    """Emits block-style YAML; strings are JSON-quoted (valid YAML) unless plainly safe."""
+    pad = "  " * indent
+    lines = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) and item:
+                lines.append(f"{pad}{key}:")
+                lines.append(to_yaml(item, indent + 1))
+            else:
+                lines.append(f"{pad}{key}: {_scalar(item)}")
+    else:
+        for item in value:
+            if isinstance(item, dict) and item:
+                first, *rest = to_yaml(item, indent + 1).split("\n")
+                lines.append(f"{pad}- {first.strip()}")
+                lines.extend(rest)
+            else:
+                lines.append(f"{pad}- {_scalar(item)}")
+    return "\n".join(lines)
+
+
+def _scalar(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, (dict, list)):
+        return "{}" if isinstance(value, dict) else "[]"
+    text = str(value)
+    plain = text.replace("_", "").replace("-", "").replace(".", "").replace("/", "")
+    if plain.isalnum() and not text[0].isdigit() and text.lower() not in (
+            "yes", "no", "on", "off", "true", "false", "null", "y", "n"):
+        return text
+    return json.dumps(text)
+
+
+def pids_referencing(path):
+    """Pids whose command line mentions `path` (our per-cluster temp dir is unique, so this
+    finds exactly the processes one cluster started, including grandchildren)."""
+    found = []
+    needle = path.encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if needle in handle.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def signal_pid(pid, sig):
+    try:
+        os.kill(pid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still "exists"; treat it as dead.
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def terminate(pid, grace=10.0, sig=signal.SIGTERM):
+    """Sends sig, waits up to grace seconds, then SIGKILLs. Also resumes stopped processes."""
+    if not pid_alive(pid):
+        return
+    signal_pid(pid, signal.SIGCONT)
+    signal_pid(pid, sig)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and pid_alive(pid):
+        time.sleep(0.1)
+    if pid_alive(pid):
+        signal_pid(pid, signal.SIGKILL)
+
+
+def tail(path, lines=60):
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 200 * lines))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError as error:
+        return f"<cannot read {path}: {error}>"
+    return "\n".join(text.splitlines()[-lines:])
