@@ -82,7 +82,7 @@ public actor EtcdV3Client: DCSClient {
         let answer = try await call("/v3/lease/keepalive", ["ID": .string(id)], "lease keepalive")
         // The streaming gateway wraps the answer in "result"; a missing or 0 TTL means gone.
         let ttl = (answer["result"] ?? answer)["TTL"]?.intValue ?? 0
-        if ttl > 0 { lastKeepalive = sent }
+        if ttl > 0, id == lease { lastKeepalive = sent }
         return ttl > 0
     }
 
@@ -123,13 +123,35 @@ public actor EtcdV3Client: DCSClient {
         }
     }
 
+    /// Not holding the leader: keepalive (or grant) our lease. Holding it: only a successful
+    /// keepalive of the lease the `leader` key is bound to proves the key is still ours; if that
+    /// lease is gone a new one is granted for later use but nil is returned. After a TTL change
+    /// the key is moved onto the new lease while the old one is still alive (VALUE == our name
+    /// only, never re-created here).
     public func refreshSession(holdingLeader: Bool) async throws -> ContinuousClock.Instant? {
         guard memberName != nil else { return nil }
-        // A lease granted after this instant expires later than instant + ttl: a safe answer.
+        // A keepalive sent at this instant extends the lease to at least instant + ttl.
         let sent = ContinuousClock.now
-        let lease = try await currentLease(keepalive: true, force: true)
-        if holdingLeader, leaderKeyLease != lease {
-            guard try await rebindLeader(to: lease) else { return nil }
+        guard holdingLeader else {
+            _ = try await currentLease(keepalive: true, force: true)
+            return sent
+        }
+        guard let bound = leaderKeyLease else {
+            // The key was written by an earlier process or is unknown: the HA loop's
+            // `updateLeader` must rebind it first.
+            _ = try await currentLease(keepalive: true, force: true)
+            return nil
+        }
+        guard try await sendKeepalive(bound) else {
+            logger.warning("the lease of our leader key is gone", metadata: ["lease": "\(bound)"])
+            forgetLease(bound)
+            leaderKeyLease = nil
+            _ = try await currentLease(keepalive: false)
+            return nil
+        }
+        let current = try await currentLease(keepalive: false)
+        if current != bound {
+            guard try await rebindLeader(to: current, createIfAbsent: false) else { return nil }
         }
         return sent
     }
@@ -149,8 +171,9 @@ public actor EtcdV3Client: DCSClient {
         return try await withLease(keepalive: true) { lease in
             if let cached = await cache.value(of: memberKey), cached.value == value, cached.session == lease { return true }
             let answer = try await call("/v3/kv/put", EtcdV3Wire.putBody(key(memberKey), value, lease: lease), "put \(memberKey)")
-            await cache.applyLocal(memberKey, DCSRawValue(value: value, version: nil, session: lease),
-                                   revision: EtcdV3Wire.headerRevision(answer))
+            let revision = EtcdV3Wire.headerRevision(answer)
+            await cache.applyLocal(memberKey, DCSRawValue(value: value, version: revision.map(String.init), session: lease),
+                                   revision: revision)
             return true
         }
     }
@@ -175,18 +198,18 @@ public actor EtcdV3Client: DCSClient {
         // The keepalive itself is the heartbeat; the key only needs rewriting after a re-grant.
         let lease = try await currentLease(keepalive: true, force: true)
         if leaderKeyLease == lease { return true }
-        return try await rebindLeader(to: lease)
+        return try await rebindLeader(to: lease, createIfAbsent: true)
     }
 
-    /// Moves `leader` = our name onto `lease`: if it still holds our name, or (failure branch)
-    /// if it does not exist at all.
-    func rebindLeader(to lease: String) async throws -> Bool {
+    /// Moves `leader` = our name onto `lease` if it still holds our name, or, with
+    /// `createIfAbsent` (Patroni's `_update_leader` failure branch), if it does not exist at all.
+    func rebindLeader(to lease: String, createIfAbsent: Bool) async throws -> Bool {
         guard let name = memberName else { return false }
         let leaderKey = key(DCSKey.leader)
         let put = EtcdV3Wire.opPut(leaderKey, name, lease: lease)
         let ifAbsent = EtcdV3Wire.txn(compare: [EtcdV3Wire.compareAbsent(leaderKey)], success: [put])
         let txn = EtcdV3Wire.txn(compare: [EtcdV3Wire.compareValue(leaderKey, equals: name)], success: [put],
-                                 failure: [EtcdV3Wire.opTxn(ifAbsent)])
+                                 failure: createIfAbsent ? [EtcdV3Wire.opTxn(ifAbsent)] : [])
         let answer: JSONValue
         do {
             answer = try await call("/v3/kv/txn", txn, "update leader")

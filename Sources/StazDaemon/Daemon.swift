@@ -41,7 +41,7 @@ public final class StazDaemon: Service, Sendable {
                                  fence: { Fence.stopPostmasterImmediately(dataDir: dataDir, logger: keeperLogger) })
         let ha = HAController(config: config, dcs: dcs, postgres: postgres, keeper: keeper, apiState: apiState,
                               http: http, settings: settings, logger: logger)
-        let server = RESTServer(listen: config.restapi.listen, state: apiState, actions: DaemonActions(ha: ha),
+        let server = try RESTServer(listen: config.restapi.listen, state: apiState, actions: DaemonActions(ha: ha),
                                 clusterProvider: { try await dcs.loadCluster(fresh: true) }, logger: logger)
         try await server.start()
 

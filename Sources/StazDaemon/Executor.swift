@@ -233,7 +233,8 @@ extension HAController {
             return
         }
         let wasPrimary = !observation.isInRecovery
-        if wasPrimary || (await postgres.needsRewind(leader: upstream)) == .needed {
+        let verdict = wasPrimary ? nil : await postgres.needsRewind(leader: upstream)
+        if wasPrimary || verdict == .needed {
             try await rewindOrReclone(from: upstream, leader: leader)
             return
         }
@@ -299,5 +300,13 @@ extension HAController {
         status.retainSlots = (cluster?.members ?? []).filter { $0.name != me }.map { slotName(forMember: $0.name) }
         guard status != previous else { return }
         try? await dcs.setStatus(status.json)
+    }
+}
+
+/// The parameters Patroni passes on the postmaster command line (`--name=value`): they beat
+/// `ALTER SYSTEM`, so nobody can break replication by editing `postgresql.auto.conf`.
+func commandLineParameters(_ parameters: JSONObject) -> [(String, String)] {
+    parameters.pairs.compactMap { name, value in
+        isPostmasterCommandLineParameter(name) ? (name, PostgresParameterRules.parameterText(value)) : nil
     }
 }

@@ -148,7 +148,8 @@ actor HAController {
 
     /// Work the leader does every cycle besides the decision: config key, member slots, status.
     func maintainLeaderState(cluster: ClusterView, observation: PostgresObservation) async {
-        guard cluster.leader?.name == me || (await keeper.holdingLeader), observation.isRunning, !observation.isInRecovery else { return }
+        let holding = await keeper.holdingLeader
+        guard cluster.leader?.name == me || holding, observation.isRunning, !observation.isInRecovery else { return }
         if cluster.config == nil {
             _ = try? await dcs.setConfig(.object(config.bootstrap.dcs), version: nil)
         }

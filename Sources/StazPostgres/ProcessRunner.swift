@@ -48,40 +48,24 @@ public enum ProcessRunner {
 
     /// Runs `executable` with `arguments`; the process is killed (SIGTERM, then SIGKILL 2 s later)
     /// when `timeout` seconds pass. `executable` without a slash is searched in PATH.
+    ///
+    /// Spawned with `posix_spawn` and every descriptor above stderr closed in the child, then
+    /// reaped by polling `waitpid(WNOHANG)` from an async loop: Foundation's `Process` never
+    /// reported the exit of `pg_ctl start` because the detached postmaster inherited its
+    /// monitoring descriptor, and an inherited REST/etcd socket would outlive staz in the
+    /// postmaster. No thread ever blocks waiting for a child.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                            timeout: Double? = nil, logger: Logger? = nil) async throws -> ProcessResult {
         let path = try resolve(executable)
         let outURL = temporaryFile(suffix: "out"), errURL = temporaryFile(suffix: "err")
         defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
-        guard FileManager.default.createFile(atPath: outURL.path, contents: nil),
-              FileManager.default.createFile(atPath: errURL.path, contents: nil),
-              let outHandle = try? FileHandle(forWritingTo: outURL),
-              let errHandle = try? FileHandle(forWritingTo: errURL) else {
-            throw ProcessRunnerError.launchFailed(executable: executable, reason: "cannot create temporary output files")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = environment ?? Self.environment()
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = outHandle
-        process.standardError = errHandle
         logger?.debug("running \(([executable] + arguments).joined(separator: " "))")
-
+        let pid = try ChildProcess.spawn(path: path, arguments: arguments, environment: environment ?? Self.environment(),
+                                         stdoutPath: outURL.path, stderrPath: errURL.path)
         let killer = TimeoutKiller()
-        let code: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { p in continuation.resume(returning: p.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: ProcessRunnerError.launchFailed(executable: path, reason: "\(error)"))
-                return
-            }
-            if let timeout { killer.arm(pid: process.processIdentifier, after: timeout) }
-        }
+        if let timeout { killer.arm(pid: pid, after: timeout) }
+        let code = await ChildProcess.waitForExit(pid)
         killer.disarm()
-        try? outHandle.close(); try? errHandle.close()
         let out = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
         let err = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
         return ProcessResult(exitCode: code, stdout: out, stderr: err, timedOut: killer.fired)

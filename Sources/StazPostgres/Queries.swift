@@ -130,6 +130,8 @@ func sqlIdentifier(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\
 
 /// Fire-and-forget close, callable from synchronous code (timeouts, defer blocks).
 func closeNow(_ connection: PostgresConnection) {
+    // Keep the connection alive until the close completed: PostgresNIO asserts (debug builds)
+    // that a connection is closed before it is deinitialised.
     let future: EventLoopFuture<Void> = connection.close()
-    _ = future
+    future.whenComplete { _ in withExtendedLifetime(connection) {} }
 }

@@ -112,6 +112,19 @@ class Cluster:
         leaders = [m["name"] for m in view.get("members", []) if m.get("role") == "leader"]
         return leaders[0] if len(leaders) == 1 else None
 
+    def wait_for_new_leader(self, old_leaders, timeout):
+        """Waits until /cluster (asked from members other than old_leaders) names a leader
+        that is not one of old_leaders; returns its name."""
+        old = set(old_leaders)
+
+        def new_leader():
+            name = self.leader_name(exclude=old)
+            return name if name and name not in old else None
+        name = wait_until(new_leader, timeout, f"a leader other than {sorted(old)}",
+                          interval=0.25)
+        self.note(f"new leader: {name}")
+        return name
+
     def primaries_by_rest(self):
         """Members whose REST API answers 200 to GET /primary (what HAProxy follows)."""
         return sorted(m.name for m in self.members.values()

@@ -22,9 +22,7 @@ def test_leader_loss_fails_over_and_old_leader_rejoins(three_node_cluster, profi
 
     started = time.monotonic()
     old.crash()
-    new_name = wait_until(lambda: cluster.leader_name(exclude={old_name}) not in (None, old_name)
-                          and cluster.leader_name(exclude={old_name}),
-                          profile.failover_timeout, "a surviving member takes the leader lock")
+    new_name = cluster.wait_for_new_leader({old_name}, profile.failover_timeout)
     wait_for_write_through_haproxy(cluster, "INSERT INTO loss_check VALUES (1, 'after failover')",
                                    profile.failover_timeout, "write through HAProxy after failover")
     elapsed = time.monotonic() - started

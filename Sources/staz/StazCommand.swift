@@ -6,6 +6,7 @@ import StazConfig
 import StazDaemon
 
 /// `staz CONFIG` runs the daemon; `staz --validate-config CONFIG` checks a configuration.
+@main
 struct Staz: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "staz",
@@ -57,4 +58,4 @@ struct Staz: AsyncParsableCommand {
     }
 }
 
-await Staz.main()
+

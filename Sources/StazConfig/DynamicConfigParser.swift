@@ -1,0 +1,128 @@
+import Foundation
+import StazCore
+
+/// Reads a dynamic configuration object (DCS `config` key or `bootstrap.dcs`) into
+/// `DynamicSettings`. Bad values are reported against `path` and leave the default in place.
+enum DynamicConfigParser {
+    static func parse(_ object: JSONObject, path: String, diagnostics: Diagnostics, strict: Bool) -> DynamicSettings {
+        var settings = DynamicSettings()
+        settings.source = object
+        let reader = SectionReader(path: path, object: object, diagnostics: diagnostics)
+        if let v = reader.number("ttl", exclusiveMin: 0) { settings.ttl = v }
+        if let v = reader.number("loop_wait", exclusiveMin: 0) { settings.loopWait = v }
+        if let v = reader.number("retry_timeout", exclusiveMin: 0) { settings.retryTimeout = v }
+        if let v = reader.int("maximum_lag_on_failover", min: 0) { settings.maximumLagOnFailover = Int64(v) }
+        if let v = reader.int("maximum_lag_on_syncnode", min: -1) { settings.maximumLagOnSyncNode = Int64(v) }
+        if let v = reader.int("max_timelines_history", min: 0) { settings.maxTimelinesHistory = v }
+        for key in ["primary_start_timeout", "master_start_timeout"] where reader.has(key) {
+            if let v = reader.number(key, min: 0) { settings.primaryStartTimeout = v }
+            break
+        }
+        for key in ["primary_stop_timeout", "master_stop_timeout"] where reader.has(key) {
+            if let v = reader.number(key, min: 0) { settings.primaryStopTimeout = v }
+            break
+        }
+        reader.accept("master_start_timeout", "master_stop_timeout", "primary_race_backoff")
+        if let v = reader.bool("check_timeline") { settings.checkTimeline = v }
+        if let v = reader.bool("pause") { settings.pause = v }
+        if let v = reader.bool("synchronous_mode_strict") { settings.synchronousModeStrict = v }
+        if let v = reader.bool("failsafe_mode") { settings.failsafeMode = v }
+        if let raw = reader.raw("synchronous_mode") {
+            if let mode = synchronousMode(raw) { settings.synchronousMode = mode } else {
+                reader.typeError("synchronous_mode", expected: "on, off, true, false or quorum", got: raw)
+            }
+        }
+        if let v = reader.int("synchronous_node_count", min: 1) { settings.synchronousNodeCount = v }
+        if let raw = reader.raw("member_slots_ttl") {
+            if let seconds = parseDuration(raw), seconds >= 0 { settings.memberSlotsTTL = seconds } else {
+                reader.typeError("member_slots_ttl", expected: "a non-negative duration (e.g. 1800, 30min, 1h)", got: raw)
+            }
+        }
+        if let postgresql = reader.section("postgresql") {
+            if let v = postgresql.bool("use_pg_rewind") { settings.usePgRewind = v }
+            if let v = postgresql.bool("use_slots") { settings.useSlots = v }
+            if let v = postgresql.mapping("parameters") { settings.parameters = v }
+            settings.pgHBA = postgresql.stringList("pg_hba")
+            // Any other postgresql.* key may come from the dynamic configuration.
+        }
+        if let raw = reader.raw("ignore_slots") { settings.ignoreSlots = ignoreSlots(raw, path: reader.keyPath("ignore_slots"), diagnostics: diagnostics) }
+        for key in ["slots", "permanent_slots", "permanent_replication_slots"] where reader.has(key) {
+            if let slots = reader.mapping(key) { settings.permanentSlots = permanentSlots(slots, path: reader.keyPath(key), diagnostics: diagnostics) }
+            break
+        }
+        reader.accept("slots", "permanent_slots", "permanent_replication_slots")
+        if let standby = reader.mapping("standby_cluster"),
+           ["host", "port", "restore_command"].contains(where: { standby[$0] != nil && standby[$0]?.isNull == false }) {
+            settings.standbyCluster = standby
+        }
+        reader.finish()
+        return settings
+    }
+
+    /// `synchronous_mode`: booleans (YAML `on` is already a boolean) or the strings on/off/quorum.
+    static func synchronousMode(_ value: JSONValue) -> String? {
+        if case .string(let s) = value, s.lowercased() == "quorum" { return "quorum" }
+        switch value {
+        case .bool, .string, .int: return value.boolValue.map { $0 ? "on" : "off" }
+        default: return nil
+        }
+    }
+
+    /// Seconds from a number or a string with Patroni's units (`ms`, `s`, `min`, `h`, `d`).
+    static func parseDuration(_ value: JSONValue) -> Double? {
+        switch value {
+        case .int, .double: return value.doubleValue
+        case .string(let text):
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            let digits = trimmed.prefix { $0.isNumber || $0 == "." || $0 == "-" }
+            guard let number = Double(digits) else { return nil }
+            let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)
+            let factors: [String: Double] = ["": 1, "ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400]
+            return factors[unit].map { number * $0 }
+        default: return nil
+        }
+    }
+
+    private static func ignoreSlots(_ value: JSONValue, path: String, diagnostics: Diagnostics) -> [JSONObject] {
+        guard case .array(let items) = value else {
+            diagnostics.error(path, "expected a list of slot matchers, got \(describeKind(value))"); return []
+        }
+        var matchers: [JSONObject] = []
+        for (index, item) in items.enumerated() {
+            guard case .object(let matcher) = item else {
+                diagnostics.error(path + "[\(index)]", "expected a mapping with name/type/database/plugin, got \(describeKind(item))"); continue
+            }
+            for key in matcher.keys where !["name", "type", "database", "plugin"].contains(key) {
+                diagnostics.warn(.unknownKey(path + "[\(index)].\(key)"))
+            }
+            matchers.append(matcher)
+        }
+        return matchers
+    }
+
+    private static func permanentSlots(_ slots: JSONObject, path: String, diagnostics: Diagnostics) -> JSONObject {
+        var result = JSONObject()
+        for (name, value) in slots.pairs {
+            let slotPath = path + "." + name
+            switch value {
+            case .null: result[name] = .object(JSONObject([("type", "physical")]))
+            case .object(let slot):
+                let type = slot["type"]?.stringValue ?? "physical"
+                guard type == "physical" || type == "logical" else {
+                    diagnostics.error(slotPath + ".type", "expected physical or logical, got '\(type)'"); continue
+                }
+                if type == "logical" {
+                    let missing = ["database", "plugin"].filter { slot[$0]?.stringValue == nil }
+                    if !missing.isEmpty {
+                        for key in missing { diagnostics.error(slotPath + "." + key, "missing required key (logical slot)") }
+                        continue
+                    }
+                }
+                result[name] = value
+            default:
+                diagnostics.error(slotPath, "expected a mapping (type, database, plugin), got \(describeKind(value))")
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import StazCore
+
+extension PostgresController {
+    /// libpq DSN for tools that connect to `upstream` (password comes from the pgpass file).
+    nonisolated func toolDSN(_ upstream: UpstreamTarget, user: String) -> String {
+        ConfigRendering.conninfo([("dbname", "postgres"), ("user", user), ("host", upstream.host), ("port", String(upstream.port))])
+    }
+
+    // MARK: pg_basebackup
+
+    /// Clones `upstream` with pg_basebackup into a wiped data directory: 2 attempts, 5 s apart.
+    public func createReplica(from upstream: UpstreamTarget, extraArguments: [String]) async throws {
+        guard !isRunning() else { throw PostgresControlError.alreadyRunning(pid: postmasterPID() ?? 0) }
+        let user = section.replication.username
+        try writePgpass(extra: [PgpassEntry(host: upstream.host, port: upstream.port, user: user,
+                                            password: section.replication.password ?? "")])
+        var args = ["--pgdata=\(dataDirectory)", "-X", "stream", "--dbname=\(toolDSN(upstream, user: user))"]
+        if !extraArguments.contains(where: { $0.hasPrefix("--checkpoint") || $0 == "-c" }) { args.append("--checkpoint=fast") }
+        args += extraArguments
+        let env = ProcessRunner.environment(adding: ["PGPASSFILE": section.pgpass])
+        var lastError: Error?
+        for attempt in 1...2 {
+            if attempt > 1 { try await Task.sleep(nanoseconds: 5_000_000_000) }
+            try wipeDataDirectory()
+            logger.info("cloning from \(upstream.memberName) (\(upstream.host):\(upstream.port)) with pg_basebackup, attempt \(attempt)")
+            do {
+                try await ProcessRunner.runChecked(binary("pg_basebackup"), args, environment: env, logger: logger)
+                // The copied ownership record belongs to the source node, not to us.
+                unlink(dataPath(SlotOwnership.fileName))
+                try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: dataDirectory)
+                return
+            } catch {
+                logger.error("pg_basebackup failed: \(error)")
+                lastError = error
+            }
+        }
+        throw lastError ?? PostgresControlError.startFailed("pg_basebackup failed")
+    }
+
+    // MARK: pg_rewind
+
+    /// use_pg_rewind enabled (argument wins over the local section), pg_rewind present, and the
+    /// cluster WAL-logs hint bits or has data checksums.
+    public func canRewind(usePgRewind: Bool? = nil) async -> Bool {
+        guard usePgRewind ?? section.usePgRewind ?? false else { return false }
+        let tool = binary("pg_rewind")
+        guard (try? ProcessRunner.resolve(tool)).map({ FileManager.default.isExecutableFile(atPath: $0) }) == true else {
+            return false
+        }
+        return await controlData()?.supportsRewind ?? false
+    }
+
+    /// `pg_rewind -D <data> --source-server=<dsn> --progress` as the rewind user (superuser when
+    /// none is configured). PostgreSQL must be stopped; PG 13+ pg_rewind itself runs crash
+    /// recovery on an uncleanly stopped target. Afterwards the caller rewrites the configuration
+    /// (pg_rewind copies the source's config files) before starting as a replica.
+    public func rewind(from upstream: UpstreamTarget) async throws {
+        guard !isRunning() else { throw PostgresControlError.alreadyRunning(pid: postmasterPID() ?? 0) }
+        let credentials = section.rewind ?? section.superuser
+        try writePgpass(extra: [PgpassEntry(host: upstream.host, port: upstream.port, user: credentials.username,
+                                            password: credentials.password ?? "")])
+        // pg_rewind copies the source's files, including its slot ownership record; ours must stay.
+        let ownership = try? Data(contentsOf: URL(fileURLWithPath: dataPath(SlotOwnership.fileName)))
+        defer {
+            if let ownership { try? writeFileAtomically(dataPath(SlotOwnership.fileName), contents: String(decoding: ownership, as: UTF8.self)) }
+            else { unlink(dataPath(SlotOwnership.fileName)) }
+        }
+        logger.info("running pg_rewind from \(upstream.memberName)")
+        let env = ProcessRunner.environment(adding: ["PGPASSFILE": section.pgpass, "PGOPTIONS": "-c statement_timeout=0"])
+        try await ProcessRunner.runChecked(
+            binary("pg_rewind"), ["-D", dataDirectory, "--source-server=\(toolDSN(upstream, user: credentials.username))", "--progress"],
+            environment: env, logger: logger)
+    }
+
+    // MARK: divergence
+
+    /// Whether this node's WAL diverged from `leader`'s timeline, decided over SQL (no
+    /// replication protocol): local TL/LSN from the running server or pg_controldata; leader TL
+    /// and history file read as superuser. `.unknown` when either side cannot be read or the
+    /// leader is still in recovery.
+    public func needsRewind(leader: UpstreamTarget) async -> RewindVerdict {
+        guard let local = await localWALPosition() else { return .unknown }
+        let endpoint = SQLEndpoint(host: leader.host, port: leader.port, user: section.superuser.username,
+                                   password: section.superuser.password)
+        do {
+            let state = try await Self.queryOnce(endpoint, ["""
+                SELECT pg_catalog.pg_is_in_recovery()::text AS r,
+                  CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL ELSE ('x' || substr(pg_catalog.pg_walfile_name(
+                    pg_catalog.pg_current_wal_lsn()), 1, 8))::bit(32)::int::text END AS tl
+                """], timeout: 5, logger: logger).first
+            guard let state, state["r"] == .some("false"), let tlText = state["tl"] ?? nil, let leaderTL = Int64(tlText) else {
+                return .unknown
+            }
+            var history: [TimelineSwitch] = []
+            if leaderTL > local.timeline {
+                let row = try await Self.queryOnce(endpoint, [
+                    "SELECT pg_catalog.pg_read_file('pg_wal/' || lpad(to_hex(\(leaderTL)), 8, '0') || '.history') AS h",
+                ], timeout: 5, logger: logger).first
+                history = TimelineHistory.parse((row?["h"] ?? nil) ?? "")
+            }
+            let verdict = DivergenceRule.verdict(local: local, leaderTimeline: leaderTL, leaderHistory: history)
+            logger.info("divergence check against \(leader.memberName): local TL \(local.timeline) at \(local.lsn), leader TL \(leaderTL) -> \(verdict.rawValue)")
+            return verdict
+        } catch {
+            logger.warning("divergence check against \(leader.memberName) failed: \(Self.describe(error))")
+            return .unknown
+        }
+    }
+
+    /// Local timeline and WAL end: from SQL when running, from pg_controldata when stopped.
+    func localWALPosition() async -> LocalWALPosition? {
+        if isRunning() {
+            let observation = await observe()
+            guard observation.isAcceptingConnections, let tl = observation.timeline else { return nil }
+            if observation.isInRecovery {
+                guard let lsn = observation.replayLSN ?? observation.receiveLSN else { return nil }
+                return LocalWALPosition(timeline: tl, lsn: lsn, inRecovery: true)
+            }
+            guard let lsn = observation.walPosition else { return nil }
+            return LocalWALPosition(timeline: tl, lsn: lsn, inRecovery: false)
+        }
+        guard let position = await controlData()?.divergencePosition else { return nil }
+        return LocalWALPosition(timeline: position.timeline, lsn: position.lsn, inRecovery: position.inRecovery)
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import StazAPI
+import StazCore
+import Synchronization
+import Testing
+
+final class RecordingActions: APIActions {
+    let reloads = Mutex(0)
+    func reload() async { reloads.withLock { $0 += 1 } }
+}
+
+struct ServerTests {
+    static func withServer(port: Int, snapshot: NodeSnapshot, actions: APIActions = NoAPIActions(),
+                           cluster: @escaping @Sendable () async throws -> ClusterView = { ClusterView() },
+                           _ body: (APIState, RawHTTPClient) throws -> Void) async throws {
+        let state = APIState(snapshot)
+        let server = try RESTServer(listen: "127.0.0.1:\(port)", state: state, actions: actions,
+                                    clusterProvider: cluster, logger: Logger(label: "test"))
+        try await server.start()
+        do {
+            let client = try RawHTTPClient(port: port)
+            try body(state, client)
+        } catch {
+            await server.shutdown()
+            throw error
+        }
+        await server.shutdown()
+    }
+
+    @Test func leaderEndpointsOverHTTPWithKeepAlive() async throws {
+        try await Self.withServer(port: 26001, snapshot: Fixtures.leader()) { state, client in
+            let primary = try client.request("GET", "/primary")
+            #expect(primary.statusCode == 200)
+            #expect(primary.headers["content-type"] == "application/json")
+            #expect(primary.body == String(buffer: state.rendered.statusBody))
+            #expect(primary.body.hasPrefix(#"{"state": "running", "postmaster_start_time""#))
+            // Same connection: keep-alive works and the replica check fails on a leader.
+            let replica = try client.request("GET", "/replica")
+            #expect(replica.statusCode == 503)
+            #expect(replica.body == primary.body)
+            #expect(try client.request("GET", "/").statusCode == 200)
+            #expect(try client.request("GET", "/patroni").statusCode == 200)
+            #expect(try client.request("GET", "/unknown-path").statusCode == 503)
+            // The lease running out flips /primary without any other change.
+            state.update { $0.leaseValidUntil = .now - .seconds(1) }
+            #expect(try client.request("GET", "/primary").statusCode == 503)
+            #expect(try client.request("GET", "/patroni").statusCode == 200)
+        }
+    }
+
+    @Test func headAndOptionsHaveNoBody() async throws {
+        try await Self.withServer(port: 26002, snapshot: Fixtures.replica()) { _, client in
+            let head = try client.request("HEAD", "/replica")
+            #expect(head.statusCode == 200)
+            #expect(head.body.isEmpty)
+            let options = try client.request("OPTIONS", "/primary")
+            #expect(options.statusCode == 503)
+            #expect(options.body.isEmpty)
+            #expect(options.headers["content-length"] == "0")
+            // The connection is still usable after body-less replies.
+            let lagged = try client.request("GET", "/replica?lag=16kB&tag_dc=east")
+            #expect(lagged.statusCode == 200)
+            #expect(lagged.body.contains(#""role": "replica""#))
+        }
+    }
+
+    @Test func livenessReadinessAndUnsafeMethods() async throws {
+        let actions = RecordingActions()
+        try await Self.withServer(port: 26003, snapshot: Fixtures.replica(), actions: actions) { state, client in
+            let live = try client.request("GET", "/liveness")
+            #expect(live.statusCode == 200)
+            #expect(live.body.isEmpty)
+            #expect(try client.request("GET", "/readiness").statusCode == 200)
+            state.update { $0.lastLoopInstant = .now - .seconds(300) }
+            #expect(try client.request("GET", "/liveness").statusCode == 503)
+
+            let reload = try client.request("POST", "/reload")
+            #expect(reload.statusCode == 202)
+            #expect(reload.body == "reload scheduled")
+            #expect(actions.reloads.withLock { $0 } == 1)
+            #expect(try client.request("POST", "/restart", body: "{}").statusCode == 501)
+            #expect(try client.request("PUT", "/nothing").statusCode == 501)
+            #expect(try client.request("GET", "/primary").statusCode == 503)
+        }
+    }
+
+    @Test func clusterHistoryAndConfig() async throws {
+        let view = ClusterJSONTests.view()
+        try await Self.withServer(port: 26004, snapshot: Fixtures.leader(), cluster: { view }) { state, client in
+            let cluster = try client.request("GET", "/cluster")
+            #expect(cluster.statusCode == 200)
+            #expect(cluster.body == JSONValue.object(clusterJSON(view, scope: "demo")).pythonJSONString)
+            // The snapshot's view has no config: /config reads the DCS only when the view is stale.
+            #expect(try client.request("GET", "/config").statusCode == 502)
+            #expect(try client.request("GET", "/history").body == "[]")
+            state.update { $0.clusterViewTime = .now - .seconds(60) }
+            let config = try client.request("GET", "/config")
+            #expect(config.statusCode == 200)
+            #expect(config.body == #"{"ttl": 30}"#)
+        }
+    }
+
+    @Test func failingClusterProviderGives503() async throws {
+        struct Down: Error {}
+        try await Self.withServer(port: 26005, snapshot: Fixtures.leader(), cluster: { throw Down() }) { _, client in
+            #expect(try client.request("GET", "/cluster").statusCode == 503)
+            #expect(try client.request("GET", "/primary").statusCode == 200)
+        }
+    }
+
+    @Test func badListenAddressIsRejected() {
+        #expect(throws: RESTServerError.self) {
+            _ = try RESTServer(listen: "localhost", state: APIState(Fixtures.leader()), actions: NoAPIActions(),
+                               clusterProvider: { ClusterView() }, logger: Logger(label: "test"))
+        }
+    }
+}

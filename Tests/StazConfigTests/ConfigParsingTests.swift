@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+import StazCore
+@testable import StazConfig
+
+@Suite struct ConfigParsingTests {
+    let config: StazConfiguration
+    let warnings: [ConfigWarning]
+
+    init() throws {
+        (config, warnings) = try ConfigLoader.parse(yaml: patroniSampleYAML, environment: ["HOME": "/home/test"])
+    }
+
+    @Test func globalKeys() {
+        #expect(config.scope == "batman")
+        #expect(config.name == "postgresql0")
+        #expect(config.namespace == "/service/")
+        #expect(config.clusterPrefix == "/service/batman/")
+    }
+
+    @Test func restapi() {
+        #expect(config.restapi.listen == "127.0.0.1:8008")
+        #expect(config.restapi.connectAddress == "127.0.0.1:8008")
+        #expect(config.restapi.username == "username")
+        #expect(config.restapi.password == "password")
+        #expect(config.restapi.apiURL == "http://127.0.0.1:8008/patroni")
+    }
+
+    @Test func etcd3EndpointsGetSchemeAndDefaultPort() {
+        #expect(config.etcd == nil)
+        #expect(config.etcd3?.endpoints == ["http://127.0.0.1:2379", "http://etcd2:2380", "http://etcd3:2379"])
+        #expect(config.etcd3?.username == "root")
+        #expect(config.etcd3?.password == "secret")
+        #expect(config.dcs?.api == .v3)
+    }
+
+    @Test func bootstrapSection() {
+        #expect(config.bootstrap.initdbArguments == ["--encoding=UTF8", "--data-checksums"])
+        #expect(config.bootstrap.pgHBA == ["host all all 10.0.0.0/8 md5"])
+        #expect(config.bootstrap.postBootstrap == "/usr/local/bin/setup_cluster.sh")
+        #expect(config.bootstrap.method == "initdb")
+        // dcs kept verbatim, key order and YAML 1.1 booleans (`on` → true) as PyYAML reads them.
+        #expect(config.bootstrap.dcs.keys == ["ttl", "loop_wait", "retry_timeout", "maximum_lag_on_failover", "synchronous_mode", "postgresql"])
+        #expect(config.bootstrap.dcs["synchronous_mode"] == .bool(true))
+        #expect(config.bootstrap.dcs["postgresql"]?["parameters"]?["max_connections"] == .int(200))
+        #expect(config.bootstrap.dcs["postgresql"]?["parameters"]?["hot_standby"] == .string("on"))
+    }
+
+    @Test func postgresqlSection() {
+        let pg = config.postgresql
+        #expect(pg.listen == "0.0.0.0:5432")
+        #expect(pg.connectAddress == "127.0.0.1:5432", "wildcard listen host must default to 127.0.0.1")
+        #expect(pg.dataDir == "data/postgresql0")
+        #expect(pg.pgpass == "/tmp/pgpass0")
+        #expect(pg.superuser == { var c = Credentials(username: "postgres", password: "zalando"); c.sslmode = "prefer"; return c }())
+        #expect(pg.replication == Credentials(username: "replicator", password: "rep-pass"))
+        #expect(pg.rewind?.username == "rewind_user")
+        #expect(pg.parameters.keys == ["unix_socket_directories", "work_mem"])
+        #expect(pg.basebackupArguments == ["--verbose", "--max-rate=100M"])
+        #expect(pg.callbacks == ["on_start": "/bin/true"])
+        #expect(pg.pgCtlTimeout == 90)
+        #expect(pg.createReplicaMethods == ["basebackup"])
+    }
+
+    @Test func tags() {
+        #expect(config.tags.cloneFrom)
+        #expect(!config.tags.noLoadBalance)
+        #expect(!config.tags.noFailover)
+        #expect(config.tags.failoverPriority == 1)
+        #expect(config.tags.raw.keys == ["noloadbalance", "clonefrom", "nosync", "dc"])
+        #expect(config.tags.publishedTags == JSONObject([("clonefrom", true), ("dc", "eu-west")]))
+    }
+
+    @Test func sampleHasNoWarnings() {
+        #expect(warnings.isEmpty, "\(warnings)")
+    }
+
+    @Test func defaultPgpassIsInHome() throws {
+        let raw = setting("postgresql.pgpass", to: nil, in: try sampleRaw())
+        let (c, _) = try ConfigLoader.parse(raw, environment: ["HOME": "/home/test"])
+        #expect(c.postgresql.pgpass == "/home/test/pgpass")
+    }
+
+    @Test(arguments: [
+        (JSONValue.string("h1:1234,h2"), ["http://h1:1234", "http://h2:2379"]),
+        (JSONValue.array(["h1", "[::1]:2379"]), ["http://h1:2379", "http://[::1]:2379"]),
+    ])
+    func etcdHostsForms(hosts: JSONValue, expected: [String]) throws {
+        var raw = setting("etcd3", to: nil, in: try sampleRaw())
+        raw = setting("etcd.hosts", to: hosts, in: raw)
+        let (c, _) = try ConfigLoader.parse(raw)
+        #expect(c.etcd?.endpoints == expected)
+        #expect(c.dcs?.api == .v2)
+    }
+
+    @Test func etcdHostAndURLAndProtocol() throws {
+        var raw = setting("etcd3", to: ["host": "10.0.0.1", "protocol": "https"], in: try sampleRaw())
+        #expect(try ConfigLoader.parse(raw).0.etcd3?.endpoints == ["https://10.0.0.1:2379"])
+        raw = setting("etcd3", to: ["url": "https://etcd.example:2379"], in: raw)
+        #expect(try ConfigLoader.parse(raw).0.etcd3?.endpoints == ["https://etcd.example:2379"])
+    }
+
+    @Test func initdbAsMappingAndCustomBootstrapMethod() throws {
+        var raw = setting("bootstrap.initdb", to: ["locale": "C", "wal-segsize": 64], in: try sampleRaw())
+        raw = setting("bootstrap.method", to: "restore", in: raw)
+        raw = setting("bootstrap.restore", to: ["command": "/bin/restore.sh", "no_params": true], in: raw)
+        let (c, w) = try ConfigLoader.parse(raw)
+        #expect(c.bootstrap.initdbArguments == ["--locale=C", "--wal-segsize=64"])
+        #expect(c.bootstrap.method == "restore")
+        #expect(c.bootstrap.methodSettings?["command"] == "/bin/restore.sh")
+        #expect(w.isEmpty, "\(w)")
+    }
+
+    @Test func meshAndWatchdogAreKept() throws {
+        var raw = setting("mesh", to: ["peers": ["a", "b"], "enabled": true], in: try sampleRaw())
+        raw = setting("watchdog", to: ["mode": "required"], in: raw)
+        let (c, w) = try ConfigLoader.parse(raw)
+        #expect(c.mesh?.keys == ["peers", "enabled"])
+        #expect(c.watchdog?["mode"] == "required")
+        #expect(w.contains { $0.path == "watchdog" && $0.message.contains("not supported") })
+    }
+
+    @Test(arguments: [
+        (["nofailover": true, "failover_priority": 3] as JSONValue, true, 0, true),
+        (["nofailover": false, "failover_priority": 0] as JSONValue, false, 0, true),
+        (["failover_priority": 0] as JSONValue, true, 0, false),
+        (["failover_priority": 5] as JSONValue, false, 5, false),
+        (["nofailover": "yes"] as JSONValue, true, 0, false),
+    ])
+    func failoverTags(tags: JSONValue, noFailover: Bool, priority: Int, warns: Bool) throws {
+        let raw = setting("tags", to: tags, in: try sampleRaw())
+        let (c, w) = try ConfigLoader.parse(raw)
+        #expect(c.tags.noFailover == noFailover)
+        #expect(c.tags.failoverPriority == priority)
+        #expect(w.contains { $0.message.hasPrefix("Conflicting configuration between nofailover") } == warns)
+    }
+}
+

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+import StazCore
+@testable import StazConfig
+
+@Suite struct LoaderAndEnvironmentTests {
+    @Test func directoryFilesAreMergedInSortedOrder() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try patroniSampleYAML.write(toFile: dir + "/00-base.yml", atomically: true, encoding: .utf8)
+        try "name: node-b\npostgresql:\n  parameters:\n    work_mem: 16MB\n".write(toFile: dir + "/20-override.yaml", atomically: true, encoding: .utf8)
+        try "name: node-a\ntags:\n  dc: us\n".write(toFile: dir + "/10-middle.yml", atomically: true, encoding: .utf8)
+        try "name: ignored\n".write(toFile: dir + "/99-notes.txt", atomically: true, encoding: .utf8)
+        let (config, _) = try ConfigLoader.load(path: dir, environment: [:])
+        #expect(config.name == "node-b")
+        #expect(config.tags.raw["dc"] == "us")
+        #expect(config.postgresql.parameters["work_mem"] == "16MB")
+        #expect(config.postgresql.parameters["unix_socket_directories"] == "..", "nested mappings merge, not replace")
+        #expect(config.postgresql.dataDir == "data/postgresql0")
+        #expect(config.sourcePath == dir)
+    }
+
+    @Test(arguments: [
+        // (variable suffix, value, check)
+        ("NAME", "envname", { (c: StazConfiguration) in c.name == "envname" }),
+        ("SCOPE", "envscope", { (c: StazConfiguration) in c.scope == "envscope" }),
+        ("NAMESPACE", "/staz/", { (c: StazConfiguration) in c.namespace == "/staz/" }),
+        ("RESTAPI_LISTEN", "0.0.0.0:9000", { (c: StazConfiguration) in c.restapi.listen == "0.0.0.0:9000" }),
+        ("RESTAPI_USERNAME", "api", { (c: StazConfiguration) in c.restapi.username == "api" }),
+        ("RESTAPI_ALLOWLIST", "10.0.0.0/8, 127.0.0.1", { (c: StazConfiguration) in c.restapi.allowlist == ["10.0.0.0/8", "127.0.0.1"] }),
+        ("RESTAPI_ALLOWLIST_INCLUDE_MEMBERS", "on", { (c: StazConfiguration) in c.restapi.allowlistIncludeMembers }),
+        ("RESTAPI_VERIFY_CLIENT", "required", { (c: StazConfiguration) in c.restapi.verifyClient == "required" }),
+        ("POSTGRESQL_DATA_DIR", "/pg/data", { (c: StazConfiguration) in c.postgresql.dataDir == "/pg/data" }),
+        ("POSTGRESQL_CONNECT_ADDRESS", "db1:5433", { (c: StazConfiguration) in c.postgresql.connectAddress == "db1:5433" }),
+        ("POSTGRESQL_BIN_PG_CTL", "pg_ctl15", { (c: StazConfiguration) in c.postgresql.binNames["pg_ctl"] == "pg_ctl15" }),
+        ("POSTGRESQL_PGPASS", "/tmp/pp", { (c: StazConfiguration) in c.postgresql.pgpass == "/tmp/pp" }),
+        ("SUPERUSER_PASSWORD", "s3cret", { (c: StazConfiguration) in c.postgresql.superuser.password == "s3cret" }),
+        ("REPLICATION_SSLMODE", "require", { (c: StazConfiguration) in c.postgresql.replication.sslmode == "require" }),
+        ("REWIND_USERNAME", "rw", { (c: StazConfiguration) in c.postgresql.rewind?.username == "rw" }),
+        ("ETCD3_HOSTS", "'h1:2379','h2:2379'", { (c: StazConfiguration) in c.etcd3?.endpoints == ["http://h1:2379", "http://h2:2379"] }),
+        ("ETCD3_HOSTS", "[h3:1, h4:2]", { (c: StazConfiguration) in c.etcd3?.endpoints == ["http://h3:1", "http://h4:2"] }),
+        ("ETCD3_PROTOCOL", "https", { (c: StazConfiguration) in c.etcd3?.endpoints.first == "https://127.0.0.1:2379" }),
+        ("ETCD3_CACERT", "/ca.pem", { (c: StazConfiguration) in c.etcd3?.cacert == "/ca.pem" }),
+        ("ETCD_HOST", "e2:4001", { (c: StazConfiguration) in c.etcd?.endpoints == ["http://e2:4001"] && c.dcs?.api == .v3 }),
+        ("CTL_INSECURE", "yes", { (c: StazConfiguration) in c.ctl.insecure }),
+        ("CTL_USERNAME", "ctluser", { (c: StazConfiguration) in c.ctl.username == "ctluser" }),
+        ("LOG_LEVEL", "debug", { (c: StazConfiguration) in c.log.level == "DEBUG" }),
+    ] as [(String, String, @Sendable (StazConfiguration) -> Bool)])
+    func environmentOverride(suffix: String, value: String, check: @Sendable (StazConfiguration) -> Bool) throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try patroniSampleYAML.write(toFile: dir + "/p.yml", atomically: true, encoding: .utf8)
+        for prefix in ["PATRONI_", "STAZ_"] {
+            let (config, _) = try ConfigLoader.load(path: dir + "/p.yml", environment: [prefix + suffix: value])
+            #expect(check(config), "\(prefix)\(suffix)")
+        }
+    }
+
+    @Test func stazWinsOverPatroniAlias() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try patroniSampleYAML.write(toFile: dir + "/p.yml", atomically: true, encoding: .utf8)
+        let env = ["PATRONI_NAME": "from-patroni", "STAZ_NAME": "from-staz", "PATRONI_SCOPE": "patroni-scope"]
+        let (config, _) = try ConfigLoader.load(path: dir + "/p.yml", environment: env)
+        #expect(config.name == "from-staz")
+        #expect(config.scope == "patroni-scope")
+    }
+
+    @Test func invalidEnvironmentValueIsReportedWithItsKey() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try patroniSampleYAML.write(toFile: dir + "/p.yml", atomically: true, encoding: .utf8)
+        #expect {
+            try ConfigLoader.load(path: dir + "/p.yml", environment: ["STAZ_RESTAPI_LISTEN": "nohost"])
+        } throws: { ($0 as? ConfigError)?.mentions("restapi.listen") == true }
+    }
+
+    @Test func wholeConfigurationVariableWithoutFile() throws {
+        let env = ["PATRONI_CONFIGURATION": patroniSampleYAML, "PATRONI_NAME": "ignored-when-whole-config"]
+        let (config, _) = try ConfigLoader.load(path: "", environment: env)
+        #expect(config.name == "postgresql0")
+        #expect(config.sourcePath == nil)
+    }
+
+    @Test func environmentOnlyConfiguration() throws {
+        let env = ["STAZ_NAME": "n1", "STAZ_SCOPE": "s", "STAZ_RESTAPI_LISTEN": "127.0.0.1:8008",
+                   "STAZ_POSTGRESQL_LISTEN": "127.0.0.1:5432", "STAZ_POSTGRESQL_DATA_DIR": "/d",
+                   "STAZ_SUPERUSER_USERNAME": "postgres", "STAZ_REPLICATION_USERNAME": "rep",
+                   "PATRONI_ETCD3_HOSTS": "127.0.0.1:2379", "HOME": "/h"]
+        let (config, warnings) = try ConfigLoader.load(path: "", environment: env)
+        #expect(config.name == "n1")
+        #expect(config.postgresql.pgpass == "/h/pgpass")
+        #expect(config.etcd3?.endpoints == ["http://127.0.0.1:2379"])
+        #expect(warnings.isEmpty)
+    }
+}

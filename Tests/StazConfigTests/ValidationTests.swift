@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+import StazCore
+@testable import StazConfig
+
+@Suite struct ValidationTests {
+    /// (key to change, new value (nil = remove), issue path expected, fragment of the message)
+    @Test(arguments: [
+        ("scope", nil, "scope", "missing required key"),
+        ("name", nil, "name", "missing required key"),
+        ("name", "", "name", "must not be empty"),
+        ("restapi.listen", nil, "restapi.listen", "missing required key"),
+        ("restapi", nil, "restapi.listen", "missing required key"),
+        ("postgresql.listen", nil, "postgresql.listen", "missing required key"),
+        ("postgresql.data_dir", nil, "postgresql.data_dir", "missing required key"),
+        ("postgresql.authentication.superuser.username", nil, "postgresql.authentication.superuser.username", "missing required key"),
+        ("postgresql.authentication.replication", nil, "postgresql.authentication.replication.username", "missing required key"),
+        ("etcd3", nil, "etcd3", "one of 'etcd3' or 'etcd'"),
+        ("etcd3.hosts", nil, "etcd3.host", "one of host, hosts or url"),
+        ("etcd3.hosts", ["h:abc"], "etcd3.hosts[0]", "port 'abc' is not a number"),
+        ("etcd3.protocol", "ftp", "etcd3.protocol", "expected http or https"),
+        ("restapi.listen", "127.0.0.1:http", "restapi.listen", "port 'http' is not a number"),
+        ("restapi.listen", "127.0.0.1:70000", "restapi.listen", "out of range"),
+        ("restapi.listen", "localhost", "restapi.listen", "expected host:port"),
+        ("restapi.verify_client", "sometimes", "restapi.verify_client", "expected none, optional or required"),
+        ("postgresql.listen", ["a"], "postgresql.listen", "expected a string, got a list"),
+        ("postgresql.connect_address", "db1:port", "postgresql.connect_address", "not a number"),
+        ("postgresql.pg_ctl_timeout", "soon", "postgresql.pg_ctl_timeout", "expected a number"),
+        ("postgresql.parameters", ["a", "b"], "postgresql.parameters", "expected a mapping"),
+        ("postgresql.use_pg_rewind", "maybe", "postgresql.use_pg_rewind", "expected a boolean"),
+        ("tags.nofailover", [1], "tags.nofailover", "expected a boolean"),
+        ("tags.failover_priority", -1, "tags.failover_priority", "at least 0"),
+        ("tags.failover_priority", "high", "tags.failover_priority", "expected an integer"),
+        ("bootstrap.dcs.ttl", "abc", "bootstrap.dcs.ttl", "expected a number"),
+        ("bootstrap.dcs.ttl", 0, "bootstrap.dcs.ttl", "greater than 0"),
+        ("bootstrap.dcs.loop_wait", [10], "bootstrap.dcs.loop_wait", "expected a number"),
+        ("bootstrap.dcs.retry_timeout", -5, "bootstrap.dcs.retry_timeout", "greater than 0"),
+        ("bootstrap.dcs.maximum_lag_on_failover", -1, "bootstrap.dcs.maximum_lag_on_failover", "at least 0"),
+        ("bootstrap.dcs.primary_start_timeout", "later", "bootstrap.dcs.primary_start_timeout", "expected a number"),
+        ("bootstrap.dcs.synchronous_mode", "sometimes", "bootstrap.dcs.synchronous_mode", "on, off, true, false or quorum"),
+        ("bootstrap.dcs.synchronous_node_count", 0, "bootstrap.dcs.synchronous_node_count", "at least 1"),
+        ("bootstrap.dcs.postgresql.parameters", "max_connections=10", "bootstrap.dcs.postgresql.parameters", "expected a mapping"),
+        ("bootstrap.dcs.member_slots_ttl", "30 fortnights", "bootstrap.dcs.member_slots_ttl", "duration"),
+        ("bootstrap.initdb", ["data-checksums", "pgdata"], "bootstrap.initdb[1]", "'pgdata' is not allowed"),
+        ("bootstrap.initdb", [["a": "1", "b": "2"]], "bootstrap.initdb[0]", "single 'option: value' pair"),
+        ("bootstrap.method", "restore", "bootstrap.restore", "settings of bootstrap method"),
+        ("postgresql.basebackup", ["format": "tar"], "postgresql.basebackup.format", "not allowed"),
+        ("postgresql.create_replica_methods", ["wal_e", "basebackup"], "postgresql.wal_e", "settings of replica method"),
+        ("log.level", "LOUD", "log.level", "expected one of"),
+    ] as [(String, JSONValue?, String, String)])
+    func invalidValueNamesKey(key: String, value: JSONValue?, path: String, fragment: String) throws {
+        let raw = setting(key, to: value, in: try sampleRaw())
+        let error = try #require(configError(raw))
+        let issue = error.issues.first { $0.path == path }
+        #expect(issue != nil, "no issue for \(path) in: \(error.description)")
+        #expect(issue?.message.contains(fragment) == true, "\(issue?.description ?? "")")
+        #expect(error.description.contains("\(path): "))
+    }
+
+    @Test func everyProblemIsReportedAtOnce() throws {
+        var raw = try sampleRaw()
+        raw = setting("scope", to: nil, in: raw)
+        raw = setting("postgresql.listen", to: nil, in: raw)
+        raw = setting("tags.nofailover", to: [1], in: raw)
+        raw = setting("bootstrap.dcs.ttl", to: "abc", in: raw)
+        let error = try #require(configError(raw))
+        #expect(Set(error.issues.map(\.path)) == ["scope", "postgresql.listen", "tags.nofailover", "bootstrap.dcs.ttl"])
+        #expect(error.description.split(separator: "\n").count == 4)
+        #expect(error.description.contains("postgresql.listen: missing required key"))
+    }
+
+    @Test func emptyConfigurationListsAllRequiredKeys() {
+        let error = configError(JSONObject())
+        let paths = Set(error?.issues.map(\.path) ?? [])
+        let required: Set<String> = ["scope", "name", "restapi.listen", "postgresql.listen", "postgresql.data_dir",
+                                     "postgresql.authentication.superuser.username",
+                                     "postgresql.authentication.replication.username", "etcd3"]
+        #expect(required.isSubset(of: paths), "\(paths)")
+    }
+
+    @Test(arguments: [
+        ("postgresql.foo", "unknown key 'postgresql.foo' (ignored)"),
+        ("frobnicate", "unknown key 'frobnicate' (ignored)"),
+        ("restapi.authentication.token", "unknown key 'restapi.authentication.token' (ignored)"),
+        ("etcd3.colour", "unknown key 'etcd3.colour' (ignored)"),
+        ("bootstrap.dcs.tll", "unknown key 'bootstrap.dcs.tll' (ignored)"),
+        ("postgresql.callbacks.on_boot", "unknown key 'postgresql.callbacks.on_boot' (ignored)"),
+        ("consul", "key 'consul' is not supported by staz (ignored)"),
+        ("log.format", "key 'log.format' is not supported by staz (ignored)"),
+    ])
+    func unknownKeysWarn(key: String, message: String) throws {
+        let raw = setting(key, to: "x", in: try sampleRaw())
+        let (_, warnings) = try ConfigLoader.parse(raw)
+        #expect(warnings.map(\.message).contains(message), "\(warnings)")
+    }
+
+    @Test func customTagsAreNotUnknown() throws {
+        let raw = setting("tags.rack", to: "r1", in: try sampleRaw())
+        let (config, warnings) = try ConfigLoader.parse(raw)
+        #expect(warnings.isEmpty)
+        #expect(config.tags.raw["rack"] == "r1")
+    }
+
+    @Test func localOwnedParameterWarns() throws {
+        let raw = setting("postgresql.parameters.max_connections", to: 500, in: try sampleRaw())
+        let (_, warnings) = try ConfigLoader.parse(raw)
+        #expect(warnings.contains { $0.path == "postgresql.parameters.max_connections" })
+    }
+
+    @Test func validateReturnsErrorsThenWarnings() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/bad.yml"
+        let yaml = patroniSampleYAML.replacingOccurrences(of: "  data_dir: data/postgresql0\n", with: "  data_dir: data/postgresql0\n  foo: 1\n")
+            .replacingOccurrences(of: "  listen: 0.0.0.0:5432\n", with: "")
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        let lines = ConfigLoader.validate(path: file, environment: [:])
+        #expect(lines == ["error: postgresql.listen: missing required key", "warning: unknown key 'postgresql.foo' (ignored)"])
+    }
+
+    @Test func validateOfGoodFileIsEmptyAndMissingFileIsAnError() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try patroniSampleYAML.write(toFile: dir + "/ok.yaml", atomically: true, encoding: .utf8)
+        #expect(ConfigLoader.validate(path: dir + "/ok.yaml", environment: [:]) == [])
+        let missing = ConfigLoader.validate(path: dir + "/nope.yml", environment: [:])
+        #expect(missing.count == 1 && missing[0].hasPrefix("error: ") && missing[0].contains("does not exist"))
+    }
+
+    @Test func yamlSyntaxErrorIsAConfigError() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "scope: [unclosed\n".write(toFile: dir + "/x.yml", atomically: true, encoding: .utf8)
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(path: dir + "/x.yml", environment: [:]) }
+    }
+}

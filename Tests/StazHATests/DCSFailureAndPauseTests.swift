@@ -1,0 +1,96 @@
+import Testing
+import StazCore
+@testable import StazHA
+
+/// DCS unreachable (reference §2.10 `_handle_dcs_error`) and pause mode (§2.13).
+@Suite("HA decide: DCS failure and pause")
+struct DCSFailureAndPauseTests {
+    static let threeNodes = ["node1", "node2", "node3"]
+
+    static let dcsFailure: [HACase] = [
+        HACase("DCS unreachable while primary: demote offline, keep the lock",
+               input("node1", nil, PG.primary()),
+               steps: [.demote(.offline)],
+               message: "demoted self because DCS is not accessible and I was a leader"),
+        HACase("DCS unreachable while replica: carry on",
+               input("node2", nil, PG.replica()),
+               steps: [],
+               message: "DCS is not accessible"),
+        HACase("DCS unreachable while stopped: nothing to do",
+               input("node2", nil, PG.stopped(wasPrimary: false)),
+               steps: [],
+               message: "DCS is not accessible"),
+        HACase("DCS unreachable in pause: the primary keeps running",
+               input("node1", nil, PG.primary(), settings: paused),
+               steps: [],
+               message: "PAUSE: DCS is not accessible"),
+    ]
+
+    @Test(arguments: dcsFailure)
+    func dcsFailure(_ row: HACase) { row.check() }
+
+    static let pause: [HACase] = [
+        HACase("pause: leader keeps refreshing its lock",
+               input("node1", cluster(leader: "node1", members: threeNodes), PG.primary(), settings: paused),
+               steps: [updateLock],
+               message: "PAUSE: no action. I am (node1), the leader with the lock"),
+        HACase("pause: leader that cannot refresh its lock keeps running as primary",
+               input("node1", cluster(leader: "node1", members: threeNodes), PG.primary(), settings: paused), .lockNotUpdated,
+               steps: [updateLock],
+               message: "PAUSE: continue to run as primary after failing to update leader lock in DCS"),
+        HACase("pause: primary without the lock is not demoted",
+               input("node2", cluster(leader: "node1", members: threeNodes), PG.primary(), settings: paused),
+               steps: [],
+               message: "PAUSE: continue to run as primary without lock"),
+        HACase("pause: replica in an unlocked cluster does not race",
+               input("node2", cluster(members: threeNodes, optime: baseLSN), PG.replica(), settings: paused),
+               steps: [],
+               message: "PAUSE: no action. I am (node2)"),
+        HACase("pause: replica follows the leader without any role change",
+               input("node2", cluster(leader: "node1", members: threeNodes), PG.replica(), settings: paused),
+               steps: nil,
+               message: "PAUSE: no action. I am (node2), a secondary, and following a leader (node1)"),
+        HACase("pause: unlocked cluster lets the running primary take the lock",
+               input("node1", cluster(members: threeNodes), PG.primary(), settings: paused),
+               steps: [acquireLock],
+               message: "PAUSE: acquired session lock as a leader"),
+        HACase("pause: lock owner running as replica gives up the lock instead of promoting",
+               input("node1", cluster(leader: "node1", members: threeNodes), PG.replica(), settings: paused),
+               steps: [.releaseLock],
+               message: "PAUSE: removed leader lock because postgres is not running as primary"),
+        HACase("pause: stopped lock owner removes the lock, does not restart",
+               input("node1", cluster(leader: "node1", members: threeNodes), PG.stopped(wasPrimary: true), settings: paused),
+               steps: [.releaseLock],
+               message: "PAUSE: removed leader lock because postgres is not running"),
+        HACase("pause: stopped replica is not started",
+               input("node2", cluster(leader: "node1", members: threeNodes), PG.stopped(wasPrimary: false), settings: paused),
+               steps: [],
+               message: "PAUSE: postgres is not running"),
+        HACase("pause: empty data directory is not bootstrapped",
+               input("node2", cluster(initialize: nil), PG.empty, settings: paused),
+               steps: [],
+               message: "PAUSE: running with empty data directory"),
+        HACase("pause: frozen primary on an old timeline is not demoted",
+               input("node1", cluster(members: threeNodes, timeline: 3), PG.primary(timeline: 2), settings: paused),
+               steps: [acquireLock],
+               message: "PAUSE: acquired session lock as a leader"),
+    ]
+
+    @Test(arguments: pause)
+    func pause(_ row: HACase) { row.check() }
+
+    /// Whatever the DCS answers, a paused plan never promotes, demotes, starts, bootstraps or clones
+    /// (taking the lock as an already-running primary is the one allowed race, §2.13).
+    @Test(arguments: pause)
+    func pauseNeverChangesRoles(_ row: HACase) {
+        for answers in [DCSAnswers.yes, .lockNotAcquired, .lockNotUpdated, .initializeLost] {
+            let steps = decide(row.input).resolved(lockAcquired: answers.lockAcquired, lockUpdated: answers.lockUpdated,
+                                                   initializeWon: answers.initializeWon).steps
+            let forbidden = steps.filter { $0.changesRoleOrStartsPostgres && $0 != acquireLock }
+            #expect(forbidden.isEmpty, "\(row.name): \(forbidden)")
+            if steps.contains(acquireLock) {
+                #expect(row.input.postgres.isRunning && !row.input.postgres.isInRecovery, "\(row.name): only a primary may race in pause")
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Testing
+import StazCore
+@testable import StazHA
+
+/// What the DCS answers to the conditional writes a plan asks for (selects the branch of
+/// `acquireLock` / `updateLock` / `raceInitialize`).
+struct DCSAnswers: Sendable {
+    var lockAcquired = true
+    var lockUpdated = true
+    var initializeWon = true
+
+    static let yes = DCSAnswers()
+    static let lockNotAcquired = DCSAnswers(lockAcquired: false)
+    static let lockNotUpdated = DCSAnswers(lockUpdated: false)
+    static let initializeLost = DCSAnswers(initializeWon: false)
+}
+
+/// Placeholders `HAPlan.resolved` leaves where a branching step was.
+let acquireLock = HAStep.acquireLock(then: HAPlan(""), otherwise: HAPlan(""))
+let updateLock = HAStep.updateLock(then: HAPlan(""), otherwise: HAPlan(""))
+let raceInitialize = HAStep.raceInitialize(then: HAPlan(""), otherwise: HAPlan(""))
+
+/// One row of a decision table: given this input and these DCS answers, the plan flattens to
+/// exactly these steps and ends with this heartbeat line (Patroni's wording).
+struct HACase: Sendable, CustomTestStringConvertible {
+    let name: String
+    let input: HAInput
+    let answers: DCSAnswers
+    /// nil: steps are not pinned down by Patroni for this row; only the message is checked
+    /// (plus whatever property the table's test adds).
+    let steps: [HAStep]?
+    let message: String
+
+    init(_ name: String, _ input: HAInput, _ answers: DCSAnswers = .yes, steps: [HAStep]?, message: String) {
+        self.name = name; self.input = input; self.answers = answers; self.steps = steps; self.message = message
+    }
+
+    var testDescription: String { name }
+
+    var resolvedPlan: (steps: [HAStep], message: String) {
+        decide(input).resolved(lockAcquired: answers.lockAcquired, lockUpdated: answers.lockUpdated,
+                               initializeWon: answers.initializeWon)
+    }
+
+    /// Runs the decision and compares steps and message with the row.
+    func check(sourceLocation: SourceLocation = #_sourceLocation) {
+        let plan = resolvedPlan
+        if let steps {
+            #expect(plan.steps == steps, "\(name): steps", sourceLocation: sourceLocation)
+        }
+        #expect(plan.message == message, "\(name): heartbeat message", sourceLocation: sourceLocation)
+    }
+}
+
+extension HAStep {
+    /// Steps that change who is primary or start/replace PostgreSQL; pause mode forbids them.
+    var changesRoleOrStartsPostgres: Bool {
+        switch self {
+        case .acquireLock, .promote, .demote, .startAsPrimary, .bootstrapNewCluster, .cloneFrom, .raceInitialize:
+            return true
+        default:
+            return false
+        }
+    }
+}

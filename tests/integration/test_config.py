@@ -1,0 +1,105 @@
+"""Configuration compatibility: the repository's Patroni-style sample config runs unchanged
+(apart from ports and paths), and --validate-config names the offending key."""
+
+import copy
+import os
+import re
+import subprocess
+
+import pytest
+
+from profiles import REPO
+from support import to_yaml, wait_until
+
+
+def test_sample_config_runs_unchanged_apart_from_ports_and_paths(make_cluster, profile):
+    cluster = make_cluster(scope="demo")
+    member = cluster.add_member("postgresql0", start=False)
+    sample = (REPO / "postgres0.yml").read_text()
+    replacements = {
+        "127.0.0.1:8008": f"127.0.0.1:{member.api_port}",
+        "127.0.0.1:2379": f"127.0.0.1:{cluster.etcd_port}",
+        "127.0.0.1:5432": f"127.0.0.1:{member.pg_port}",
+        "/tmp/pgpass0": cluster.path("pgpass0"),
+    }
+    text = sample
+    for old, new in replacements.items():
+        assert old in text, f"postgres0.yml no longer contains {old}"
+        text = text.replace(old, new)
+    # data_dir stays relative ("data/postgres0"): the daemon resolves it against its cwd.
+    assert re.search(r"^\s*data_dir: data/postgres0\s*$", text, re.M)
+    member.data_dir = cluster.path("data", "postgres0")
+    member.write_config(text)
+    member.start()
+
+    def primary_running():
+        status = member.status()
+        return status.get("role") == "primary" and status.get("state") == "running" and status
+    status = wait_until(primary_running, profile.bootstrap_timeout, "sample-config member is a running primary")
+    assert status["patroni"]["scope"] == "demo"
+    assert os.path.exists(os.path.join(member.data_dir, "PG_VERSION"))
+    assert cluster.leader_name() == "postgresql0"
+
+
+def set_path(config, dotted, value):
+    *parents, last = dotted.split(".")
+    node = config
+    for key in parents:
+        node = node[key]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+
+
+DELETE = object()
+BAD_CONFIGS = [
+    # (description, dotted key, new value, text that must appear in the output)
+    ("wrong type for ttl", "bootstrap.dcs.ttl", "thirty", "ttl"),
+    ("section is not a mapping", "restapi", "8008", "restapi"),
+    ("missing scope", "scope", DELETE, "scope"),
+    ("unknown top-level key", "bogus_setting", 1, "bogus_setting"),
+    ("unknown nested key", "restapi.lisen", "127.0.0.1:1", "lisen"),
+]
+
+
+def validate(profile, path):
+    done = subprocess.run([profile.daemon, "--validate-config", path], capture_output=True,
+                          text=True, timeout=60)
+    return done.returncode, done.stdout + done.stderr
+
+
+@pytest.mark.staz_only
+def test_validate_config_accepts_generated_config(make_cluster, profile):
+    cluster = make_cluster()
+    member = cluster.add_member("m0", start=False)
+    code, output = validate(profile, member.config_path)
+    assert code == 0, output
+
+
+@pytest.mark.staz_only
+@pytest.mark.parametrize("description,key,value,expected", BAD_CONFIGS,
+                         ids=[case[0].replace(" ", "-") for case in BAD_CONFIGS])
+def test_validate_config_rejects_bad_config(make_cluster, profile, description, key, value,
+                                            expected):
+    cluster = make_cluster()
+    member = cluster.add_member("m0", start=False)
+    config = copy.deepcopy(member.config())
+    set_path(config, key, value)
+    member.write_config(to_yaml(config) + "\n")
+    code, output = validate(profile, member.config_path)
+    assert code != 0, f"{description}: --validate-config exited 0\n{output}"
+    assert expected in output, f"{description}: output does not name '{expected}'\n{output}"
+
+
+@pytest.mark.staz_only
+def test_validate_config_reports_unreachable_dcs(make_cluster, profile):
+    cluster = make_cluster()
+    member = cluster.add_member("m0", start=False)
+    config = member.config()
+    closed_port = cluster.etcd_port + 1000  # nothing listens there (outside our etcd range)
+    config["etcd3"] = {"host": f"127.0.0.1:{closed_port}"}
+    member.write_config(to_yaml(config) + "\n")
+    code, output = validate(profile, member.config_path)
+    assert code != 0, output
+    assert "etcd3" in output and str(closed_port) in output, output
