@@ -247,7 +247,7 @@ extension HAController {
             return
         }
         let recovery = RecoveryConfiguration(upstream: upstream, slotName: mySlot)
-        if await postgres.canRewind() {
+        if await postgres.canRewind(usePgRewind: settings.usePgRewind) {
             do {
                 logger.info("running pg_rewind from \(leader.name)")
                 try await postgres.rewind(from: upstream)

@@ -122,7 +122,7 @@ actor HAController {
     /// leader checking that a switchover target is healthy.
     func needsPeerStatus(_ cluster: ClusterView, _ observation: PostgresObservation) -> Bool {
         if !cluster.isLocked { return observation.isRunning }
-        return cluster.leader?.name == me && cluster.failover != nil
+        return cluster.leader?.name == me && (cluster.failover != nil || !observation.isRunning)
     }
 
     func trackPrimaryDowntime(cluster: ClusterView?, observation: PostgresObservation) {

@@ -7,8 +7,20 @@ import StazConfig
 /// operators grep for them.
 public func decide(_ input: HAInput) -> HAPlan {
     let plan = Decider(input).decide()
-    guard input.settings.pause else { return plan }
-    return HAPlan("PAUSE: " + plan.message, plan.steps)
+    return input.settings.pause ? prefixed(plan, "PAUSE: ") : plan
+}
+
+/// Prefixes the heartbeat line of a plan and of every branch the executor may pick.
+func prefixed(_ plan: HAPlan, _ prefix: String) -> HAPlan {
+    let steps = plan.steps.map { step -> HAStep in
+        switch step {
+        case .acquireLock(let a, let b): return .acquireLock(then: prefixed(a, prefix), otherwise: prefixed(b, prefix))
+        case .updateLock(let a, let b): return .updateLock(then: prefixed(a, prefix), otherwise: prefixed(b, prefix))
+        case .raceInitialize(let a, let b): return .raceInitialize(then: prefixed(a, prefix), otherwise: prefixed(b, prefix))
+        default: return step
+        }
+    }
+    return HAPlan(prefix + plan.message, steps)
 }
 
 struct Decider {
@@ -47,8 +59,8 @@ struct Decider {
             if paused {
                 return HAPlan("released leader key voluntarily due to the system ID mismatch", holdsLock ? [.releaseLock] : [])
             }
-            return HAPlan("system ID mismatch, node \(me) belongs to a different cluster: \(local) != \(dcsSysid)",
-                          [.fatal("system ID mismatch, node \(me) belongs to a different cluster: \(local) != \(dcsSysid)")])
+            return HAPlan("system ID mismatch, node \(me) belongs to a different cluster: \(dcsSysid) != \(local)",
+                          [.fatal("system ID mismatch, node \(me) belongs to a different cluster: \(dcsSysid) != \(local)")])
         }
         var prefix: [HAStep] = []
         if cluster.initialize == nil, !cluster.isLocked, !paused, input.memory.firstCycle, let local = pg.systemIdentifier {
@@ -83,11 +95,13 @@ struct Decider {
     // MARK: background work
 
     func longActionInProgress(_ action: String, cluster: ClusterView, holdsLock: Bool) -> HAPlan {
+        let lostLock = runningAsPrimary && !paused
+            ? HAPlan("lost leader lock during \(action)", [.demote(.immediateNoLock)])
+            : HAPlan("\(action) in progress")
         if holdsLock {
-            return HAPlan("\(action) in progress", [.updateLock(
-                then: HAPlan("updated leader lock during \(action)"),
-                otherwise: HAPlan("\(action) in progress"))])
+            return HAPlan("\(action) in progress", [.updateLock(then: HAPlan("updated leader lock during \(action)"), otherwise: lostLock)])
         }
+        if cluster.isLocked, action != "bootstrap" { return lostLock }
         return HAPlan("\(action) in progress")
     }
 
@@ -133,13 +147,18 @@ struct Decider {
             if wasPrimary, settings.primaryStartTimeout > 0, startTimeoutLeft() > 0 {
                 return HAPlan("starting primary after failure", [.updateLock(
                     then: HAPlan("starting primary after failure", [.startAsPrimary]),
-                    otherwise: HAPlan("removed leader key after trying and failing to start postgres", [.follow(leader: nil)]))])
+                    otherwise: HAPlan("starting as readonly because i had the session lock", [.follow(leader: nil)]))])
             }
             if wasPrimary, settings.primaryStartTimeout > 0 {
                 return HAPlan("removed leader key after trying and failing to start postgres", [.releaseLock, .follow(leader: nil)])
             }
-            if wasPrimary {
+            if wasPrimary, failoverPossible(cluster, candidate: nil) {
                 return HAPlan("stopped PostgreSQL to fail over after a crash", [.releaseLock, .follow(leader: nil)])
+            }
+            if wasPrimary {
+                return HAPlan("starting primary after failure", [.updateLock(
+                    then: HAPlan("starting primary after failure", [.startAsPrimary]),
+                    otherwise: HAPlan("starting as readonly because i had the session lock", [.follow(leader: nil)]))])
             }
             return HAPlan("starting as readonly because i had the session lock", [.follow(leader: nil)])
         }
@@ -191,10 +210,12 @@ struct Decider {
             // The former leader of a switchover wins only when nobody else could.
             return !input.peers.contains { $0.name != me && $0.reachable && !$0.noFailover && $0.failoverPriority > 0 }
         }
-        if let request = cluster.failover, let candidate = request.candidate {
-            if candidate == me { return true }
-            let candidateHealthy = input.peers.contains { $0.name == candidate && $0.reachable && !$0.noFailover }
-            if candidateHealthy { return false }
+        if let request = cluster.failover {
+            if let candidate = request.candidate {
+                if candidate == me { return true }
+                let candidateHealthy = input.peers.contains { $0.name == candidate && $0.reachable && !$0.noFailover }
+                if candidateHealthy { return false }
+            }
             return comparedWithPeers(cluster, checkLag: false, excluding: request.leader)
         }
         return comparedWithPeers(cluster, checkLag: true, excluding: nil)
@@ -208,7 +229,7 @@ struct Decider {
            UInt64(optime) - mine.value > UInt64(max(0, settings.maximumLagOnFailover)) {
             return false
         }
-        if settings.checkTimeline, let tl = pg.timeline, tl < cluster.timeline { return false }
+        if settings.checkTimeline, (pg.timeline ?? 0) < cluster.timeline || pg.timeline == nil { return false }
         for peer in input.peers where peer.name != me && peer.name != excluding && peer.reachable && !peer.noFailover {
             if peer.role == "primary" || !peer.isInRecovery { return false }
             let theirs = peer.walPosition ?? .zero

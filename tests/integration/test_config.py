@@ -38,7 +38,8 @@ def test_sample_config_runs_unchanged_apart_from_ports_and_paths(make_cluster, p
     status = wait_until(primary_running, profile.bootstrap_timeout, "sample-config member is a running primary")
     assert status["patroni"]["scope"] == "demo"
     assert os.path.exists(os.path.join(member.data_dir, "PG_VERSION"))
-    assert cluster.leader_name() == "postgresql0"
+    wait_until(lambda: cluster.leader_name() == "postgresql0", 30,
+               "GET /cluster names postgresql0 as leader")
 
 
 def set_path(config, dotted, value):
