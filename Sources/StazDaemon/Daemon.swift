@@ -44,6 +44,8 @@ public final class StazDaemon: Service, Sendable {
         let server = try RESTServer(listen: config.restapi.listen, state: apiState, actions: DaemonActions(ha: ha),
                                 clusterProvider: { try await dcs.loadCluster(fresh: true) }, logger: logger)
         try await server.start()
+        let hangup = Daemon.onSIGHUP { Task { await ha.reloadLocalConfiguration() } }
+        defer { hangup.cancel() }
 
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -94,10 +96,21 @@ public enum StazDaemonError: Error, CustomStringConvertible {
     }
 }
 
+enum Daemon {
+    /// SIGHUP → `handler`, as Patroni reloads its configuration on SIGHUP.
+    static func onSIGHUP(_ handler: @escaping @Sendable () -> Void) -> DispatchSourceSignal {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler(handler: handler)
+        source.resume()
+        return source
+    }
+}
+
 /// REST actions served by the daemon.
 struct DaemonActions: APIActions {
     let ha: HAController
-    func reload() async { await ha.requestWakeup() }
+    func reload() async { await ha.reloadLocalConfiguration() }
 }
 
 extension HAController {

@@ -173,13 +173,22 @@ extension HAController {
     }
 
     func startPostgres(recovery: RecoveryConfiguration?) async throws {
+        let parameters = try await writePostgresConfiguration(recovery: recovery)
+        try await postgres.start(commandLineParameters: commandLineParameters(parameters), timeout: config.postgresql.pgCtlTimeout)
+    }
+
+    /// Rewrites postgresql.conf / pg_hba.conf / standby.signal for the current settings.
+    @discardableResult
+    func writePostgresConfiguration(recovery: RecoveryConfiguration?) async throws -> JSONObject {
         let parameters = effectivePostgresParameters(local: config, dynamic: settings, majorVersion: 15)
         try await postgres.writeConfiguration(parameters: parameters, hba: settings.pgHBA ?? config.postgresql.pgHBA, recovery: recovery)
-        try await postgres.start(commandLineParameters: commandLineParameters(parameters), timeout: config.postgresql.pgCtlTimeout)
+        currentRecovery = recovery
+        return parameters
     }
 
     func promote() async throws {
         try await postgres.promote()
+        try? await writePostgresConfiguration(recovery: nil)
         checkpointAfterPromotePending = true
         lastRole = "primary"
         // pg_rewind on the old primary reads our timeline from pg_control, which only changes
@@ -226,8 +235,7 @@ extension HAController {
                 return
             }
             if !sameUpstream {
-                try await postgres.writeConfiguration(parameters: effectivePostgresParameters(local: config, dynamic: settings, majorVersion: 15),
-                                                      hba: settings.pgHBA ?? config.postgresql.pgHBA, recovery: recovery)
+                try await writePostgresConfiguration(recovery: recovery)
                 try await postgres.reload()
             }
             return

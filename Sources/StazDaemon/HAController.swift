@@ -12,7 +12,7 @@ import StazPostgres
 /// One actor owns all loop state; long PostgreSQL work (bootstrap, clone) runs in background
 /// tasks so the loop keeps its lock refreshed meanwhile, and the lease keeper runs apart from it.
 actor HAController {
-    let config: StazConfiguration
+    var config: StazConfiguration
     let dcs: DCSClient
     let postgres: PostgresController
     let keeper: LeaseKeeper
@@ -32,6 +32,8 @@ actor HAController {
     var longActionTask: Task<Void, Never>?
     var checkpointAfterPromotePending = false
     var stopping = false
+    /// The recovery settings PostgreSQL was last configured with (nil: primary).
+    var currentRecovery: RecoveryConfiguration?
 
     init(config: StazConfiguration, dcs: DCSClient, postgres: PostgresController, keeper: LeaseKeeper,
          apiState: APIState, http: HTTPClient, settings: DynamicSettings, logger: Logger) {
@@ -138,12 +140,14 @@ actor HAController {
         let (resolved, warnings) = DynamicSettings.resolve(dcsConfig: cluster.config?.data, bootstrapDCS: config.bootstrap.dcs, local: config)
         guard resolved != settings else { return }
         for warning in warnings { logger.warning("\(warning)") }
+        let postgresChanged = resolved.parameters != settings.parameters || resolved.pgHBA != settings.pgHBA
         let timingChanged = resolved.ttl != settings.ttl || resolved.loopWait != settings.loopWait || resolved.retryTimeout != settings.retryTimeout
         settings = resolved
         if timingChanged {
             await dcs.setTimeouts(ttl: resolved.ttl, loopWait: resolved.loopWait, retryTimeout: resolved.retryTimeout)
             await keeper.setTimeouts(ttl: resolved.ttl, loopWait: resolved.loopWait)
         }
+        if postgresChanged && !memory.firstCycle { await applyPostgresConfiguration() }
     }
 
     /// Work the leader does every cycle besides the decision: config key, member slots, status.

@@ -1,0 +1,40 @@
+import Foundation
+import StazConfig
+import StazPostgres
+
+/// SIGHUP, `POST /reload` and dynamic-configuration changes: re-read what may have changed and
+/// apply it to PostgreSQL with a reload. A bad file never replaces the running configuration.
+extension HAController {
+    func reloadLocalConfiguration() async {
+        guard let path = config.sourcePath else {
+            logger.warning("reload requested, but the configuration was not read from a file")
+            return
+        }
+        do {
+            let (fresh, warnings) = try ConfigLoader.load(path: path, environment: ProcessInfo.processInfo.environment)
+            for warning in warnings { logger.warning("\(warning)") }
+            guard fresh.name == config.name, fresh.scope == config.scope else {
+                logger.error("reload refused: 'name' and 'scope' cannot change while staz runs (restart it instead)")
+                return
+            }
+            config = fresh
+            logger.info("Reloaded configuration from \(path)")
+            await applyPostgresConfiguration()
+        } catch {
+            logger.error("reload failed, keeping the running configuration: \(error)")
+        }
+        await wakeup.signal()
+    }
+
+    /// Rewrites the configuration files and reloads a running PostgreSQL.
+    func applyPostgresConfiguration() async {
+        let observation = await postgres.observe()
+        guard observation.isRunning, memory.longAction == nil else { return }
+        do {
+            try await writePostgresConfiguration(recovery: observation.isInRecovery ? currentRecovery : nil)
+            try await postgres.reload()
+        } catch {
+            logger.error("could not apply the PostgreSQL configuration: \(error)")
+        }
+    }
+}
