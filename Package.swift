@@ -20,6 +20,7 @@ let package = Package(
     products: [
         .executable(name: "staz", targets: ["staz"]),
         .executable(name: "stazctl", targets: ["stazctl"]),
+        .executable(name: "staz-probe", targets: ["staz-probe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -72,6 +73,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "stazctl", dependencies: ["StazCtl"], swiftSettings: v5),
+        // Benchmark write probe (bench/): writes every 10 ms through HAProxy and logs each ack.
+        .executableTarget(name: "staz-probe", dependencies: [
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: v5),
 
         .testTarget(name: "StazCoreTests", dependencies: ["StazCore"], swiftSettings: v5),
         .testTarget(name: "StazConfigTests", dependencies: ["StazConfig"], swiftSettings: v5),

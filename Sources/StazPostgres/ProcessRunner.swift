@@ -26,10 +26,10 @@ public enum ProcessRunnerError: Error, CustomStringConvertible {
     }
 }
 
-/// Runs external commands without blocking a thread: the caller suspends on a continuation that
-/// the process' termination handler resumes. Output goes to temporary files instead of pipes so a
-/// chatty child can never deadlock on a full pipe buffer, and a detached grandchild (the
-/// postmaster started by `pg_ctl`) can never hold our read end open.
+/// Runs external commands without blocking a thread (the exit is polled with async sleeps, see
+/// `Spawn`). Output goes to temporary files instead of pipes so a chatty child can never
+/// deadlock on a full pipe buffer, and a detached grandchild (the postmaster started by
+/// `pg_ctl`) can never hold our read end open.
 public enum ProcessRunner {
     /// Environment for PostgreSQL tools: the inherited one minus staz/Patroni settings (they may
     /// hold passwords), with the C locale so tool output parses the same everywhere.
@@ -60,11 +60,16 @@ public enum ProcessRunner {
         let outURL = temporaryFile(suffix: "out"), errURL = temporaryFile(suffix: "err")
         defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
         logger?.debug("running \(([executable] + arguments).joined(separator: " "))")
-        let pid = try ChildProcess.spawn(path: path, arguments: arguments, environment: environment ?? Self.environment(),
-                                         stdoutPath: outURL.path, stderrPath: errURL.path)
+        let pid: pid_t
+        do {
+            pid = try Spawn.start(path: path, arguments: arguments, environment: environment ?? Self.environment(),
+                                  stdoutPath: outURL.path, stderrPath: errURL.path)
+        } catch {
+            throw ProcessRunnerError.launchFailed(executable: path, reason: "\(error)")
+        }
         let killer = TimeoutKiller()
         if let timeout { killer.arm(pid: pid, after: timeout) }
-        let code = await ChildProcess.waitForExit(pid)
+        let code = await Spawn.waitForExit(pid)
         killer.disarm()
         let out = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
         let err = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
@@ -112,11 +117,12 @@ private final class TimeoutKiller: @unchecked Sendable {
             lock.lock(); defer { lock.unlock() }
             guard !finished else { return }
             didFire = true
-            kill(pid, SIGTERM)
+            // The child leads its own process group: signal the group, so helpers it started die too.
+            kill(-pid, SIGTERM)
             DispatchQueue.global().asyncAfter(deadline: .now() + 2) { [self] in
                 // Only while the child is still ours: after `disarm` the pid may be reused.
                 lock.lock(); defer { lock.unlock() }
-                if !finished { kill(pid, SIGKILL) }
+                if !finished { kill(-pid, SIGKILL) }
             }
         }
         lock.lock(); work = item; lock.unlock()

@@ -33,10 +33,13 @@ enum Fixtures {
         s.replicationState = "streaming"
         s.clusterUnlocked = false
         s.dcsLastSeen = 1_735_812_000
-        s.tags = ["dc": "east", "nofailover": false]
+        s.tags = obj(["dc": "east", "nofailover": false])
         s.leaderOptime = leaderOptime
         s.clusterView = ClusterView(leader: Leader(name: "node1"))
         s.clusterViewTime = now
         return s
     }
 }
+
+/// Builds a JSONObject from a dictionary literal (key order kept).
+func obj(_ value: JSONValue) -> JSONObject { value.objectValue ?? JSONObject() }

@@ -29,7 +29,7 @@ struct ServerTests {
     }
 
     @Test func leaderEndpointsOverHTTPWithKeepAlive() async throws {
-        try await Self.withServer(port: 26001, snapshot: Fixtures.leader()) { state, client in
+        try await Self.withServer(port: 26001, snapshot: Fixtures.leader()) { (state: APIState, client: RawHTTPClient) throws in
             let primary = try client.request("GET", "/primary")
             #expect(primary.statusCode == 200)
             #expect(primary.headers["content-type"] == "application/json")
@@ -50,7 +50,7 @@ struct ServerTests {
     }
 
     @Test func headAndOptionsHaveNoBody() async throws {
-        try await Self.withServer(port: 26002, snapshot: Fixtures.replica()) { _, client in
+        try await Self.withServer(port: 26002, snapshot: Fixtures.replica()) { (_: APIState, client: RawHTTPClient) throws in
             let head = try client.request("HEAD", "/replica")
             #expect(head.statusCode == 200)
             #expect(head.body.isEmpty)
@@ -67,7 +67,7 @@ struct ServerTests {
 
     @Test func livenessReadinessAndUnsafeMethods() async throws {
         let actions = RecordingActions()
-        try await Self.withServer(port: 26003, snapshot: Fixtures.replica(), actions: actions) { state, client in
+        try await Self.withServer(port: 26003, snapshot: Fixtures.replica(), actions: actions) { (state: APIState, client: RawHTTPClient) throws in
             let live = try client.request("GET", "/liveness")
             #expect(live.statusCode == 200)
             #expect(live.body.isEmpty)
@@ -87,7 +87,7 @@ struct ServerTests {
 
     @Test func clusterHistoryAndConfig() async throws {
         let view = ClusterJSONTests.view()
-        try await Self.withServer(port: 26004, snapshot: Fixtures.leader(), cluster: { view }) { state, client in
+        try await Self.withServer(port: 26004, snapshot: Fixtures.leader(), cluster: { view }) { (state: APIState, client: RawHTTPClient) throws in
             let cluster = try client.request("GET", "/cluster")
             #expect(cluster.statusCode == 200)
             #expect(cluster.body == JSONValue.object(clusterJSON(view, scope: "demo")).pythonJSONString)
@@ -103,7 +103,7 @@ struct ServerTests {
 
     @Test func failingClusterProviderGives503() async throws {
         struct Down: Error {}
-        try await Self.withServer(port: 26005, snapshot: Fixtures.leader(), cluster: { throw Down() }) { _, client in
+        try await Self.withServer(port: 26005, snapshot: Fixtures.leader(), cluster: { throw Down() }) { (_: APIState, client: RawHTTPClient) throws in
             #expect(try client.request("GET", "/cluster").statusCode == 503)
             #expect(try client.request("GET", "/primary").statusCode == 200)
         }

@@ -1,0 +1,1 @@
+"""Benchmark suite library: staz vs Patroni on one machine (see BENCHMARKS.md)."""

@@ -1,0 +1,73 @@
+"""Statistics, /proc sampling, etcd counters and small timing helpers."""
+
+import base64
+import json
+import math
+import os
+import re
+import statistics
+import time
+import urllib.request
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def summarize(values):
+    """median, p95 (nearest rank: with n < 20 it is the max) and max of the numeric values."""
+    numbers = sorted(v for v in values if v is not None)
+    if not numbers:
+        return {"n": 0, "median": None, "p95": None, "max": None}
+    rank = max(1, math.ceil(0.95 * len(numbers)))
+    return {"n": len(numbers), "median": statistics.median(numbers),
+            "p95": numbers[rank - 1], "max": numbers[-1]}
+
+
+def proc_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as handle:
+        fields = dict(line.split(":", 1) for line in handle if ":" in line)
+    return {key: int(fields[key].split()[0]) for key in ("VmRSS", "VmHWM", "RssAnon", "Threads")
+            if key in fields}
+
+
+def proc_cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as handle:
+        after_name = handle.read().rsplit(")", 1)[1].split()
+    # Fields 14 and 15 (utime, stime) are at index 11 and 12 after the command name.
+    return (int(after_name[11]) + int(after_name[12])) / CLOCK_TICKS
+
+
+def etcd_grpc_counts(port):
+    """grpc_server_handled_total summed by grpc_method (the HTTP gateway shows up as gRPC)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    counts = {}
+    for match in re.finditer(r'^grpc_server_handled_total\{([^}]*)\} (\S+)$', text, re.M):
+        method = re.search(r'grpc_method="([^"]+)"', match.group(1)).group(1)
+        counts[method] = counts.get(method, 0) + float(match.group(2))
+    return counts
+
+
+def etcd_post(port, path, body, timeout=5):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                     data=json.dumps(body).encode(), method="POST")
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def etcd_revision(port):
+    return int(etcd_post(port, "/v3/maintenance/status", {})["header"]["revision"])
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def etcd_put(port, key, value):
+    return etcd_post(port, "/v3/kv/put", {"key": b64(key), "value": b64(value)})
+
+
+def timed(function):
+    start = time.monotonic()
+    result = function()
+    return time.monotonic() - start, result
