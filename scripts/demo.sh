@@ -153,7 +153,8 @@ start() {
         log "starting member postgresql$i ($(basename "$STAZ_BIN") $(member_config "$i"))"
         # sh records its own pid and execs the daemon, so the pid file holds the daemon's pid.
         runuser -u postgres -- setsid sh -c 'echo $$ > "$1"; exec "$2" "$3" >>"$4" 2>&1 </dev/null' \
-            sh "$DATA/postgres$i.pid" "$STAZ_BIN" "$(member_config "$i")" "$DATA/postgres$i.log" &
+            sh "$DATA/postgres$i.pid" "$STAZ_BIN" "$(member_config "$i")" "$DATA/postgres$i.log" \
+            >/dev/null 2>&1 </dev/null &
     done
 
     log "starting HAProxy (primary :$PRIMARY_PORT, replicas :$REPLICA_PORT, stats :$STATS_PORT)"

@@ -86,7 +86,8 @@ actor EtcdTransport {
 
     func setTimeouts(_ timeouts: DCSTimeouts) { self.timeouts = timeouts }
 
-    var currentEndpoint: String { endpoints[currentIndex] }
+    /// Index of the endpoint requests currently go to (changes on failover).
+    var endpointIndex: Int { currentIndex }
 
     /// One operation, retried over the endpoints within `retryTimeout`. Any HTTP answer below 500
     /// is returned for the caller to interpret. Throws `DCSError.unreachable` when time runs out.
@@ -149,7 +150,8 @@ actor EtcdTransport {
 
     /// Starts a streaming request (the v3 watch) on the current endpoint: the answer head must
     /// come within the per-request timeout, the body then streams for as long as it lasts.
-    func openStream(_ request: EtcdRequest) async throws -> HTTPClientResponse {
+    /// Returns the answer and the endpoint index it came from.
+    func openStream(_ request: EtcdRequest) async throws -> (HTTPClientResponse, Int) {
         let index = currentIndex
         let endpoint = endpoints[index]
         do {
@@ -162,7 +164,7 @@ actor EtcdTransport {
                 if response.status.code == 401 { token = nil }
                 throw EtcdAttemptFailure.serverUnavailable(Int(response.status.code), text)
             }
-            return response
+            return (response, index)
         } catch {
             if !Task.isCancelled { moveOff(index) }
             throw error

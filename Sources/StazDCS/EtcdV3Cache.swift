@@ -24,6 +24,8 @@ actor EtcdV3Cache {
     private var timers: [UInt64: Task<Void, Never>] = [:]
     private var nextWaiterID: UInt64 = 0
     private var watchTask: Task<Void, Never>?
+    /// Endpoint the live watch stream is connected to.
+    private var watchEndpointIndex: Int?
     private var closed = false
 
     static let wakingKeys = [DCSKey.leader, DCSKey.config, DCSKey.failover]
@@ -39,8 +41,19 @@ actor EtcdV3Cache {
         watchTask = Task { await self.run() }
     }
 
-    /// The cached keys, or nil when the watch is not live.
-    func snapshot() -> [String: DCSRawValue]? { isLive ? entries : nil }
+    /// The cached keys, or nil when the watch is not live. Other requests having failed over to
+    /// another endpoint means the watch's endpoint may be frozen without the stream noticing:
+    /// then the watch is restarted and nil returned.
+    func snapshot() async -> [String: DCSRawValue]? {
+        guard isLive else { return nil }
+        if let watchEndpointIndex, await transport.endpointIndex != watchEndpointIndex {
+            logger.info("etcd endpoint changed, restarting the watch")
+            markBroken()
+            startIfNeeded()
+            return nil
+        }
+        return isLive ? entries : nil
+    }
 
     func value(of key: String) -> DCSRawValue? { isLive ? entries[key] : nil }
 
@@ -128,7 +141,8 @@ actor EtcdV3Cache {
             "range_end": .string(EtcdV3Wire.rangeEnd(forPrefix: prefix)),
             "start_revision": .string(String(revision)),
         ]]
-        let response = try await transport.openStream(.json("/v3/watch", request))
+        let (response, endpointIndex) = try await transport.openStream(.json("/v3/watch", request))
+        watchEndpointIndex = endpointIndex
         var splitter = JSONObjectStreamSplitter()
         for try await chunk in response.body {
             for object in splitter.append(chunk.readableBytesView) {

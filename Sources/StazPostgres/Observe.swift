@@ -1,7 +1,9 @@
 import Foundation
 import StazCore
 
-/// The per-cycle state query: one round trip, every column cast to text. Functions that fail
+/// The per-cycle state query: one round trip, every column cast to text. The new value of a
+/// pending-restart parameter is the last file entry (it carries the error "setting could not be
+/// applied", so errors are not filtered out). Functions that fail
 /// outside (or inside) recovery are guarded by CASE, which PostgreSQL evaluates lazily for
 /// volatile functions.
 enum StateQuery {
@@ -28,7 +30,7 @@ enum StateQuery {
                 'old_value', pg_catalog.current_setting(s.name), 'new_value', f.setting))
          FROM pg_catalog.pg_settings s
          LEFT JOIN (SELECT DISTINCT ON (name) name, setting FROM pg_catalog.pg_file_settings
-                     WHERE error IS NULL ORDER BY name, seqno DESC) f ON f.name = s.name
+                     ORDER BY name, seqno DESC) f ON f.name = s.name
         WHERE s.pending_restart)::text AS pending_restart
     FROM (SELECT pg_catalog.pg_is_in_recovery() AS in_recovery) r
     LEFT JOIN pg_catalog.pg_stat_get_wal_receiver() w ON w.pid IS NOT NULL

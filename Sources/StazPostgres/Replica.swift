@@ -66,11 +66,43 @@ extension PostgresController {
             if let ownership { try? writeFileAtomically(dataPath(SlotOwnership.fileName), contents: String(decoding: ownership, as: UTF8.self)) }
             else { unlink(dataPath(SlotOwnership.fileName)) }
         }
+        try await ensureCheckpointAfterPromote(on: upstream)
         logger.info("running pg_rewind from \(upstream.memberName)")
         let env = ProcessRunner.environment(adding: ["PGPASSFILE": section.pgpass, "PGOPTIONS": "-c statement_timeout=0"])
-        try await ProcessRunner.runChecked(
+        let result = try await ProcessRunner.runChecked(
             binary("pg_rewind"), ["-D", dataDirectory, "--source-server=\(toolDSN(upstream, user: credentials.username))", "--progress"],
             environment: env, logger: logger)
+        let summary = (result.stderr + result.stdout).split(separator: "\n").suffix(2).joined(separator: "; ")
+        logger.info("pg_rewind finished: \(summary)")
+    }
+
+    /// pg_rewind reads the source's timeline from its pg_control, which only changes at the first
+    /// checkpoint after promotion; before that it wrongly answers "no rewind required". Runs that
+    /// CHECKPOINT on the source (as superuser) when its control file still lags.
+    func ensureCheckpointAfterPromote(on upstream: UpstreamTarget) async throws {
+        let endpoint = SQLEndpoint(host: upstream.host, port: upstream.port, user: section.superuser.username,
+                                   password: section.superuser.password)
+        let row: TextRow?
+        do {
+            row = try await Self.queryOnce(endpoint, [
+                "SELECT pg_catalog.pg_is_in_recovery()::text AS r, "
+                    + "(SELECT timeline_id FROM pg_catalog.pg_control_checkpoint())::text AS checkpoint_tl, "
+                    + "CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL ELSE ('x' || substr(pg_catalog.pg_walfile_name("
+                    + "pg_catalog.pg_current_wal_lsn()), 1, 8))::bit(32)::int::text END AS tl",
+            ], timeout: 5, logger: logger).first
+        } catch {
+            throw PostgresControlError.rewindImpossible("cannot query \(upstream.memberName): \(Self.describe(error))")
+        }
+        guard let row, row["r"] == .some("false") else {
+            throw PostgresControlError.rewindImpossible("\(upstream.memberName) is not a running primary")
+        }
+        guard row["checkpoint_tl"] != row["tl"] else { return }
+        logger.info("running CHECKPOINT on \(upstream.memberName) before rewind")
+        do {
+            _ = try await Self.queryOnce(endpoint, ["CHECKPOINT"], timeout: 300, logger: logger)
+        } catch {
+            throw PostgresControlError.rewindImpossible("CHECKPOINT on \(upstream.memberName) failed: \(Self.describe(error))")
+        }
     }
 
     // MARK: divergence

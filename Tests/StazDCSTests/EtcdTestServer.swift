@@ -4,20 +4,28 @@ import StazCore
 import Testing
 @testable import StazDCS
 
-/// One real etcd 3.4 (v2 API enabled) for the whole test process, on 127.0.0.1:23790 (peer
-/// 23791). A watchdog shell kills it and removes its data directory once this test process is
-/// gone, so nothing is left behind even when the run is interrupted. Tests isolate themselves
-/// with a unique cluster scope each.
+/// Real etcd 3.4 servers (v2 API enabled) for the test process: `shared` on 127.0.0.1:23790
+/// (peer 23791) used by most tests, `freezable` on 23792 (peer 23793) for the test that stops
+/// it with SIGSTOP, `authenticated` on 23794 (peer 23795) for v3 token auth. A watchdog shell kills each etcd and removes its data directory once this
+/// test process is gone, so nothing is left behind even when the run is interrupted. Tests
+/// isolate themselves with a unique cluster scope each.
 actor EtcdTestServer {
-    static let shared = EtcdTestServer()
-    static let clientPort = 23790
-    static let peerPort = 23791
+    static let shared = EtcdTestServer(clientPort: 23790)
+    static let freezable = EtcdTestServer(clientPort: 23792)
+    /// etcd v3 authentication enabled (user `root`, password `secret`) by the auth test.
+    static let authenticated = EtcdTestServer(clientPort: 23794)
     /// Nothing listens here: used as the dead endpoint in failover tests.
     static let deadPort = 23799
-    static let endpoint = "http://127.0.0.1:\(clientPort)"
+    static let endpoint = shared.endpoint
     static let deadEndpoint = "http://127.0.0.1:\(deadPort)"
 
-    private var started = false
+    let clientPort: Int
+    nonisolated var endpoint: String { "http://127.0.0.1:\(clientPort)" }
+    private var pidFile: String { "/tmp/stazdcs-etcd-\(clientPort)-\(getpid()).pid" }
+    /// Concurrent tests share one start-up.
+    private var startup: Task<Void, Error>?
+
+    init(clientPort: Int) { self.clientPort = clientPort }
 
     enum StartFailure: Error, CustomStringConvertible {
         case notReady(String)
@@ -26,29 +34,57 @@ actor EtcdTestServer {
 
     /// Starts etcd once and waits until it answers.
     func ensureRunning() async throws {
-        if started { return }
+        if startup == nil {
+            let (endpoint, peerPort, pidFile) = (endpoint, clientPort + 1, pidFile)
+            startup = Task { try await Self.start(endpoint: endpoint, peerPort: peerPort, pidFile: pidFile) }
+        }
+        try await startup!.value
+    }
+
+    /// Sends a signal (SIGSTOP / SIGCONT) to the etcd process.
+    func signal(_ signal: Int32) throws {
+        let text = try String(contentsOfFile: pidFile, encoding: .utf8)
+        guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw StartFailure.notReady("no pid in \(pidFile)")
+        }
+        kill(pid, signal)
+    }
+
+    private static func start(endpoint: String, peerPort: Int, pidFile: String) async throws {
         let script = """
         D=$(mktemp -d /tmp/stazdcs-etcd-XXXXXX)
         /usr/bin/etcd --name stazdcs --data-dir "$D/data" \
-          --listen-client-urls \(Self.endpoint) --advertise-client-urls \(Self.endpoint) \
-          --listen-peer-urls http://127.0.0.1:\(Self.peerPort) --initial-advertise-peer-urls http://127.0.0.1:\(Self.peerPort) \
-          --initial-cluster stazdcs=http://127.0.0.1:\(Self.peerPort) --enable-v2=true >"$D/etcd.log" 2>&1 &
+          --listen-client-urls \(endpoint) --advertise-client-urls \(endpoint) \
+          --listen-peer-urls http://127.0.0.1:\(peerPort) --initial-advertise-peer-urls http://127.0.0.1:\(peerPort) \
+          --initial-cluster stazdcs=http://127.0.0.1:\(peerPort) --enable-v2=true >"$D/etcd.log" 2>&1 &
         E=$!
-        while kill -0 \(getpid()) 2>/dev/null && kill -0 $E 2>/dev/null; do sleep 0.3; done
-        kill $E 2>/dev/null; wait $E 2>/dev/null; rm -rf "$D"
+        echo $E > \(pidFile)
+        # The test process counts as gone once it is a zombie too (its parent may wait for our
+        # pipes before reaping it, so do not hold any: output goes to /dev/null below).
+        alive() { s=$(sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f1); [ -n "$s" ] && [ "$s" != Z ]; }
+        while alive \(getpid()) && alive $E; do sleep 0.3; done
+        kill -CONT $E 2>/dev/null; kill $E 2>/dev/null; wait $E 2>/dev/null; rm -rf "$D" \(pidFile)
         """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", script]
-        try process.run()
-        let probe = EtcdV3Client(endpoints: [Self.endpoint], prefix: "/probe/", memberName: nil, retryTimeout: 0.5,
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let probe = EtcdV3Client(endpoints: [endpoint], prefix: "/probe/", memberName: nil, retryTimeout: 0.5,
                                  logger: Logger(label: "test.etcd.probe"))
         defer { Task { await probe.close() } }
+        // An etcd left by a previous run is stopped by its watchdog within a second: let it go
+        // first, or ours could not bind the port.
+        for _ in 0..<20 {
+            guard (try? await probe.loadCluster(fresh: true)) != nil else { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        try process.run()
         var lastError = ""
         for _ in 0..<50 {
             do {
                 _ = try await probe.loadCluster(fresh: true)
-                started = true
                 return
             } catch {
                 lastError = "\(error)"
@@ -72,15 +108,19 @@ final class TestCluster: @unchecked Sendable {
     private var clients: [DCSClient] = []
     private let lock = NSLock()
 
-    init(_ backend: Backend) async throws {
-        try await EtcdTestServer.shared.ensureRunning()
+    let server: EtcdTestServer
+
+    init(_ backend: Backend, server: EtcdTestServer = .shared) async throws {
+        try await server.ensureRunning()
+        self.server = server
         self.backend = backend
         self.scope = "t-" + UUID().uuidString.prefix(8).lowercased()
         self.prefix = DCSKey.clusterPrefix(namespace: "/service", scope: scope)
     }
 
     func client(_ name: String?, ttl: Double = 30, loopWait: Double = 10, retryTimeout: Double = 4,
-                endpoints: [String] = [EtcdTestServer.endpoint]) -> DCSClient {
+                endpoints: [String]? = nil) -> DCSClient {
+        let endpoints = endpoints ?? [server.endpoint]
         let logger = Logger(label: "test.dcs.\(name ?? "ro")")
         let client: DCSClient
         switch backend {
@@ -124,18 +164,23 @@ final class TestCluster: @unchecked Sendable {
     }
 
     private func runEtcdctl(api: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/etcdctl")
-        process.arguments = ["--endpoints", EtcdTestServer.endpoint] + arguments
-        process.environment = ["ETCDCTL_API": api, "PATH": "/usr/bin:/bin"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = Pipe()
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try etcdctl(endpoint: server.endpoint, api: api, arguments)
     }
+}
+
+/// Runs etcdctl against `endpoint` and returns its standard output.
+func etcdctl(endpoint: String, api: String = "3", _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/etcdctl")
+    process.arguments = ["--endpoints", endpoint] + arguments
+    process.environment = ["ETCDCTL_API": api, "PATH": "/usr/bin:/bin"]
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
 }
 
 /// Polls `condition` every 100 ms until it holds or `timeout` passes; returns the time it took.
@@ -150,8 +195,9 @@ func waitUntil(timeout: Duration, _ condition: () async throws -> Bool) async th
 
 /// Runs `body` with a fresh test cluster and always closes its clients (an unclosed
 /// `HTTPClient` traps in debug builds).
-func withCluster(_ backend: Backend, _ body: (TestCluster) async throws -> Void) async throws {
-    let cluster = try await TestCluster(backend)
+func withCluster(_ backend: Backend, server: EtcdTestServer = .shared,
+                 _ body: (TestCluster) async throws -> Void) async throws {
+    let cluster = try await TestCluster(backend, server: server)
     do {
         try await body(cluster)
     } catch {

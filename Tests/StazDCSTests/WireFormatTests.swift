@@ -22,7 +22,7 @@ struct WireFormatTests {
         }
         #expect(objects.count == 2)
         #expect(try JSONValue.parse(objects[0])["result"]?["created"] == .bool(true))
-        #expect(try JSONValue.parse(objects[1])["result"]?["x"]?.stringValue == "}{\"")
+        #expect(try JSONValue.parse(objects[1])["result"]?["x"]?.stringValue == "}{\"}")
         #expect(splitter.pendingByteCount == 0)
     }
 

@@ -1,5 +1,5 @@
 """pytest wiring: the daemon profile (staz or Patroni, from STAZ_DAEMON), a cluster factory
-that always cleans up, and full diagnostics (timeline + log tails) when a test fails."""
+that always cleans up, and full diagnostics (timeline + log tails) in every failure report."""
 
 import os
 import sys
@@ -39,7 +39,12 @@ def pytest_report_header(config):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    setattr(item, f"report_{report.when}", report)
+    # Attach the timeline and log tails of every cluster of the test to its failure report
+    # (teardown output would be hidden by pytest's capture).
+    if report.failed and report.when in ("setup", "call"):
+        for cluster in getattr(item, "staz_clusters", []):
+            report.sections.append((f"cluster diagnostics ({cluster.dir})",
+                                    cluster.diagnostics()))
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +58,7 @@ def profile():
 @pytest.fixture
 def make_cluster(request, profile):
     """make_cluster(scope=..., dcs="etcd3"|"etcd") -> Cluster with etcd already running."""
-    clusters = []
+    clusters = request.node.staz_clusters = []
 
     def factory(scope="itest", dcs="etcd3"):
         cluster = Cluster(profile, scope=scope, dcs=dcs)
@@ -62,12 +67,7 @@ def make_cluster(request, profile):
         return cluster
 
     yield factory
-    failed = any(getattr(getattr(request.node, f"report_{when}", None), "failed", False)
-                 for when in ("setup", "call"))
     for cluster in clusters:
-        if failed:
-            print(f"\n######## diagnostics for {request.node.name} ({cluster.dir}) ########")
-            print(cluster.diagnostics())
         cluster.cleanup()
 
 

@@ -14,7 +14,7 @@ import tempfile
 import time
 
 from members import Member, etcd_section
-from support import (PortAllocator, http_request, pid_alive, pids_referencing, psql,
+from support import (NotYet, PortAllocator, http_request, pid_alive, pids_referencing, psql,
                      tail, terminate, wait_until)
 
 REST_PORTS = PortAllocator(24008, 24299)
@@ -138,16 +138,17 @@ class Cluster:
     def wait_for_healthy(self, replicas, timeout=None, leader_must_not_be=()):
         """Waits for one leader (running) plus `replicas` streaming replicas; returns leader."""
         def healthy():
+            # Raising NotYet puts the reason (roles/states seen) into wait_until's timeline.
             view = self.cluster_view()
             if not view:
-                return None
+                raise NotYet("no member answers GET /cluster")
+            summary = ", ".join(f"{m.get('name')}={m.get('role')}/{m.get('state')}"
+                                for m in view.get("members", []))
             leaders = [m for m in view["members"] if m.get("role") == "leader"]
-            if len(leaders) != 1 or leaders[0].get("state") != "running":
-                return None
-            if leaders[0]["name"] in leader_must_not_be:
-                return None
-            if len(self.streaming_replicas(view)) < replicas:
-                return None
+            if (len(leaders) != 1 or leaders[0].get("state") != "running"
+                    or leaders[0]["name"] in leader_must_not_be
+                    or len(self.streaming_replicas(view)) < replicas):
+                raise NotYet(summary or "no members")
             return leaders[0]["name"]
         leader = wait_until(healthy, timeout or self.profile.bootstrap_timeout,
                             f"1 running leader + {replicas} streaming replicas")

@@ -14,6 +14,10 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 SUPERUSER_PASSWORD = "zalando"
 
 
+class NotYet(Exception):
+    """Raised by a polled predicate to say why it is not satisfied yet (shown in timelines)."""
+
+
 class WaitTimeout(AssertionError):
     """Raised by wait_until; the message carries the timeline of polled values."""
 
