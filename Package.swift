@@ -69,7 +69,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: v5),
         .executableTarget(name: "staz", dependencies: [
-            "StazDaemon", "StazConfig",
+            "StazDaemon", "StazConfig", "StazDCS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "stazctl", dependencies: ["StazCtl"], swiftSettings: v5),

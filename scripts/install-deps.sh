@@ -63,12 +63,13 @@ fi
 
 # The integration suite runs with the interpreter called "python3" on PATH.
 if ! python3 -c 'import pytest' >/dev/null 2>&1; then
-    log "installing pytest for $(command -v python3)"
-    if ! python3 -m pip --version >/dev/null 2>&1; then
-        apt-get install -y -q --no-install-recommends python3-pip
+    if [[ "$(command -v python3)" == /usr/bin/python3 ]]; then
+        log "installing python3-pytest"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-pytest
+    else
+        log "installing pytest for $(command -v python3)"
+        python3 -m pip install -q pytest
     fi
-    python3 -m pip install -q pytest 2>/dev/null ||
-        python3 -m pip install -q --break-system-packages pytest
 fi
 
 log "done"

@@ -208,11 +208,12 @@ extension HAController {
             try await postgres.stop(mode: .fast, checkpointFirst: true, timeout: 60)
             if holding { _ = try? await dcs.deleteLeader() }
             try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mySlot))
-        case .immediate:
+        case .immediate, .immediateNoLock:
             try await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 60)
-            if holding { _ = try? await dcs.deleteLeader() }
-        case .immediateNoLock:
-            try await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 60)
+            if mode == .immediate, holding { _ = try? await dcs.deleteLeader() }
+            // Back as a read-only standby with no upstream (Patroni's follow(None)); the next
+            // cycles point it at the new leader, rewinding first if its WAL diverged.
+            try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mySlot))
         }
         lastRole = "demoted"
     }

@@ -75,6 +75,9 @@ actor HAController {
     }
 
     func runCycle() async -> String {
+        // The actor is re-entered while this cycle awaits I/O (a background action may finish
+        // meanwhile): decide on the memory as it was when the DCS view was read.
+        let memoryAtStart = memory
         var cluster: ClusterView?
         do {
             cluster = try await dcs.loadCluster(fresh: false)
@@ -98,12 +101,14 @@ actor HAController {
             }
             peers = await prober.probe(members, excluding: me)
         }
+        var decisionMemory = memoryAtStart
+        decisionMemory.primaryDownSince = memory.primaryDownSince
         let input = HAInput(node: nodeIdentity, cluster: cluster, lastLockedMembers: lastLockedMembers,
-                            postgres: observation, settings: settings, peers: peers, memory: memory,
+                            postgres: observation, settings: settings, peers: peers, memory: decisionMemory,
                             now: seconds(ContinuousClock.now - processStart))
         let plan = decide(input)
         let message = await execute(plan, cluster: cluster, observation: observation)
-        memory.firstCycle = false
+        if memoryAtStart.longAction == nil { memory.firstCycle = false }
 
         let after = await postgres.observe()
         lastObservation = after

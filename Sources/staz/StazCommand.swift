@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import StazConfig
 import StazDaemon
+import StazDCS
 
 /// `staz CONFIG` runs the daemon; `staz --validate-config CONFIG` checks a configuration.
 @main
@@ -25,9 +26,12 @@ struct Staz: AsyncParsableCommand {
             throw ValidationError("a configuration file is required: staz CONFIG")
         }
         if validateConfig {
-            let lines = ConfigLoader.validate(path: path, environment: environment)
+            var lines = ConfigLoader.validate(path: path, environment: environment)
+            if let (config, _) = try? ConfigLoader.load(path: path, environment: environment) {
+                lines = await unreachableDCSEndpoints(configuration: config).map { "error: " + $0 } + lines
+            }
             for line in lines { print(line) }
-            if lines.contains(where: { !$0.hasPrefix("warning") && !$0.hasPrefix("WARNING") }) { throw ExitCode(1) }
+            if lines.contains(where: { $0.hasPrefix("error") }) { throw ExitCode(1) }
             return
         }
         let config: StazConfiguration

@@ -1,1 +1,4 @@
-print("stazctl")
+import Foundation
+import StazCtl
+
+exit(await StazCtlMain.main())

@@ -13,14 +13,25 @@ final class RecordingActions: APIActions {
 struct ServerTests {
     static func withServer(port: Int, snapshot: NodeSnapshot, actions: APIActions = NoAPIActions(),
                            cluster: @escaping @Sendable () async throws -> ClusterView = { ClusterView() },
-                           _ body: (APIState, RawHTTPClient) throws -> Void) async throws {
+                           _ body: @escaping (APIState, RawHTTPClient) throws -> Void) async throws {
         let state = APIState(snapshot)
         let server = try RESTServer(listen: "127.0.0.1:\(port)", state: state, actions: actions,
                                     clusterProvider: cluster, logger: Logger(label: "test"))
         try await server.start()
         do {
-            let client = try RawHTTPClient(port: port)
-            try body(state, client)
+            // The client blocks in recv(); run it on its own thread so it never starves the
+            // concurrency pool that the server's async handlers (/cluster, POST) need.
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                Thread {
+                    do {
+                        let client = try RawHTTPClient(port: port)
+                        try body(state, client)
+                        continuation.resume()
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }.start()
+            }
         } catch {
             await server.shutdown()
             throw error

@@ -1,8 +1,12 @@
 """pytest wiring: the daemon profile (staz or Patroni, from STAZ_DAEMON), a cluster factory
 that always cleans up, and full diagnostics (timeline + log tails) in every failure report."""
 
+import dataclasses
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -52,7 +56,22 @@ def profile():
     profile = current_profile()
     if not os.access(profile.daemon, os.X_OK):
         pytest.fail(f"HA daemon {profile.daemon} is not executable (set STAZ_DAEMON)")
-    return profile
+    if not runnable_by_postgres(profile.daemon):
+        # e.g. a CI checkout under /root: give the postgres user its own copy.
+        directory = tempfile.mkdtemp(prefix="staz-it-bin-", dir="/tmp")
+        os.chmod(directory, 0o755)
+        copy = shutil.copy2(profile.daemon, directory)
+        os.chmod(copy, 0o755)
+        profile = dataclasses.replace(profile, daemon=copy)
+        yield profile
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    yield profile
+
+
+def runnable_by_postgres(path):
+    check = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", path])
+    return check.returncode == 0
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ class Cluster:
         os.chown(self.dir, postgres.pw_uid, postgres.pw_gid)
         os.chmod(self.dir, 0o755)
         self.members = {}
+        self.view_errors = {}
         self.events = []  # (wall clock offset, text): printed when a test fails
         self.started_at = time.monotonic()
         self.etcd_process = None
@@ -96,13 +97,16 @@ class Cluster:
         return self.members[name]
 
     def cluster_view(self, exclude=()):
-        """GET /cluster from the first member that answers, or None."""
+        """GET /cluster from the first member that answers, or None (the reasons are kept in
+        self.view_errors for diagnostics)."""
+        self.view_errors = {}
         for member in self.members.values():
             if member.name in exclude:
                 continue
             status, body = http_request(member.api_port, "/cluster", timeout=2)
             if status == 200 and isinstance(body, dict):
                 return body
+            self.view_errors[member.name] = f"{status}: {str(body)[:120]}"
         return None
 
     def leader_name(self, exclude=()):
@@ -141,7 +145,7 @@ class Cluster:
             # Raising NotYet puts the reason (roles/states seen) into wait_until's timeline.
             view = self.cluster_view()
             if not view:
-                raise NotYet("no member answers GET /cluster")
+                raise NotYet(f"no member answers GET /cluster: {self.view_errors}")
             summary = ", ".join(f"{m.get('name')}={m.get('role')}/{m.get('state')}"
                                 for m in view.get("members", []))
             leaders = [m for m in view["members"] if m.get("role") == "leader"]

@@ -43,7 +43,10 @@ def wait_until(predicate, timeout, what, interval=0.5):
         if value:
             return value
         if elapsed >= timeout:
-            lines = "\n".join(f"  +{t:6.2f}s {v[:400]}" for t, v in timeline[-25:])
+            lines = [f"  +{t:6.2f}s {v[:400]}" for t, v in timeline]
+            if len(lines) > 25:
+                lines = lines[:5] + [f"  ... {len(lines) - 25} more changes ..."] + lines[-20:]
+            lines = "\n".join(lines)
             raise WaitTimeout(
                 f"timed out after {timeout:.1f}s waiting for: {what}\n"
                 f"values observed (changes only):\n{lines}")

@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+import StazAPI
+import StazCore
+import Testing
+
+/// Keep-alive throughput on /primary, measured with wrk (installed on the build machine).
+/// STAZ_WRK_SECONDS lengthens the run for a manual benchmark (default 2 s).
+struct ThroughputTests {
+    @Test func primaryUnderWrk() async throws {
+        let seconds = ProcessInfo.processInfo.environment["STAZ_WRK_SECONDS"] ?? "2"
+        let port = 26010
+        let server = try RESTServer(listen: "127.0.0.1:\(port)", state: APIState(Fixtures.leader(leaseLeft: .seconds(3600))),
+                                    actions: NoAPIActions(), clusterProvider: { ClusterView() }, logger: Logger(label: "bench"))
+        try await server.start()
+        let wrk = Process()
+        wrk.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+        wrk.arguments = ["-t2", "-c32", "-d\(seconds)s", "--latency", "http://127.0.0.1:\(port)/primary"]
+        let pipe = Pipe()
+        wrk.standardOutput = pipe
+        try wrk.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        wrk.waitUntilExit()
+        await server.shutdown()
+        print(output)
+
+        let requestsPerSecond = output.split(separator: "\n").first { $0.hasPrefix("Requests/sec:") }
+            .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        #expect(wrk.terminationStatus == 0)
+        #expect(!output.contains("Non-2xx"))
+        #expect(!output.contains("Socket errors"))
+        // A deliberately low floor: debug builds on a shared 2-core machine; the release
+        // figure is reported separately.
+        #expect(requestsPerSecond > 2_000)
+    }
+}
