@@ -18,7 +18,7 @@ public func renderOutput(columns: [String], rows: [[JSONValue]], rightAligned: S
             }
             return .object(object)
         }
-        if format == .json { return JSONValue.array(elements).pythonJSONText + "\n" }
+        if format == .json { return JSONValue.array(elements).pythonJSONString + "\n" }
         return pythonYAML(.array(elements)) + "\n"
     case .pretty, .tsv, .topology:
         var columns = columns
@@ -54,19 +54,8 @@ func pythonStr(_ value: JSONValue) -> String {
     case .bool(let b): return b ? "True" : "False"
     case .null: return "None"
     case .double(let d): return "\(d)"
-    default: return value.pythonJSONText
+    default: return value.pythonJSONString
     }
 }
 
 /// Python truthiness of a JSON-ish value.
-func pythonTruthy(_ value: JSONValue) -> Bool {
-    switch value {
-    case .null: return false
-    case .bool(let b): return b
-    case .int(let i): return i != 0
-    case .double(let d): return d != 0
-    case .string(let s): return !s.isEmpty
-    case .array(let a): return !a.isEmpty
-    case .object(let o): return !o.isEmpty
-    }
-}

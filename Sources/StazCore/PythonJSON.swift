@@ -1,5 +1,3 @@
-import StazCore
-
 extension JSONValue {
     /// Serialises like Python's `json.dumps(value)` with default separators (`", "`, `": "`),
     /// which is what Patroni's REST API sends. Tools that compare responses byte for byte
@@ -34,5 +32,19 @@ extension JSONValue {
             // Scalars are identical in the compact form (same escaping: ensure_ascii).
             out += compactString
         }
+    }
+}
+
+/// Python's truth value of a JSON value (`bool(x)`), which patronictl and Patroni use to decide
+/// whether a column or flag is shown.
+public func pythonTruthy(_ value: JSONValue) -> Bool {
+    switch value {
+    case .null: return false
+    case .bool(let b): return b
+    case .int(let i): return i != 0
+    case .double(let d): return d != 0
+    case .string(let s): return !s.isEmpty
+    case .array(let a): return !a.isEmpty
+    case .object(let o): return !o.isEmpty
     }
 }
