@@ -77,6 +77,8 @@ public struct Router: Sendable {
             return viewDependent(now: now) { view in
                 .json(200, JSONValue.array((view.history ?? []).map(\.json)))
             }
+        case "metrics":
+            return .immediate(MetricsEndpoint.response(snapshot: state.current, now: now))
         case "config":
             return viewDependent(now: now) { view in
                 guard let config = view.config, config.version != nil, config.version != "0" else {
