@@ -1,9 +1,37 @@
-/// The state-changing operations behind the unsafe REST endpoints. The daemon implements
-/// them; the REST layer only validates requests and formats replies.
+import StazCore
+
+/// The state-changing operations behind the unsafe REST endpoints. The REST layer validates
+/// requests (`OperationRequests.swift`); the daemon carries them out and words the reply
+/// (Patroni's texts and status codes, reference §3.4).
 public protocol APIActions: Sendable {
     /// `POST /reload`: schedule a configuration reload (like SIGHUP). Patroni answers 202
     /// "reload scheduled" without waiting for it.
     func reload() async
+    /// `POST /switchover|failover` after validation: 412 pre-checks, write the `failover`
+    /// key, then 202 (scheduled) or poll for the new leader.
+    func switchover(_ request: SwitchoverRequest) async -> APIResponse
+    /// `DELETE /switchover`.
+    func deleteScheduledSwitchover() async -> APIResponse
+    /// `POST /restart` after validation: immediate (200/503) or scheduled (202/409).
+    func restart(_ request: RestartRequest) async -> APIResponse
+    /// `DELETE /restart`.
+    func deleteScheduledRestart() async -> APIResponse
+    /// `POST /reinitialize`.
+    func reinitialize(force: Bool, fromLeader: Bool) async -> APIResponse
+    /// `PATCH /config` with a merge patch (compare-and-set on the config version).
+    func patchConfig(_ patch: JSONObject) async -> APIResponse
+    /// `PUT /config`: replace the dynamic configuration.
+    func replaceConfig(_ config: JSONObject) async -> APIResponse
+}
+
+extension APIActions {
+    public func switchover(_ request: SwitchoverRequest) async -> APIResponse { .httpError(503) }
+    public func deleteScheduledSwitchover() async -> APIResponse { .httpError(503) }
+    public func restart(_ request: RestartRequest) async -> APIResponse { .httpError(503) }
+    public func deleteScheduledRestart() async -> APIResponse { .httpError(503) }
+    public func reinitialize(force: Bool, fromLeader: Bool) async -> APIResponse { .httpError(503) }
+    public func patchConfig(_ patch: JSONObject) async -> APIResponse { .httpError(503) }
+    public func replaceConfig(_ config: JSONObject) async -> APIResponse { .httpError(503) }
 }
 
 /// Actions that do nothing; for tests and for running the API before the daemon is wired.

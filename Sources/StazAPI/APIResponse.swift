@@ -35,3 +35,38 @@ public struct APIResponse: Sendable {
 
 /// Anything that can be sent as a Python-style JSON body.
 public protocol JSONValueConvertible: Sendable { var jsonText: String { get } }
+
+extension APIResponse {
+    /// Python `BaseHTTPRequestHandler.send_error(code)`, which Patroni uses for 400/409/502/503
+    /// on some unsafe endpoints: its default HTML error page.
+    public static func httpError(_ code: Int) -> APIResponse {
+        let status = HTTPResponseStatus(statusCode: code)
+        let (short, long) = pythonReasons[code] ?? (status.reasonPhrase, status.reasonPhrase)
+        let body = """
+        <!DOCTYPE HTML>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8">
+                <title>Error response</title>
+            </head>
+            <body>
+                <h1>Error response</h1>
+                <p>Error code: \(code)</p>
+                <p>Message: \(short).</p>
+                <p>Error code explanation: \(code) - \(long).</p>
+            </body>
+        </html>
+
+        """
+        return APIResponse(status: status, contentType: "text/html;charset=utf-8", body: ByteBuffer(string: body))
+    }
+
+    /// `http.HTTPStatus` phrase and description for the codes Patroni sends this way.
+    static let pythonReasons: [Int: (String, String)] = [
+        400: ("Bad Request", "Bad request syntax or unsupported method"),
+        409: ("Conflict", "Request conflict"),
+        411: ("Length Required", "Client must specify Content-Length"),
+        502: ("Bad Gateway", "Invalid responses from another server/proxy"),
+        503: ("Service Unavailable", "The server cannot process the request due to a high load"),
+    ]
+}

@@ -66,6 +66,16 @@ public struct NodeSnapshot: Sendable, Equatable {
     public var lastLoopInstant: ContinuousClock.Instant = .now
     public var maximumLagOnFailover: Int64 = 1_048_576
 
+    // MARK: staz's own metrics (`GET /metrics`), filled by the daemon; nil = not measured yet
+
+    /// Wall time of the last complete HA cycle (DCS read, decision, actions).
+    public var lastLoopDuration: Duration? = nil
+    /// Round trip of the last DCS cluster read.
+    public var lastDCSRequestDuration: Duration? = nil
+    /// The last failover/switchover this node won: from the decision to take the lock to
+    /// PostgreSQL accepting writes as primary.
+    public var lastFailoverDuration: Duration? = nil
+
     public init(scope: String, name: String) {
         self.scope = scope
         self.name = name

@@ -2,7 +2,9 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import StazCore
+import Synchronization
 
 public enum RESTServerError: Error, CustomStringConvertible {
     case invalidListenAddress(String)
@@ -16,20 +18,46 @@ public enum RESTServerError: Error, CustomStringConvertible {
     }
 }
 
+/// The access-control settings and TLS context in force; swapped as a whole on reload, read
+/// once per connection (TLS) and once per unsafe request (access checks).
+final class SecurityState: Sendable {
+    struct Current: Sendable {
+        let security: RESTSecurity
+        let tlsContext: NIOSSLContext?
+    }
+
+    private let box: Mutex<Current>
+
+    init(_ security: RESTSecurity) throws {
+        box = Mutex(Current(security: security, tlsContext: try security.tls?.makeServerContext()))
+    }
+
+    var current: Current { box.withLock { $0 } }
+
+    func replace(with security: RESTSecurity) throws {
+        let next = Current(security: security, tlsContext: try security.tls?.makeServerContext())
+        box.withLock { $0 = next }
+    }
+}
+
 /// Patroni-compatible REST API over SwiftNIO HTTP/1.1 with keep-alive. Health checks are
 /// answered on the event loop from the pre-rendered snapshot; handlers that need the DCS or
-/// the daemon run in a Task and write back on the channel's event loop.
+/// the daemon run in a Task and write back on the channel's event loop. With
+/// `restapi.certfile` the API speaks TLS; unsafe methods pass `RESTSecurity`'s access checks.
 public final class RESTServer: @unchecked Sendable {
     private let host: String
     private let port: Int
     private let router: Router
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
+    private let securityState: SecurityState
     // Touched only by start()/shutdown(), which the owner calls in sequence.
     private var channel: Channel?
 
+    /// Throws when `listen` is malformed or a TLS file (certfile/keyfile/cafile) is unusable.
     public init(listen: String, state: APIState, actions: APIActions,
-                clusterProvider: @escaping @Sendable () async throws -> ClusterView, logger: Logger) throws {
+                clusterProvider: @escaping @Sendable () async throws -> ClusterView, logger: Logger,
+                security: RESTSecurity = .none) throws {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
             throw RESTServerError.invalidListenAddress(listen)
         }
@@ -40,7 +68,18 @@ public final class RESTServer: @unchecked Sendable {
         self.port = port
         self.logger = logger
         self.router = Router(state: state, actions: actions, clusterProvider: clusterProvider, logger: logger)
+        self.securityState = try SecurityState(security)
+        for problem in security.problems { logger.error("\(problem)") }
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
+    }
+
+    /// Applies new security settings (SIGHUP / POST /reload): new connections use the new TLS
+    /// certificate, every later unsafe request the new allowlist and credentials. Adding or
+    /// removing `certfile` switches new connections between http and https (as Patroni's
+    /// re-initialisation does); the daemon must then publish the new `api_url`.
+    public func updateSecurity(_ security: RESTSecurity) throws {
+        try securityState.replace(with: security)
+        for problem in security.problems { logger.error("\(problem)") }
     }
 
     /// The bound port (useful when listening on port 0).
@@ -49,14 +88,20 @@ public final class RESTServer: @unchecked Sendable {
     public func start() async throws {
         let router = self.router
         let logger = self.logger
+        let securityState = self.securityState
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandler(HTTPRequestHandler(router: router, logger: logger))
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tlsContext = securityState.current.tlsContext {
+                        try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext))
+                    }
+                    try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                    try pipeline.addHandler(HTTPRequestHandler(router: router, securityState: securityState, logger: logger))
                 }
             }
         do {
@@ -65,7 +110,8 @@ public final class RESTServer: @unchecked Sendable {
             // No IPv6 on this host: fall back to IPv4 any-address.
             channel = try await bootstrap.bind(host: "0.0.0.0", port: port).get()
         }
-        logger.info("REST API listening on \(host):\(boundPort ?? port)")
+        let scheme = securityState.current.tlsContext == nil ? "http" : "https"
+        logger.info("REST API listening on \(host):\(boundPort ?? port) (\(scheme))")
     }
 
     public func shutdown() async {
@@ -83,11 +129,14 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private static let maxBodyBytes = 1 << 20
     private let router: Router
+    private let securityState: SecurityState
     private let logger: Logger
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
 
-    init(router: Router, logger: Logger) { self.router = router; self.logger = logger }
+    init(router: Router, securityState: SecurityState, logger: Logger) {
+        self.router = router; self.securityState = securityState; self.logger = logger
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -101,7 +150,11 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
         case .end:
             guard let requestHead = head else { return }
             head = nil
-            switch router.route(method: requestHead.method, uri: requestHead.uri) {
+            var outcome = router.route(method: requestHead.method, uri: requestHead.uri)
+            if case .deferred(let handler) = outcome, Self.isUnsafe(requestHead.method) {
+                outcome = guarded(handler, request: requestHead, context: context)
+            }
+            switch outcome {
             case .immediate(let response):
                 write(response, for: requestHead, context: context)
             case .deferred(let handler):
@@ -116,6 +169,38 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
                     }
                 }
             }
+        }
+    }
+
+    static func isUnsafe(_ method: HTTPMethod) -> Bool {
+        switch method {
+        case .POST, .PUT, .PATCH, .DELETE: return true
+        default: return false
+        }
+    }
+
+    /// Wraps an unsafe route's handler in Patroni's access checks. Unknown routes (501) are not
+    /// checked, as in Patroni where only the `do_*` handlers carry `@check_access`.
+    private func guarded(_ handler: @escaping Router.AsyncHandler, request: HTTPRequestHead,
+                         context: ChannelHandlerContext) -> Router.Outcome {
+        let security = securityState.current.security
+        let scope = AccessCheckScope.forRoute(method: request.method.rawValue,
+                                              firstSegment: RequestTarget(request.uri).firstSegment)
+        if scope == .unchecked { return .deferred(handler) }
+        let access = AccessRequest(
+            clientAddress: context.channel.remoteAddress?.ipAddress.flatMap(IPAddress.init),
+            hasClientCertificate: (try? context.pipeline.syncOperations.nioSSL_peerCertificate()) != nil,
+            authorization: request.headers.first(name: "Authorization"))
+        guard security.needsMemberAddresses(scope) else {
+            if let denial = security.denial(for: access, scope: scope) { return .immediate(denial) }
+            return .deferred(handler)
+        }
+        // Members' api_url hosts may need DNS: resolve in the task, never on the event loop.
+        let state = router.state
+        return .deferred { target, body in
+            let members = RESTSecurity.memberAddresses(state.current.clusterView)
+            if let denial = security.denial(for: access, memberAddresses: members, scope: scope) { return denial }
+            return await handler(target, body)
         }
     }
 

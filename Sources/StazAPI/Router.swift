@@ -33,6 +33,9 @@ public struct Router: Sendable {
                 return .text(202, "reload scheduled")
             },
         ]
+        for (key, handler) in Router.operationRoutes(actions: actions, state: state, clusterProvider: clusterProvider) {
+            unsafeRoutes[key] = handler
+        }
     }
 
     public func route(method: HTTPMethod, uri: String, now: ContinuousClock.Instant = .now) -> Outcome {

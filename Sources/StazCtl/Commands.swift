@@ -20,6 +20,8 @@ public struct GlobalOptions: ParsableArguments {
         var config = try CtlConfiguration.resolve(configFile: configFile, dcsURL: dcsURL,
                                                   environment: ProcessInfo.processInfo.environment)
         if let cluster { config.scope = cluster }
+        // `-k` adds to (never clears) `ctl.insecure`, as in patronictl.
+        config.ctl.insecure = config.ctl.insecure || insecure
         guard !config.scope.isEmpty else { throw CtlError("No cluster name given and no scope in the configuration") }
         guard config.dcs != nil else { throw CtlError("Can not find suitable configuration of distributed configuration store") }
         return config
@@ -47,7 +49,10 @@ public struct StazCtlCommand: AsyncParsableCommand {
         commandName: "stazctl",
         abstract: "Command-line interface for interacting with staz (patronictl compatible).",
         subcommands: [ListCommand.self, TopologyCommand.self, HistoryCommand.self, ShowConfigCommand.self,
-                      DSNCommand.self, VersionCommand.self])
+                      DSNCommand.self, VersionCommand.self, SwitchoverCommand.self, FailoverCommand.self,
+                      RestartCommand.self, ReloadCommand.self, ReinitCommand.self, PauseCommand.self,
+                      ResumeCommand.self, EditConfigCommand.self, FlushCommand.self, QueryCommand.self,
+                      RemoveCommand.self])
     public init() {}
 }
 

@@ -22,6 +22,11 @@ public enum StazCtlMain {
             }
         }
         guard index < arguments.count else { return arguments }
+        if arguments[index] == "query" {
+            // `query` has its own `-c` (SQL) and `-d` (database): globals go in long form.
+            let longForms = ["-c": "--config-file", "-d": "--dcs-url", "-k": "--insecure"]
+            globals = globals.map { longForms[$0] ?? $0 }
+        }
         return [arguments[index]] + globals + arguments[(index + 1)...]
     }
 
@@ -34,6 +39,9 @@ public enum StazCtlMain {
                 try command.run()
             }
             return 0
+        } catch is CtlAborted {
+            FileHandle.standardError.write(Data("Aborted!\n".utf8))
+            return 1
         } catch let error as CtlError {
             FileHandle.standardError.write(Data("Error: \(error.message)\n".utf8))
             return 1

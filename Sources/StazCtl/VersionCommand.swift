@@ -15,15 +15,12 @@ struct VersionCommand: AsyncParsableCommand {
         print("stazctl version \(StazVersion.staz) (patronictl \(StazVersion.patroniCompatible) compatible)")
         guard let clusterName else { return }
         print("")
-        let (_, view) = try await globals.loadCluster(clusterName)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let (config, view) = try await globals.loadCluster(clusterName)
+        let rest = PatroniREST(configuration: config)
         for member in view.members where member.apiURL != nil && (memberNames.isEmpty || memberNames.contains(member.name)) {
             do {
-                var request = HTTPClientRequest(url: member.apiURL!)
-                request.method = .GET
-                let response = try await client.execute(request, timeout: .seconds(5))
-                let body = try await response.body.collect(upTo: 1 << 20)
-                let status = try JSONValue.parse(String(buffer: body))
+                let response = try await rest.request(member)
+                let status = try JSONValue.parse(response.body)
                 let version = status["patroni"]?["version"]?.stringValue ?? "None"
                 let pg = status["server_version"]?.intValue.map { " PostgreSQL " + formatPostgresVersion($0) } ?? ""
                 print("\(member.name): Patroni \(version)\(pg)")
@@ -31,7 +28,7 @@ struct VersionCommand: AsyncParsableCommand {
                 print("\(member.name): failed to get version: \(error)")
             }
         }
-        try await client.shutdown()
+        await rest.shutdown()
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import StazConfig
 import StazCore
 
@@ -26,15 +27,23 @@ public func makeDCSClient(configuration: StazConfiguration, memberName: String?,
                             memberName: memberName, ttl: ttl, loopWait: loopWait, retryTimeout: retryTimeout, logger: logger)
     }
     let endpoints = normalizedEndpoints(section)
+    let tls: TLSConfiguration?
+    do {
+        tls = try makeEtcdTLSConfiguration(section, section: api == .v3 ? "etcd3" : "etcd")
+    } catch {
+        // Not fatal here (stazctl may only need the config); etcd requests will fail and say so.
+        logger.error("etcd TLS settings unusable: \(error)")
+        tls = nil
+    }
     switch api {
     case .v3:
         return EtcdV3Client(endpoints: endpoints, prefix: configuration.clusterPrefix, memberName: memberName,
                             ttl: ttl, loopWait: loopWait, retryTimeout: retryTimeout,
-                            username: section.username, password: section.password, logger: logger)
+                            username: section.username, password: section.password, logger: logger, tls: tls)
     case .v2:
         return EtcdV2Client(endpoints: endpoints, prefix: configuration.clusterPrefix, memberName: memberName,
                             ttl: ttl, loopWait: loopWait, retryTimeout: retryTimeout,
-                            username: section.username, password: section.password, logger: logger)
+                            username: section.username, password: section.password, logger: logger, tls: tls)
     }
 }
 

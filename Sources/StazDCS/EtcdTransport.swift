@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOFoundationCompat
+import NIOSSL
 import StazCore
 
 enum EtcdHTTPMethod: String, Sendable { case get = "GET", put = "PUT", post = "POST", delete = "DELETE" }
@@ -72,7 +73,9 @@ actor EtcdTransport {
     private var timeouts: DCSTimeouts
     private var token: String?
 
-    init(endpoints: [String], authentication: EtcdAuthentication, timeouts: DCSTimeouts, logger: Logger) {
+    /// `tls` carries the section's `cacert`/`cert`/`key` for https endpoints (nil: system roots).
+    init(endpoints: [String], authentication: EtcdAuthentication, timeouts: DCSTimeouts, logger: Logger,
+         tls: TLSConfiguration? = nil) {
         precondition(!endpoints.isEmpty, "EtcdTransport needs at least one endpoint")
         self.endpoints = endpoints
         self.authentication = authentication
@@ -81,6 +84,7 @@ actor EtcdTransport {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(2))
         configuration.redirectConfiguration = .disallow
+        if let tls { configuration.tlsConfiguration = tls }
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

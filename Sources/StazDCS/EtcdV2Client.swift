@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import StazCore
 
 /// `DCSClient` over the etcd v2 keys API (etcd started with `--enable-v2=true`), following
@@ -17,10 +18,11 @@ public actor EtcdV2Client: DCSClient {
     var lastLeaderValue: String?
 
     public init(endpoints: [String], prefix: String, memberName: String?, ttl: Double = 30, loopWait: Double = 10,
-                retryTimeout: Double = 10, username: String? = nil, password: String? = nil, logger: Logger) {
+                retryTimeout: Double = 10, username: String? = nil, password: String? = nil, logger: Logger,
+                tls: TLSConfiguration? = nil) {
         let timeouts = DCSTimeouts(ttl: ttl, loopWait: loopWait, retryTimeout: retryTimeout)
         let auth: EtcdAuthentication = username.map { .basic(username: $0, password: password ?? "") } ?? .none
-        self.transport = EtcdTransport(endpoints: endpoints, authentication: auth, timeouts: timeouts, logger: logger)
+        self.transport = EtcdTransport(endpoints: endpoints, authentication: auth, timeouts: timeouts, logger: logger, tls: tls)
         self.prefix = prefix
         self.memberName = memberName
         self.timeouts = timeouts

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import StazCore
 
 /// `DCSClient` over the etcd v3 JSON gateway, following Patroni's `dcs/etcd3.py`: one lease per
@@ -26,8 +27,9 @@ public actor EtcdV3Client: DCSClient {
     var leaderKeyLease: String?
 
     init(endpoints: [String], authentication: EtcdAuthentication, prefix: String, memberName: String?,
-         timeouts: DCSTimeouts, logger: Logger) {
-        let transport = EtcdTransport(endpoints: endpoints, authentication: authentication, timeouts: timeouts, logger: logger)
+         timeouts: DCSTimeouts, logger: Logger, tls: TLSConfiguration? = nil) {
+        let transport = EtcdTransport(endpoints: endpoints, authentication: authentication, timeouts: timeouts,
+                                      logger: logger, tls: tls)
         self.transport = transport
         self.cache = EtcdV3Cache(transport: transport, prefix: prefix, logger: logger)
         self.prefix = prefix
@@ -38,10 +40,11 @@ public actor EtcdV3Client: DCSClient {
 
     /// Creates a client. `endpoints` are `http://host:port`; `prefix` is the cluster prefix.
     public init(endpoints: [String], prefix: String, memberName: String?, ttl: Double = 30, loopWait: Double = 10,
-                retryTimeout: Double = 10, username: String? = nil, password: String? = nil, logger: Logger) {
+                retryTimeout: Double = 10, username: String? = nil, password: String? = nil, logger: Logger,
+                tls: TLSConfiguration? = nil) {
         let auth: EtcdAuthentication = username.map { .v3Token(username: $0, password: password ?? "") } ?? .none
         self.init(endpoints: endpoints, authentication: auth, prefix: prefix, memberName: memberName,
-                  timeouts: DCSTimeouts(ttl: ttl, loopWait: loopWait, retryTimeout: retryTimeout), logger: logger)
+                  timeouts: DCSTimeouts(ttl: ttl, loopWait: loopWait, retryTimeout: retryTimeout), logger: logger, tls: tls)
     }
 
     func key(_ relative: String) -> String { prefix + relative }

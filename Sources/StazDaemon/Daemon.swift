@@ -107,12 +107,6 @@ enum Daemon {
     }
 }
 
-/// REST actions served by the daemon.
-struct DaemonActions: APIActions {
-    let ha: HAController
-    func reload() async { await ha.reloadLocalConfiguration() }
-}
-
 extension HAController {
     func requestWakeup() async { await wakeup.signal() }
 }

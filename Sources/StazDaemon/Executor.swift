@@ -72,6 +72,16 @@ extension HAController {
         case .fatal(let message):
             logger.critical("\(message)")
             exit(1)
+        case .logInfo(let line):
+            logger.info("\(line)")
+        case .logWarning(let line):
+            logger.warning("\(line)")
+        case .sleep(let seconds):
+            try? await Task.sleep(for: .milliseconds(Int64(min(seconds, settings.loopWait) * 1000)))
+        case .restart(let timeout):
+            startRestart(timeout: timeout)
+        case .cancelScheduledRestart:
+            scheduledRestart = nil
         }
         return nil
     }
@@ -92,21 +102,34 @@ extension HAController {
         case .clearFailover: return "clearing the failover key"
         case .recordPromotion: return "recording the timeline history"
         case .fatal: return "exit"
+        case .logInfo, .logWarning: return "logging"
+        case .sleep: return "waiting for the scheduled time"
+        case .restart: return "restart"
+        case .cancelScheduledRestart: return "cancelling the scheduled restart"
         }
     }
 
     // MARK: background actions
 
     func startLongAction(_ name: String, state: String, _ body: @escaping @Sendable (HAController) async -> Void) {
-        memory.longAction = name
-        stateOverride = state
+        let generation = beginLongAction(name, state: state)
         longActionTask = Task {
             await body(self)
-            await self.finishLongAction()
+            await self.finishLongAction(generation)
         }
     }
 
-    func finishLongAction() async {
+    /// Marks a long action as running (the decision then only keeps the lock) and returns its
+    /// generation for `finishLongAction`.
+    func beginLongAction(_ name: String, state: String) -> Int {
+        longActionGeneration += 1
+        memory.longAction = name
+        stateOverride = state
+        return longActionGeneration
+    }
+
+    func finishLongAction(_ generation: Int) async {
+        guard generation == longActionGeneration else { return }
         memory.longAction = nil
         stateOverride = nil
         longActionTask = nil
@@ -117,7 +140,7 @@ extension HAController {
         do {
             try await postgres.initdb(arguments: config.bootstrap.initdbArguments)
             try appendBootstrapHBA()
-            try await startPostgres(recovery: nil)
+            try await startPostgres(recovery: nil, callback: nil)
             try await postgres.createRoles()
             if let script = config.bootstrap.postBootstrap {
                 logger.info("running post_bootstrap")
@@ -129,6 +152,8 @@ extension HAController {
             await keeper.refreshNow()
             _ = try await dcs.takeLeader()
             await keeper.setHoldingLeader(true)
+            startCallbackDone = true
+            callbacks.fire(config.postgresql.callbacks["on_start"], event: "on_start", role: "primary")
             logger.info("initialized a new cluster")
         } catch {
             logger.critical("Failed to bootstrap cluster: \(error)")
@@ -172,25 +197,48 @@ extension HAController {
         return UpstreamTarget(host: hp.host, port: hp.port, memberName: member.name)
     }
 
-    func startPostgres(recovery: RecoveryConfiguration?) async throws {
+    /// Starts PostgreSQL with freshly written configuration; `callback` (`on_start` unless the
+    /// caller reports the event itself) runs once it is up.
+    func startPostgres(recovery: RecoveryConfiguration?, timeout: Double? = nil, callback: String? = "on_start") async throws {
         let parameters = try await writePostgresConfiguration(recovery: recovery)
-        try await postgres.start(commandLineParameters: commandLineParameters(parameters), timeout: config.postgresql.pgCtlTimeout)
+        try await postgres.start(commandLineParameters: commandLineParameters(parameters), timeout: timeout ?? config.postgresql.pgCtlTimeout)
+        if let callback {
+            startCallbackDone = true
+            callbacks.fire(config.postgresql.callbacks[callback], event: callback, role: recovery == nil ? "primary" : "replica")
+        }
+    }
+
+    /// Every stop goes through here: the `before_stop` hook runs first (exit code ignored).
+    func stopPostgres(mode: StopMode, checkpointFirst: Bool, timeout: Double) async throws {
+        if postgres.isRunning() {
+            _ = await Hooks.run(config.postgresql.beforeStop, name: "before_stop", timeout: 30, logger: logger)
+        }
+        try await postgres.stop(mode: mode, checkpointFirst: checkpointFirst, timeout: timeout)
     }
 
     /// Rewrites postgresql.conf / pg_hba.conf / standby.signal for the current settings.
     @discardableResult
     func writePostgresConfiguration(recovery: RecoveryConfiguration?) async throws -> JSONObject {
-        let parameters = effectivePostgresParameters(local: config, dynamic: settings, majorVersion: 15)
+        let parameters = effectivePostgresParameters(local: config, dynamic: settingsWithRoleParameters(primary: recovery == nil),
+                                                     majorVersion: 15)
         try await postgres.writeConfiguration(parameters: parameters, hba: settings.pgHBA ?? config.postgresql.pgHBA, recovery: recovery)
         currentRecovery = recovery
         return parameters
     }
 
     func promote() async throws {
+        guard await Hooks.run(config.postgresql.prePromote, name: "pre_promote", timeout: max(30, settings.ttl), logger: logger) else {
+            memory.prePromoteFailedAt = seconds(ContinuousClock.now - processStart)
+            await wakeup.signal()
+            throw OperationError.prePromoteFailed
+        }
         try await postgres.promote()
         try? await writePostgresConfiguration(recovery: nil)
+        if hasRoleParameters { try? await postgres.reload() }
         checkpointAfterPromotePending = true
         lastRole = "primary"
+        startCallbackDone = true
+        callbacks.fire(config.postgresql.callbacks["on_role_change"], event: "on_role_change", role: "primary")
         // pg_rewind on the old primary reads our timeline from pg_control, which only changes
         // at the next checkpoint: run it now so a rejoin never sees "same timeline".
         do { try await postgres.checkpoint() } catch { logger.warning("post-promote checkpoint failed: \(error)") }
@@ -202,36 +250,41 @@ extension HAController {
         await keeper.setHoldingLeader(false)
         switch mode {
         case .offline:
-            try await postgres.stop(mode: .fast, checkpointFirst: false, timeout: 60)
-            try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: nil))
+            try await stopPostgres(mode: .fast, checkpointFirst: false, timeout: 60)
+            try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: nil), callback: nil)
         case .graceful:
-            try await postgres.stop(mode: .fast, checkpointFirst: true, timeout: 60)
+            try await stopPostgres(mode: .fast, checkpointFirst: true, timeout: 60)
             if holding { _ = try? await dcs.deleteLeader() }
-            try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mySlot))
+            try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mySlot), callback: nil)
         case .immediate, .immediateNoLock:
-            try await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 60)
+            try await stopPostgres(mode: .immediate, checkpointFirst: false, timeout: 60)
             if mode == .immediate, holding { _ = try? await dcs.deleteLeader() }
             // Back as a read-only standby with no upstream (Patroni's follow(None)); the next
             // cycles point it at the new leader, rewinding first if its WAL diverged.
-            try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mySlot))
+            try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mySlot), callback: nil)
         }
         lastRole = "demoted"
+        callbacks.fire(config.postgresql.callbacks["on_role_change"], event: "on_role_change", role: "replica")
     }
 
     /// Makes PostgreSQL a standby of `leader` (nil: keep what runs, or start with no upstream),
     /// rewinding first when its timeline diverged from the leader's (reference §2.12).
     func follow(leader: Member?, observation: PostgresObservation) async throws {
         guard let leader, leader.name != me, let upstream = upstreamTarget(leader) else {
-            if !observation.isRunning { try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mySlot)) }
+            if !observation.isRunning && !settings.pause {
+                try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mySlot))
+            }
             return
         }
         let recovery = RecoveryConfiguration(upstream: upstream, slotName: mySlot)
+        // Rewind checks compare with a primary; a cascade source (`replicatefrom`) is a standby.
+        let followsPrimary = leader.name == lastCluster?.leader?.name
         if observation.isRunning {
             let sameUpstream = observation.upstreamHost == upstream.host && observation.upstreamPort == upstream.port
             let stuck = !observation.isStreaming && (leader.timeline ?? 0) > (observation.timeline ?? 0)
             if sameUpstream && !stuck { return }
-            if await postgres.needsRewind(leader: upstream) == .needed {
-                try await postgres.stop(mode: .fast, checkpointFirst: false, timeout: 60)
+            if followsPrimary, !settings.pause, await postgres.needsRewind(leader: upstream) == .needed {
+                try await stopPostgres(mode: .fast, checkpointFirst: false, timeout: 60)
                 try await rewindOrReclone(from: upstream, leader: leader)
                 return
             }
@@ -241,13 +294,14 @@ extension HAController {
             }
             return
         }
+        if settings.pause { return }
         let wasPrimary = !observation.isInRecovery
-        let verdict = wasPrimary ? nil : await postgres.needsRewind(leader: upstream)
-        if wasPrimary || verdict == .needed {
+        let verdict = wasPrimary || !followsPrimary ? nil : await postgres.needsRewind(leader: upstream)
+        if followsPrimary && (wasPrimary || verdict == .needed) {
             try await rewindOrReclone(from: upstream, leader: leader)
             return
         }
-        try await startPostgres(recovery: recovery)
+        try await startPostgres(recovery: recovery, callback: wasPrimary ? "on_role_change" : "on_start")
     }
 
     func rewindOrReclone(from upstream: UpstreamTarget, leader: Member) async throws {
@@ -260,7 +314,7 @@ extension HAController {
             do {
                 logger.info("running pg_rewind from \(leader.name)")
                 try await postgres.rewind(from: upstream)
-                try await startPostgres(recovery: recovery)
+                try await startPostgres(recovery: recovery, callback: "on_role_change")
                 return
             } catch {
                 logger.error("pg_rewind from \(leader.name) failed: \(error); reinitializing from the leader")
@@ -268,7 +322,7 @@ extension HAController {
         } else {
             logger.warning("pg_rewind is not possible (use_pg_rewind off, or neither wal_log_hints nor data checksums); reinitializing from the leader")
         }
-        try await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 30)
+        try await stopPostgres(mode: .immediate, checkpointFirst: false, timeout: 30)
         try await postgres.wipeDataDirectory()
         startLongAction("clone", state: "creating replica") { await $0.cloneReplica(from: upstream) }
     }

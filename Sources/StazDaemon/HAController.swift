@@ -34,12 +34,24 @@ actor HAController {
     var stopping = false
     /// The recovery settings PostgreSQL was last configured with (nil: primary).
     var currentRecovery: RecoveryConfiguration?
+    /// Bumped by every long action, so a cancelled (forced-over) one cannot end its successor.
+    var longActionGeneration = 0
+    /// `POST /restart` with a schedule, and the request as published in the member key.
+    var scheduledRestart: ScheduledRestart?
+    var scheduledRestartPublished: JSONObject?
+    let callbacks: CallbackRunner
+    /// Patroni runs `on_reload` on its own executor, so it never kills a role-change callback.
+    let reloadCallbacks: CallbackRunner
+    /// `on_start` ran (or a role change replaced it) since the daemon started.
+    var startCallbackDone = false
 
     init(config: StazConfiguration, dcs: DCSClient, postgres: PostgresController, keeper: LeaseKeeper,
          apiState: APIState, http: HTTPClient, settings: DynamicSettings, logger: Logger) {
         self.config = config; self.dcs = dcs; self.postgres = postgres; self.keeper = keeper
         self.apiState = apiState; self.settings = settings; self.logger = logger
         prober = PeerProber(http: http, timeout: .seconds(2))
+        callbacks = CallbackRunner(scope: config.scope, logger: logger)
+        reloadCallbacks = CallbackRunner(scope: config.scope, logger: logger)
     }
 
     var me: String { config.name }
@@ -105,13 +117,17 @@ actor HAController {
         decisionMemory.primaryDownSince = memory.primaryDownSince
         let input = HAInput(node: nodeIdentity, cluster: cluster, lastLockedMembers: lastLockedMembers,
                             postgres: observation, settings: settings, peers: peers, memory: decisionMemory,
-                            now: seconds(ContinuousClock.now - processStart))
+                            now: seconds(ContinuousClock.now - processStart), wallClock: Date().timeIntervalSince1970,
+                            scheduledFailoverAt: cluster?.failover?.scheduledAt.flatMap(ISOTimestamp.parse)
+                                .flatMap { $0.hasTimeZone ? $0.epochSeconds : nil },
+                            scheduledRestart: scheduledRestart)
         let plan = decide(input)
         let message = await execute(plan, cluster: cluster, observation: observation)
         if memoryAtStart.longAction == nil { memory.firstCycle = false }
 
         let after = await postgres.observe()
         lastObservation = after
+        fireFirstStartCallback(after)
         if let cluster {
             await publishMember(after)
             await maintainLeaderState(cluster: cluster, observation: after)
@@ -122,7 +138,7 @@ actor HAController {
 
     var nodeIdentity: NodeIdentity {
         NodeIdentity(name: me, noFailover: config.tags.noFailover, failoverPriority: config.tags.failoverPriority,
-                     cloneFrom: config.tags.cloneFrom, canBootstrap: true)
+                     cloneFrom: config.tags.cloneFrom, canBootstrap: true, replicateFrom: config.tags.replicateFrom)
     }
 
     /// Peers are asked only when their answers can change the decision: a leader race, or the
@@ -146,6 +162,7 @@ actor HAController {
         guard resolved != settings else { return }
         for warning in warnings { logger.warning("\(warning)") }
         let postgresChanged = resolved.parameters != settings.parameters || resolved.pgHBA != settings.pgHBA
+            || Self.roleParameterSources(resolved) != Self.roleParameterSources(settings)
         let timingChanged = resolved.ttl != settings.ttl || resolved.loopWait != settings.loopWait || resolved.retryTimeout != settings.retryTimeout
         settings = resolved
         if timingChanged {
@@ -156,23 +173,30 @@ actor HAController {
     }
 
     /// Work the leader does every cycle besides the decision: config key, member slots, status.
+    /// A replica keeps the slots of members cascading from it (`replicatefrom`), which the
+    /// leader then does not need.
     func maintainLeaderState(cluster: ClusterView, observation: PostgresObservation) async {
+        guard observation.isRunning, observation.isAcceptingConnections, memory.longAction == nil else { return }
         let holding = await keeper.holdingLeader
-        guard cluster.leader?.name == me || holding, observation.isRunning, !observation.isInRecovery else { return }
-        if cluster.config == nil {
+        let leading = (cluster.leader?.name == me || holding) && !observation.isInRecovery
+        if leading, cluster.config == nil {
             _ = try? await dcs.setConfig(.object(config.bootstrap.dcs), version: nil)
         }
-        if settings.useSlots {
-            let desired = cluster.members.filter { $0.name != me }.map { slotName(forMember: $0.name) }
-            do { try await postgres.syncMemberSlots(desired: desired) } catch { logger.warning("could not sync replication slots: \(error)") }
-        }
+        guard settings.useSlots, leading || observation.isInRecovery else { return }
+        let desired = cluster.members.filter { member in
+            guard member.name != me else { return false }
+            let source = member.replicateFrom.flatMap { cluster.member(named: $0) != nil ? $0 : nil }
+            return leading ? (source == nil || source == me || source == member.name) : source == me
+        }.map { slotName(forMember: $0.name) }
+        do { try await postgres.syncMemberSlots(desired: desired) } catch { logger.warning("could not sync replication slots: \(error)") }
     }
 
     func publishMember(_ observation: PostgresObservation) async {
         let holds = await keeper.holdingLeader
         let data = MemberRecord.build(config: config, state: memberState(observation), role: memberRole(observation),
                                       observation: observation, paused: settings.pause,
-                                      checkpointAfterPromotePending: checkpointAfterPromotePending, holdsLock: holds)
+                                      checkpointAfterPromotePending: checkpointAfterPromotePending, holdsLock: holds,
+                                      scheduledRestart: scheduledRestartPublished)
         do { _ = try await dcs.touchMember(data) } catch { logger.warning("failed to update member key: \(error)") }
     }
 
@@ -208,7 +232,9 @@ actor HAController {
         let holding = await keeper.holdingLeader
         stateOverride = "stopping"
         do {
-            try await postgres.stop(mode: .fast, checkpointFirst: false, timeout: settings.primaryStopTimeout > 0 ? settings.primaryStopTimeout : 60)
+            let wasRunning = postgres.isRunning()
+            try await stopPostgres(mode: .fast, checkpointFirst: false, timeout: settings.primaryStopTimeout > 0 ? settings.primaryStopTimeout : 60)
+            if wasRunning { callbacks.fire(config.postgresql.callbacks["on_stop"], event: "on_stop", role: lastRole) }
         } catch {
             logger.error("failed to stop PostgreSQL: \(error)")
             if holding { return }

@@ -5,7 +5,8 @@ import StazCore
 /// Patroni member or patronictl reading a staz cluster sees what it expects.
 enum MemberRecord {
     static func build(config: StazConfiguration, state: String, role: String, observation: PostgresObservation,
-                      paused: Bool, checkpointAfterPromotePending: Bool, holdsLock: Bool) -> JSONObject {
+                      paused: Bool, checkpointAfterPromotePending: Bool, holdsLock: Bool,
+                      scheduledRestart: JSONObject? = nil) -> JSONObject {
         var data = JSONObject()
         data["conn_url"] = .string(config.postgresql.connURL)
         data["api_url"] = .string(config.restapi.apiURL)
@@ -28,6 +29,7 @@ enum MemberRecord {
             }
             if let tl = observation.timeline { data["timeline"] = .int(tl) }
         }
+        if let scheduledRestart { data["scheduled_restart"] = .object(scheduledRestart) }
         if paused { data["pause"] = true }
         return data
     }

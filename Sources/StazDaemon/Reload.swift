@@ -31,8 +31,9 @@ extension HAController {
         let observation = await postgres.observe()
         guard observation.isRunning, memory.longAction == nil else { return }
         do {
-            try await writePostgresConfiguration(recovery: observation.isInRecovery ? currentRecovery : nil)
+            try await writePostgresConfiguration(recovery: observation.isInRecovery ? recoveryForRunningStandby(observation) : nil)
             try await postgres.reload()
+            reloadCallbacks.fire(config.postgresql.callbacks["on_reload"], event: "on_reload", role: lastRole)
         } catch {
             logger.error("could not apply the PostgreSQL configuration: \(error)")
         }

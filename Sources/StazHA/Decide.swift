@@ -78,7 +78,7 @@ struct Decider {
         } else if !cluster.isLocked {
             plan = unlockedCluster(cluster)
         } else {
-            plan = lockedCluster(cluster, holdsLock: holdsLock)
+            plan = withScheduledRestart(lockedCluster(cluster, holdsLock: holdsLock))
         }
         return HAPlan(plan.message, prefix + plan.steps)
     }
@@ -198,6 +198,11 @@ struct Decider {
 
     /// Patroni's `is_healthiest_node` (reference §2.5).
     func isHealthiestNode(_ cluster: ClusterView) -> Bool {
+        if prePromoteBackoff { return false }
+        // In pause only a named candidate may take over (`manual_failover_process_no_leader`).
+        if paused, input.node.mayBecomeLeader, let request = cluster.failover, request.scheduledAt == nil {
+            return request.candidate == me
+        }
         if runningAsPrimary {
             if paused { return cluster.initialize == nil || cluster.initialize == pg.systemIdentifier }
             // A frozen old primary must not retake the lock after others moved to a newer timeline.
@@ -263,17 +268,45 @@ struct Decider {
         return HAPlan(held.message, [.updateLock(then: held, otherwise: lostLock)])
     }
 
-    /// Leader side of a switchover/failover request (reference §2.9), unscheduled requests only.
+    /// Leader side of a switchover/failover request (reference §2.9, `process_manual_failover_from_leader`).
     func manualSwitchoverFromLeader(_ cluster: ClusterView) -> HAPlan? {
-        guard let request = cluster.failover, request.scheduledAt == nil else { return nil }
+        guard let request = cluster.failover else { return nil }
         let stay = enforcePrimaryRole(cluster)
-        let clearAndStay = HAPlan(stay.message, [.clearFailover] + stay.steps)
-        if let leader = request.leader, leader != me { return clearAndStay }
-        if request.candidate == me { return clearAndStay }
-        if request.candidate == nil && paused { return nil }
-        let action = request.leader != nil ? "switchover" : "manual failover"
-        guard failoverPossible(cluster, candidate: request.candidate) else { return clearAndStay }
-        return HAPlan("\(action): demoting myself", [.demote(.graceful)])
+        var before: [HAStep] = []
+        if let text = request.scheduledAt {
+            // Scheduled actions never run in pause (the key stays until it goes stale later).
+            if paused { return nil }
+            guard let at = input.scheduledFailoverAt else {
+                return HAPlan(stay.message, [.logWarning("Incorrect value of scheduled_at: \(text)"), .clearFailover] + stay.steps)
+            }
+            switch scheduleVerdict(action: "failover", at: at, text: text) {
+            case .wait(let steps): return HAPlan(stay.message, steps + stay.steps)
+            case .cleanUp(let steps): return HAPlan(stay.message, steps + [.clearFailover] + stay.steps)
+            case .run(let steps): before = steps
+            }
+        }
+        let action = request.leader != nil ? "switchover" : "failover"
+        func clearAndStay(_ warning: String?) -> HAPlan {
+            HAPlan(stay.message, before + (warning.map { [.logWarning($0)] } ?? []) + [.clearFailover] + stay.steps)
+        }
+        if let leader = request.leader, leader != me {
+            return clearAndStay("manual \(action): leader name does not match: \(leader) != \(me)")
+        }
+        if request.candidate == me { return clearAndStay("manual \(action): I am already the leader, no need to \(action)") }
+        if request.candidate == nil && paused {
+            return clearAndStay("\(action.prefix(1).uppercased() + action.dropFirst()) is possible only to a specific candidate in a paused state")
+        }
+        guard failoverPossible(cluster, candidate: request.candidate) else {
+            return clearAndStay("manual \(action): no healthy members found, \(action) is not possible")
+        }
+        let name = request.leader != nil ? "switchover" : "manual failover"
+        return HAPlan("\(name): demoting myself", before + [.demote(.graceful)])
+    }
+
+    /// Patroni's backoff after a failed `pre_promote`: no promotion and no race for `ttl` seconds.
+    var prePromoteBackoff: Bool {
+        guard let failedAt = input.memory.prePromoteFailedAt else { return false }
+        return input.now - failedAt < settings.ttl
     }
 
     /// Patroni's `is_failover_possible`: some other reachable, failover-capable member (or the
@@ -293,20 +326,32 @@ struct Decider {
             let needsHistory = (pg.timeline ?? 0) > 1 && (pg.timeline ?? 0) > cluster.timeline
             return HAPlan("no action. I am (\(me)), the leader with the lock", needsHistory ? [.recordPromotion] : [])
         }
+        if !paused, prePromoteBackoff {
+            return HAPlan("Promotion cancelled because the pre-promote script failed", [.releaseLock])
+        }
         return HAPlan("promoted self to leader because I had the session lock", [.promote, .recordPromotion])
     }
 
     // MARK: following (reference §2.4 `follow`)
 
     func follow(_ cluster: ClusterView, leader: String?, demoteReason: String, followReason: String) -> HAPlan {
+        let upstream = nodeToFollow(cluster, leader: leader)
         if paused {
             if runningAsPrimary { return HAPlan("continue to run as primary without lock") }
-            return HAPlan(leader == nil ? "no action. I am (\(me))" : followReason)
+            guard let upstream else { return HAPlan("no action. I am (\(me))") }
+            // Pause forbids starting/stopping, not repointing a running standby at the new leader.
+            return HAPlan(followReason, pg.isRunning ? [.follow(leader: upstream)] : [])
         }
         if runningAsPrimary {
             return HAPlan(demoteReason, [.demote(.immediateNoLock)])
         }
-        let upstream = leader.flatMap { cluster.member(named: $0) != nil ? $0 : nil } ?? leader
         return HAPlan(followReason, [.follow(leader: upstream)])
+    }
+
+    /// Patroni's `_get_node_to_follow`: the `replicatefrom` member when it has a member key
+    /// (cascading replication), else the leader; never ourselves.
+    func nodeToFollow(_ cluster: ClusterView, leader: String?) -> String? {
+        if let source = input.node.replicateFrom, source != me, cluster.member(named: source) != nil { return source }
+        return leader == me ? nil : leader
     }
 }

@@ -9,10 +9,13 @@ public struct NodeIdentity: Sendable, Equatable {
     public var cloneFrom: Bool
     /// A `bootstrap` section exists (only such nodes race to initialize a new cluster).
     public var canBootstrap: Bool
+    /// `replicatefrom` tag: stream from this member instead of the leader (cascading replication).
+    public var replicateFrom: String?
 
-    public init(name: String, noFailover: Bool = false, failoverPriority: Int = 1, cloneFrom: Bool = false, canBootstrap: Bool = true) {
+    public init(name: String, noFailover: Bool = false, failoverPriority: Int = 1, cloneFrom: Bool = false,
+                canBootstrap: Bool = true, replicateFrom: String? = nil) {
         self.name = name; self.noFailover = noFailover; self.failoverPriority = failoverPriority
-        self.cloneFrom = cloneFrom; self.canBootstrap = canBootstrap
+        self.cloneFrom = cloneFrom; self.canBootstrap = canBootstrap; self.replicateFrom = replicateFrom
     }
 
     /// Patroni: `failover_priority` ≤ 0 means the same as `nofailover`.
@@ -49,6 +52,9 @@ public struct HAMemory: Sendable, Equatable {
     public var bootstrapping: Bool = false
     /// The lease keeper fenced PostgreSQL because the lock could not be renewed in time.
     public var fenced: Bool = false
+    /// When (monotonic seconds, like `HAInput.now`) the `pre_promote` script last failed: for
+    /// `ttl` seconds afterwards this node neither promotes nor races (Patroni's backoff).
+    public var prePromoteFailedAt: Double? = nil
 
     public init() {}
 }
@@ -66,10 +72,19 @@ public struct HAInput: Sendable {
     public var memory: HAMemory
     /// Monotonic seconds (for timeouts).
     public var now: Double
+    /// Wall-clock seconds since the Unix epoch: scheduled actions are given as timestamps.
+    public var wallClock: Double
+    /// `failover.scheduled_at` as epoch seconds; nil when there is none or it cannot be parsed
+    /// (the daemon parses it, so that the timestamp grammar lives in one place).
+    public var scheduledFailoverAt: Double?
+    /// A restart scheduled through `POST /restart` with `schedule`.
+    public var scheduledRestart: ScheduledRestart?
 
     public init(node: NodeIdentity, cluster: ClusterView?, lastLockedMembers: [String] = [], postgres: PostgresObservation,
-                settings: DynamicSettings, peers: [PeerStatus] = [], memory: HAMemory = HAMemory(), now: Double = 0) {
+                settings: DynamicSettings, peers: [PeerStatus] = [], memory: HAMemory = HAMemory(), now: Double = 0,
+                wallClock: Double = 0, scheduledFailoverAt: Double? = nil, scheduledRestart: ScheduledRestart? = nil) {
         self.node = node; self.cluster = cluster; self.lastLockedMembers = lastLockedMembers; self.postgres = postgres
         self.settings = settings; self.peers = peers; self.memory = memory; self.now = now
+        self.wallClock = wallClock; self.scheduledFailoverAt = scheduledFailoverAt; self.scheduledRestart = scheduledRestart
     }
 }

@@ -38,6 +38,17 @@ public indirect enum HAStep: Sendable, Equatable {
     case recordPromotion
     /// Exit the daemon with this fatal message (system ID mismatch, ...).
     case fatal(String)
+    /// Log a line besides the heartbeat (Patroni logs these separately, e.g. "Awaiting ...").
+    case logInfo(String)
+    case logWarning(String)
+    /// Wait this many seconds (at most `loop_wait`) for a scheduled action's moment; the lease
+    /// keeper keeps the lock alive meanwhile.
+    case sleep(Double)
+    /// Restart PostgreSQL in the background (scheduled restart); `timeout` overrides
+    /// `primary_start_timeout` for the start.
+    case restart(timeout: Double?)
+    /// Forget the scheduled restart (done, stale, or no longer applicable).
+    case cancelScheduledRestart
 }
 
 /// A plan: steps in order and the heartbeat line to log when it completes.

@@ -90,7 +90,9 @@ struct ServerTests {
             #expect(reload.statusCode == 202)
             #expect(reload.body == "reload scheduled")
             #expect(actions.reloads.withLock { $0 } == 1)
-            #expect(try client.request("POST", "/restart", body: "{}").statusCode == 501)
+            // RecordingActions has no restart: the protocol's default answers 503.
+            #expect(try client.request("POST", "/restart", body: "{}").statusCode == 503)
+            #expect(try client.request("POST", "/nothing", body: "{}").statusCode == 501)
             #expect(try client.request("PUT", "/nothing").statusCode == 501)
             #expect(try client.request("GET", "/primary").statusCode == 503)
         }

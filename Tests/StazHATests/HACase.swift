@@ -30,29 +30,47 @@ struct HACase: Sendable, CustomTestStringConvertible {
     /// (plus whatever property the table's test adds).
     let steps: [HAStep]?
     let message: String
+    /// Lines the plan logs besides the heartbeat (`.logInfo`/`.logWarning`); nil: not checked.
+    let logs: [String]?
 
-    init(_ name: String, _ input: HAInput, _ answers: DCSAnswers = .yes, steps: [HAStep]?, message: String) {
-        self.name = name; self.input = input; self.answers = answers; self.steps = steps; self.message = message
+    init(_ name: String, _ input: HAInput, _ answers: DCSAnswers = .yes, steps: [HAStep]?, message: String, logs: [String]? = nil) {
+        self.name = name; self.input = input; self.answers = answers; self.steps = steps; self.message = message; self.logs = logs
     }
 
     var testDescription: String { name }
 
+    /// The flattened plan without its log lines (rows list those separately in `logs`).
     var resolvedPlan: (steps: [HAStep], message: String) {
+        let plan = resolvedWithLogs
+        return (plan.steps.filter { $0.logLine == nil }, plan.message)
+    }
+
+    var resolvedWithLogs: (steps: [HAStep], message: String) {
         decide(input).resolved(lockAcquired: answers.lockAcquired, lockUpdated: answers.lockUpdated,
                                initializeWon: answers.initializeWon)
     }
 
-    /// Runs the decision and compares steps and message with the row.
+    /// Runs the decision and compares steps, message and log lines with the row.
     func check(sourceLocation: SourceLocation = #_sourceLocation) {
         let plan = resolvedPlan
         if let steps {
             #expect(plan.steps == steps, "\(name): steps", sourceLocation: sourceLocation)
         }
         #expect(plan.message == message, "\(name): heartbeat message", sourceLocation: sourceLocation)
+        if let logs {
+            #expect(resolvedWithLogs.steps.compactMap(\.logLine) == logs, "\(name): log lines", sourceLocation: sourceLocation)
+        }
     }
 }
 
 extension HAStep {
+    var logLine: String? {
+        switch self {
+        case .logInfo(let line), .logWarning(let line): return line
+        default: return nil
+        }
+    }
+
     /// Steps that change who is primary or start/replace PostgreSQL; pause mode forbids them.
     var changesRoleOrStartsPostgres: Bool {
         switch self {

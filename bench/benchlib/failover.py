@@ -14,8 +14,8 @@ WARMUP_S = 1.0  # probe writes acknowledged before the fault, so the gap has a l
 
 
 def _fault_run(context, cluster, name, inject, timeout):
-    """Starts the probe, injects the fault, waits for the first acknowledged write sent
-    after it. Returns (seconds from fault to that ack or None, details)."""
+    """Starts the probe, injects the fault, waits for the first acknowledged write after the
+    outage it caused. Returns (seconds from fault to that ack or None, details)."""
     leader_name = ensure_healthy(cluster)
     leader = cluster.member_named(leader_name)
     probe = Probe(cluster, name)
@@ -23,7 +23,7 @@ def _fault_run(context, cluster, name, inject, timeout):
         time.sleep(WARMUP_S)
         fault = time.time()
         inject(leader)
-        ack = probe.wait_first_ack_after(fault, timeout)
+        ack, early_acks = probe.wait_recovery_after(fault, timeout)
         time.sleep(0.3)
     finally:
         rows = probe.stop()
@@ -31,6 +31,7 @@ def _fault_run(context, cluster, name, inject, timeout):
         raise RuntimeError(f"{name}: the probe had no acknowledged write before the fault")
     new_leader = cluster.leader_name()
     details = {"old_leader": leader_name, "new_leader": new_leader,
+               "acks_after_fault_before_outage": early_acks,
                "failed_attempts": failed_between(rows, fault, ack or time.time()),
                "write_gap_s": longest_ack_gap(rows, fault, ack or time.time())}
     return (ack - fault if ack else None), details

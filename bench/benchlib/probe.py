@@ -46,6 +46,19 @@ class Probe:
                         rows.append(json.loads(line))
         return rows
 
+    def wait_recovery_after(self, fault, timeout):
+        """Polls the log until writes failed after `fault` and then one was acknowledged
+        again; returns (that ack time or None, acks between the fault and the first failure).
+        Backends of a SIGKILLed postmaster live on briefly and can still commit, so "the
+        first ack after the fault" is counted after the outage has begun."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            ack, early = recovery_ack(self.attempts(), fault)
+            if ack is not None:
+                return ack, early
+            time.sleep(0.2)
+        return None, recovery_ack(self.attempts(), fault)[1]
+
     def wait_first_ack_after(self, instant, timeout):
         """Polls the (periodically flushed) log until an attempt sent after `instant`
         was acknowledged; returns that ack time or None."""
@@ -63,6 +76,15 @@ def first_ack_after(rows, instant):
         if row["send"] >= instant and row["ok"]:
             return row["ack"]
     return None
+
+
+def recovery_ack(rows, fault):
+    after = [r for r in rows if r["send"] >= fault]
+    failure = next((r for r in after if not r["ok"]), None)
+    early = sum(1 for r in after if r["ok"] and (failure is None or r["send"] < failure["send"]))
+    if failure is None:
+        return None, early
+    return first_ack_after(rows, failure["send"]), early
 
 
 def longest_ack_gap(rows, start, end):

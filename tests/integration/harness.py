@@ -85,8 +85,11 @@ class Cluster:
         return etcd_section(self.dcs, self.etcd_port)
 
     # ---- members -------------------------------------------------------------------
-    def add_member(self, name, tags=None, start=True):
-        member = Member(self, name, PG_PORTS.allocate(), REST_PORTS.allocate(), tags or {})
+    def add_member(self, name, tags=None, start=True, daemon=None, overrides=None):
+        """daemon: executable for this member only (default: the profile's); overrides: config
+        deep-merged into the generated one (see Member.config)."""
+        member = Member(self, name, PG_PORTS.allocate(), REST_PORTS.allocate(), tags or {},
+                        daemon=daemon, overrides=overrides)
         member.write_config()
         self.members[name] = member
         if start:
@@ -103,7 +106,7 @@ class Cluster:
         for member in self.members.values():
             if member.name in exclude:
                 continue
-            status, body = http_request(member.api_port, "/cluster", timeout=2)
+            status, body = member.rest("/cluster", timeout=2)
             if status == 200 and isinstance(body, dict):
                 return body
             self.view_errors[member.name] = f"{status}: {str(body)[:120]}"
@@ -132,7 +135,7 @@ class Cluster:
     def primaries_by_rest(self):
         """Members whose REST API answers 200 to GET /primary (what HAProxy follows)."""
         return sorted(m.name for m in self.members.values()
-                      if http_request(m.api_port, "/primary", timeout=2)[0] == 200)
+                      if m.rest("/primary", timeout=2)[0] == 200)
 
     def streaming_replicas(self, view=None):
         view = view or self.cluster_view() or {}
@@ -158,6 +161,24 @@ class Cluster:
                             f"1 running leader + {replicas} streaming replicas")
         self.note(f"healthy: leader {leader}, {replicas} streaming")
         return leader
+
+    # ---- ctl -----------------------------------------------------------------------
+    def ctl(self, *args, executable=None, member=None, check=True, timeout=120):
+        """Runs `<ctl> -c <member config> args...` (the profile's ctl unless `executable`,
+        the first member's config unless `member`); returns the CompletedProcess. With check,
+        a non-zero exit fails the test with the ctl's output."""
+        executable = executable or self.profile.ctl
+        config = (member or next(iter(self.members.values()))).config_path
+        command = [executable, "-c", config, *args]
+        self.note(f"ctl: {os.path.basename(executable)} {' '.join(args)}")
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                              env=dict(os.environ, LANG="C.UTF-8"))
+        output = (done.stdout + done.stderr).strip()
+        self.note(f"ctl exit {done.returncode}: {output[-600:]}")
+        if check:
+            assert done.returncode == 0, (
+                f"{' '.join(command)} exited {done.returncode}:\n{output}")
+        return done
 
     # ---- HAProxy -------------------------------------------------------------------
     def start_haproxy(self):

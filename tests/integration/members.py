@@ -15,13 +15,30 @@ def etcd_section(dcs, port):
     return {dcs: {"host": f"127.0.0.1:{port}"}}
 
 
+def deep_merge(base, overrides):
+    """`overrides` merged into a copy of `base`, recursively for mappings (None deletes)."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 class Member:
-    def __init__(self, cluster, name, pg_port, api_port, tags):
+    def __init__(self, cluster, name, pg_port, api_port, tags, daemon=None, overrides=None):
         self.cluster = cluster
         self.name = name
         self.pg_port = pg_port
         self.api_port = api_port
         self.tags = tags
+        # Mixed clusters (rolling migration): this member's daemon instead of the profile's.
+        self.daemon = daemon or cluster.profile.daemon
+        # Extra config (e.g. restapi TLS/authentication, a ctl section), deep-merged.
+        self.overrides = overrides or {}
         self.data_dir = cluster.path("data", name)
         self.config_path = cluster.path(f"{name}.yml")
         self.log_path = cluster.path(f"{name}.log")
@@ -29,7 +46,24 @@ class Member:
         self.process = None
 
     # ---- configuration -------------------------------------------------------------
+    @property
+    def api_scheme(self):
+        return "https" if self.overrides.get("restapi", {}).get("certfile") else "http"
+
+    @property
+    def api_cafile(self):
+        return self.overrides.get("restapi", {}).get("cafile")
+
+    @property
+    def api_auth(self):
+        """(username, password) of restapi.authentication, or None."""
+        auth = self.overrides.get("restapi", {}).get("authentication")
+        return (auth["username"], auth["password"]) if auth else None
+
     def config(self):
+        return deep_merge(self.base_config(), self.overrides)
+
+    def base_config(self):
         profile = self.cluster.profile
         return {
             "scope": self.cluster.scope,
@@ -99,11 +133,12 @@ class Member:
                "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [self.cluster.profile.daemon, self.config_path], cwd=self.cluster.dir, env=env,
+                [self.daemon, self.config_path], cwd=self.cluster.dir, env=env,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 user=postgres.pw_uid, group=postgres.pw_gid, extra_groups=[],
                 start_new_session=True)
-        self.cluster.note(f"started daemon {self.name} (pid {self.process.pid})")
+        self.cluster.note(f"started daemon {self.name} (pid {self.process.pid}, "
+                          f"{os.path.basename(self.daemon)})")
 
     @property
     def daemon_pid(self):
@@ -162,8 +197,12 @@ class Member:
         signal_pid(pid, signal.SIGKILL)
 
     # ---- observations --------------------------------------------------------------
-    def rest(self, path, method="GET", body=None):
-        return http_request(self.api_port, path, method, body)
+    def rest(self, path, method="GET", body=None, timeout=3.0, authenticated=True):
+        """A REST call with this member's scheme, CA and (unless authenticated=False) the
+        basic-auth credentials of its config."""
+        return http_request(self.api_port, path, method, body, timeout=timeout,
+                            scheme=self.api_scheme, cafile=self.api_cafile,
+                            auth=self.api_auth if authenticated else None)
 
     def status(self):
         """GET /patroni body, or {} when the API does not answer."""

@@ -47,3 +47,4 @@ def current_profile():
                                 graceful_takeover=3, bootstrap_timeout=90)
     assert profile.loop_wait + 2 * profile.retry_timeout <= profile.ttl, profile
     return profile
+PATRONI = str(PATRONI_VENV / "bin" / "patroni")

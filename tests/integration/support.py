@@ -1,10 +1,14 @@
 """Small, dependency-free helpers for the integration harness: polling with a readable
 timeline, free ports, psql/REST clients, a minimal YAML emitter and process utilities."""
 
+import base64
+import http.client
 import json
 import os
+import random
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -60,7 +64,9 @@ class PortAllocator:
 
     def __init__(self, first, last):
         self.first, self.last = first, last
-        self.next = first
+        # A random start, so a new session does not reuse the ports that the previous
+        # session's just-killed processes (or their orphaned children) may still hold.
+        self.next = random.randint(first, last)
 
     def allocate(self):
         for _ in range(self.last - self.first + 1):
@@ -80,19 +86,28 @@ def port_is_free(port):
     return True
 
 
-def http_request(port, path, method="GET", body=None, timeout=3.0):
-    """Returns (status, parsed JSON or text). status is None when nothing answered."""
+def http_request(port, path, method="GET", body=None, timeout=3.0, scheme="http", cafile=None,
+                 auth=None):
+    """Returns (status, parsed JSON or text). status is None when nothing answered.
+    `cafile` verifies an https server against that CA; `auth` is (username, password) sent as
+    HTTP basic authentication."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    request = urllib.request.Request(f"{scheme}://127.0.0.1:{port}{path}", data=data,
+                                     method=method)
     if data is not None:
         request.add_header("Content-Type", "application/json")
+    if auth is not None:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    context = ssl.create_default_context(cafile=cafile) if scheme == "https" else None
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             return response.status, _decode(response.read())
     except urllib.error.HTTPError as error:
         return error.code, _decode(error.read())
-    except (urllib.error.URLError, OSError) as error:
-        return None, str(error)
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        # e.g. plain http sent to a TLS port: no HTTP answer at all.
+        return None, f"{type(error).__name__}: {error}"
 
 
 def _decode(raw):

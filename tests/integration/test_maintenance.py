@@ -1,0 +1,143 @@
+"""Operations: restart, reload, reinit, pending restart after edit-config, and maintenance
+(pause/resume) mode, all driven through the ctl."""
+
+import json
+import os
+import shutil
+import signal
+import time
+
+from support import NotYet, pid_alive, psql, psql_value, wait_until
+from workload import postmaster_start_time, wait_streaming_from
+
+
+def two_member_cluster(make_cluster, haproxy=False):
+    cluster = make_cluster()
+    cluster.add_member("m0")
+    cluster.add_member("m1")
+    if haproxy:
+        cluster.start_haproxy()
+    leader = cluster.wait_for_healthy(replicas=1)
+    replica = next(name for name in cluster.members if name != leader)
+    return cluster, cluster.member_named(leader), cluster.member_named(replica)
+
+
+def test_restart_reload_and_reinit(make_cluster, profile):
+    cluster, leader, replica = two_member_cluster(make_cluster)
+    scope = cluster.scope
+
+    # restart: a new postmaster (its start time changes) that streams again.
+    before = postmaster_start_time(replica)
+    done = cluster.ctl("restart", scope, replica.name, "--force")
+    assert f"Success: restart on member {replica.name}" in done.stdout, done.stdout
+    after = wait_until(lambda: (lambda t: t != before and t)(postmaster_start_time(replica)),
+                       30, f"{replica.name} postmaster start time changes")
+    cluster.note(f"{replica.name} postmaster start time {before} -> {after}")
+    wait_streaming_from(replica, leader, 60)
+
+    # reload: POST /reload answers 202 on every member.
+    done = cluster.ctl("reload", scope, "--force")
+    for member in (leader, replica):
+        assert (f"Reload request received for member {member.name} and will be processed "
+                f"within {profile.loop_wait} seconds") in done.stdout, done.stdout
+
+    # reinit: the replica's data directory vanishes under its running daemon.
+    old_postmaster = replica.postmaster_pid()
+    shutil.rmtree(replica.data_dir)
+    cluster.note(f"deleted {replica.data_dir} (postmaster {old_postmaster} still running)")
+    done = cluster.ctl("reinit", scope, replica.name, "--force")
+    assert f"Success: reinitialize for member {replica.name}" in done.stdout, done.stdout
+    psql_value(leader.pg_port, "CREATE TABLE after_reinit AS SELECT 42 AS answer")
+    wait_streaming_from(replica, leader, profile.bootstrap_timeout)
+    assert os.path.exists(os.path.join(replica.data_dir, "PG_VERSION"))
+    assert not pid_alive(old_postmaster), "the postmaster of the deleted data dir still runs"
+    wait_until(lambda: psql_value(replica.pg_port, "SELECT answer FROM after_reinit") == "42",
+               30, f"{replica.name} replays writes made after the reinit")
+    assert replica.status().get("role") == "replica"
+
+
+def pending_restart(member):
+    status = member.status()
+    if not status:
+        raise NotYet(f"{member.name}: GET /patroni does not answer")
+    return status.get("pending_restart", False)
+
+
+def list_pending_column(cluster):
+    rows = json.loads(cluster.ctl("list", "-f", "json").stdout)
+    return {row["Member"]: row.get("Pending restart") for row in rows}
+
+
+def test_edit_config_pending_restart_then_restart_pending(make_cluster, profile):
+    cluster, leader, replica = two_member_cluster(make_cluster)
+    members = (leader, replica)
+    assert psql_value(leader.pg_port, "SHOW max_connections") == "100"
+    cluster.ctl("edit-config", cluster.scope, "-p", "max_connections=200", "--force")
+    for member in members:
+        wait_until(lambda: pending_restart(member) is True, 10 * profile.loop_wait + 10,
+                   f"{member.name}: GET /patroni pending_restart true")
+    # The member keys (what list reads) follow within a loop_wait.
+    wait_until(lambda: list_pending_column(cluster) == {"m0": "*", "m1": "*"},
+               5 * profile.loop_wait + 10, "ctl list -f json shows Pending restart '*'")
+    assert "Pending restart" in cluster.ctl("list").stdout
+
+    done = cluster.ctl("restart", cluster.scope, "--pending", "--force")
+    for member in members:
+        assert f"Success: restart on member {member.name}" in done.stdout, done.stdout
+    for member in members:
+        wait_until(lambda: pending_restart(member) is False, 10 * profile.loop_wait + 20,
+                   f"{member.name}: pending_restart cleared")
+        assert psql_value(member.pg_port, "SHOW max_connections") == "200"
+    wait_until(lambda: set(list_pending_column(cluster).values()) == {None},
+               5 * profile.loop_wait + 10, "ctl list no longer shows Pending restart")
+    wait_streaming_from(replica, leader, 60)
+
+
+def recovery_states(cluster):
+    """{member: 'f' (primary) | 't' (replica) | 'down'} from each PostgreSQL itself."""
+    states = {}
+    for member in cluster.members.values():
+        code, out, _ = psql(member.pg_port, "SELECT pg_is_in_recovery()", timeout=5)
+        states[member.name] = out if code == 0 else "down"
+    return states
+
+
+def test_pause_leaves_a_crashed_primary_alone_until_resume(make_cluster, profile):
+    cluster, leader, replica = two_member_cluster(make_cluster, haproxy=True)
+    done = cluster.ctl("pause", cluster.scope, "--wait")
+    assert "Success: cluster management is paused" in done.stdout, done.stdout
+    for member in (leader, replica):
+        assert member.status().get("pause") is True, member.status()
+
+    killed = leader.kill_postmaster(signal.SIGKILL)
+    assert killed
+    wait_until(lambda: not pid_alive(killed), 10, "killed postmaster is gone")
+    observed = []
+    deadline = time.monotonic() + max(5 * profile.loop_wait, 10)
+    while time.monotonic() < deadline:
+        # Nothing restarts PostgreSQL, nothing promotes, nobody but the old leader holds
+        # the lock (Patroni drops it when its PostgreSQL is gone; no one may take it).
+        states = recovery_states(cluster)
+        holder = cluster.leader_name()
+        observed.append((states, holder))
+        assert states == {leader.name: "down", replica.name: "t"}, observed
+        assert holder in (None, leader.name), observed
+        assert leader.postmaster_pid() is None, "PostgreSQL was restarted while paused"
+        time.sleep(0.5)
+    cluster.note(f"paused for {len(observed)} probes: {observed[-1]}")
+    assert not cluster.primaries_by_rest() or cluster.primaries_by_rest() == [leader.name]
+
+    done = cluster.ctl("resume", cluster.scope, "--wait")
+    assert "Success: cluster management is resumed" in done.stdout, done.stdout
+
+    def write_succeeds():
+        ok, detail = cluster.write_through_haproxy(
+            "CREATE TABLE IF NOT EXISTS after_resume(id int); INSERT INTO after_resume VALUES (1)")
+        if not ok:
+            raise NotYet(detail)
+        return True
+    wait_until(write_succeeds, profile.failover_timeout + 30,
+               "a write through HAProxy after resume")
+    states = recovery_states(cluster)
+    assert sorted(states.values()).count("f") == 1, states
+    cluster.wait_for_healthy(replicas=1, timeout=profile.bootstrap_timeout)
