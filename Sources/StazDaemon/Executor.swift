@@ -202,6 +202,7 @@ extension HAController {
     func startPostgres(recovery: RecoveryConfiguration?, timeout: Double? = nil, callback: String? = "on_start") async throws {
         let parameters = try await writePostgresConfiguration(recovery: recovery)
         try await postgres.start(commandLineParameters: commandLineParameters(parameters), timeout: timeout ?? config.postgresql.pgCtlTimeout)
+        commandLinePending = JSONObject()
         if let callback {
             startCallbackDone = true
             callbacks.fire(config.postgresql.callbacks[callback], event: callback, role: recovery == nil ? "primary" : "replica")

@@ -44,6 +44,8 @@ actor HAController {
     let reloadCallbacks: CallbackRunner
     /// `on_start` ran (or a role change replaced it) since the daemon started.
     var startCallbackDone = false
+    /// Command-line parameters changed by a reload but not applied until a restart.
+    var commandLinePending = JSONObject()
 
     init(config: StazConfiguration, dcs: DCSClient, postgres: PostgresController, keeper: LeaseKeeper,
          apiState: APIState, http: HTTPClient, settings: DynamicSettings, logger: Logger) {
@@ -101,7 +103,7 @@ actor HAController {
             if cluster.isLocked { lastLockedMembers = cluster.members.map(\.name) }
             await applyDynamicConfig(cluster)
         }
-        let observation = await postgres.observe()
+        let observation = withCommandLinePending(await postgres.observe())
         lastObservation = observation
         trackPrimaryDowntime(cluster: cluster, observation: observation)
 
@@ -125,7 +127,7 @@ actor HAController {
         let message = await execute(plan, cluster: cluster, observation: observation)
         if memoryAtStart.longAction == nil { memory.firstCycle = false }
 
-        let after = await postgres.observe()
+        let after = withCommandLinePending(await postgres.observe())
         lastObservation = after
         fireFirstStartCallback(after)
         if let cluster {

@@ -33,7 +33,7 @@ extension HAController {
             await publishScheduledRestart()
             return .text(202, "Restart scheduled")
         }
-        let observation = await postgres.observe()
+        let observation = withCommandLinePending(await postgres.observe())
         let role = observation.isRunning && observation.isAcceptingConnections && !observation.isInRecovery ? "primary" : "replica"
         if let reason = conditions.blocker(currentRole: role, serverVersion: observation.serverVersion,
                                            pendingRestart: observation.pendingRestart) {
@@ -44,11 +44,8 @@ extension HAController {
         let generation = beginLongAction("restart", state: "restarting")
         let outcome = await restartPostgres(timeout: conditions.timeout, observation: observation)
         await finishLongAction(generation)
-        switch outcome {
-        case true?: return .text(200, "restarted successfully")
-        case nil: return .text(503, "postgres is still starting")
-        case false?: return .text(503, "restart failed")
-        }
+        guard let succeeded = outcome else { return .text(503, "postgres is still starting") }
+        return succeeded ? .text(200, "restarted successfully") : .text(503, "restart failed")
     }
 
     /// `DELETE /restart`.

@@ -1,5 +1,6 @@
 import Foundation
 import StazConfig
+import StazCore
 import StazPostgres
 
 /// SIGHUP, `POST /reload` and dynamic-configuration changes: re-read what may have changed and
@@ -31,11 +32,29 @@ extension HAController {
         let observation = await postgres.observe()
         guard observation.isRunning, memory.longAction == nil else { return }
         do {
-            try await writePostgresConfiguration(recovery: observation.isInRecovery ? recoveryForRunningStandby(observation) : nil)
+            let parameters = try await writePostgresConfiguration(recovery: observation.isInRecovery ? recoveryForRunningStandby(observation) : nil)
             try await postgres.reload()
+            commandLinePending = await postgres.commandLineParameterChanges(commandLineParameters(parameters))
+            if !commandLinePending.isEmpty {
+                logger.info("changes of \(commandLinePending.keys.joined(separator: ", ")) need a restart")
+            }
             reloadCallbacks.fire(config.postgresql.callbacks["on_reload"], event: "on_reload", role: lastRole)
         } catch {
             logger.error("could not apply the PostgreSQL configuration: \(error)")
         }
+    }
+}
+
+extension HAController {
+    /// Adds the command-line parameters waiting for a restart to PostgreSQL's own
+    /// pending_restart report (member key, `/patroni`, `restart --pending`).
+    func withCommandLinePending(_ observation: PostgresObservation) -> PostgresObservation {
+        guard !commandLinePending.isEmpty, observation.isRunning else { return observation }
+        var merged = observation
+        for (name, reason) in commandLinePending.pairs where merged.pendingRestartReason[name] == nil {
+            merged.pendingRestartReason[name] = reason
+        }
+        merged.pendingRestart = true
+        return merged
     }
 }

@@ -15,7 +15,7 @@ import time
 
 from members import Member, etcd_section
 from support import (NotYet, PortAllocator, http_request, pid_alive, pids_referencing, psql,
-                     tail, terminate, wait_until)
+                     release_port, tail, terminate, wait_until)
 
 REST_PORTS = PortAllocator(24008, 24299)
 ETCD_PORTS = PortAllocator(24379, 24431)
@@ -46,6 +46,7 @@ class Cluster:
         self.started_at = time.monotonic()
         self.etcd_process = None
         self.haproxy_process = None
+        self.ports = []  # reserved through self.allocate, released by cleanup
         self.etcd_port = self.haproxy_primary_port = self.haproxy_replica_port = None
         _live_clusters.append(self)
 
@@ -54,12 +55,18 @@ class Cluster:
         self.events.append((time.monotonic() - self.started_at, text))
         print(f"[cluster +{self.events[-1][0]:6.1f}s] {text}", flush=True)
 
+    def allocate(self, allocator):
+        """A port reserved for this cluster until cleanup."""
+        port = allocator.allocate()
+        self.ports.append(port)
+        return port
+
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
 
     # ---- etcd ----------------------------------------------------------------------
     def start_etcd(self):
-        self.etcd_port, peer_port = ETCD_PORTS.allocate(), ETCD_PORTS.allocate()
+        self.etcd_port, peer_port = self.allocate(ETCD_PORTS), self.allocate(ETCD_PORTS)
         client, peer = f"http://127.0.0.1:{self.etcd_port}", f"http://127.0.0.1:{peer_port}"
         command = ["etcd", "--name", "itest", "--data-dir", self.path("etcd"),
                    "--listen-client-urls", client, "--advertise-client-urls", client,
@@ -88,7 +95,7 @@ class Cluster:
     def add_member(self, name, tags=None, start=True, daemon=None, overrides=None):
         """daemon: executable for this member only (default: the profile's); overrides: config
         deep-merged into the generated one (see Member.config)."""
-        member = Member(self, name, PG_PORTS.allocate(), REST_PORTS.allocate(), tags or {},
+        member = Member(self, name, self.allocate(PG_PORTS), self.allocate(REST_PORTS), tags or {},
                         daemon=daemon, overrides=overrides)
         member.write_config()
         self.members[name] = member
@@ -182,8 +189,8 @@ class Cluster:
 
     # ---- HAProxy -------------------------------------------------------------------
     def start_haproxy(self):
-        self.haproxy_primary_port = PROXY_PORTS.allocate()
-        self.haproxy_replica_port = PROXY_PORTS.allocate()
+        self.haproxy_primary_port = self.allocate(PROXY_PORTS)
+        self.haproxy_replica_port = self.allocate(PROXY_PORTS)
         servers = "\n".join(
             f"    server {m.name} 127.0.0.1:{m.pg_port} maxconn 100 check port {m.api_port}"
             for m in self.members.values())
@@ -250,6 +257,8 @@ class Cluster:
                 terminate(pid, grace=3, sig=signal.SIGKILL)
         if not os.environ.get("STAZ_IT_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
+        for port in self.ports:
+            release_port(port)
 
 
 class LeaderWatch:

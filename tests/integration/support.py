@@ -57,10 +57,15 @@ def wait_until(predicate, timeout, what, interval=0.5):
         time.sleep(interval)
 
 
+PORT_RESERVATIONS = "/tmp/staz-it-ports"
+
+
 class PortAllocator:
     """Hands out ports from [first, last] that are currently bindable on 127.0.0.1, never
     the same one twice in a row (wraps around), so consecutive clusters do not meet
-    connections in TIME_WAIT."""
+    connections in TIME_WAIT. Each port is also reserved by a file in PORT_RESERVATIONS
+    naming this process, so concurrent pytest sessions (other engineers, CI) never hand out
+    the same port; reservations of dead processes are taken over."""
 
     def __init__(self, first, last):
         self.first, self.last = first, last
@@ -72,9 +77,44 @@ class PortAllocator:
         for _ in range(self.last - self.first + 1):
             port = self.next
             self.next = self.first if self.next >= self.last else self.next + 1
-            if port_is_free(port):
+            if port_is_free(port) and reserve_port(port):
                 return port
         raise RuntimeError(f"no free port in {self.first}-{self.last}")
+
+
+def reserve_port(port):
+    os.makedirs(PORT_RESERVATIONS, exist_ok=True)
+    path = os.path.join(PORT_RESERVATIONS, str(port))
+    for _ in range(2):
+        try:
+            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                with open(path) as handle:
+                    owner = int(handle.read().strip() or 0)
+            except (OSError, ValueError):
+                owner = 0
+            if owner == os.getpid() or (owner and pid_alive(owner)):
+                return False
+            try:
+                os.unlink(path)  # stale: its session is gone
+            except FileNotFoundError:
+                pass
+            continue
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(str(os.getpid()))
+        return True
+    return False
+
+
+def release_port(port):
+    path = os.path.join(PORT_RESERVATIONS, str(port))
+    try:
+        with open(path) as handle:
+            if handle.read().strip() == str(os.getpid()):
+                os.unlink(path)
+    except (OSError, ValueError):
+        pass
 
 
 def port_is_free(port):

@@ -15,10 +15,10 @@ PATRONI_TIMING = {"bootstrap": {"dcs": {"ttl": 20, "loop_wait": 2, "retry_timeou
 
 
 def slot_is_active(primary, slot):
-    rows = psql_value(primary.pg_port, "SELECT slot_name || ':' || active FROM "
-                                       "pg_replication_slots").split()
-    if f"{slot}:t" not in rows:
-        raise NotYet(f"{primary.name} slots: {rows}")
+    active = psql_value(primary.pg_port, "SELECT slot_name FROM pg_replication_slots "
+                                         "WHERE active").split()
+    if slot not in active:
+        raise NotYet(f"{primary.name} active slots: {active}")
     return True
 
 
