@@ -20,7 +20,9 @@ public final class StazDaemon: Service, Sendable {
     }
 
     public func run() async throws {
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        // Peers are probed with the same TLS settings stazctl uses (restapi.cafile, ctl.*).
+        let http = HTTPClient(eventLoopGroupProvider: .singleton,
+                              configuration: makePeerHTTPClientConfiguration(restapi: config.restapi, ctl: config.ctl))
         let dcs = makeDCSClient(configuration: config, memberName: config.name, logger: logger)
         let cluster = await waitForDCS(dcs)
         try await refuseDuplicateName(cluster: cluster, http: http)
@@ -42,8 +44,15 @@ public final class StazDaemon: Service, Sendable {
         let ha = HAController(config: config, dcs: dcs, postgres: postgres, keeper: keeper, apiState: apiState,
                               http: http, settings: settings, logger: logger)
         let server = try RESTServer(listen: config.restapi.listen, state: apiState, actions: DaemonActions(ha: ha),
-                                clusterProvider: { try await dcs.loadCluster(fresh: true) }, logger: logger)
+                                clusterProvider: { try await dcs.loadCluster(fresh: true) }, logger: logger,
+                                    security: RESTSecurity(restapi: config.restapi))
         try await server.start()
+        let securityLogger = logger
+        await ha.onReload { fresh in
+            do { try server.updateSecurity(RESTSecurity(restapi: fresh.restapi)) } catch {
+                securityLogger.error("REST API security settings not reloaded: \(error)")
+            }
+        }
         let hangup = Daemon.onSIGHUP { Task { await ha.reloadLocalConfiguration() } }
         defer { hangup.cancel() }
 

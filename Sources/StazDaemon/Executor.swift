@@ -28,6 +28,7 @@ extension HAController {
             await keeper.refreshNow()
             let acquired = (try? await dcs.attemptToAcquireLeader()) ?? false
             if acquired {
+                raceWonAt = ContinuousClock.now
                 await keeper.setHoldingLeader(true)
             } else {
                 logger.info("Could not take out TTL lock")
@@ -234,6 +235,11 @@ extension HAController {
             throw OperationError.prePromoteFailed
         }
         try await postgres.promote()
+        if let won = raceWonAt {
+            let took = ContinuousClock.now - won
+            apiState.update { $0.lastFailoverDuration = took }
+            raceWonAt = nil
+        }
         try? await writePostgresConfiguration(recovery: nil)
         if hasRoleParameters { try? await postgres.reload() }
         checkpointAfterPromotePending = true

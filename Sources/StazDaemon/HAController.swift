@@ -32,6 +32,9 @@ actor HAController {
     var longActionTask: Task<Void, Never>?
     var checkpointAfterPromotePending = false
     var stopping = false
+    var reloadHook: (@Sendable (StazConfiguration) -> Void)?
+    /// When this member won a leader race, to measure how long the promotion took (metrics).
+    var raceWonAt: ContinuousClock.Instant?
     /// The recovery settings PostgreSQL was last configured with (nil: primary).
     var currentRecovery: RecoveryConfiguration?
     /// Bumped by every long action, so a cancelled (forced-over) one cannot end its successor.
@@ -64,6 +67,8 @@ actor HAController {
             let started = ContinuousClock.now
             let message = await runCycle()
             logger.info("\(message)")
+            let loopDuration = ContinuousClock.now - started
+            apiState.update { $0.lastLoopDuration = loopDuration }
             let remaining = settings.loopWait - seconds(ContinuousClock.now - started)
             if remaining <= 0 {
                 logger.warning("Loop time exceeded, rescheduling immediately.")
@@ -94,7 +99,10 @@ actor HAController {
         let memoryAtStart = memory
         var cluster: ClusterView?
         do {
+            let asked = ContinuousClock.now
             cluster = try await dcs.loadCluster(fresh: false)
+            let took = ContinuousClock.now - asked
+            apiState.update { $0.lastDCSRequestDuration = took }
         } catch {
             logger.error("Error communicating with DCS: \(error)")
         }

@@ -6,6 +6,9 @@ import StazPostgres
 /// SIGHUP, `POST /reload` and dynamic-configuration changes: re-read what may have changed and
 /// apply it to PostgreSQL with a reload. A bad file never replaces the running configuration.
 extension HAController {
+    /// Called with each successfully reloaded configuration (the REST server's TLS and access rules).
+    func onReload(_ hook: @escaping @Sendable (StazConfiguration) -> Void) { reloadHook = hook }
+
     func reloadLocalConfiguration() async {
         guard let path = config.sourcePath else {
             logger.warning("reload requested, but the configuration was not read from a file")
@@ -20,6 +23,7 @@ extension HAController {
             }
             config = fresh
             logger.info("Reloaded configuration from \(path)")
+            reloadHook?(fresh)
             await applyPostgresConfiguration()
         } catch {
             logger.error("reload failed, keeping the running configuration: \(error)")
