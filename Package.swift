@@ -87,6 +87,7 @@ let package = Package(
         .executableTarget(name: "stazctl", dependencies: ["StazCtl"], swiftSettings: v5),
         // Benchmark write probe (bench/): writes every 10 ms through HAProxy and logs each ack.
         .executableTarget(name: "staz-probe", dependencies: [
+            "StazCore",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),

@@ -198,44 +198,7 @@ func nonEmptyText(_ value: JSONValue?) -> String? {
 public enum ConfigPatch {
     @discardableResult
     public static func apply(_ patch: JSONObject, to config: inout JSONObject) -> Bool {
-        var changed = false
-        for (name, value) in patch.pairs {
-            if value.isNull {
-                if let old = config[name] {
-                    config[name] = nil
-                    if !old.isNull { changed = true }
-                }
-            } else if let existing = config[name] {
-                if case .object(let patchObject) = value {
-                    if case .object(var existingObject) = existing {
-                        if apply(patchObject, to: &existingObject) { changed = true }
-                        config[name] = .object(existingObject)
-                    } else {
-                        config[name] = value
-                        changed = true
-                    }
-                } else if pythonStr(existing) != pythonStr(value) {
-                    config[name] = value
-                    changed = true
-                }
-            } else {
-                config[name] = value
-                changed = true
-            }
-        }
-        return changed
-    }
-
-    /// Python's `str()` of a decoded JSON value, for the "did it change" comparison.
-    static func pythonStr(_ value: JSONValue) -> String {
-        switch value {
-        case .null: return "None"
-        case .bool(let b): return b ? "True" : "False"
-        case .int(let i): return String(i)
-        case .double(let d): return String(d)
-        case .string(let s): return s
-        default: return value.compactString
-        }
+        config.applyPatroniPatch(patch)
     }
 }
 

@@ -43,32 +43,7 @@ public enum ConfigEditing {
     /// replace unless their Python `str()` is the same. Returns whether anything changed.
     @discardableResult
     public static func patch(_ config: inout JSONObject, with data: JSONObject) -> Bool {
-        var changed = false
-        for (name, value) in data.pairs {
-            if value.isNull {
-                if let old = config[name] {
-                    config[name] = JSONValue?.none
-                    if !old.isNull { changed = true }
-                }
-            } else if let old = config[name] {
-                if case .object(let patch) = value {
-                    if case .object(var nested) = old {
-                        if self.patch(&nested, with: patch) { changed = true }
-                        config[name] = .object(nested)
-                    } else {
-                        config[name] = value
-                        changed = true
-                    }
-                } else if pythonStrForComparison(old) != pythonStrForComparison(value) {
-                    config[name] = value
-                    changed = true
-                }
-            } else {
-                config[name] = value
-                changed = true
-            }
-        }
-        return changed
+        config.applyPatroniPatch(data)
     }
 
     /// `--apply`/`--replace` text: must be a YAML mapping, applied with `patch`.
@@ -88,14 +63,6 @@ public enum ConfigEditing {
     }
 
     /// Python `str(value)` closely enough to compare two values.
-    static func pythonStrForComparison(_ value: JSONValue) -> String {
-        switch value {
-        case .array, .object: return value.pythonJSONString
-        case .double(let d) where d.rounded() == d && abs(d) < 1e16: return String(Int64(d)) + ".0"
-        default: return pythonStr(value)
-        }
-    }
-
     /// Python's `==` on parsed JSON/YAML: numbers compare by value (`1 == 1.0 == True`),
     /// mappings ignore key order.
     public static func pythonEqual(_ lhs: JSONValue, _ rhs: JSONValue) -> Bool {

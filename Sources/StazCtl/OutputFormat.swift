@@ -47,15 +47,6 @@ public func renderOutput(columns: [String], rows: [[JSONValue]], rightAligned: S
 }
 
 /// Python's `str()` of a JSON-ish value, as used when printing table cells.
-func pythonStr(_ value: JSONValue) -> String {
-    switch value {
-    case .string(let s): return s
-    case .int(let i): return String(i)
-    case .bool(let b): return b ? "True" : "False"
-    case .null: return "None"
-    case .double(let d): return "\(d)"
-    default: return value.pythonJSONString
-    }
-}
+func pythonStr(_ value: JSONValue) -> String { value.pythonStr }
 
 /// Python truthiness of a JSON-ish value.

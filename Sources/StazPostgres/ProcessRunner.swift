@@ -56,24 +56,7 @@ public enum ProcessRunner {
     /// postmaster. No thread ever blocks waiting for a child.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                            timeout: Double? = nil, logger: Logger? = nil) async throws -> ProcessResult {
-        let path = try resolve(executable)
-        let outURL = temporaryFile(suffix: "out"), errURL = temporaryFile(suffix: "err")
-        defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
-        logger?.debug("running \(([executable] + arguments).joined(separator: " "))")
-        let pid: pid_t
-        do {
-            pid = try Spawn.start(path: path, arguments: arguments, environment: environment ?? Self.environment(),
-                                  stdoutPath: outURL.path, stderrPath: errURL.path)
-        } catch {
-            throw ProcessRunnerError.launchFailed(executable: path, reason: "\(error)")
-        }
-        let killer = TimeoutKiller()
-        if let timeout { killer.arm(pid: pid, after: timeout) }
-        let code = await Spawn.waitForExit(pid)
-        killer.disarm()
-        let out = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
-        let err = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-        return ProcessResult(exitCode: code, stdout: out, stderr: err, timedOut: killer.fired)
+        try await run(executable, arguments, environment: environment, timeout: timeout, logger: logger, started: { _ in })
     }
 
     /// Like `run`, but a non-zero exit (or timeout) throws `ProcessRunnerError.failed`.
@@ -99,37 +82,5 @@ public enum ProcessRunner {
 
     static func temporaryFile(suffix: String) -> URL {
         URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("staz-\(UUID().uuidString).\(suffix)")
-    }
-}
-
-/// Kills a child that outlives its timeout. A class with a lock because the timer runs on a
-/// dispatch queue while the awaiting task reads `fired` afterwards.
-private final class TimeoutKiller: @unchecked Sendable {
-    private let lock = NSLock()
-    private var work: DispatchWorkItem?
-    private var didFire = false
-    private var finished = false
-
-    var fired: Bool { lock.lock(); defer { lock.unlock() }; return didFire }
-
-    func arm(pid: Int32, after seconds: Double) {
-        let item = DispatchWorkItem { [self] in
-            lock.lock(); defer { lock.unlock() }
-            guard !finished else { return }
-            didFire = true
-            // The child leads its own process group: signal the group, so helpers it started die too.
-            kill(-pid, SIGTERM)
-            DispatchQueue.global().asyncAfter(deadline: .now() + 2) { [self] in
-                // Only while the child is still ours: after `disarm` the pid may be reused.
-                lock.lock(); defer { lock.unlock() }
-                if !finished { kill(-pid, SIGKILL) }
-            }
-        }
-        lock.lock(); work = item; lock.unlock()
-        DispatchQueue.global().asyncAfter(deadline: .now() + max(0, seconds), execute: item)
-    }
-
-    func disarm() {
-        lock.lock(); finished = true; work?.cancel(); lock.unlock()
     }
 }

@@ -1,3 +1,4 @@
+import StazCore
 import Foundation
 
 /// Buffered JSON-lines writer; flushes every 0.5 s worth of lines and at the end, plus a
@@ -53,19 +54,7 @@ final class ProbeLog {
     }
 
     private func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.prefix(300).unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        JSONValue.string(String(text.prefix(300))).compactString
     }
 }
 
