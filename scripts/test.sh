@@ -4,6 +4,8 @@
 #      reference in the compatibility test)
 #   2. swift build (debug, with tests)   3. swift test (unit tests)
 #   4. integration tests (pytest, real etcd / PostgreSQL 15 / HAProxy) against .build/debug/staz
+#   5. benchmark smoke run (bench/smoke.sh: release build, one short repetition of a few
+#      scenarios) so the benchmark suite cannot rot; missed targets do not fail it
 # Prints a summary and exits non-zero when any step failed.
 # Extra arguments go to pytest, e.g. scripts/test.sh -k failover
 set -uo pipefail
@@ -45,6 +47,7 @@ step "Patroni venv (reference patronictl)" bash scripts/patroni-venv.sh
 if step "swift build (debug, with tests)" swift build --build-tests; then
     step "swift test (unit tests)" swift test --skip-build
     step "integration tests (pytest)" integration_tests "$@"
+    step "benchmark smoke (bench/smoke.sh)" sh bench/smoke.sh
 else
     skip "swift test (unit tests)" "build failed"
     skip "integration tests (pytest)" "build failed"
