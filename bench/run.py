@@ -33,10 +33,10 @@ SCENARIO_SETUPS = {
     "B4": ["staz-fast", "patroni-fast"],
     "B5": ["staz-fast", "patroni-fast"],
     "B6": ["staz-fast", "patroni-fast"],
-    "B7": ["staz-fast", "patroni-fast"],
+    "B7": ["staz-fast", "patroni-fast", "staz-default", "patroni-default"],
     "B8": ["staz-fast", "patroni-fast"],
 }
-SETUP_ORDER = ["staz-fast", "patroni-fast", "staz-fast-pst0", "patroni-fast-pst0",
+SETUP_ORDER = ["staz-fast", "patroni-fast", "staz-default", "staz-fast-pst0", "patroni-fast-pst0",
                "patroni-default", "patroni-default-pst0"]
 DEFAULT_REPS = {  # (staz, patroni): cheap scenarios repeat more
     "B1a": (5, 3), "B1b": (5, 3), "B2": (5, 3), "B7": (3, 3), "B8": (1, 1),

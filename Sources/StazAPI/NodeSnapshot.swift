@@ -45,6 +45,9 @@ public struct NodeSnapshot: Sendable, Equatable {
     /// Already without `postmaster_start_time`, `schedule` as ISO text.
     public var scheduledRestart: JSONObject? = nil
     public var watchdogFailed: Bool = false
+    /// Why this node refuses to promote although the cluster has no leader (synchronous mode,
+    /// it may miss acknowledged commits); shown as `failover_blocked`.
+    public var failoverBlocked: String? = nil
 
     // MARK: health-check inputs
 
@@ -131,6 +134,7 @@ public struct NodeSnapshot: Sendable, Equatable {
         ]))
         if let scheduledRestart { o["scheduled_restart"] = .object(scheduledRestart) }
         if watchdogFailed { o["watchdog_failed"] = true }
+        if let failoverBlocked { o["failover_blocked"] = .string(failoverBlocked) }
         return o
     }
 }

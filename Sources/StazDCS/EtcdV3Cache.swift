@@ -177,6 +177,9 @@ actor EtcdV3Cache {
         let old = entries[key]
         if let value { entries[key] = value } else { entries.removeValue(forKey: key) }
         if Self.wakingKeys.contains(key), old?.value != value?.value { wake() }
+        // A member joining wakes the loop too, so the leader creates its replication slot at
+        // once instead of up to loop_wait later (the new replica cannot stream without it).
+        if old == nil, value != nil, key.hasPrefix(DCSKey.members) { wake() }
     }
 
     private func replaceAll(_ kvs: [EtcdV3Wire.KeyValue], revision: Int64) {

@@ -83,6 +83,12 @@ extension HAController {
             startRestart(timeout: timeout)
         case .cancelScheduledRestart:
             scheduledRestart = nil
+        case .writeSync(let state, let version, let won, let lost):
+            guard try await dcs.setSync(state.json, version: version) else { return lost }
+            try await prepareStandbyNamesForPromotion(state)
+            return won
+        case .reportBlockedFailover(let reason):
+            blockedFailoverReason = reason
         }
         return nil
     }
@@ -107,6 +113,8 @@ extension HAController {
         case .sleep: return "waiting for the scheduled time"
         case .restart: return "restart"
         case .cancelScheduledRestart: return "cancelling the scheduled restart"
+        case .writeSync: return "writing the sync key"
+        case .reportBlockedFailover: return "reporting a blocked failover"
         }
     }
 
@@ -221,8 +229,11 @@ extension HAController {
     /// Rewrites postgresql.conf / pg_hba.conf / standby.signal for the current settings.
     @discardableResult
     func writePostgresConfiguration(recovery: RecoveryConfiguration?) async throws -> JSONObject {
-        let parameters = effectivePostgresParameters(local: config, dynamic: settingsWithRoleParameters(primary: recovery == nil),
+        var parameters = effectivePostgresParameters(local: config, dynamic: settingsWithRoleParameters(primary: recovery == nil),
                                                      majorVersion: 15)
+        if let managed = managedStandbyNamesText(primary: recovery == nil) {
+            parameters["synchronous_standby_names"] = .string(managed)
+        }
         try await postgres.writeConfiguration(parameters: parameters, hba: settings.pgHBA ?? config.postgresql.pgHBA, recovery: recovery)
         currentRecovery = recovery
         return parameters
@@ -253,6 +264,8 @@ extension HAController {
     }
 
     func demote(_ mode: DemoteMode) async throws {
+        standbyNames = nil
+        standbyNamesAppliedAt = nil
         let holding = await keeper.holdingLeader
         await keeper.setHoldingLeader(false)
         switch mode {

@@ -49,6 +49,15 @@ actor HAController {
     var startCallbackDone = false
     /// Command-line parameters changed by a reload but not applied until a restart.
     var commandLinePending = JSONObject()
+    /// `synchronous_standby_names` staz applied (synchronous mode), and the primary's flush
+    /// LSN at that moment; `managingStandbyNames` until the user's value was restored.
+    var standbyNames: StandbyNames?
+    var standbyNamesAppliedAt: LSN?
+    var managingStandbyNames = false
+    /// Why this node refuses to promote (double fault in synchronous mode), for `/patroni`.
+    var blockedFailoverReason: String?
+    /// The primary's walsenders as last seen by the synchronous-replication step.
+    var walSenders: [ReplicationConnection] = []
 
     init(config: StazConfiguration, dcs: DCSClient, postgres: PostgresController, keeper: LeaseKeeper,
          apiState: APIState, http: HTTPClient, settings: DynamicSettings, logger: Logger) {
@@ -132,7 +141,10 @@ actor HAController {
                                 .flatMap { $0.hasTimeZone ? $0.epochSeconds : nil },
                             scheduledRestart: scheduledRestart)
         let plan = decide(input)
+        let previouslyBlocked = blockedFailoverReason
+        blockedFailoverReason = nil
         let message = await execute(plan, cluster: cluster, observation: observation)
+        if let blocked = blockedFailoverReason, blocked != previouslyBlocked { logger.warning("\(blocked)") }
         if memoryAtStart.longAction == nil { memory.firstCycle = false }
 
         let after = withCommandLinePending(await postgres.observe())
@@ -141,6 +153,7 @@ actor HAController {
         if let cluster {
             await publishMember(after)
             await maintainLeaderState(cluster: cluster, observation: after)
+            await processSyncReplication(cluster: cluster, observation: after)
         }
         await publishSnapshot(cluster: cluster, observation: after)
         return message

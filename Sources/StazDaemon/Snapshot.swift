@@ -1,6 +1,7 @@
 import Foundation
 import StazAPI
 import StazCore
+import StazHA
 
 /// Keeps the REST API's in-memory snapshot current after every cycle, so health checks never
 /// touch PostgreSQL or the DCS.
@@ -12,6 +13,9 @@ extension HAController {
         let now = ContinuousClock.now
         let settings = self.settings
         let tags = MemberRecord.effectiveTags(config.tags)
+        let syncMode = SyncMode(settings)
+        let blocked = blockedFailoverReason
+        let replication = observation.isInRecovery ? [] : walSenders.map(\.statusJSON)
         apiState.update { s in
             s.state = state
             s.role = role
@@ -43,7 +47,12 @@ extension HAController {
             s.loopWait = .milliseconds(Int64(settings.loopWait * 1000))
             s.maximumLagOnFailover = settings.maximumLagOnFailover
             s.lastLoopInstant = now
+            s.failoverBlocked = blocked
+            s.replication = replication
             if let cluster {
+                let listed = cluster.sync.leader != nil && cluster.sync.leader != s.name && cluster.sync.contains(s.name)
+                s.isSyncStandby = listed && syncMode == .priority
+                s.isQuorumStandby = listed && syncMode == .quorum
                 s.clusterView = cluster
                 s.clusterViewTime = now
                 s.clusterUnlocked = !cluster.isLocked

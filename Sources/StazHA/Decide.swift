@@ -17,6 +17,8 @@ func prefixed(_ plan: HAPlan, _ prefix: String) -> HAPlan {
         case .acquireLock(let a, let b): return .acquireLock(then: prefixed(a, prefix), otherwise: prefixed(b, prefix))
         case .updateLock(let a, let b): return .updateLock(then: prefixed(a, prefix), otherwise: prefixed(b, prefix))
         case .raceInitialize(let a, let b): return .raceInitialize(then: prefixed(a, prefix), otherwise: prefixed(b, prefix))
+        case .writeSync(let state, let version, let a, let b):
+            return .writeSync(state, version: version, then: prefixed(a, prefix), otherwise: prefixed(b, prefix))
         default: return step
         }
     }
@@ -131,7 +133,9 @@ struct Decider {
             $0.cloneFrom && $0.name != me && $0.name != leader.name && $0.state == "running"
         }.map(\.name).sorted()
         if let first = cloneable.first { return first }
-        guard let leaderMember = cluster.leaderMember, leaderMember.state == "running" else { return nil }
+        // Like Patroni, the leader is a clone source as soon as it holds the lock (it takes the
+        // lock only once bootstrap finished); waiting for its member key to say "running" cost
+        // new replicas up to a loop_wait.
         return leader.name
     }
 
@@ -177,9 +181,10 @@ struct Decider {
 
     func unlockedCluster(_ cluster: ClusterView) -> HAPlan {
         if isHealthiestNode(cluster) {
-            var won: [HAStep] = cluster.failover != nil ? [.clearFailover] : []
-            won += enforcePrimaryRole(cluster).steps
+            var won: [HAStep] = forcedFailoverWarning(cluster).map { [$0] } ?? []
+            won += cluster.failover != nil ? [.clearFailover] : []
             let wonMessage = runningAsPrimary ? "acquired session lock as a leader" : "promoted self to leader by acquiring session lock"
+            won += enforcePrimaryRole(cluster, promoteMessage: wonMessage).steps
             return HAPlan(wonMessage, [.acquireLock(
                 then: HAPlan(wonMessage, won),
                 otherwise: follow(cluster, leader: nil,
@@ -190,6 +195,10 @@ struct Decider {
             return follow(cluster, leader: nil,
                           demoteReason: "demoting self because I am not allowed to become primary",
                           followReason: "following a different leader because I am not allowed to promote")
+        }
+        if let blocked = blockedFailoverReason(cluster) {
+            let plan = follow(cluster, leader: nil, demoteReason: "demoting self because i am not the healthiest node", followReason: blocked)
+            return HAPlan(plan.message, [.reportBlockedFailover(blocked)] + plan.steps)
         }
         return follow(cluster, leader: nil,
                       demoteReason: "demoting self because i am not the healthiest node",
@@ -211,6 +220,8 @@ struct Decider {
         }
         if paused || !input.node.mayBecomeLeader { return false }
         if pg.isRunning && !pg.isAcceptingConnections { return false }
+        // A switchover in priority sync mode goes only to a standby listed in `/sync`.
+        if let request = cluster.failover, request.leader != nil, excludedFromPriorityRace(cluster) { return false }
         if let request = cluster.failover, request.leader == me {
             // The former leader of a switchover wins only when nobody else could.
             return !input.peers.contains { $0.name != me && $0.reachable && !$0.noFailover && $0.failoverPriority > 0 }
@@ -218,11 +229,15 @@ struct Decider {
         if let request = cluster.failover {
             if let candidate = request.candidate {
                 if candidate == me { return true }
+                if excludedFromPriorityRace(cluster) { return false }
                 let candidateHealthy = input.peers.contains { $0.name == candidate && $0.reachable && !$0.noFailover }
                 if candidateHealthy { return false }
             }
+            if excludedFromPriorityRace(cluster) { return false }
             return comparedWithPeers(cluster, checkLag: false, excluding: request.leader)
         }
+        // Priority sync mode: only a standby in `/sync` holds every acknowledged commit.
+        if excludedFromPriorityRace(cluster) { return false }
         return comparedWithPeers(cluster, checkLag: true, excluding: nil)
     }
 
@@ -235,12 +250,18 @@ struct Decider {
             return false
         }
         if settings.checkTimeline, (pg.timeline ?? 0) < cluster.timeline || pg.timeline == nil { return false }
+        let sync = activeSync(cluster)
         for peer in input.peers where peer.name != me && peer.name != excluding && peer.reachable && !peer.noFailover {
+            // Priority sync mode compares only with the other `/sync` standbys.
+            if syncMode == .priority, let sync, !sync.contains(peer.name), peer.name != sync.leader { continue }
             if peer.role == "primary" || !peer.isInRecovery { return false }
             let theirs = peer.walPosition ?? .zero
-            if theirs > mine { return false }
-            if theirs == mine && peer.failoverPriority > input.node.failoverPriority { return false }
+            let formerLeader = sync?.leader == peer.name
+            if theirs > mine && !formerLeader { return false }
+            let competes = syncMode != .quorum || sync == nil || sync!.contains(peer.name)
+            if theirs == mine && competes && !formerLeader && peer.failoverPriority > input.node.failoverPriority { return false }
         }
+        if let quorum = quorumVotes(cluster, excluding: excluding) { return quorum.enough }
         return true
     }
 
@@ -316,12 +337,14 @@ struct Decider {
         return input.peers.contains { peer in
             guard peer.name != me, peer.reachable, !peer.noFailover, peer.failoverPriority > 0 else { return false }
             if let candidate, peer.name != candidate { return false }
+            if candidate == nil, syncMode == .priority, let sync = activeSync(cluster), !sync.contains(peer.name) { return false }
             let theirs = peer.walPosition ?? .zero
             return leaderWal.bytesAhead(of: theirs) <= UInt64(max(0, settings.maximumLagOnFailover))
         }
     }
 
-    func enforcePrimaryRole(_ cluster: ClusterView) -> HAPlan {
+    func enforcePrimaryRole(_ cluster: ClusterView,
+                            promoteMessage: String = "promoted self to leader because I had the session lock") -> HAPlan {
         if runningAsPrimary {
             let needsHistory = (pg.timeline ?? 0) > 1 && (pg.timeline ?? 0) > cluster.timeline
             return HAPlan("no action. I am (\(me)), the leader with the lock", needsHistory ? [.recordPromotion] : [])
@@ -329,7 +352,10 @@ struct Decider {
         if !paused, prePromoteBackoff {
             return HAPlan("Promotion cancelled because the pre-promote script failed", [.releaseLock])
         }
-        return HAPlan("promoted self to leader because I had the session lock", [.promote, .recordPromotion])
+        let promote = HAPlan(promoteMessage, [.promote, .recordPromotion])
+        guard let claim = prePromoteSync(cluster) else { return promote }
+        return HAPlan(promote.message, [.writeSync(claim, version: cluster.sync.version, then: promote,
+            otherwise: HAPlan("Postponing promotion because synchronous replication state was updated by somebody else"))])
     }
 
     // MARK: following (reference §2.4 `follow`)

@@ -49,6 +49,12 @@ public indirect enum HAStep: Sendable, Equatable {
     case restart(timeout: Double?)
     /// Forget the scheduled restart (done, stale, or no longer applicable).
     case cancelScheduledRestart
+    /// Compare-and-set the `sync` key before promoting (synchronous mode); `otherwise` when
+    /// somebody else changed it first.
+    case writeSync(SyncState, version: String?, then: HAPlan, otherwise: HAPlan)
+    /// This node refuses a failover that could lose acknowledged commits: published in
+    /// `/patroni` (`failover_blocked`) and logged as a warning.
+    case reportBlockedFailover(String)
 }
 
 /// A plan: steps in order and the heartbeat line to log when it completes.
@@ -62,21 +68,26 @@ public struct HAPlan: Sendable, Equatable {
 
     /// The steps of this plan and every branch the DCS answers would select, given the answers.
     /// Used by tests to read a plan as a straight line.
-    public func resolved(lockAcquired: Bool = true, lockUpdated: Bool = true, initializeWon: Bool = true) -> (steps: [HAStep], message: String) {
+    public func resolved(lockAcquired: Bool = true, lockUpdated: Bool = true, initializeWon: Bool = true,
+                         syncWritten: Bool = true) -> (steps: [HAStep], message: String) {
         var out: [HAStep] = []
         for step in steps {
             switch step {
             case .acquireLock(let a, let b):
-                let r = (lockAcquired ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon)
+                let r = (lockAcquired ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten)
                 out.append(.acquireLock(then: HAPlan(""), otherwise: HAPlan("")))
                 return (out + r.steps, r.message)
             case .updateLock(let a, let b):
-                let r = (lockUpdated ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon)
+                let r = (lockUpdated ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten)
                 out.append(.updateLock(then: HAPlan(""), otherwise: HAPlan("")))
                 return (out + r.steps, r.message)
             case .raceInitialize(let a, let b):
-                let r = (initializeWon ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon)
+                let r = (initializeWon ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten)
                 out.append(.raceInitialize(then: HAPlan(""), otherwise: HAPlan("")))
+                return (out + r.steps, r.message)
+            case .writeSync(let state, let version, let a, let b):
+                let r = (syncWritten ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten)
+                out.append(.writeSync(state, version: version, then: HAPlan(""), otherwise: HAPlan("")))
                 return (out + r.steps, r.message)
             default:
                 out.append(step)

@@ -108,6 +108,8 @@ extension HAPlan {
                 return HAPlan(message, out + [.updateLock(then: a.appendingOnSuccess(extra, message: newMessage), otherwise: b)])
             case .raceInitialize(let a, let b):
                 return HAPlan(message, out + [.raceInitialize(then: a.appendingOnSuccess(extra, message: newMessage), otherwise: b)])
+            case .writeSync(let state, let version, let a, let b):
+                return HAPlan(message, out + [.writeSync(state, version: version, then: a.appendingOnSuccess(extra, message: newMessage), otherwise: b)])
             default:
                 out.append(step)
             }

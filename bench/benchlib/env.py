@@ -60,6 +60,8 @@ SETUPS = {s.key: s for s in [
     Setup("patroni-fast", "patroni", 20, 1, 3),
     Setup("patroni-fast-pst0", "patroni", 20, 1, 3, {"primary_start_timeout": 0}),
     Setup("patroni-default", "patroni", 30, 10, 10),
+    # staz at Patroni's default timing, for like-for-like comparisons (B7 at loop_wait 10).
+    Setup("staz-default", "staz", 30, 10, 10),
     Setup("patroni-default-pst0", "patroni", 30, 10, 10, {"primary_start_timeout": 0}),
 ]}
 

@@ -1,0 +1,76 @@
+import StazCore
+import StazConfig
+
+/// Synchronous replication in the leader race and before promoting (reference §2.5, §2.11).
+extension Decider {
+    var syncMode: SyncMode { SyncMode(settings) }
+
+    /// Patroni's `sync_mode_is_active`: synchronous mode configured and `/sync` names a leader.
+    func activeSync(_ cluster: ClusterView) -> SyncState? {
+        guard syncMode != .off, cluster.sync.leader != nil else { return nil }
+        return cluster.sync
+    }
+
+    /// Priority mode: only standbys listed in `/sync` hold every acknowledged commit.
+    func excludedFromPriorityRace(_ cluster: ClusterView) -> Bool {
+        guard syncMode == .priority, let sync = activeSync(cluster) else { return false }
+        return !sync.contains(me)
+    }
+
+    /// Quorum mode: how many voters confirm that nobody has more WAL than me, and whether
+    /// that is enough (Patroni counts from −1 when the candidate itself is not a voter).
+    func quorumVotes(_ cluster: ClusterView, excluding: String?) -> (votes: Int, needed: Int, enough: Bool)? {
+        guard syncMode == .quorum, let sync = activeSync(cluster) else { return nil }
+        let mine = pg.walPosition ?? .zero
+        var votes = sync.contains(me) ? 0 : -1
+        var nobodyAhead = true
+        for peer in input.peers where peer.name != me && peer.name != excluding && peer.reachable {
+            let theirs = peer.walPosition ?? .zero
+            if theirs > mine { nobodyAhead = false }
+            if sync.contains(peer.name), theirs.value > 0, theirs <= mine { votes += 1 }
+        }
+        let enough = votes >= sync.quorum || (nobodyAhead && sync.leader == me)
+        return (max(0, votes), sync.quorum, enough)
+    }
+
+    /// The heartbeat line when this node would be the best candidate but must not promote
+    /// because it may miss commits that the lost primary acknowledged (double fault).
+    func blockedFailoverReason(_ cluster: ClusterView) -> String? {
+        guard input.node.mayBecomeLeader, !paused, !runningAsPrimary, let sync = activeSync(cluster) else { return nil }
+        let override = "use `stazctl failover --candidate \(me) --force` to accept data loss"
+        if syncMode == .priority {
+            guard !sync.contains(me) else { return nil }
+            // A reachable synchronous standby will take over; nothing is blocked.
+            let syncPeerAlive = input.peers.contains { $0.reachable && sync.contains($0.name) && $0.name != sync.leader }
+            if syncPeerAlive { return nil }
+            return "not promoting because \(me) is not a synchronous standby and may miss acknowledged commits; \(override)"
+        }
+        guard let quorum = quorumVotes(cluster, excluding: nil), !quorum.enough else { return nil }
+        let aheadOrPrimary = input.peers.contains { peer in
+            peer.reachable && (peer.role == "primary" || !peer.isInRecovery || (peer.walPosition ?? .zero) > (pg.walPosition ?? .zero))
+        }
+        if aheadOrPrimary { return nil }
+        return "not promoting because only \(quorum.votes) of the \(quorum.needed) synchronous quorum votes needed confirm that \(me) has every acknowledged commit; \(override)"
+    }
+
+    /// An explicit failover to this node overrides the sync rules; say what that may cost.
+    func forcedFailoverWarning(_ cluster: ClusterView) -> HAStep? {
+        guard let request = cluster.failover, request.candidate == me, let sync = activeSync(cluster) else { return nil }
+        let mayLoseCommits = syncMode == .priority ? !sync.contains(me) : !(quorumVotes(cluster, excluding: request.leader)?.enough ?? true)
+        guard mayLoseCommits else { return nil }
+        return .logWarning("manual failover to \(me): \(me) is not a synchronous standby, commits acknowledged by the former primary may be lost")
+    }
+
+    /// Before promoting in synchronous mode the new leader claims `/sync` (compare-and-set):
+    /// priority mode with no standbys yet (the leader step adds confirmed ones), quorum mode
+    /// with the former voters and former leader (minus itself) so earlier commits stay covered.
+    func prePromoteSync(_ cluster: ClusterView) -> SyncState? {
+        guard syncMode != .off else { return nil }
+        let old = cluster.sync
+        guard syncMode == .quorum, old.leader != nil else { return SyncState(leader: me, syncStandbys: [], quorum: 0) }
+        var voters = old.syncStandbys.filter { $0.lowercased() != me.lowercased() }
+        if let former = old.leader, former != me, !voters.contains(former) { voters.append(former) }
+        let quorum = max(0, min(old.quorum, voters.count - 1))
+        return SyncState(leader: me, syncStandbys: voters.sorted(), quorum: voters.isEmpty ? 0 : quorum)
+    }
+}
