@@ -42,13 +42,28 @@ struct WatchAndFailoverTests {
         try await withCluster(backend) { cluster async throws in
             let a = cluster.client("node-a"), b = cluster.client("node-b")
             #expect(try await a.attemptToAcquireLeader())
+            #expect(try await a.touchMember(object(["role": "replica"])))
             try await Self.prime(b)
             let start = ContinuousClock.now
-            // A member write is not a reason to wake the HA loop.
+            // An update of an existing member key is not a reason to wake the HA loop.
             async let woken = b.waitForChange(timeout: .milliseconds(1500))
             #expect(try await a.touchMember(object(["role": "primary"])))
             #expect(await woken == false)
             #expect(ContinuousClock.now - start >= .milliseconds(1400))
+        }
+    }
+
+    @Test("etcd v3: a member joining wakes the loop (the leader creates its slot at once)")
+    func v3NewMemberWakes() async throws {
+        try await withCluster(.v3) { cluster async throws in
+            let a = cluster.client("node-a"), b = cluster.client("node-b")
+            try await Self.prime(b)
+            let start = ContinuousClock.now
+            async let woken = b.waitForChange(timeout: .seconds(10))
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await a.touchMember(object(["role": "replica"])))
+            #expect(await woken == true)
+            #expect(ContinuousClock.now - start < .seconds(3))
         }
     }
 
