@@ -210,7 +210,16 @@ extension HAController {
     /// caller reports the event itself) runs once it is up.
     func startPostgres(recovery: RecoveryConfiguration?, timeout: Double? = nil, callback: String? = "on_start") async throws {
         let parameters = try await writePostgresConfiguration(recovery: recovery)
-        try await postgres.start(commandLineParameters: commandLineParameters(parameters), timeout: timeout ?? config.postgresql.pgCtlTimeout)
+        // A standby may need WAL from its upstream (and its replication slot there) before it
+        // accepts connections. Never hold the HA loop for that: our member key and the leader's
+        // slot for us depend on the loop running. Later cycles see it "starting".
+        let wait = recovery == nil ? (timeout ?? config.postgresql.pgCtlTimeout)
+                                   : min(timeout ?? config.postgresql.pgCtlTimeout, max(2, settings.loopWait))
+        do {
+            try await postgres.start(commandLineParameters: commandLineParameters(parameters), timeout: wait)
+        } catch PostgresControlError.timedOut where recovery != nil {
+            logger.info("PostgreSQL is still starting up as a standby; continuing")
+        }
         commandLinePending = JSONObject()
         if let callback {
             startCallbackDone = true
@@ -299,6 +308,16 @@ extension HAController {
         let recovery = RecoveryConfiguration(upstream: upstream, slotName: mySlot)
         // Rewind checks compare with a primary; a cascade source (`replicatefrom`) is a standby.
         let followsPrimary = leader.name == lastCluster?.leader?.name
+        if observation.isRunning && !observation.isAcceptingConnections {
+            // Still starting (e.g. waiting for WAL from the upstream): point it at the right
+            // upstream if the leader changed meanwhile (PostgreSQL 13+ reloads primary_conninfo
+            // during recovery), otherwise check again next cycle.
+            if currentRecovery?.upstream != upstream {
+                try await writePostgresConfiguration(recovery: recovery)
+                try await postgres.reload()
+            }
+            return
+        }
         if observation.isRunning {
             let sameUpstream = observation.upstreamHost == upstream.host && observation.upstreamPort == upstream.port
             let stuck = !observation.isStreaming && (leader.timeline ?? 0) > (observation.timeline ?? 0)
