@@ -116,6 +116,12 @@ actor HAController {
             logger.error("Error communicating with DCS: \(error)")
         }
         if let cluster {
+            // Keep the keeper's notion of leadership in line with the DCS: a member that lost
+            // the lock by any path (fence, expiry, another member's takeover) must not go on
+            // refreshing "as leader", or a later acquire would start from a stale confirmation.
+            if cluster.leader?.name != me, await keeper.holdingLeader {
+                await keeper.setHoldingLeader(false)
+            }
             lastCluster = cluster
             if cluster.isLocked { lastLockedMembers = cluster.members.map(\.name) }
             await applyDynamicConfig(cluster)

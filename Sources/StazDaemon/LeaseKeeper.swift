@@ -99,6 +99,8 @@ actor LeaseKeeper {
         fenced = true
         logger.error("leader lock could not be renewed in time: stopping PostgreSQL before the lock can expire")
         fence()
+        // We act as leader no more; a later acquire starts from a freshly confirmed session.
+        holdingLeader = false
         onLeaseChange(nil)
     }
 

@@ -135,6 +135,8 @@ extension PostgresController {
         while Date() < deadline {
             if let row = try? await queryLocal("SELECT pg_catalog.pg_is_in_recovery()::text AS r").first,
                row["r"] == .some("false") { return }
+            // Stopped meanwhile (e.g. fenced because the lock could not be renewed): stop waiting.
+            guard isRunning() else { throw PostgresControlError.notRunning }
             try? await Task.sleep(nanoseconds: 200_000_000)
         }
         throw PostgresControlError.timedOut("PostgreSQL still in recovery \(timeout) s after promote")
