@@ -4,14 +4,10 @@ HAProxy stay in the root namespace and listen on the bridge address."""
 
 import pathsetup  # noqa: F401 - tests/integration on sys.path
 
-import http.client
-import json
 import os
 import pwd
 import signal
 import subprocess
-import urllib.error
-import urllib.request
 
 from harness import ETCD_PORTS, PG_PORTS, PROXY_PORTS, REST_PORTS, Cluster
 from members import Member
@@ -105,26 +101,8 @@ class NamespacedMember(Member):
 
 
 def http_request_to(address, port, path, method="GET", body=None, timeout=3.0):
-    """Like support.http_request (which always targets 127.0.0.1), for a member address."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"http://{address}:{port}{path}", data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, _decode(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, _decode(error.read())
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-        return None, f"{type(error).__name__}: {error}"
-
-
-def _decode(raw):
-    text = raw.decode("utf-8", "replace")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+    """support.http_request for a member's namespace address."""
+    return http_request(port, path, method, body, timeout, host=address)
 
 
 class NamespacedCluster(Cluster):

@@ -127,12 +127,12 @@ def port_is_free(port):
 
 
 def http_request(port, path, method="GET", body=None, timeout=3.0, scheme="http", cafile=None,
-                 auth=None):
+                 auth=None, host="127.0.0.1"):
     """Returns (status, parsed JSON or text). status is None when nothing answered.
     `cafile` verifies an https server against that CA; `auth` is (username, password) sent as
-    HTTP basic authentication."""
+    HTTP basic authentication; `host` is another address (e.g. a member's network namespace)."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{scheme}://127.0.0.1:{port}{path}", data=data,
+    request = urllib.request.Request(f"{scheme}://{host}:{port}{path}", data=data,
                                      method=method)
     if data is not None:
         request.add_header("Content-Type", "application/json")
