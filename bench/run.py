@@ -177,6 +177,7 @@ def main(argv=None):
     started = datetime.datetime.now(datetime.timezone.utc)
     context = Context(args)
     steps = plan(args.scenarios, args.tools, args.setups)
+    diagnostics = []  # cluster logs of scenarios that broke, printed after the table
     context.progress("plan: " + "; ".join(f"{s.key}: {','.join(c)}" for s, c in steps))
     if not args.no_floors:
         try:
@@ -193,6 +194,9 @@ def main(argv=None):
                 traceback.print_exc()
                 context.errors.append({"scenario": scenario, "setup": setup.key,
                                        "error": f"{type(error).__name__}: {str(error)[:600]}"})
+                if context.session.cluster is not None:
+                    diagnostics.append(f"==== {scenario} on {setup.key} ====\n"
+                                       + context.session.cluster.diagnostics(25))
                 context.session.discard()
         context.session.close()
 
@@ -212,6 +216,9 @@ def main(argv=None):
     stem.with_suffix(".md").write_text(table + "\n")
     print("\n" + table)
     print(f"\nwrote {stem}.json and {stem}.md")
+    # Last, so that a CI log cut in the middle still shows why a scenario broke.
+    for text in diagnostics:
+        print("\n" + text)
     return 1 if context.errors else 0
 
 

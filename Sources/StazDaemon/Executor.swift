@@ -187,6 +187,8 @@ extension HAController {
     func cloneReplica(from upstream: UpstreamTarget) async {
         do {
             logger.info("trying to bootstrap from '\(upstream.memberName)'")
+            // A postmaster whose data directory was deleted under it still holds the port.
+            try await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 30)
             try await postgres.createReplica(from: upstream, extraArguments: config.postgresql.basebackupArguments)
             try await startPostgres(recovery: RecoveryConfiguration(upstream: upstream, slotName: mySlot))
             logger.info("replica has been created using basebackup")

@@ -83,7 +83,7 @@ extension PostgresController {
     /// Stops the postmaster by signal. After `timeout` seconds escalates to immediate mode, and
     /// 5 s later SIGKILLs the postmaster and its children. Returns once it is gone.
     public func stop(mode: StopMode, checkpointFirst: Bool = false, timeout: Double) async throws {
-        guard let pid = postmasterPID() else {
+        guard let pid = postmasterPID() ?? orphanedPostmasterPID() else {
             dropConnection()
             return
         }

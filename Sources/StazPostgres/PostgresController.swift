@@ -129,6 +129,24 @@ public actor PostgresController {
     }
 
     public nonisolated func isRunning() -> Bool { postmasterPID() != nil }
+
+    /// A postmaster still running in this data directory after `postmaster.pid` (or the whole
+    /// directory) was deleted under it. PostgreSQL notices a missing lock file only once a
+    /// minute, and until then it holds the port, so a clone into the same place cannot start.
+    /// Found by the process's working directory, which the postmaster sets to its data directory.
+    nonisolated func orphanedPostmasterPID() -> Int32? {
+        let absolute = dataDirectory.hasPrefix("/") ? dataDirectory
+            : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(dataDirectory)
+        let url = URL(fileURLWithPath: absolute).standardizedFileURL
+        let wanted = url.deletingLastPathComponent().resolvingSymlinksInPath().appendingPathComponent(url.lastPathComponent).path
+        return ProcessLiveness.postgresProcesses().first { pid in
+            guard let cwd = ProcessLiveness.workingDirectory(of: pid) else { return false }
+            let directory = cwd.hasSuffix(" (deleted)") ? String(cwd.dropLast(" (deleted)".count)) : cwd
+            guard directory == wanted, let parent = ProcessLiveness.parent(of: pid) else { return false }
+            // The postmaster is the one whose parent is not a postgres of the same directory.
+            return ProcessLiveness.workingDirectory(of: parent).map { $0 != cwd } ?? true
+        }
+    }
 }
 
 /// `kill(pid, 0)` plus a zombie check, because a postmaster re-parented to us (staz as PID 1 in
@@ -154,12 +172,32 @@ enum ProcessLiveness {
 
     /// Direct children of `pid`, from /proc (Linux); empty elsewhere.
     static func children(of pid: Int32) -> [Int32] {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        return entries.compactMap { Int32($0) }.filter { child in
-            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 2 && Int32(fields[1]) == pid
+        allPIDs().filter { parent(of: $0) == pid }
+    }
+
+    static func allPIDs() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
+    }
+
+    /// Parent pid from /proc/<pid>/stat (the field after the state).
+    static func parent(of pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 2 ? Int32(fields[1]) : nil
+    }
+
+    /// Live processes named postgres/postmaster, from /proc (Linux); empty elsewhere.
+    static func postgresProcesses() -> [Int32] {
+        allPIDs().filter { pid in
+            guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) else { return false }
+            let name = comm.trimmingCharacters(in: .whitespacesAndNewlines)
+            return (name.hasPrefix("postgres") || name.hasPrefix("postmaster")) && isAlive(pid)
         }
+    }
+
+    /// Target of /proc/<pid>/cwd; readable for processes of our own user.
+    static func workingDirectory(of pid: Int32) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")
     }
 }
