@@ -7,6 +7,7 @@ import PackageDescription
 //   StazHA        the pure HA decision function (DCS view + local state + config + clock -> actions)
 //   StazDCS       DCS protocol implementations: etcd v3 (JSON gateway) and etcd v2
 //   StazPostgres  PostgreSQL control: processes, config files, queries, slots
+//   StazMesh      the three-zone Spock/pglogical mesh: pure planner, SQL observe/apply, reconciler
 //   StazAPI       REST API server (Patroni endpoints) over SwiftNIO
 //   StazDaemon    the HA loop: executor, lease keeper, service wiring
 //   StazCtl       stazctl commands (library, so tests can call them)
@@ -53,6 +54,11 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
+        // The cross-zone Spock/pglogical mesh: pure planner plus SQL observe/apply edges.
+        .target(name: "StazMesh", dependencies: [
+            "StazCore", "StazConfig", "StazPostgres",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: v5),
         .target(name: "StazAPI", dependencies: [
             "StazCore", "StazConfig",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -64,7 +70,7 @@ let package = Package(
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ], swiftSettings: v5),
         .target(name: "StazDaemon", dependencies: [
-            "StazCore", "StazConfig", "StazHA", "StazDCS", "StazPostgres", "StazAPI",
+            "StazCore", "StazConfig", "StazHA", "StazDCS", "StazPostgres", "StazAPI", "StazMesh",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -99,5 +105,7 @@ let package = Package(
         .testTarget(name: "StazPostgresTests", dependencies: ["StazPostgres"], swiftSettings: v5),
         .testTarget(name: "StazAPITests", dependencies: ["StazAPI"], swiftSettings: v5),
         .testTarget(name: "StazCtlTests", dependencies: ["StazCtl"], swiftSettings: v5),
+        .testTarget(name: "StazMeshTests", dependencies: ["StazMesh"], swiftSettings: v5),
+        .testTarget(name: "StazDaemonTests", dependencies: ["StazDaemon"], swiftSettings: v5),
     ]
 )

@@ -22,6 +22,12 @@ public protocol APIActions: Sendable {
     func patchConfig(_ patch: JSONObject) async -> APIResponse
     /// `PUT /config`: replace the dynamic configuration.
     func replaceConfig(_ config: JSONObject) async -> APIResponse
+    /// `POST /mesh/ddl`: run DDL through the mesh provider's DDL replication on this zone's
+    /// leader (200 with the result, 503 when this member is not the leader or has no mesh).
+    func meshDDL(_ request: MeshDDLRequest) async -> APIResponse
+    /// `POST /failsafe` in failsafe mode, body validated: 200 "Accepted" (header `lsn`) and
+    /// remember the leader for `ttl`, or 500 "Running as a leader".
+    func acceptFailsafe(_ request: FailsafeRequest) async -> APIResponse
 }
 
 extension APIActions {
@@ -32,6 +38,8 @@ extension APIActions {
     public func reinitialize(force: Bool, fromLeader: Bool) async -> APIResponse { .httpError(503) }
     public func patchConfig(_ patch: JSONObject) async -> APIResponse { .httpError(503) }
     public func replaceConfig(_ config: JSONObject) async -> APIResponse { .httpError(503) }
+    public func meshDDL(_ request: MeshDDLRequest) async -> APIResponse { .text(503, "mesh is not configured on this member") }
+    public func acceptFailsafe(_ request: FailsafeRequest) async -> APIResponse { .httpError(502) }
 }
 
 /// Actions that do nothing; for tests and for running the API before the daemon is wired.

@@ -19,7 +19,7 @@ enum MetricsEndpoint {
     }
 
     static func render(_ snapshot: NodeSnapshot) -> String {
-        patroniMetrics(snapshot) + stazMetrics(snapshot)
+        patroniMetrics(snapshot) + stazMetrics(snapshot) + MeshEndpoint.metrics(snapshot)
     }
 
     /// Patroni's `PostgresqlState` indexes ("must never change", they are a monitoring contract).

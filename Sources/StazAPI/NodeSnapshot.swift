@@ -32,6 +32,8 @@ public struct NodeSnapshot: Sendable, Equatable {
     public var pause: Bool = false
     public var clusterUnlocked: Bool = true
     public var failsafeModeIsActive: Bool = false
+    /// `failsafe_mode` is on in the dynamic configuration (`POST /failsafe` answers 502 otherwise).
+    public var failsafeModeEnabled: Bool = false
     /// Epoch seconds of the last successful DCS read.
     public var dcsLastSeen: Int64 = 0
     /// Effective tags; also used for `?tag_<key>=<value>` filters.
@@ -48,6 +50,14 @@ public struct NodeSnapshot: Sendable, Equatable {
     /// Why this node refuses to promote although the cluster has no leader (synchronous mode,
     /// it may miss acknowledged commits); shown as `failover_blocked`.
     public var failoverBlocked: String? = nil
+    /// staz extension: this replica's copies of the mesh's logical slots are ready for a
+    /// failover (`logical_slots_ready`; nil: not a replica in a mesh). Peers compare it.
+    public var logicalSlotsReady: Bool? = nil
+    /// `GET /mesh` and the `staz_mesh_*` metrics (nil: no mesh configured).
+    public var mesh: MeshStatus? = nil
+    /// Keys other parts of staz add to `GET /mesh` (`slots_ready`, `divergence_reports`,
+    /// `last_failover`), merged over the reconciler's report.
+    public var meshExtras: JSONObject = JSONObject()
 
     // MARK: health-check inputs
 
@@ -135,6 +145,7 @@ public struct NodeSnapshot: Sendable, Equatable {
         if let scheduledRestart { o["scheduled_restart"] = .object(scheduledRestart) }
         if watchdogFailed { o["watchdog_failed"] = true }
         if let failoverBlocked { o["failover_blocked"] = .string(failoverBlocked) }
+        if let logicalSlotsReady { o["logical_slots_ready"] = .bool(logicalSlotsReady) }
         return o
     }
 }

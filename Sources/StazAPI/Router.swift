@@ -36,6 +36,8 @@ public struct Router: Sendable {
         for (key, handler) in Router.operationRoutes(actions: actions, state: state, clusterProvider: clusterProvider) {
             unsafeRoutes[key] = handler
         }
+        unsafeRoutes["POST mesh"] = MeshEndpoint.post(actions: actions)
+        unsafeRoutes["POST failsafe"] = FailsafeEndpoint.post(actions: actions, state: state)
     }
 
     public func route(method: HTTPMethod, uri: String, now: ContinuousClock.Instant = .now) -> Outcome {
@@ -82,6 +84,10 @@ public struct Router: Sendable {
             }
         case "metrics":
             return .immediate(MetricsEndpoint.response(snapshot: state.current, now: now))
+        case "mesh":
+            return .immediate(MeshEndpoint.get(state.current))
+        case "failsafe":
+            return .immediate(FailsafeEndpoint.get(state.current))
         case "config":
             return viewDependent(now: now) { view in
                 guard let config = view.config, config.version != nil, config.version != "0" else {

@@ -21,7 +21,7 @@ enum ConfigParser {
         let tags = parseTags(top)
         let ctl = parseCtl(top)
         let log = parseLog(top)
-        let mesh = top.mapping("mesh")
+        let mesh = parseMesh(top, scope: scope, superuser: postgresql?.superuser)
         let watchdog = top.mapping("watchdog")
         if let watchdog {
             let mode = watchdog["mode"].flatMap(YAMLConversion.scalarText)?.lowercased()

@@ -15,7 +15,8 @@ public struct StazConfiguration: Sendable, Equatable {
     public var tags: TagsSection = TagsSection()
     public var ctl: CtlSection = CtlSection()
     public var log: LogSection = LogSection()
-    public var mesh: JSONObject? = nil      // reserved for the mesh issue; kept verbatim
+    /// `mesh:`: the cross-zone logical-replication mesh (nil: this cluster is not in a mesh).
+    public var mesh: MeshSection? = nil
     /// `watchdog:` as written; staz does not drive a watchdog device (a warning says so).
     public var watchdog: JSONObject? = nil
     /// Path of the file (or directory) this configuration was read from, for reloads.

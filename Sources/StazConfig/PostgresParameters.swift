@@ -115,8 +115,12 @@ public enum PostgresParameterRules {
 /// The server parameters to run PostgreSQL with: owned defaults/minimums ← dynamic
 /// `postgresql.parameters` ← local `postgresql.parameters` (local cannot touch owned ones),
 /// then `cluster_name` = scope and `listen_addresses`/`port` from `postgresql.listen`.
-/// `majorVersion` is the major (`15`) or a server_version_num (`150002`).
-public func effectivePostgresParameters(local: StazConfiguration, dynamic: DynamicSettings, majorVersion: Int) -> JSONObject {
+/// `majorVersion` is the major (`15`) or a server_version_num (`150002`). With a `mesh`
+/// section the mesh's required settings are merged last (`MeshParameterRules`);
+/// `knownParameters` (the server binary's GUC names, nil: unknown) decides on the GUCs not
+/// every server has.
+public func effectivePostgresParameters(local: StazConfiguration, dynamic: DynamicSettings, majorVersion: Int,
+                                        knownParameters: Set<String>? = nil) -> JSONObject {
     let version = majorVersion < 1000 ? majorVersion * 10000 : majorVersion
     var parameters = JSONObject()
     for option in PostgresParameterRules.commandLineOptions {
@@ -142,6 +146,10 @@ public func effectivePostgresParameters(local: StazConfiguration, dynamic: Dynam
         parameters["wal_keep_segments"] = .int(segments ?? sizeMB.map { max(1, $0 / 16) } ?? 8)
     }
 
+    if let mesh = local.mesh {
+        MeshParameterRules.apply(to: &parameters, mesh: mesh, synchronousMode: dynamic.synchronousMode != "off",
+                                 knownParameters: knownParameters)
+    }
     parameters["cluster_name"] = .string(local.scope)
     parameters["listen_addresses"] = .string(local.postgresql.listenHosts)
     parameters["port"] = .string(String(local.postgresql.port))

@@ -31,6 +31,8 @@ public enum DCSKey {
     public static let failover = "failover"
     public static let sync = "sync"
     public static let failsafe = "failsafe"
+    /// staz extension: the mesh integrity ledger of this zone (Patroni ignores unknown keys).
+    public static let mesh = "mesh"
     public static let optimeLeader = "optime/leader"
 
     /// `/<namespace>/<scope>/` with duplicate slashes collapsed, always ending in `/`.

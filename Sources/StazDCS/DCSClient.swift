@@ -38,6 +38,8 @@ public protocol DCSClient: AnyObject, Sendable {
     func setHistory(_ value: JSONValue) async throws
     func setStatus(_ value: JSONValue) async throws
     func setFailsafe(_ value: JSONValue) async throws
+    /// staz extension key `mesh` (the zone's mesh integrity ledger), written by the zone leader.
+    func setMesh(_ value: JSONValue) async throws
 
     /// Removes everything under the cluster prefix (`stazctl remove`).
     func deleteCluster() async throws
@@ -63,6 +65,13 @@ public protocol DCSClient: AnyObject, Sendable {
 
     /// Stops background tasks (watch, connections).
     func close() async
+}
+
+extension DCSClient {
+    /// Stores without the mesh key (test doubles) refuse it.
+    public func setMesh(_ value: JSONValue) async throws {
+        throw DCSError.protocolError("this DCS client does not store the mesh key")
+    }
 }
 
 public enum DCSError: Error, CustomStringConvertible, Sendable {

@@ -157,6 +157,7 @@ public actor EtcdV2Client: DCSClient {
     public func setHistory(_ value: JSONValue) async throws { try await plainWrite(DCSKey.history, value.compactString) }
     public func setStatus(_ value: JSONValue) async throws { try await plainWrite(DCSKey.status, value.compactString) }
     public func setFailsafe(_ value: JSONValue) async throws { try await plainWrite(DCSKey.failsafe, value.compactString) }
+    public func setMesh(_ value: JSONValue) async throws { try await plainWrite(DCSKey.mesh, value.compactString) }
 
     public func deleteCluster() async throws {
         let response = try await transport.perform(EtcdRequest(

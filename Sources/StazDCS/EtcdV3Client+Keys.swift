@@ -69,6 +69,7 @@ extension EtcdV3Client {
     public func setHistory(_ value: JSONValue) async throws { try await plainPut(DCSKey.history, value.compactString) }
     public func setStatus(_ value: JSONValue) async throws { try await plainPut(DCSKey.status, value.compactString) }
     public func setFailsafe(_ value: JSONValue) async throws { try await plainPut(DCSKey.failsafe, value.compactString) }
+    public func setMesh(_ value: JSONValue) async throws { try await plainPut(DCSKey.mesh, value.compactString) }
 
     public func deleteCluster() async throws {
         _ = try await call("/v3/kv/deleterange",

@@ -42,6 +42,11 @@ public func makePeerTLSConfiguration(restapi: RestAPISection?, ctl: CtlSection) 
 /// 403); call `makePeerTLSConfiguration` at start-up to report such errors clearly.
 public func makePeerHTTPClientConfiguration(restapi: RestAPISection, ctl: CtlSection) -> HTTPClient.Configuration {
     var configuration = HTTPClient.Configuration()
+    // A member whose REST port refuses connections is down: say so at once, as Patroni does.
+    // AsyncHTTPClient would otherwise retry the connect with backoff until the request's whole
+    // timeout ran out, which made a restarted staz wait 3 s in its duplicate-name check (long
+    // enough for its lease to expire after a crash) and every leader race wait 2 s per dead peer.
+    configuration.connectionPool.retryConnectionEstablishment = false
     if let tls = try? makePeerTLSConfiguration(restapi: restapi, ctl: ctl) {
         configuration.tlsConfiguration = tls
     }

@@ -38,17 +38,30 @@ public final class StazDaemon: Service, Sendable {
         let postgres = PostgresController(section: config.postgresql, scope: config.scope, memberName: config.name, logger: logger)
         let dataDir = config.postgresql.dataDir
         let keeperLogger = logger
+        let guardFeeder = FenceGuardFeeder(dataDirectory: dataDir, logger: logger)
         let keeper = LeaseKeeper(dcs: dcs, ttl: settings.ttl, loopWait: settings.loopWait, logger: logger,
                                  onLeaseChange: { validUntil in apiState.update { $0.leaseValidUntil = validUntil } },
-                                 fence: { Fence.stopPostmasterImmediately(dataDir: dataDir, logger: keeperLogger) })
+                                 fence: {
+                                     Fence.stopPostmasterImmediately(dataDir: dataDir, logger: keeperLogger)
+                                     guardFeeder.fenceNow()
+                                 })
+        // Before the first refresh: a guard left by a previous staz process (it died while
+        // leading) hands its deadline over to our keeper, and ours replaces it (FenceGuard.swift).
+        let previousGuard = guardFeeder.previousGuard()
+        if let previousGuard { await keeper.inheritFence(at: previousGuard.deadline) }
+        await keeper.observeFenceDeadline { guardFeeder.deadlineChanged($0) }
+        if let previousGuard { await guardFeeder.retire(previousGuard.state) }
         let ha = HAController(config: config, dcs: dcs, postgres: postgres, keeper: keeper, apiState: apiState,
                               http: http, settings: settings, logger: logger)
-        let server = try RESTServer(listen: config.restapi.listen, state: apiState, actions: DaemonActions(ha: ha),
+        // The cross-zone mesh (config `mesh`): its own task, never part of the HA loop.
+        let mesh = config.mesh == nil ? nil : MeshRuntime(config: config, ha: ha, apiState: apiState, logger: logger)
+        let server = try RESTServer(listen: config.restapi.listen, state: apiState, actions: DaemonActions(ha: ha, mesh: mesh),
                                 clusterProvider: { try await dcs.loadCluster(fresh: true) }, logger: logger,
                                     security: RESTSecurity(restapi: config.restapi))
         try await server.start()
         let securityLogger = logger
         await ha.onReload { fresh in
+            mesh?.reload(fresh)
             do { try server.updateSecurity(RESTSecurity(restapi: fresh.restapi)) } catch {
                 securityLogger.error("REST API security settings not reloaded: \(error)")
             }
@@ -56,10 +69,17 @@ public final class StazDaemon: Service, Sendable {
         let hangup = Daemon.onSIGHUP { Task { await ha.reloadLocalConfiguration() } }
         defer { hangup.cancel() }
 
+        let trim = Task.detached(priority: .background) {
+            // Once the first cycles are done, startup-only code need not stay resident.
+            try? await Task.sleep(for: .seconds(15))
+            if !Task.isCancelled { _ = ResidentTrim.trimCleanReadOnlyFileMappings() }
+        }
+        defer { trim.cancel() }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await keeper.run() }
                 group.addTask { await ha.run() }
+                if let mesh { group.addTask { await mesh.run() } }
                 await group.next()
                 group.cancelAll()
             }
@@ -67,6 +87,8 @@ public final class StazDaemon: Service, Sendable {
             Task { await ha.shutdown() }
         }
         await ha.shutdown()
+        // A paused cluster's PostgreSQL is left running on purpose: no guard may fence it later.
+        if await ha.settings.pause { guardFeeder.standDown() }
         await server.shutdown()
         await dcs.close()
         try? await http.shutdown()

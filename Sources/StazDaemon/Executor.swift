@@ -25,8 +25,23 @@ extension HAController {
     func run(_ step: HAStep, cluster: ClusterView?, observation: PostgresObservation) async throws -> HAPlan? {
         switch step {
         case .acquireLock(let won, let lost):
+            // Failsafe mode: a leader that announced itself since the decision wins over us.
+            guard failsafeMemory.claimLeadership() else {
+                logger.info("not racing for the leader lock: a leader confirmed itself through POST /failsafe")
+                return lost
+            }
             await keeper.refreshNow()
-            let acquired = (try? await dcs.attemptToAcquireLeader()) ?? false
+            let acquired: Bool
+            do {
+                acquired = try await dcs.attemptToAcquireLeader()
+            } catch DCSError.unreachable {
+                failsafeMemory.endClaim(leading: false)
+                dcsLostDuringCycle = true
+                return HAPlan("")
+            } catch {
+                acquired = false
+            }
+            failsafeMemory.endClaim(leading: acquired)
             if acquired {
                 raceWonAt = ContinuousClock.now
                 await keeper.setHoldingLeader(true)
@@ -36,10 +51,22 @@ extension HAController {
             return acquired ? won : lost
         case .updateLock(let held, let lost):
             let sent = ContinuousClock.now
-            let updated = (try? await dcs.updateLeader()) ?? false
+            let updated: Bool
+            do {
+                updated = try await dcs.updateLeader()
+            } catch DCSError.unreachable where !settings.pause {
+                // Not a lost lock: an unknown one. The DCS-error path decides (failsafe mode may
+                // keep us primary); the lease keeper fences if nothing confirms us in time. In
+                // pause the `otherwise` branch below stands: keep PostgreSQL, stop leading.
+                dcsLostDuringCycle = true
+                return HAPlan("")
+            } catch {
+                updated = false
+            }
             if updated {
                 await keeper.setHoldingLeader(true, confirmedAt: sent)
                 await publishStatus(cluster: cluster, observation: observation)
+                await publishFailsafeKey(cluster: cluster)
             } else {
                 logger.error("failed to update leader lock")
                 await keeper.setHoldingLeader(false)
@@ -60,7 +87,8 @@ extension HAController {
         case .startAsPrimary:
             try await startPostgres(recovery: nil)
         case .follow(let leader):
-            try await follow(leader: leader.flatMap { cluster?.member(named: $0) }, observation: observation)
+            try await follow(leader: leader.flatMap { cluster?.member(named: $0) ?? failsafeLeaderMember(named: $0) },
+                             observation: observation)
         case .promote:
             try await promote()
         case .demote(let mode):
@@ -89,6 +117,8 @@ extension HAController {
             return won
         case .reportBlockedFailover(let reason):
             blockedFailoverReason = reason
+        case .confirmFailsafe(let members, let kept, let refused):
+            return await confirmFailsafe(members) ? kept : refused
         }
         return nil
     }
@@ -115,6 +145,7 @@ extension HAController {
         case .cancelScheduledRestart: return "cancelling the scheduled restart"
         case .writeSync: return "writing the sync key"
         case .reportBlockedFailover: return "reporting a blocked failover"
+        case .confirmFailsafe: return "asking the members to confirm failsafe mode"
         }
     }
 
@@ -241,10 +272,12 @@ extension HAController {
     @discardableResult
     func writePostgresConfiguration(recovery: RecoveryConfiguration?) async throws -> JSONObject {
         var parameters = effectivePostgresParameters(local: config, dynamic: settingsWithRoleParameters(primary: recovery == nil),
-                                                     majorVersion: 15)
+                                                     majorVersion: 15,
+                                                     knownParameters: config.mesh == nil ? nil : await postgres.serverParameterNames())
         if let managed = managedStandbyNamesText(primary: recovery == nil) {
             parameters["synchronous_standby_names"] = .string(managed)
         }
+        applySlotFailoverParameters(to: &parameters, primary: recovery == nil)
         try await postgres.writeConfiguration(parameters: parameters, hba: settings.pgHBA ?? config.postgresql.pgHBA, recovery: recovery)
         currentRecovery = recovery
         return parameters
@@ -281,7 +314,10 @@ extension HAController {
         await keeper.setHoldingLeader(false)
         switch mode {
         case .offline:
-            try await stopPostgres(mode: .fast, checkpointFirst: false, timeout: 60)
+            // Cut off from the DCS, and often from the replicas too: a fast shutdown then waits
+            // for walsenders to get the shutdown checkpoint acknowledged (up to
+            // wal_sender_timeout) while this loop cannot rejoin. After ttl it becomes immediate.
+            try await stopPostgres(mode: .fast, checkpointFirst: false, timeout: max(5, settings.ttl))
             try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: nil), callback: nil)
         case .graceful:
             try await stopPostgres(mode: .fast, checkpointFirst: true, timeout: 60)
@@ -397,9 +433,7 @@ extension HAController {
         let previous = status
         status.optime = Int64(wal.value)
         if let slots = try? await postgres.replicationSlots() {
-            status.slots = slots.compactMap { slot in
-                (slot.type == "logical" ? slot.confirmedFlushLSN : slot.restartLSN).map { (slot.name, Int64($0.value)) }
-            }
+            status.slots = publishedSlotPositions(slots)
         }
         status.retainSlots = (cluster?.members ?? []).filter { $0.name != me }.map { slotName(forMember: $0.name) }
         guard status != previous else { return }

@@ -58,6 +58,15 @@ actor HAController {
     var blockedFailoverReason: String?
     /// The primary's walsenders as last seen by the synchronous-replication step.
     var walSenders: [ReplicationConnection] = []
+    /// Logical slot failover of the mesh (LogicalSlotFailover.swift).
+    var slotFailover = SlotFailoverState()
+    /// DCS failsafe mode: what the loop wrote and confirmed (Failsafe.swift), and what this
+    /// member promised by answering `POST /failsafe` (shared with the REST handler).
+    var failsafe = FailsafeLoopState()
+    let failsafeMemory = FailsafeMemory()
+    /// A DCS request of the executor found the DCS unreachable: the rest of the cycle takes the
+    /// DCS-error path (Patroni's `DCSError` → `_handle_dcs_error`).
+    var dcsLostDuringCycle = false
 
     init(config: StazConfiguration, dcs: DCSClient, postgres: PostgresController, keeper: LeaseKeeper,
          apiState: APIState, http: HTTPClient, settings: DynamicSettings, logger: Logger) {
@@ -128,6 +137,7 @@ actor HAController {
         }
         let observation = withCommandLinePending(await postgres.observe())
         lastObservation = observation
+        await updateFailsafeMemory(observation)
         trackPrimaryDowntime(cluster: cluster, observation: observation)
 
         var peers: [PeerStatus] = []
@@ -136,30 +146,50 @@ actor HAController {
             for name in lastLockedMembers where !members.contains(where: { $0.name == name }) {
                 if let old = lastCluster?.member(named: name) { members.append(old) }
             }
+            // Failsafe mode: members listed in `failsafe` compete even when their key expired.
+            for listed in (settings.failsafeMode ? FailsafeMember.list(cluster.failsafe) : nil) ?? []
+            where !members.contains(where: { $0.name == listed.name }) {
+                members.append(Member(name: listed.name, data: JSONObject([("api_url", .string(listed.apiURL))])))
+            }
             peers = await prober.probe(members, excluding: me)
         }
         var decisionMemory = memoryAtStart
         decisionMemory.primaryDownSince = memory.primaryDownSince
-        let input = HAInput(node: nodeIdentity, cluster: cluster, lastLockedMembers: lastLockedMembers,
+        var input = HAInput(node: nodeIdentity, cluster: cluster, lastLockedMembers: lastLockedMembers,
                             postgres: observation, settings: settings, peers: peers, memory: decisionMemory,
                             now: seconds(ContinuousClock.now - processStart), wallClock: Date().timeIntervalSince1970,
                             scheduledFailoverAt: cluster?.failover?.scheduledAt.flatMap(ISOTimestamp.parse)
                                 .flatMap { $0.hasTimeZone ? $0.epochSeconds : nil },
                             scheduledRestart: scheduledRestart)
+        input.failsafe = failsafeInput()
+        input.logicalSlotsReady = slotFailover.ready
         let plan = decide(input)
         let previouslyBlocked = blockedFailoverReason
         blockedFailoverReason = nil
-        let message = await execute(plan, cluster: cluster, observation: observation)
+        dcsLostDuringCycle = false
+        var message = await execute(plan, cluster: cluster, observation: observation)
+        if dcsLostDuringCycle {
+            // Decided on a view (possibly the watch cache) the DCS can no longer confirm.
+            dcsLostDuringCycle = false
+            logger.error("Error communicating with DCS: not accessible during the cycle")
+            cluster = nil
+            input.cluster = nil
+            message = await execute(decide(input), cluster: nil, observation: observation)
+        }
+        // Patroni: once the DCS answers again the leader no longer runs on failsafe.
+        if cluster != nil { failsafe.confirmedAt = nil }
         if let blocked = blockedFailoverReason, blocked != previouslyBlocked { logger.warning("\(blocked)") }
         if memoryAtStart.longAction == nil { memory.firstCycle = false }
 
         let after = withCommandLinePending(await postgres.observe())
         lastObservation = after
+        await updateFailsafeMemory(after)
         fireFirstStartCallback(after)
         if let cluster {
             await publishMember(after)
             await maintainLeaderState(cluster: cluster, observation: after)
             await processSyncReplication(cluster: cluster, observation: after)
+            await maintainLogicalSlotFailover(cluster: cluster, observation: after)
         }
         await publishSnapshot(cluster: cluster, observation: after)
         return message
@@ -225,7 +255,7 @@ actor HAController {
         let data = MemberRecord.build(config: config, state: memberState(observation), role: memberRole(observation),
                                       observation: observation, paused: settings.pause,
                                       checkpointAfterPromotePending: checkpointAfterPromotePending, holdsLock: holds,
-                                      scheduledRestart: scheduledRestartPublished)
+                                      scheduledRestart: scheduledRestartPublished, logicalSlotsReady: slotFailover.ready)
         do { _ = try await dcs.touchMember(data) } catch { logger.warning("failed to update member key: \(error)") }
     }
 

@@ -18,6 +18,18 @@ import StazDCS
 /// Lower limit: refreshes happen every `ttl/4` (at most every `loop_wait`), each bounded by a
 /// short request timeout; with `ttl` = 4 s three refreshes can fail in a row before fencing, which
 /// is why 4 s is the floor (StazConfig raises smaller values).
+///
+/// DCS failsafe mode (`failsafe_mode: true`) adds a second kind of confirmation: a round of
+/// `POST /failsafe` in which *every* member of the `failsafe` key answered "Accepted"
+/// (`confirmByFailsafe`). The deadline then becomes `max(lastConfirmed, failsafeConfirmed) + ttl
+/// - fenceMargin`, again measured from the instant the round was *sent*. Why that is safe even
+/// after our etcd lease expired: a member that accepted remembers us as leader for `ttl` from
+/// the moment it *received* the request (later than we sent it) and, while it does, neither
+/// races for the lock nor promotes, and it refuses the request once it acts as a leader itself;
+/// members absent from a non-empty `failsafe` key can never win a race. So until
+/// `sent + ttl` nobody can become primary, and we stop writes `fenceMargin` before that. A
+/// confirmation that arrives after we fenced or gave up the lock is ignored. The HA loop sends
+/// the rounds; this keeper only compares instants, so it still never waits for PostgreSQL.
 actor LeaseKeeper {
     private let dcs: DCSClient
     private let logger: Logger
@@ -26,10 +38,19 @@ actor LeaseKeeper {
     private(set) var holdingLeader = false
     /// Send instant of the last confirmed refresh.
     private(set) var lastConfirmed: ContinuousClock.Instant?
+    /// Send instant of the last failsafe round every member accepted (failsafe mode only).
+    private(set) var failsafeConfirmed: ContinuousClock.Instant?
     private let onLeaseChange: @Sendable (ContinuousClock.Instant?) -> Void
     private let fence: @Sendable () -> Void
     private var fenced = false
     private var refreshInFlight = false
+    /// A deadline taken over from the fencing guard of a previous staz process on this data
+    /// directory (see FenceGuard.swift): PostgreSQL must stop then unless we confirm the lock
+    /// as leader before. Kept when the HA loop finds it does not lead, cleared once we hold
+    /// the lock (our own deadline then applies) or after fencing.
+    private var inheritedFenceAt: ContinuousClock.Instant?
+    /// Told every fence deadline (nil: nothing to fence), for the guard process.
+    private var fenceDeadlineObserver: (@Sendable (ContinuousClock.Instant?) -> Void)?
 
     init(dcs: DCSClient, ttl: Double, loopWait: Double, logger: Logger,
          onLeaseChange: @escaping @Sendable (ContinuousClock.Instant?) -> Void,
@@ -42,18 +63,51 @@ actor LeaseKeeper {
 
     /// The instant until which we may act as the leader, or nil when we do not hold the lock.
     var leaderValidUntil: ContinuousClock.Instant? {
-        guard holdingLeader, let lastConfirmed else { return nil }
-        return lastConfirmed + .milliseconds(Int64((ttl - fenceMargin) * 1000))
+        guard holdingLeader, let confirmed = [lastConfirmed, failsafeConfirmed].compactMap({ $0 }).max() else { return nil }
+        return confirmed + .milliseconds(Int64((ttl - fenceMargin) * 1000))
     }
 
-    func setTimeouts(ttl: Double, loopWait: Double) { self.ttl = ttl; self.loopWait = loopWait }
+    /// The one instant at which PostgreSQL gets fenced unless the lock is confirmed again: our
+    /// own lease while we hold the lock, else a deadline inherited from a previous process.
+    /// Both the in-process fence (`checkFence`) and the guard process are driven by it.
+    var fenceDeadline: ContinuousClock.Instant? {
+        holdingLeader ? leaderValidUntil : inheritedFenceAt
+    }
+
+    func setTimeouts(ttl: Double, loopWait: Double) { self.ttl = ttl; self.loopWait = loopWait; publish() }
+
+    /// `observer` is called with `fenceDeadline` now and after every change of it.
+    func observeFenceDeadline(_ observer: @escaping @Sendable (ContinuousClock.Instant?) -> Void) {
+        fenceDeadlineObserver = observer
+        observer(fenceDeadline)
+    }
+
+    /// Adopts the deadline of a previous staz's guard (we restarted while it held the lock).
+    func inheritFence(at deadline: ContinuousClock.Instant) {
+        inheritedFenceAt = deadline
+        publish()
+    }
+
+    private func publish() {
+        onLeaseChange(leaderValidUntil)
+        fenceDeadlineObserver?(fenceDeadline)
+    }
 
     /// Called by the HA loop after it acquired, confirmed or released the lock.
     func setHoldingLeader(_ holding: Bool, confirmedAt: ContinuousClock.Instant? = nil) {
         holdingLeader = holding
         if let confirmedAt, lastConfirmed.map({ confirmedAt > $0 }) ?? true { lastConfirmed = confirmedAt }
-        if holding { fenced = false }
-        onLeaseChange(leaderValidUntil)
+        if holding { fenced = false; inheritedFenceAt = nil } else { failsafeConfirmed = nil }
+        publish()
+    }
+
+    /// Called by the HA loop when every member accepted a `POST /failsafe` round sent at
+    /// `sentAt` (see the safety argument above). Ignored unless we still lead: a late answer
+    /// must never revive a member that was fenced or gave up the lock.
+    func confirmByFailsafe(sentAt: ContinuousClock.Instant) {
+        guard holdingLeader, !fenced else { return }
+        if failsafeConfirmed.map({ sentAt > $0 }) ?? true { failsafeConfirmed = sentAt }
+        publish()
     }
 
     /// Refresh once now (used right before acquiring the lock).
@@ -62,7 +116,7 @@ actor LeaseKeeper {
         do {
             if let sent = try await dcs.refreshSession(holdingLeader: holdingLeader) {
                 if lastConfirmed.map({ sent > $0 }) ?? true { lastConfirmed = sent }
-                onLeaseChange(leaderValidUntil)
+                publish()
                 return true
             }
             if holdingLeader {
@@ -95,13 +149,19 @@ actor LeaseKeeper {
     }
 
     private func checkFence() {
-        guard holdingLeader, !fenced, let validUntil = leaderValidUntil, ContinuousClock.now >= validUntil else { return }
+        guard !fenced, let deadline = fenceDeadline, ContinuousClock.now >= deadline else { return }
         fenced = true
-        logger.error("leader lock could not be renewed in time: stopping PostgreSQL before the lock can expire")
+        if holdingLeader {
+            logger.error("leader lock could not be renewed in time: stopping PostgreSQL before the lock can expire")
+        } else {
+            logger.error("the lock the previous staz process held was not confirmed in time: stopping PostgreSQL before it can expire")
+        }
         fence()
         // We act as leader no more; a later acquire starts from a freshly confirmed session.
         holdingLeader = false
-        onLeaseChange(nil)
+        inheritedFenceAt = nil
+        failsafeConfirmed = nil
+        publish()
     }
 
     func wasFenced() -> Bool { fenced }

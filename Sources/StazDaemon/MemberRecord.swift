@@ -6,7 +6,7 @@ import StazCore
 enum MemberRecord {
     static func build(config: StazConfiguration, state: String, role: String, observation: PostgresObservation,
                       paused: Bool, checkpointAfterPromotePending: Bool, holdsLock: Bool,
-                      scheduledRestart: JSONObject? = nil) -> JSONObject {
+                      scheduledRestart: JSONObject? = nil, logicalSlotsReady: Bool? = nil) -> JSONObject {
         var data = JSONObject()
         data["conn_url"] = .string(config.postgresql.connURL)
         data["api_url"] = .string(config.restapi.apiURL)
@@ -31,6 +31,8 @@ enum MemberRecord {
         }
         if let scheduledRestart { data["scheduled_restart"] = .object(scheduledRestart) }
         if paused { data["pause"] = true }
+        // staz extension (Patroni ignores unknown fields): the mesh's slot copies are ready.
+        if let logicalSlotsReady { data["logical_slots_ready"] = .bool(logicalSlotsReady) }
         return data
     }
 

@@ -8,6 +8,7 @@ import StazHA
 /// the DCS work and words the replies as Patroni does.
 struct DaemonActions: APIActions {
     let ha: HAController
+    var mesh: MeshRuntime? = nil
 
     func reload() async { await ha.reloadLocalConfiguration() }
 

@@ -54,7 +54,9 @@ struct PeerProber {
         let tags = json["tags"]?.objectValue ?? JSONObject()
         let noFailover = tags["nofailover"]?.boolValue ?? ((tags["failover_priority"]?.intValue ?? 1) <= 0)
         let priority = Int(tags["failover_priority"]?.intValue ?? (noFailover ? 0 : 1))
-        return PeerStatus(name: name, reachable: true, role: role, isInRecovery: isInRecovery, walPosition: wal,
-                          noFailover: noFailover || json["watchdog_failed"]?.boolValue == true, failoverPriority: priority)
+        var status = PeerStatus(name: name, reachable: true, role: role, isInRecovery: isInRecovery, walPosition: wal,
+                                noFailover: noFailover || json["watchdog_failed"]?.boolValue == true, failoverPriority: priority)
+        status.logicalSlotsReady = json["logical_slots_ready"]?.boolValue
+        return status
     }
 }

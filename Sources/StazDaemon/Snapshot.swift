@@ -15,7 +15,9 @@ extension HAController {
         let tags = MemberRecord.effectiveTags(config.tags)
         let syncMode = SyncMode(settings)
         let blocked = blockedFailoverReason
+        let logicalSlotsReady = slotFailover.ready
         let replication = observation.isInRecovery ? [] : walSenders.map(\.statusJSON)
+        let failsafeActive = failsafeActive(now: now)
         apiState.update { s in
             s.state = state
             s.role = role
@@ -48,6 +50,9 @@ extension HAController {
             s.maximumLagOnFailover = settings.maximumLagOnFailover
             s.lastLoopInstant = now
             s.failoverBlocked = blocked
+            s.logicalSlotsReady = logicalSlotsReady
+            s.failsafeModeIsActive = failsafeActive
+            s.failsafeModeEnabled = settings.failsafeMode
             s.replication = replication
             if let cluster {
                 let listed = cluster.sync.leader != nil && cluster.sync.leader != s.name && cluster.sync.contains(s.name)

@@ -19,6 +19,8 @@ func prefixed(_ plan: HAPlan, _ prefix: String) -> HAPlan {
         case .raceInitialize(let a, let b): return .raceInitialize(then: prefixed(a, prefix), otherwise: prefixed(b, prefix))
         case .writeSync(let state, let version, let a, let b):
             return .writeSync(state, version: version, then: prefixed(a, prefix), otherwise: prefixed(b, prefix))
+        case .confirmFailsafe(let members, let a, let b):
+            return .confirmFailsafe(members: members, then: prefixed(a, prefix), otherwise: prefixed(b, prefix))
         default: return step
         }
     }
@@ -88,9 +90,8 @@ struct Decider {
     // MARK: DCS failure (reference §2.10, `_handle_dcs_error`)
 
     func dcsUnreachable() -> HAPlan {
-        if !paused, runningAsPrimary {
-            return HAPlan("demoted self because DCS is not accessible and I was a leader", [.demote(.offline)])
-        }
+        if !paused, runningAsPrimary { return primaryWithoutDCS() }
+        if !paused, stoppedPrimaryWithoutDCS { return finishOfflineDemotion() }
         return HAPlan("DCS is not accessible")
     }
 
@@ -180,6 +181,7 @@ struct Decider {
     // MARK: unlocked cluster (reference §2.3)
 
     func unlockedCluster(_ cluster: ClusterView) -> HAPlan {
+        if let plan = followFailsafeLeader(cluster) { return plan }
         if isHealthiestNode(cluster) {
             var won: [HAStep] = forcedFailoverWarning(cluster).map { [$0] } ?? []
             won += cluster.failover != nil ? [.clearFailover] : []
@@ -220,6 +222,7 @@ struct Decider {
         }
         if paused || !input.node.mayBecomeLeader { return false }
         if pg.isRunning && !pg.isAcceptingConnections { return false }
+        if excludedByFailsafeKey(cluster) { return false }
         // A switchover in priority sync mode goes only to a standby listed in `/sync`.
         if let request = cluster.failover, request.leader != nil, excludedFromPriorityRace(cluster) { return false }
         if let request = cluster.failover, request.leader == me {
@@ -255,6 +258,11 @@ struct Decider {
             // Priority sync mode compares only with the other `/sync` standbys.
             if syncMode == .priority, let sync, !sync.contains(peer.name), peer.name != sync.leader { continue }
             if peer.role == "primary" || !peer.isInRecovery { return false }
+            switch slotReadinessOrder(peer, cluster: cluster, checkLag: checkLag, sync: sync) {
+            case .peerPreferred?: return false
+            case .iAmPreferred?: continue
+            case nil: break
+            }
             let theirs = peer.walPosition ?? .zero
             let formerLeader = sync?.leader == peer.name
             if theirs > mine && !formerLeader { return false }
@@ -333,7 +341,11 @@ struct Decider {
     /// Patroni's `is_failover_possible`: some other reachable, failover-capable member (or the
     /// requested candidate) is not lagging beyond `maximum_lag_on_failover`.
     func failoverPossible(_ cluster: ClusterView, candidate: String?) -> Bool {
-        let leaderWal = pg.walPosition ?? .zero
+        // Patroni's `is_lagging`: measured from the optime the leader last published in
+        // `status`, not from our live position. Peers answer from state as old as that optime
+        // (one loop), so under write load the live position alone made caught-up standbys look
+        // megabytes behind and switchovers fail with "no healthy members found".
+        let leaderWal = LSN(UInt64(max(0, cluster.status.optime ?? 0)))
         return input.peers.contains { peer in
             guard peer.name != me, peer.reachable, !peer.noFailover, peer.failoverPriority > 0 else { return false }
             if let candidate, peer.name != candidate { return false }

@@ -32,6 +32,9 @@ public struct PeerStatus: Sendable, Equatable {
     public var walPosition: LSN?
     public var noFailover: Bool
     public var failoverPriority: Int
+    /// `logical_slots_ready` of its `/patroni` (staz extension): its copies of the mesh's
+    /// logical slots are ready for a failover. nil: not reported (no mesh, or not staz).
+    public var logicalSlotsReady: Bool? = nil
 
     public init(name: String, reachable: Bool, role: String? = nil, isInRecovery: Bool = true,
                 walPosition: LSN? = nil, noFailover: Bool = false, failoverPriority: Int = 1) {
@@ -79,6 +82,11 @@ public struct HAInput: Sendable {
     public var scheduledFailoverAt: Double?
     /// A restart scheduled through `POST /restart` with `schedule`.
     public var scheduledRestart: ScheduledRestart?
+    /// DCS failsafe mode: the last known `failsafe` key and a leader announced by `POST /failsafe`.
+    public var failsafe = FailsafeInput()
+    /// This replica's copies of the mesh's logical slots are ready for a failover (nil: slot
+    /// failover does not apply here). See `SlotReadiness.swift`.
+    public var logicalSlotsReady: Bool? = nil
 
     public init(node: NodeIdentity, cluster: ClusterView?, lastLockedMembers: [String] = [], postgres: PostgresObservation,
                 settings: DynamicSettings, peers: [PeerStatus] = [], memory: HAMemory = HAMemory(), now: Double = 0,

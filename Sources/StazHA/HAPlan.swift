@@ -55,6 +55,9 @@ public indirect enum HAStep: Sendable, Equatable {
     /// This node refuses a failover that could lose acknowledged commits: published in
     /// `/patroni` (`failover_blocked`) and logged as a warning.
     case reportBlockedFailover(String)
+    /// DCS failsafe mode, DCS unreachable: `POST /failsafe` to these members (2 s timeout, one
+    /// retry); `then` when every one answered "Accepted", else `otherwise`.
+    case confirmFailsafe(members: [FailsafeMember], then: HAPlan, otherwise: HAPlan)
 }
 
 /// A plan: steps in order and the heartbeat line to log when it completes.
@@ -69,25 +72,29 @@ public struct HAPlan: Sendable, Equatable {
     /// The steps of this plan and every branch the DCS answers would select, given the answers.
     /// Used by tests to read a plan as a straight line.
     public func resolved(lockAcquired: Bool = true, lockUpdated: Bool = true, initializeWon: Bool = true,
-                         syncWritten: Bool = true) -> (steps: [HAStep], message: String) {
+                         syncWritten: Bool = true, failsafeConfirmed: Bool = true) -> (steps: [HAStep], message: String) {
         var out: [HAStep] = []
         for step in steps {
             switch step {
             case .acquireLock(let a, let b):
-                let r = (lockAcquired ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten)
+                let r = (lockAcquired ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten, failsafeConfirmed: failsafeConfirmed)
                 out.append(.acquireLock(then: HAPlan(""), otherwise: HAPlan("")))
                 return (out + r.steps, r.message)
             case .updateLock(let a, let b):
-                let r = (lockUpdated ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten)
+                let r = (lockUpdated ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten, failsafeConfirmed: failsafeConfirmed)
                 out.append(.updateLock(then: HAPlan(""), otherwise: HAPlan("")))
                 return (out + r.steps, r.message)
             case .raceInitialize(let a, let b):
-                let r = (initializeWon ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten)
+                let r = (initializeWon ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten, failsafeConfirmed: failsafeConfirmed)
                 out.append(.raceInitialize(then: HAPlan(""), otherwise: HAPlan("")))
                 return (out + r.steps, r.message)
             case .writeSync(let state, let version, let a, let b):
-                let r = (syncWritten ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten)
+                let r = (syncWritten ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten, failsafeConfirmed: failsafeConfirmed)
                 out.append(.writeSync(state, version: version, then: HAPlan(""), otherwise: HAPlan("")))
+                return (out + r.steps, r.message)
+            case .confirmFailsafe(let members, let a, let b):
+                let r = (failsafeConfirmed ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten, failsafeConfirmed: failsafeConfirmed)
+                out.append(.confirmFailsafe(members: members, then: HAPlan(""), otherwise: HAPlan("")))
                 return (out + r.steps, r.message)
             default:
                 out.append(step)

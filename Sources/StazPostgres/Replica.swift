@@ -126,8 +126,11 @@ extension PostgresController {
             }
             var history: [TimelineSwitch] = []
             if leaderTL > local.timeline {
+                // PostgreSQL names the file in upper-case hex (0000000C.history): to_hex() would
+                // give lower case, and every check from timeline 10 on failed.
+                let file = String(format: "%08X", leaderTL) + ".history"
                 let row = try await Self.queryOnce(endpoint, [
-                    "SELECT pg_catalog.pg_read_file('pg_wal/' || lpad(to_hex(\(leaderTL)), 8, '0') || '.history') AS h",
+                    "SELECT pg_catalog.pg_read_file('pg_wal/\(file)') AS h",
                 ], timeout: 5, logger: logger).first
                 history = TimelineHistory.parse((row?["h"] ?? nil) ?? "")
             }

@@ -8,8 +8,20 @@ public struct ReplicationSlotInfo: Sendable, Equatable {
     public var restartLSN: LSN?
     public var confirmedFlushLSN: LSN?
     public var active: Bool
-    public init(name: String, type: String, restartLSN: LSN? = nil, confirmedFlushLSN: LSN? = nil, active: Bool) {
+    /// Logical slots: output plugin and database name (nil for physical slots).
+    public var plugin: String? = nil
+    public var database: String? = nil
+    /// `wal_status` (`reserved`, `extended`, `unreserved`, `lost`); `lost` = invalidated.
+    public var walStatus: String? = nil
+    public var catalogXmin: UInt32? = nil
+    /// Dropped when its session ends (pg_basebackup's slot, for instance).
+    public var temporary: Bool = false
+    public init(name: String, type: String, restartLSN: LSN? = nil, confirmedFlushLSN: LSN? = nil, active: Bool,
+                plugin: String? = nil, database: String? = nil, walStatus: String? = nil, catalogXmin: UInt32? = nil,
+                temporary: Bool = false) {
         self.name = name; self.type = type; self.restartLSN = restartLSN; self.confirmedFlushLSN = confirmedFlushLSN; self.active = active
+        self.plugin = plugin; self.database = database; self.walStatus = walStatus; self.catalogXmin = catalogXmin
+        self.temporary = temporary
     }
 }
 
@@ -73,7 +85,9 @@ extension PostgresController {
     public func replicationSlots() async throws -> [ReplicationSlotInfo] {
         let rows = try await queryLocal("""
             SELECT slot_name::text AS name, slot_type AS type, restart_lsn::text AS restart_lsn,
-                   confirmed_flush_lsn::text AS confirmed_flush_lsn, active::text AS active
+                   confirmed_flush_lsn::text AS confirmed_flush_lsn, active::text AS active,
+                   plugin::text AS plugin, database::text AS database, wal_status AS wal_status,
+                   catalog_xmin::text AS catalog_xmin, temporary::text AS temporary
               FROM pg_catalog.pg_replication_slots ORDER BY slot_name
             """, timeout: 5)
         return rows.compactMap { row in
@@ -81,7 +95,11 @@ extension PostgresController {
             return ReplicationSlotInfo(name: name, type: (row["type"] ?? nil) ?? "physical",
                                        restartLSN: (row["restart_lsn"] ?? nil).flatMap(LSN.init(text:)),
                                        confirmedFlushLSN: (row["confirmed_flush_lsn"] ?? nil).flatMap(LSN.init(text:)),
-                                       active: row["active"] == .some("true"))
+                                       active: row["active"] == .some("true"),
+                                       plugin: row["plugin"] ?? nil, database: row["database"] ?? nil,
+                                       walStatus: row["wal_status"] ?? nil,
+                                       catalogXmin: (row["catalog_xmin"] ?? nil).flatMap { UInt32($0) },
+                                       temporary: row["temporary"] == .some("true"))
         }
     }
 

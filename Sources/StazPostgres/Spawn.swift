@@ -18,14 +18,39 @@ enum Spawn {
         var description: String { reason }
     }
 
+    /// Where a child's stdout and stderr go.
+    enum Output {
+        /// Two files, created or truncated.
+        case files(stdout: String, stderr: String)
+        /// Both onto our own stderr (the fencing guard logs into staz's log).
+        case ourStderr
+    }
+
     static func start(path: String, arguments: [String], environment: [String: String],
                       stdoutPath: String, stderrPath: String) throws -> pid_t {
+        try start(path: path, arguments: arguments, environment: environment,
+                  output: .files(stdout: stdoutPath, stderr: stderrPath))
+    }
+
+    /// `stdin`: a descriptor that becomes the child's stdin (e.g. the read end of a pipe);
+    /// nil gives it /dev/null.
+    static func start(path: String, arguments: [String], environment: [String: String],
+                      output: Output, stdin: Int32? = nil) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        if let stdin {
+            posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        switch output {
+        case .files(let stdoutPath, let stderrPath):
+            posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        case .ourStderr:
+            posix_spawn_file_actions_adddup2(&actions, 2, 1)
+        }
         closeInheritedDescriptors(&actions)
 
         var attributes = posix_spawnattr_t()

@@ -20,7 +20,15 @@ struct Staz: AsyncParsableCommand {
     @Argument(help: "Configuration file (Patroni YAML) or directory of *.yml files.")
     var configFile: String?
 
+    /// Internal: staz starts itself this way as the fencing guard of a data directory.
+    @Option(name: .customLong("fence-guard"), help: .hidden)
+    var fenceGuardDataDirectory: String?
+
     func run() async throws {
+        if let fenceGuardDataDirectory {
+            LoggingSystem.bootstrap { PatroniLogHandler(label: $0, level: .info) }
+            throw ExitCode(FenceGuardCommand.run(dataDirectory: fenceGuardDataDirectory, logger: Logger(label: "staz-fence-guard")))
+        }
         let environment = ProcessInfo.processInfo.environment
         guard let path = configFile ?? environment["STAZ_CONFIG_FILE"] ?? environment["PATRONI_CONFIG_FILE"] else {
             throw ValidationError("a configuration file is required: staz CONFIG")

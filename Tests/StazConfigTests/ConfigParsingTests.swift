@@ -111,11 +111,12 @@ import StazCore
         #expect(w.isEmpty, "\(w)")
     }
 
-    @Test func meshAndWatchdogAreKept() throws {
-        var raw = setting("mesh", to: ["peers": ["a", "b"], "enabled": true], in: try sampleRaw())
+    @Test func meshIsTypedAndWatchdogIsKept() throws {
+        var raw = setting("mesh", to: ["provider": "pglogical", "databases": ["app"], "zones": ["a", "b"]], in: try sampleRaw())
         raw = setting("watchdog", to: ["mode": "required"], in: raw)
         let (c, w) = try ConfigLoader.parse(raw)
-        #expect(c.mesh?.keys == ["peers", "enabled"])
+        #expect(c.mesh?.provider == .pglogical)
+        #expect(c.mesh?.zones.map(\.scope).contains("a") == true)
         #expect(c.watchdog?["mode"] == "required")
         #expect(w.contains { $0.path == "watchdog" && $0.message.contains("not supported") })
     }

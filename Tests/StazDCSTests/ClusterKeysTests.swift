@@ -81,11 +81,13 @@ struct ClusterKeysTests {
             try await a.setStatus(ClusterStatus(optime: 123).json)
             try await a.setHistory([[1, 100, "no recovery target specified", "2024-01-01T00:00:00+00:00", "node-a"]])
             try await a.setFailsafe(["node-a": "http://127.0.0.1:8008/patroni"])
+            try await a.setMesh(["checked_timelines": ["zone2": 3]])
             #expect(try await a.touchMember(Self.memberData))
             let view = try await reader.loadCluster(fresh: true)
             #expect(view.status.optime == 123)
             #expect(view.timeline == 2)
             #expect(view.failsafe?["node-a"]?.stringValue == "http://127.0.0.1:8008/patroni")
+            #expect(view.mesh == #"{"checked_timelines":{"zone2":3}}"#)
             try await reader.deleteCluster()
             #expect(try await reader.loadCluster(fresh: true) == ClusterView.empty)
         }

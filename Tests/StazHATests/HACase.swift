@@ -8,11 +8,14 @@ struct DCSAnswers: Sendable {
     var lockAcquired = true
     var lockUpdated = true
     var initializeWon = true
+    /// Every member accepted the `POST /failsafe` round (failsafe mode, DCS unreachable).
+    var failsafeConfirmed = true
 
     static let yes = DCSAnswers()
     static let lockNotAcquired = DCSAnswers(lockAcquired: false)
     static let lockNotUpdated = DCSAnswers(lockUpdated: false)
     static let initializeLost = DCSAnswers(initializeWon: false)
+    static let failsafeRefused = DCSAnswers(failsafeConfirmed: false)
 }
 
 /// Placeholders `HAPlan.resolved` leaves where a branching step was.
@@ -47,7 +50,7 @@ struct HACase: Sendable, CustomTestStringConvertible {
 
     var resolvedWithLogs: (steps: [HAStep], message: String) {
         decide(input).resolved(lockAcquired: answers.lockAcquired, lockUpdated: answers.lockUpdated,
-                               initializeWon: answers.initializeWon)
+                               initializeWon: answers.initializeWon, failsafeConfirmed: answers.failsafeConfirmed)
     }
 
     /// Runs the decision and compares steps, message and log lines with the row.

@@ -20,11 +20,14 @@ from observers import TABLE, Monitor, Workload, wait_helpers_ready
 from support import PG_BIN, SUPERUSER_PASSWORD, NotYet, wait_until
 from timeline import render_timeline
 
-CONVERGENCE_BOUND = float(os.environ.get("STAZ_FAULTS_CONVERGENCE_BOUND", 45))
+CONVERGENCE_BOUND = float(os.environ.get("STAZ_FAULTS_CONVERGENCE_BOUND", 30))
 # The healthy state must hold this long (same leader, replicas streaming) to count: a cluster
 # that looks healthy for a moment and then fails over (e.g. a restarted daemon that lost its
 # lease while starting) has not converged.
-SETTLE_SECONDS = 4.0
+SETTLE_SECONDS = 3.0
+# How far back before a fault the per-fault check on the new leader looks (seconds).
+LOSS_WINDOW = 30.0
+ID_BLOCK = 1_000_000_000  # as in writer_proc.py (which needs psycopg, so it is not imported)
 
 
 @dataclass
@@ -99,6 +102,32 @@ def member_ids(cluster, member, timeout=60):
     if done.returncode != 0:
         raise RuntimeError(f"reading {TABLE} on {member.name}: {done.stderr.strip()}")
     return set(map(int, done.stdout.split()))
+
+
+def member_ids_since(cluster, member, acked, since):
+    """The ids acknowledged at or after `since` and the subset present on `member`. Each
+    client writes increasing ids in its own block (writer_proc.ID_BLOCK), so "acknowledged
+    since" is one id range per client and the query is a primary-key range scan instead of a
+    read of the whole (growing) table after every fault."""
+    firsts = {}
+    window = set()
+    for ack_id, (_, at) in acked.items():
+        if at >= since:
+            window.add(ack_id)
+            block = ack_id // ID_BLOCK
+            firsts[block] = min(firsts.get(block, ack_id), ack_id)
+    if not window:
+        return window, set()
+    ranges = " OR ".join(f"(id >= {first} AND id < {(block + 1) * ID_BLOCK})"
+                         for block, first in sorted(firsts.items()))
+    done = subprocess.run(
+        [f"{PG_BIN}/psql", "-h", cluster.dir, "-p", str(member.pg_port), "-U", "postgres",
+         "-d", "postgres", "-Atc", f"SELECT id FROM {TABLE} WHERE {ranges}"],
+        env=dict(os.environ, PGPASSWORD=SUPERUSER_PASSWORD, PGCONNECT_TIMEOUT="3"),
+        capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"reading {TABLE} on {member.name}: {done.stderr.strip()}")
+    return window, set(map(int, done.stdout.split()))
 
 
 def member_value(cluster, member, sql):
@@ -180,9 +209,13 @@ class Campaign:
         record.leader_after = leader
         checked_at = time.monotonic()
         workload.collect()
-        acked_so_far = {i for i, (_, at) in workload.acked.items() if at < checked_at}
-        present = member_ids(cluster, cluster.members[leader])
-        record.lost_on_leader = sorted(acked_so_far - present)
+        # Writes a fault can lose were acknowledged shortly before it (a replica that took over
+        # had not received them yet); everything older was checked after earlier faults and is
+        # checked again on every member at the end.
+        window, present = member_ids_since(cluster, cluster.members[leader], workload.acked,
+                                           record.started - LOSS_WINDOW)
+        record.lost_on_leader = sorted(i for i in window - present
+                                       if workload.acked[i][1] < checked_at)
         record.acks_by_server = workload.acks_between(record.started, checked_at)
         record.dual_primary = monitor.collect().dual_primary_samples(record.started, checked_at)
         cluster.note(f"fault {index} ({kind}) converged in {record.converged_after:.1f}s: "

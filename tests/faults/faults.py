@@ -2,8 +2,10 @@
 converged again). Every step is noted in the cluster timeline. A fault targets the current
 primary unless its name says replica.
 
-Durations derive from the profile's ttl: a freeze/partition lasts ttl + 3 s, long enough for
-the leader key to expire, so the cluster really has to fail over (or refuse to)."""
+Durations derive from the profile's ttl: a freeze/partition lasts OUTAGE = ttl + 2 s. The
+leader key was last refreshed before the fault began, so it has expired after ttl; the extra
+2 s give the other members one loop_wait to act on that while the fault still holds, so the
+cluster really has to fail over (or refuse to)."""
 
 import pathsetup  # noqa: F401 - tests/integration on sys.path
 
@@ -18,6 +20,7 @@ class FaultContext:
         self.cluster = cluster
         self.leader = leader
         self.ttl = cluster.profile.ttl
+        self.outage = self.ttl + 2
 
     @property
     def primary(self):
@@ -26,6 +29,17 @@ class FaultContext:
     def a_replica(self, index):
         replicas = [m for name, m in self.cluster.members.items() if name != self.leader]
         return replicas[index % len(replicas)]
+
+    def switchover_candidate(self, index):
+        """A replica that may take over: in synchronous mode only a listed synchronous (or
+        quorum) standby can be a switchover candidate (Patroni answers 412 otherwise)."""
+        view = self.cluster.cluster_view() or {}
+        synchronous = sorted(m["name"] for m in view.get("members", [])
+                             if m.get("role") in ("sync_standby", "quorum_standby")
+                             and m["name"] != self.leader)
+        if synchronous:
+            return self.cluster.members[synchronous[index % len(synchronous)]]
+        return self.a_replica(index)
 
     def hold(self, seconds, why):
         self.cluster.note(f"holding {seconds:.1f}s: {why}")
@@ -62,13 +76,13 @@ def kill_both(ctx, _):
 
 
 def freeze_primary(ctx, _):
-    """SIGSTOP of the primary's daemon and every PostgreSQL process for ttl + 3 s, then
+    """SIGSTOP of the primary's daemon and every PostgreSQL process for ttl + 2 s, then
     SIGCONT (a VM pause): the node wakes up believing it is still the primary."""
     member = ctx.primary
     member.signal_daemon_only(signal.SIGSTOP)
     member.signal_postgres(signal.SIGSTOP)
     try:
-        ctx.hold(ctx.ttl + 3, "primary frozen")
+        ctx.hold(ctx.outage, "primary frozen")
     finally:
         member.signal_postgres(signal.SIGCONT)
         member.signal_daemon_only(signal.SIGCONT)
@@ -78,7 +92,7 @@ def partition(member, ctx):
     ctx.cluster.topology.cut(member.name)
     ctx.cluster.note(f"network partition: {member.name} ({member.address}) cut off")
     try:
-        ctx.hold(ctx.ttl + 3, f"{member.name} isolated")
+        ctx.hold(ctx.outage, f"{member.name} isolated")
     finally:
         ctx.cluster.topology.heal(member.name)
         ctx.cluster.note(f"partition healed: {member.name}")
@@ -93,18 +107,40 @@ def partition_replica(ctx, round_number):
 
 
 def freeze_etcd(ctx, _):
-    """SIGSTOP of etcd for ttl + 3 s: no DCS for anyone."""
+    """SIGSTOP of etcd for ttl + 2 s: no DCS for anyone."""
     ctx.cluster.freeze_etcd()
     try:
-        ctx.hold(ctx.ttl + 3, "etcd frozen")
+        ctx.hold(ctx.outage, "etcd frozen")
     finally:
         ctx.cluster.thaw_etcd()
 
 
+# A switchover candidate must be within maximum_lag_on_failover (1 MiB) of the leader or the
+# leader refuses ("no healthy members found"). Right after a rejoin a replica streams but may
+# still be catching up under the workload, so the fault waits for it, as an operator would.
+SWITCHOVER_MAX_LAG = 256 * 1024
+
+
+def replication_lag(cluster, name):
+    for member in (cluster.cluster_view() or {}).get("members", []):
+        if member.get("name") == name and isinstance(member.get("lag"), int):
+            return member["lag"]
+    return None
+
+
 def switchover(ctx, round_number):
-    candidate = ctx.a_replica(round_number)
-    ctx.cluster.ctl("switchover", "--leader", ctx.leader, "--candidate", candidate.name,
-                    "--force", timeout=60)
+    """stazctl switchover to a (synchronous, in sync modes) replica that has caught up; a
+    refusal because the candidate fell behind again is retried (at most 3 attempts)."""
+    for attempt in range(1, 4):
+        candidate = ctx.switchover_candidate(round_number)
+        wait_until(lambda: (lag := replication_lag(ctx.cluster, candidate.name)) is not None
+                   and lag <= SWITCHOVER_MAX_LAG or None, 30,
+                   f"{candidate.name} within {SWITCHOVER_MAX_LAG} bytes of the leader", interval=0.25)
+        done = ctx.cluster.ctl("switchover", "--leader", ctx.leader, "--candidate", candidate.name,
+                               "--force", timeout=60)
+        if "Switchover failed" not in done.stdout + done.stderr:
+            break
+        ctx.cluster.note(f"switchover attempt {attempt} refused by the leader")
     wait_until(lambda: ctx.cluster.leader_name() == candidate.name, 30,
                f"{candidate.name} leads after the switchover", interval=0.25)
 

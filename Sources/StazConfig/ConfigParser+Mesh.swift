@@ -1,0 +1,171 @@
+import StazCore
+
+/// `mesh:` (the three-zone logical-replication mesh). Every problem is reported with its key
+/// path (`mesh.zones[1].dsn: ...`); nothing of a broken section is used.
+extension ConfigParser {
+    static let meshNamePattern = "[a-z0-9_], at most 63 characters"
+
+    static func parseMesh(_ top: SectionReader, scope: String?, superuser: Credentials?) -> MeshSection? {
+        guard let reader = top.section("mesh") else { return nil }
+        let diagnostics = reader.diagnostics
+        let issuesBefore = diagnostics.issues.count
+        let ownScope = scope ?? ""
+
+        var provider: MeshProviderKind?
+        if let text = reader.string("provider", required: true) {
+            provider = MeshProviderKind(rawValue: text.lowercased())
+            if provider == nil {
+                diagnostics.error(reader.keyPath("provider"), "expected spock or pglogical, got '\(text)'")
+            }
+        }
+
+        let databases = reader.stringList("databases") ?? []
+        if !reader.has("databases") {
+            diagnostics.error(reader.keyPath("databases"), "missing required key (list the databases to replicate)")
+        } else if databases.isEmpty {
+            diagnostics.error(reader.keyPath("databases"), "must list at least one database")
+        }
+        reportDuplicates(databases, path: reader.keyPath("databases"), diagnostics: diagnostics)
+        for (index, name) in databases.enumerated() where name.isEmpty || name.utf8.count > 63 {
+            diagnostics.error(reader.keyPath("databases") + "[\(index)]", "database names must have 1 to 63 characters")
+        }
+
+        let ownNodeName = reader.string("node_name")
+        if let ownNodeName { validateNodeName(ownNodeName, path: reader.keyPath("node_name"), diagnostics: diagnostics) }
+        let ownDSN = reader.string("dsn")
+        if let ownDSN { validateZoneDSN(ownDSN, path: reader.keyPath("dsn"), diagnostics: diagnostics) }
+
+        var (zones, explicitNodeNames) = parseZones(reader)
+        if let index = zones.firstIndex(where: { $0.scope == ownScope }) {
+            let listed = zones[index]
+            if let ownNodeName, explicitNodeNames.contains(listed.scope), listed.nodeName != ownNodeName {
+                diagnostics.error(reader.keyPath("zones") + "[\(index)].node_name",
+                                  "'\(listed.nodeName)' contradicts mesh.node_name '\(ownNodeName)' for this zone")
+            }
+            if let ownDSN, let listedDSN = listed.dsn, listedDSN != ownDSN {
+                diagnostics.error(reader.keyPath("zones") + "[\(index)].dsn", "contradicts mesh.dsn for this zone")
+            }
+            if let ownNodeName { zones[index].nodeName = ownNodeName }
+            if zones[index].dsn == nil { zones[index].dsn = ownDSN }
+        } else {
+            zones.insert(MeshZone(scope: ownScope, nodeName: ownNodeName ?? MeshSection.nodeName(forScope: ownScope), dsn: ownDSN), at: 0)
+        }
+        var seenNodes: [String: String] = [:]
+        for zone in zones {
+            if let other = seenNodes[zone.nodeName] {
+                diagnostics.error(reader.keyPath("zones"), "zones '\(other)' and '\(zone.scope)' have the same node name '\(zone.nodeName)'")
+            }
+            seenNodes[zone.nodeName] = zone.scope
+        }
+
+        var replicationSets = MeshSection.defaultReplicationSets
+        if let sets = reader.stringList("replication_sets") {
+            if sets.isEmpty { diagnostics.error(reader.keyPath("replication_sets"), "must list at least one replication set") }
+            reportDuplicates(sets, path: reader.keyPath("replication_sets"), diagnostics: diagnostics)
+            replicationSets = sets
+        }
+        var schemas = ["public"]
+        if let list = reader.stringList("schemas") {
+            reportDuplicates(list, path: reader.keyPath("schemas"), diagnostics: diagnostics)
+            schemas = list
+        }
+
+        var username = superuser?.username ?? "postgres"
+        var password = superuser?.password
+        if let auth = reader.section("authentication") {
+            if let name = auth.string("username", required: true) {
+                if name != username { password = nil }
+                username = name
+            }
+            if let secret = auth.string("password") { password = secret }
+            auth.finish()
+        }
+        let interval = reader.number("reconcile_interval", exclusiveMin: 0)
+        reader.finish()
+
+        guard diagnostics.issues.count == issuesBefore, let provider else { return nil }
+        var section = MeshSection(provider: provider, databases: databases, zones: zones, ownScope: ownScope, username: username)
+        section.password = password
+        section.replicationSets = replicationSets
+        section.schemas = schemas
+        if let interval { section.reconcileInterval = interval }
+        return section
+    }
+
+    /// `zones:` entries: `{scope, node_name, dsn}` mappings, or a bare scope string. Also returns
+    /// the scopes whose node name was written (not derived).
+    static func parseZones(_ reader: SectionReader) -> ([MeshZone], Set<String>) {
+        let diagnostics = reader.diagnostics
+        let path = reader.keyPath("zones")
+        guard let raw = reader.raw("zones") else {
+            diagnostics.error(path, "missing required key (list every zone's scope, this one included)")
+            return ([], [])
+        }
+        guard case .array(let items) = raw else {
+            reader.typeError("zones", expected: "a list of zones", got: raw)
+            return ([], [])
+        }
+        var explicitNodeNames = Set<String>()
+        var zones: [MeshZone] = []
+        var scopes = Set<String>()
+        for (index, item) in items.enumerated() {
+            let itemPath = "\(path)[\(index)]"
+            var zone: MeshZone?
+            switch item {
+            case .string(let scope) where !scope.isEmpty:
+                zone = MeshZone(scope: scope, nodeName: MeshSection.nodeName(forScope: scope))
+            case .object(let object):
+                let entry = SectionReader(path: itemPath, object: object, diagnostics: diagnostics)
+                let scope = entry.string("scope", required: true)
+                let nodeName = entry.string("node_name")
+                if let nodeName { validateNodeName(nodeName, path: entry.keyPath("node_name"), diagnostics: diagnostics) }
+                let dsn = entry.string("dsn")
+                if let dsn { validateZoneDSN(dsn, path: entry.keyPath("dsn"), diagnostics: diagnostics) }
+                entry.finish()
+                if let scope {
+                    zone = MeshZone(scope: scope, nodeName: nodeName ?? MeshSection.nodeName(forScope: scope), dsn: dsn)
+                    if nodeName != nil { explicitNodeNames.insert(scope) }
+                }
+            default:
+                diagnostics.error(itemPath, "expected a zone (a mapping with scope, node_name, dsn, or a scope name), got \(describeKind(item))")
+            }
+            guard let zone else { continue }
+            if !scopes.insert(zone.scope).inserted {
+                diagnostics.error("\(itemPath).scope", "zone '\(zone.scope)' is listed twice")
+                continue
+            }
+            zones.append(zone)
+        }
+        if items.isEmpty { diagnostics.error(path, "must list at least one zone") }
+        return (zones, explicitNodeNames)
+    }
+
+    static func validateNodeName(_ name: String, path: String, diagnostics: Diagnostics) {
+        let valid = !name.isEmpty && name.utf8.count <= 63 && name.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_"
+        }
+        if !valid { diagnostics.error(path, "'\(name)' is not a valid node name (\(meshNamePattern))") }
+    }
+
+    /// A zone DSN: key=value form, with a host, and without dbname (added per database).
+    static func validateZoneDSN(_ dsn: String, path: String, diagnostics: Diagnostics) {
+        let pairs: [(key: String, value: String)]
+        do { pairs = try MeshConninfo.parse(dsn) } catch {
+            diagnostics.error(path, "\(error)"); return
+        }
+        let keys = pairs.map(\.key)
+        if keys.contains("dbname") {
+            diagnostics.error(path, "must not set dbname (the mesh adds one per database)")
+        }
+        if !keys.contains("host") && !keys.contains("hostaddr") && !keys.contains("service") {
+            diagnostics.error(path, "must name a host (host=...)")
+        }
+    }
+
+    static func reportDuplicates(_ values: [String], path: String, diagnostics: Diagnostics) {
+        var seen = Set<String>()
+        for (index, value) in values.enumerated() where !seen.insert(value).inserted {
+            diagnostics.error("\(path)[\(index)]", "'\(value)' is listed twice")
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import StazCore
+
+/// The server settings a mesh needs on EVERY member, primaries and replicas alike (a replica
+/// becomes a mesh node the moment it is promoted; reference spock.md §1.1). They win over the
+/// user's parameters, except that lists keep the user's entries and sizes only ever go up.
+public enum MeshParameterRules {
+    /// Physical member slots / walsenders / pg_basebackup connections budgeted besides the mesh's
+    /// own (PostgreSQL's and Patroni's default of 10 for max_wal_senders/max_replication_slots).
+    public static let memberBudget: Int64 = 10
+    /// Worker processes besides the mesh's (PostgreSQL's default max_worker_processes).
+    public static let workerBudget: Int64 = 8
+    /// PostgreSQL's default for `output_plugin_libraries` (setting the GUC replaces it).
+    public static let defaultOutputPlugins = ["pgoutput", "test_decoding"]
+
+    /// Slots, walsenders and workers for `databases` databases meshed with `peers` other zones:
+    /// per database each peer subscribes to us (one logical slot and walsender here, a second
+    /// during its initial sync) and we subscribe to each peer (one apply worker, one sync
+    /// worker), plus one manager per database and the provider's supervisor.
+    public static func sizes(databases: Int, peers: Int) -> (slots: Int64, senders: Int64, workers: Int64) {
+        let streams = Int64(databases * peers)
+        return (memberBudget + 2 * streams, memberBudget + 2 * streams,
+                workerBudget + 1 + Int64(databases) + 2 * streams)
+    }
+
+    /// Merges the mesh's requirements into `parameters`. `knownParameters` is what the server
+    /// binary accepts (`postgres --describe-config`); `output_plugin_libraries` only exists on
+    /// servers with the 2026 output-plugin fix, and an unknown parameter stops PostgreSQL, so it
+    /// is set only when the server is known to have it (and removed when known not to).
+    public static func apply(to parameters: inout JSONObject, mesh: MeshSection, synchronousMode: Bool,
+                             knownParameters: Set<String>?) {
+        let provider = mesh.provider
+        parameters["wal_level"] = "logical"
+        parameters["track_commit_timestamp"] = "on"
+        parameters["hot_standby_feedback"] = "on"
+        parameters["shared_preload_libraries"] = .string(listIncluding(provider.preloadLibrary, in: parameters["shared_preload_libraries"], defaults: []))
+        if knownParameters?.contains("output_plugin_libraries") == true {
+            parameters["output_plugin_libraries"] = .string(listIncluding(provider.outputPlugin, in: parameters["output_plugin_libraries"],
+                                                                          defaults: defaultOutputPlugins))
+        } else if knownParameters != nil {
+            parameters["output_plugin_libraries"] = nil
+        }
+        // Multi-master: the newest commit wins (pglogical's default `apply_remote` would let
+        // whichever change arrives last win). Needs track_commit_timestamp.
+        parameters[provider.conflictResolutionParameter] = "last_update_wins"
+        // With synchronous replication inside the zone, the apply worker must commit
+        // synchronously too: its flush feedback to the provider then never confirms a peer
+        // change the zone's synchronous standby lacks (spock.md §3.5), so a failover of this
+        // zone cannot skip peer transactions.
+        parameters[provider.synchronousCommitParameter] = synchronousMode ? "on" : nil
+
+        let peers = mesh.zones.count - 1
+        let needed = sizes(databases: mesh.databases.count, peers: max(0, peers))
+        for (name, minimum) in [("max_replication_slots", needed.slots), ("max_wal_senders", needed.senders),
+                                ("max_worker_processes", needed.workers)] {
+            let current = parameters[name]?.intValue ?? 0
+            if current < minimum { parameters[name] = .int(minimum) }
+        }
+    }
+
+    /// The settings the mesh checks on the running leader: name → wanted value (as
+    /// `current_setting` shows it). Lists are checked for the entry, not equality.
+    public static func checkedSettings(mesh: MeshSection, synchronousMode: Bool) -> [(name: String, value: String)] {
+        var settings: [(String, String)] = [
+            ("wal_level", "logical"), ("track_commit_timestamp", "on"),
+            ("shared_preload_libraries", mesh.provider.preloadLibrary),
+            ("output_plugin_libraries", mesh.provider.outputPlugin),
+            (mesh.provider.conflictResolutionParameter, "last_update_wins"),
+        ]
+        if synchronousMode { settings.append((mesh.provider.synchronousCommitParameter, "on")) }
+        return settings
+    }
+
+    /// Settings checked for containing an entry rather than for equality.
+    public static let listSettings: Set<String> = ["shared_preload_libraries", "output_plugin_libraries"]
+
+    /// A comma-separated GUC list with `entry` added when absent (user entries kept, in order).
+    /// PostgreSQL's config-file syntax for list GUCs is one quoted, comma-separated string.
+    static func listIncluding(_ entry: String, in value: JSONValue?, defaults: [String]) -> String {
+        var items: [String]
+        switch value {
+        case .array(let array)?: items = array.compactMap { YAMLConversion.scalarText($0) }
+        case let scalar?: items = splitList(YAMLConversion.scalarText(scalar) ?? "")
+        case nil: items = defaults
+        }
+        if !items.contains(entry) { items.append(entry) }
+        return items.joined(separator: ", ")
+    }
+
+    /// `'a, "b", c'` → `[a, b, c]`.
+    public static func splitList(_ text: String) -> [String] {
+        text.split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }.filter { !$0.isEmpty }
+    }
+}

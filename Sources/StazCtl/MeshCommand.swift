@@ -1,0 +1,181 @@
+import ArgumentParser
+import Foundation
+import Logging
+import StazConfig
+import StazCore
+import StazDCS
+
+/// `stazctl mesh`: per zone of the configuration's `mesh` section, the zone's leader, its node
+/// and each subscription's status and lag (from the leaders' `GET /mesh`).
+/// `stazctl mesh ddl "SQL"`: DDL through the provider's DDL replication on this zone's leader.
+struct MeshCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mesh",
+        abstract: "Show the cross-zone mesh, or run replicated DDL: mesh [ddl \"SQL\" [--dbname DB]]")
+    @OptionGroup var globals: GlobalOptions
+    @Argument(help: "Nothing (show the mesh), or: ddl \"SQL\"") var words: [String] = []
+    @Option(name: .customLong("dbname"), help: "Database for ddl (default: the mesh's first)") var dbname: String?
+    @Option(name: [.customShort("f"), .customLong("format")], help: "Output format (pretty, json)") var format: String = "pretty"
+
+    func run() async throws {
+        let config = try globals.configuration(cluster: nil)
+        guard let mesh = config.mesh else {
+            throw CtlError("no 'mesh' section in the configuration of cluster \(config.scope)")
+        }
+        switch words.first {
+        case nil:
+            guard format == "pretty" || format == "json" else {
+                throw CtlError("Invalid value for '--format' / '-f': '\(format)' is not one of 'pretty', 'json'.")
+            }
+            let zones = await MeshCtl.collect(config: config, mesh: mesh)
+            if format == "json" {
+                var object = JSONObject()
+                for zone in zones { object[zone.scope] = zone.status.map { .object($0) } ?? .string(zone.problem ?? "unknown") }
+                echo(JSONValue.object(object).pythonJSONString)
+            } else {
+                CtlIO.current.write(renderMesh(zones))
+            }
+        case "ddl":
+            guard words.count == 2 else { throw CtlError("usage: stazctl mesh ddl \"SQL\" [--dbname DB]") }
+            echo(try await MeshCtl.ddl(config: config, mesh: mesh, command: words[1], database: dbname))
+        default:
+            throw CtlError("unknown mesh action '\(words[0])' (use: stazctl mesh, or stazctl mesh ddl \"SQL\")")
+        }
+    }
+}
+
+/// One zone as stazctl found it.
+struct MeshZoneView: Equatable {
+    var scope: String
+    var node: String
+    var leader: String?
+    /// The leader's `GET /mesh` body.
+    var status: JSONObject?
+    /// Why there is no status (no leader, REST unreachable).
+    var problem: String?
+}
+
+enum MeshCtl {
+    static func session(_ config: StazConfiguration, scope: String) -> DCSClient {
+        var zoneConfig = config
+        zoneConfig.scope = scope
+        var logger = Logger(label: "stazctl")
+        logger.logLevel = .critical
+        return makeDCSClient(configuration: zoneConfig, memberName: nil, logger: logger)
+    }
+
+    static func collect(config: StazConfiguration, mesh: MeshSection) async -> [MeshZoneView] {
+        let rest = PatroniREST(configuration: config)
+        var zones: [MeshZoneView] = []
+        for zone in mesh.zones {
+            var view = MeshZoneView(scope: zone.scope, node: zone.nodeName)
+            let dcs = session(config, scope: zone.scope)
+            do {
+                let cluster = try await dcs.loadCluster(fresh: true)
+                if let leader = cluster.leader?.name, let member = cluster.member(named: leader) {
+                    view.leader = leader
+                    let answer = try await rest.request(member, endpoint: "mesh")
+                    if answer.status == 200, let object = (try? JSONValue.parse(answer.body))?.objectValue {
+                        view.status = object
+                    } else {
+                        view.problem = "GET /mesh on \(leader): \(answer.status) \(answer.body.prefix(200))"
+                    }
+                } else {
+                    view.problem = "no leader"
+                }
+            } catch {
+                view.problem = "\(error)"
+            }
+            await dcs.close()
+            zones.append(view)
+        }
+        await rest.shutdown()
+        return zones
+    }
+
+    static func ddl(config: StazConfiguration, mesh: MeshSection, command: String, database: String?) async throws -> String {
+        let dcs = session(config, scope: mesh.ownScope)
+        let cluster: ClusterView
+        do { cluster = try await dcs.loadCluster(fresh: true) } catch {
+            await dcs.close()
+            throw CtlError("\(error)")
+        }
+        await dcs.close()
+        guard let leader = cluster.leader?.name, let member = cluster.member(named: leader) else {
+            throw CtlError("zone \(mesh.ownScope) has no leader")
+        }
+        var body = JSONObject([("command", .string(command))])
+        if let database { body["database"] = .string(database) }
+        let rest = PatroniREST(configuration: config)
+        let answer: RESTResponse
+        do {
+            answer = try await rest.request(member, method: .POST, endpoint: "mesh/ddl", body: .object(body))
+            await rest.shutdown()
+        } catch {
+            await rest.shutdown()
+            throw CtlError("\(error)")
+        }
+        guard answer.status == 200 else { throw CtlError("\(leader): \(answer.body)") }
+        let target = (try? JSONValue.parse(answer.body))?["database"]?.stringValue ?? database ?? mesh.databases[0]
+        return "DDL replicated from \(leader) (zone \(mesh.ownScope), database \(target))"
+    }
+}
+
+/// The `stazctl mesh` tables: one per zone, each subscription this zone receives with its
+/// status (from this zone's leader) and lag (from the provider zone's leader, which holds the
+/// slot).
+func renderMesh(_ zones: [MeshZoneView]) -> String {
+    // slot name -> (lag bytes, lag seconds) from every provider's view.
+    var lags: [String: (JSONValue, JSONValue)] = [:]
+    for zone in zones {
+        for slot in zone.status?["slots"]?.arrayValue ?? [] {
+            guard let name = slot["name"]?.stringValue else { continue }
+            lags[name] = (slot["lag_bytes"] ?? .null, slot["lag_seconds"] ?? .null)
+        }
+    }
+    func lagText(_ value: JSONValue) -> String {
+        switch value {
+        case .int(let i): return String(i)
+        case .double(let d): return String(format: "%.3f", d)
+        default: return ""
+        }
+    }
+    var out = ""
+    for zone in zones {
+        let leader = zone.leader ?? "-"
+        let title = " Zone: \(zone.scope) (node \(zone.node), leader \(leader)) "
+        guard let status = zone.status else {
+            out += PrettyTable(columns: ["Database", "Subscription", "From", "Status", "Lag bytes", "Lag s"],
+                               rows: [["", "", "", zone.problem ?? "unknown", "", ""]], title: title).render() + "\n"
+            continue
+        }
+        var rows: [[String]] = []
+        for database in status["databases"]?.arrayValue ?? [] {
+            let name = database["name"]?.stringValue ?? ""
+            let subscriptions = database["subscriptions"]?.arrayValue ?? []
+            if subscriptions.isEmpty {
+                rows.append([name, "", "", database["extension"] == true ? "no subscriptions" : "extension missing", "", ""])
+            }
+            for sub in subscriptions {
+                let lag = sub["slot_name"]?.stringValue.flatMap { lags[$0] }
+                rows.append([name, sub["name"]?.stringValue ?? "", sub["provider_node"]?.stringValue ?? "",
+                             sub["status"]?.stringValue ?? "", lag.map { lagText($0.0) } ?? "", lag.map { lagText($0.1) } ?? ""])
+            }
+        }
+        out += PrettyTable(columns: ["Database", "Subscription", "From", "Status", "Lag bytes", "Lag s"], rows: rows,
+                           alignments: ["Lag bytes": .right, "Lag s": .right], title: title).render() + "\n"
+        if let last = status["last_reconcile"]?.objectValue {
+            let converged = last["converged"] == true
+            out += " last reconcile: \(last["at"]?.stringValue ?? "?") \(converged ? "converged" : "NOT converged")\n"
+            for key in ["errors", "pending", "notes"] {
+                for line in last[key]?.arrayValue ?? [] { out += "   \(key.dropLast()): \(line.stringValue ?? "")\n" }
+            }
+        } else if let role = status["role"]?.stringValue, role != "leader" {
+            out += " (\(role): not reconciling)\n"
+        }
+        for key in ["slots_ready", "last_failover", "divergence_reports"] {
+            if let value = status[key], !value.isNull { out += " \(key): \(value.pythonJSONString)\n" }
+        }
+    }
+    return out
+}

@@ -1,0 +1,234 @@
+import StazCore
+
+// The post-failover integrity check (issue: "never silently lose or skip a change").
+//
+// A walsender starts a logical stream at max(requested LSN, slot's confirmed_flush_lsn), and the
+// subscriber requests its replication origin's `remote_lsn`. After a promotion in a provider
+// zone, the new primary's WAL forks from the old one at the timeline switch point S. If a
+// subscriber had applied changes of the old timeline beyond S (they reached it before the old
+// primary died, never reached the standby), its origin is ahead of S, and the new primary's
+// first commits in (S, origin] would be skipped. So, for every subscription whose provider zone
+// was promoted since we last looked:
+//   1. disable it (also stops an apply worker that reconnected on its own),
+//   2. origin > S → move the origin back to S and record a divergence report (the range
+//      (S, origin] of the old timeline exists only here and needs repair),
+//   3. enable it again, which restarts the apply worker at once (pglogical would otherwise wait
+//      for its manager's next round).
+// While the provider zone has no leader, or its leader changed but its timeline is not known yet,
+// the subscription stays paused so the apply worker cannot reconnect to an unchecked primary.
+//
+// The subscriber side of a failover (our own zone promoted): our old primary may have confirmed
+// changes to a provider that our new primary never received. The provider will not resend them
+// (its slot's confirmed_flush_lsn is ahead of our origin), so they are recorded as a gap. That
+// cannot be repaired by moving anything; synchronous replication inside the zone with
+// `pglogical.synchronous_commit` / Spock's delayed feedback prevents it.
+
+/// What the subscriber zone's leader knows about one provider zone, from the shared DCS.
+public struct ProviderZoneView: Sendable, Equatable {
+    public var node: String
+    /// Leader of the provider zone, nil while its leader key is missing.
+    public var leader: String?
+    /// The provider leader's timeline (its member key), nil when unknown.
+    public var timeline: Int64?
+    /// The provider zone's `history` key: where each timeline ended.
+    public var history: [TimelineHistoryEntry]
+    /// The provider zone's published logical slot positions (`status` key `slots`): the last
+    /// confirmed_flush_lsn of each slot as its leader saw it.
+    public var publishedSlots: [String: LSN]
+
+    public init(node: String, leader: String?, timeline: Int64?, history: [TimelineHistoryEntry] = [],
+                publishedSlots: [String: LSN] = [:]) {
+        self.node = node; self.leader = leader; self.timeline = timeline; self.history = history
+        self.publishedSlots = publishedSlots
+    }
+
+    /// The LSN where `timeline` ended and `timeline + 1` began on the provider.
+    func switchPoint(endingTimeline timeline: Int64) -> LSN? {
+        history.first { $0.timeline == timeline }.map { LSN(UInt64(max(0, $0.lsn))) }
+    }
+}
+
+/// One of this zone's subscriptions, as observed on our primary.
+public struct SubscriptionProgress: Sendable, Equatable {
+    public var database: String
+    public var name: String
+    public var providerNode: String
+    public var slotName: String
+    public var originName: String?
+    public var originLSN: LSN?
+    public var enabled: Bool
+    /// Subscription names repeat across databases; the ledger keys them as `database/name`.
+    public var key: String { database + "/" + name }
+    public init(database: String, name: String, providerNode: String, slotName: String, originName: String?,
+                originLSN: LSN?, enabled: Bool) {
+        self.database = database; self.name = name; self.providerNode = providerNode; self.slotName = slotName
+        self.originName = originName; self.originLSN = originLSN; self.enabled = enabled
+    }
+}
+
+public enum IntegrityAction: Sendable, Equatable {
+    case disableSubscription(database: String, name: String)
+    /// `pg_replication_origin_advance(origin, lsn)` while the subscription is disabled.
+    case moveOrigin(database: String, subscription: String, origin: String, to: LSN)
+    case enableSubscription(database: String, name: String)
+
+    public var summary: String {
+        switch self {
+        case .disableSubscription(let d, let n): return "\(d): pause subscription \(n)"
+        case .moveOrigin(let d, let s, let o, let lsn): return "\(d): move origin \(o) of \(s) back to \(lsn)"
+        case .enableSubscription(let d, let n): return "\(d): resume subscription \(n)"
+        }
+    }
+}
+
+public struct IntegrityInput: Sendable {
+    public var ledger: MeshLedger
+    public var ownNode: String
+    /// Our primary's timeline now.
+    public var ownTimeline: Int64?
+    public var subscriptions: [SubscriptionProgress]
+    /// Keyed by provider node name.
+    public var providers: [String: ProviderZoneView]
+    /// ISO 8601 time for reports.
+    public var now: String
+
+    public init(ledger: MeshLedger, ownNode: String, ownTimeline: Int64?, subscriptions: [SubscriptionProgress],
+                providers: [String: ProviderZoneView], now: String) {
+        self.ledger = ledger; self.ownNode = ownNode; self.ownTimeline = ownTimeline
+        self.subscriptions = subscriptions; self.providers = providers; self.now = now
+    }
+}
+
+public struct IntegrityPlan: Sendable, Equatable {
+    /// In order; the applier stops at the first failure (the ledger is then not saved, and the
+    /// next round repeats the check, which is idempotent).
+    public var actions: [IntegrityAction] = []
+    /// The ledger to store once every action succeeded (reports are stored before acting: see
+    /// `ledgerBeforeActions`).
+    public var ledger: MeshLedger
+    /// The ledger with new divergence reports, to store BEFORE the actions run, so a report is
+    /// never lost if we die between moving an origin and saving.
+    public var ledgerBeforeActions: MeshLedger
+    /// Human-readable lines for the log and GET /mesh.
+    public var notes: [String] = []
+}
+
+public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
+    var ledger = input.ledger
+    var reports = input.ledger
+    var actions: [IntegrityAction] = []
+    var notes: [String] = []
+    var paused = Set(ledger.pausedSubscriptions)
+    var disabling = Set<String>()
+
+    // Subscriber side: our own promotion.
+    if let own = input.ownTimeline {
+        if let checked = ledger.ownTimeline, own > checked {
+            var gaps = 0
+            for sub in input.subscriptions {
+                guard let published = input.providers[sub.providerNode]?.publishedSlots[sub.slotName],
+                      let origin = sub.originLSN, published > origin else { continue }
+                let report = DivergenceReport(
+                    kind: .subscriberGap, database: sub.database, subscription: sub.name, provider: sub.providerNode,
+                    subscriber: input.ownNode, fromLSN: origin, toLSN: published, timeline: own, detectedAt: input.now,
+                    action: "none possible: the provider confirmed these changes to our old primary; repair from \(sub.providerNode)")
+                ledger.record(report); reports.record(report)
+                notes.append("after our promotion \(sub.name) is behind what \(sub.providerNode) confirmed: \(origin)..\(published) recorded")
+                gaps += 1
+            }
+            ledger.lastFailover[input.ownNode] = FailoverCheck(timeline: own, checkedAt: input.now,
+                                                               outcome: gaps == 0 ? "clean" : "divergence recorded")
+        }
+        ledger.ownTimeline = own
+    }
+
+    // Provider side, grouped by provider zone.
+    let byProvider = Dictionary(grouping: input.subscriptions, by: \.providerNode)
+    for provider in byProvider.keys.sorted() {
+        let subs = byProvider[provider] ?? []
+        guard let view = input.providers[provider], view.leader != nil, let timeline = view.timeline else {
+            // Between primaries (or unknown): keep the apply workers away from whatever comes next.
+            for sub in subs where sub.enabled {
+                actions.append(.disableSubscription(database: sub.database, name: sub.name))
+                disabling.insert(sub.key)
+                paused.insert(sub.key)
+            }
+            if !subs.isEmpty { notes.append("zone \(provider) has no leader: its subscriptions are paused") }
+            continue
+        }
+        let checked = ledger.checkedTimelines[provider]
+        let leaderChanged = ledger.checkedLeaders[provider].map { $0 != view.leader } ?? false
+        if let checked, leaderChanged, timeline == checked {
+            // A new leader is always a promotion, but its member key may still show the old
+            // timeline for a loop: an unchecked primary must not feed our apply workers.
+            for sub in subs where sub.enabled {
+                actions.append(.disableSubscription(database: sub.database, name: sub.name))
+                disabling.insert(sub.key)
+                paused.insert(sub.key)
+            }
+            notes.append("zone \(provider) has a new leader \(view.leader ?? "") still reporting timeline \(timeline): subscriptions paused until it shows its new timeline")
+            continue
+        }
+        if let checked, timeline > checked {
+            var diverged = 0
+            // The earliest switch point since the checked timeline bounds what the new primary has.
+            let switches = (checked..<timeline).compactMap { view.switchPoint(endingTimeline: $0) }
+            guard switches.count == Int(timeline - checked), let switchPoint = switches.min() else {
+                for sub in subs where sub.enabled {
+                    actions.append(.disableSubscription(database: sub.database, name: sub.name))
+                disabling.insert(sub.key)
+                    paused.insert(sub.key)
+                }
+                notes.append("zone \(provider) is on timeline \(timeline) but its history lacks a switch point since \(checked): subscriptions paused")
+                continue
+            }
+            for sub in subs {
+                // Ours to resume: running now, or paused by staz. An operator's disable stays.
+                let resume = sub.enabled || paused.contains(sub.key)
+                if sub.enabled {
+                    actions.append(.disableSubscription(database: sub.database, name: sub.name))
+                disabling.insert(sub.key)
+                    paused.insert(sub.key)
+                }
+                if let origin = sub.originLSN, origin > switchPoint, let originName = sub.originName {
+                    let report = DivergenceReport(
+                        kind: .subscriberAhead, database: sub.database, subscription: sub.name, provider: provider,
+                        subscriber: input.ownNode, fromLSN: switchPoint, toLSN: origin, timeline: timeline,
+                        detectedAt: input.now,
+                        action: "origin moved back to \(switchPoint); changes of \(provider) in this range exist only on \(input.ownNode)")
+                    ledger.record(report); reports.record(report)
+                    actions.append(.moveOrigin(database: sub.database, subscription: sub.name, origin: originName, to: switchPoint))
+                    notes.append("\(sub.name): applied \(provider)'s lost timeline up to \(origin), past the switch point \(switchPoint): origin moved back, divergence recorded")
+                    diverged += 1
+                }
+                if resume {
+                    actions.append(.enableSubscription(database: sub.database, name: sub.name))
+                    paused.remove(sub.key)
+                }
+            }
+            ledger.checkedTimelines[provider] = timeline
+            ledger.checkedLeaders[provider] = view.leader
+            ledger.lastFailover[provider] = FailoverCheck(timeline: timeline, checkedAt: input.now,
+                                                          outcome: diverged == 0 ? "clean" : "divergence recorded")
+            notes.append("zone \(provider) promoted to timeline \(timeline) (switch point \(switchPoint)): \(diverged == 0 ? "no subscription ahead" : "\(diverged) subscription(s) ahead")")
+        } else {
+            // First sight (baseline) or unchanged: resume what we paused.
+            if checked == nil || timeline < checked! {
+                if let checked { notes.append("zone \(provider) went back from timeline \(checked) to \(timeline) (recreated?): new baseline") }
+                ledger.checkedTimelines[provider] = timeline
+            }
+            ledger.checkedLeaders[provider] = view.leader
+            for sub in subs where paused.contains(sub.key) {
+                if !sub.enabled { actions.append(.enableSubscription(database: sub.database, name: sub.name)) }
+                paused.remove(sub.key)
+            }
+        }
+    }
+    // Subscriptions that no longer exist are forgotten.
+    let existing = Set(input.subscriptions.map(\.key))
+    ledger.pausedSubscriptions = paused.filter(existing.contains).sorted()
+    // Stored before acting: every subscription we are about to disable is marked as ours, so a
+    // crash between disabling and saving never leaves it looking like an operator's disable.
+    reports.pausedSubscriptions = Set(reports.pausedSubscriptions).union(paused).union(disabling).filter(existing.contains).sorted()
+    return IntegrityPlan(actions: actions, ledger: ledger, ledgerBeforeActions: reports, notes: notes)
+}

@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+import StazConfig
+import StazCore
+
+/// Runs the post-failover integrity check (`planIntegrity`) on this zone's leader about once a
+/// second: observe the subscriptions' origins and the provider zones in the DCS → plan → store
+/// the ledger → apply. Separate from the reconciler because it must be quick after a promotion
+/// (before an apply worker reconnects on its own) while reconciliation may take a while.
+/// Like the reconciler it has its own task, SQL sessions and DCS reads: nothing in the HA loop
+/// or the lease keeper waits for it.
+public actor MeshIntegrityGuard {
+    public struct Environment: Sendable {
+        public var mesh: @Sendable () -> MeshSection?
+        /// Holds the leader lock and runs as primary (in-memory check).
+        public var isLeader: @Sendable () -> Bool
+        /// Our primary's timeline (in memory).
+        public var ownTimeline: @Sendable () -> Int64?
+        /// Another zone's cluster from the shared DCS (linearizable read).
+        public var zoneCluster: @Sendable (String) async throws -> ClusterView
+        /// Our zone's ledger (`<scope>/mesh`), raw; nil when absent.
+        public var loadLedger: @Sendable () async throws -> String?
+        public var saveLedger: @Sendable (MeshLedger) async throws -> Void
+        public var connector: MeshConnector
+        /// The ledger and the last notes, for GET /mesh.
+        public var publish: @Sendable (MeshLedger, [String]) -> Void
+
+        public init(mesh: @escaping @Sendable () -> MeshSection?, isLeader: @escaping @Sendable () -> Bool,
+                    ownTimeline: @escaping @Sendable () -> Int64?,
+                    zoneCluster: @escaping @Sendable (String) async throws -> ClusterView,
+                    loadLedger: @escaping @Sendable () async throws -> String?,
+                    saveLedger: @escaping @Sendable (MeshLedger) async throws -> Void,
+                    connector: MeshConnector, publish: @escaping @Sendable (MeshLedger, [String]) -> Void) {
+            self.mesh = mesh; self.isLeader = isLeader; self.ownTimeline = ownTimeline; self.zoneCluster = zoneCluster
+            self.loadLedger = loadLedger; self.saveLedger = saveLedger; self.connector = connector; self.publish = publish
+        }
+    }
+
+    let environment: Environment
+    let logger: Logger
+    public var interval: Double = 1
+    /// How long an origin may stay in use after its subscription was disabled.
+    public var originReleaseTimeout: Double = 10
+    private var lastNotes: [String] = []
+
+    public init(environment: Environment, logger: Logger) {
+        self.environment = environment; self.logger = logger
+    }
+
+    public func run() async {
+        while !Task.isCancelled {
+            if let mesh = environment.mesh(), environment.isLeader() {
+                do { try await checkOnce(mesh: mesh) } catch {
+                    logOnce(["integrity check failed: \(MeshDSN.redactedText("\(error)"))"], warning: true)
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
+        }
+    }
+
+    /// One round; throws when it could not observe or act (the next round repeats it).
+    public func checkOnce(mesh: MeshSection) async throws {
+        let provider = MeshProvider.forKind(mesh.provider)
+        var providers: [String: ProviderZoneView] = [:]
+        for zone in mesh.peers {
+            // An unreadable zone counts as "no leader": its subscriptions are paused, which
+            // costs nothing while we cannot tell what its primary is.
+            let cluster = try? await environment.zoneCluster(zone.scope)
+            providers[zone.nodeName] = cluster.map { Self.view(of: $0, node: zone.nodeName) }
+                ?? ProviderZoneView(node: zone.nodeName, leader: nil, timeline: nil)
+        }
+        var subscriptions: [SubscriptionProgress] = []
+        for database in mesh.databases {
+            let session = try await environment.connector.open(database)
+            defer { session.close() }
+            let installed = try await session.query(MeshQueries.extensionState(provider), timeout: environment.connector.statementTimeout)
+                .first.flatMap { $0["installed"] ?? nil } != nil
+            guard installed else { continue }
+            let rows = try await session.query(MeshQueries.subscriptions(provider), timeout: environment.connector.statementTimeout)
+            subscriptions += MeshQueries.parseSubscriptions(rows).map {
+                SubscriptionProgress(database: database, name: $0.name, providerNode: $0.providerNode, slotName: $0.slotName,
+                                     originName: $0.originName, originLSN: $0.remoteLSN.flatMap(LSN.init(text:)),
+                                     enabled: $0.enabled)
+            }
+        }
+        let ledger = MeshLedger.parse(try await environment.loadLedger())
+        let plan = planIntegrity(IntegrityInput(ledger: ledger, ownNode: mesh.nodeName, ownTimeline: environment.ownTimeline(),
+                                                subscriptions: subscriptions, providers: providers,
+                                                now: MeshReport.isoTimestamp(Date().timeIntervalSince1970)))
+        for report in plan.ledger.divergence where !ledger.divergence.contains(report) {
+            logger.warning("mesh divergence: \(report.kind.rawValue) \(report.database)/\(report.subscription) \(report.provider)→\(report.subscriber) \(report.fromLSN)..\(report.toLSN): \(report.action)")
+        }
+        guard environment.isLeader() else { return }
+        if plan.ledgerBeforeActions != ledger { try await environment.saveLedger(plan.ledgerBeforeActions) }
+        try await apply(plan.actions, provider: provider)
+        if plan.ledger != plan.ledgerBeforeActions { try await environment.saveLedger(plan.ledger) }
+        logOnce(plan.notes, warning: false)
+        environment.publish(plan.ledger, plan.notes)
+    }
+
+    static func view(of cluster: ClusterView, node: String) -> ProviderZoneView {
+        let leader = cluster.leader?.name
+        let timeline = cluster.leaderMember?.data["timeline"]?.intValue
+        var slots: [String: LSN] = [:]
+        for (name, position) in cluster.status.slots where position >= 0 { slots[name] = LSN(UInt64(position)) }
+        return ProviderZoneView(node: node, leader: leader, timeline: timeline, history: cluster.history ?? [],
+                                publishedSlots: slots)
+    }
+
+    func apply(_ actions: [IntegrityAction], provider: MeshProvider) async throws {
+        let sql = MeshSQL(provider: provider)
+        for action in actions {
+            guard environment.isLeader() else { return }
+            let session = try await environment.connector.open(action.database)
+            defer { session.close() }
+            switch action {
+            case .disableSubscription, .enableSubscription:
+                _ = try await session.query(sql.statement(for: action), timeout: environment.connector.statementTimeout)
+            case .moveOrigin:
+                // The apply worker releases the origin shortly after the immediate disable.
+                let deadline = ContinuousClock.now + .milliseconds(Int64(originReleaseTimeout * 1000))
+                while true {
+                    do {
+                        _ = try await session.query(sql.statement(for: action), timeout: environment.connector.statementTimeout)
+                        break
+                    } catch where ContinuousClock.now < deadline && "\(error)".contains("is already active") {
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                }
+            }
+            logger.info("mesh integrity: \(action.summary)")
+        }
+    }
+
+    func logOnce(_ notes: [String], warning: Bool) {
+        guard notes != lastNotes else { return }
+        lastNotes = notes
+        for note in notes {
+            if warning { logger.warning("mesh integrity: \(note)") } else { logger.info("mesh integrity: \(note)") }
+        }
+    }
+}
+
+extension IntegrityAction {
+    public var database: String {
+        switch self {
+        case .disableSubscription(let d, _), .enableSubscription(let d, _), .moveOrigin(let d, _, _, _): return d
+        }
+    }
+}
+
+extension MeshSQL {
+    /// SQL of an integrity action. Disable/enable are `immediate` (outside a transaction block:
+    /// the session runs in autocommit) so the apply worker stops, or restarts, at once.
+    public func statement(for action: IntegrityAction) -> String {
+        switch action {
+        case .disableSubscription(_, let name):
+            return call(provider.disableSubscription, [("subscription_name", literal(name)), ("immediate", "true")])
+        case .enableSubscription(_, let name):
+            return call(provider.enableSubscription, [("subscription_name", literal(name)), ("immediate", "true")])
+        case .moveOrigin(_, _, let origin, let lsn):
+            return "SELECT pg_catalog.pg_replication_origin_advance(\(literal(origin)), \(literal(lsn.description))::pg_lsn)::text AS result"
+        }
+    }
+}
+
+extension MeshProvider {
+    /// `sub_disable` / `alter_subscription_disable` (same arguments: subscription_name, immediate).
+    public var disableSubscription: String { kind == .spock ? "sub_disable" : "alter_subscription_disable" }
+    public var enableSubscription: String { kind == .spock ? "sub_enable" : "alter_subscription_enable" }
+}

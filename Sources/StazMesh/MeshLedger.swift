@@ -1,0 +1,144 @@
+import StazCore
+
+/// What this zone's mesh integrity check has established, kept in the DCS (`<scope>/mesh`) so a
+/// new leader of this zone continues where the old one stopped. Written only by the zone leader.
+public struct MeshLedger: Sendable, Equatable {
+    /// Per provider zone (node name): the provider timeline our subscriptions were last checked
+    /// against. A provider on a newer timeline had a promotion we have not checked yet.
+    public var checkedTimelines: [String: Int64] = [:]
+    /// Per provider zone: its leader when the timeline was checked. A different leader on the
+    /// same timeline is a promotion whose member key has not caught up yet.
+    public var checkedLeaders: [String: String] = [:]
+    /// Subscriptions (`database/name`) staz disabled itself (provider zone between primaries, or while an origin
+    /// is moved back). Only these are re-enabled by staz: an operator's disable is left alone.
+    public var pausedSubscriptions: [String] = []
+    /// This zone's own timeline at the last check: a newer one means we were promoted and the
+    /// subscriber-side gap check is due.
+    public var ownTimeline: Int64?
+    public var divergence: [DivergenceReport] = []
+    /// Per provider zone: the outcome of the last promotion check.
+    public var lastFailover: [String: FailoverCheck] = [:]
+
+    public init() {}
+
+    /// Reports are kept for the operator; the oldest go when there are more than this.
+    public static let maximumReports = 100
+
+    public mutating func record(_ report: DivergenceReport) {
+        guard !divergence.contains(where: { $0.sameEvent(as: report) }) else { return }
+        divergence.append(report)
+        if divergence.count > Self.maximumReports { divergence.removeFirst(divergence.count - Self.maximumReports) }
+    }
+
+    // MARK: JSON (the DCS value)
+
+    public var json: JSONValue {
+        var o = JSONObject()
+        o["checked_timelines"] = .object(JSONObject(checkedTimelines.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int($0.value)) }))
+        o["checked_leaders"] = .object(JSONObject(checkedLeaders.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) }))
+        o["paused_subscriptions"] = .array(pausedSubscriptions.sorted().map { .string($0) })
+        if let ownTimeline { o["own_timeline"] = .int(ownTimeline) }
+        o["divergence"] = .array(divergence.map(\.json))
+        o["last_failover"] = .object(JSONObject(lastFailover.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) }))
+        return .object(o)
+    }
+
+    /// Lenient: a missing or malformed field is left at its default (the check then re-runs,
+    /// which is safe), so odd DCS contents never stop reconciliation.
+    public static func parse(_ text: String?) -> MeshLedger {
+        var ledger = MeshLedger()
+        guard let text, let o = (try? JSONValue.parse(text))?.objectValue else { return ledger }
+        for (zone, value) in o["checked_timelines"]?.objectValue?.pairs ?? [] {
+            if let timeline = value.intValue { ledger.checkedTimelines[zone] = timeline }
+        }
+        for (zone, value) in o["checked_leaders"]?.objectValue?.pairs ?? [] {
+            if let leader = value.stringValue { ledger.checkedLeaders[zone] = leader }
+        }
+        ledger.pausedSubscriptions = (o["paused_subscriptions"]?.arrayValue ?? []).compactMap(\.stringValue)
+        ledger.ownTimeline = o["own_timeline"]?.intValue
+        ledger.divergence = (o["divergence"]?.arrayValue ?? []).compactMap { $0.objectValue.flatMap(DivergenceReport.init(json:)) }
+        for (zone, value) in o["last_failover"]?.objectValue?.pairs ?? [] {
+            if let check = value.objectValue.flatMap(FailoverCheck.init(json:)) { ledger.lastFailover[zone] = check }
+        }
+        return ledger
+    }
+}
+
+/// A range of a zone's WAL whose changes exist on one side only, found after a promotion.
+public struct DivergenceReport: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// The subscriber applied changes of the provider's lost timeline (the new primary never
+        /// had them): they exist only on the subscriber. staz moved the origin back so that no
+        /// new commit of the provider is skipped; the extra rows need repair (e.g. ACE table-diff).
+        case subscriberAhead = "subscriber_ahead"
+        /// After this zone's promotion, the provider had confirmed changes our old primary
+        /// applied but the new one lacks: the provider will not send them again.
+        case subscriberGap = "subscriber_gap"
+    }
+
+    public var kind: Kind
+    public var database: String
+    public var subscription: String
+    /// Zone (node) whose WAL range is concerned, and the zone that applies it.
+    public var provider: String
+    public var subscriber: String
+    /// The range in the provider's WAL: (from, to].
+    public var fromLSN: LSN
+    public var toLSN: LSN
+    /// Provider timeline the range was checked against (subscriberAhead) or our new timeline.
+    public var timeline: Int64
+    public var detectedAt: String
+    /// What staz did about it.
+    public var action: String
+
+    public init(kind: Kind, database: String, subscription: String, provider: String, subscriber: String,
+                fromLSN: LSN, toLSN: LSN, timeline: Int64, detectedAt: String, action: String) {
+        self.kind = kind; self.database = database; self.subscription = subscription; self.provider = provider
+        self.subscriber = subscriber; self.fromLSN = fromLSN; self.toLSN = toLSN; self.timeline = timeline
+        self.detectedAt = detectedAt; self.action = action
+    }
+
+    func sameEvent(as other: DivergenceReport) -> Bool {
+        kind == other.kind && database == other.database && subscription == other.subscription && timeline == other.timeline
+    }
+
+    public var json: JSONValue {
+        .object(JSONObject([
+            ("kind", .string(kind.rawValue)), ("database", .string(database)), ("subscription", .string(subscription)),
+            ("provider", .string(provider)), ("subscriber", .string(subscriber)),
+            ("from_lsn", .string(fromLSN.description)), ("to_lsn", .string(toLSN.description)),
+            ("bytes", .int(Int64(toLSN.bytesAhead(of: fromLSN)))),
+            ("timeline", .int(timeline)), ("detected_at", .string(detectedAt)), ("action", .string(action)),
+        ]))
+    }
+
+    init?(json o: JSONObject) {
+        guard let kind = o["kind"]?.stringValue.flatMap(Kind.init(rawValue:)),
+              let from = o["from_lsn"]?.stringValue.flatMap(LSN.init(text:)),
+              let to = o["to_lsn"]?.stringValue.flatMap(LSN.init(text:)) else { return nil }
+        self.init(kind: kind, database: o["database"]?.stringValue ?? "", subscription: o["subscription"]?.stringValue ?? "",
+                  provider: o["provider"]?.stringValue ?? "", subscriber: o["subscriber"]?.stringValue ?? "",
+                  fromLSN: from, toLSN: to, timeline: o["timeline"]?.intValue ?? 0,
+                  detectedAt: o["detected_at"]?.stringValue ?? "", action: o["action"]?.stringValue ?? "")
+    }
+}
+
+/// The outcome of checking one provider zone's promotion (or our own).
+public struct FailoverCheck: Sendable, Equatable {
+    public var timeline: Int64
+    public var checkedAt: String
+    /// `clean` or `divergence recorded`.
+    public var outcome: String
+    public init(timeline: Int64, checkedAt: String, outcome: String) {
+        self.timeline = timeline; self.checkedAt = checkedAt; self.outcome = outcome
+    }
+
+    public var json: JSONValue {
+        .object(JSONObject([("timeline", .int(timeline)), ("checked_at", .string(checkedAt)), ("outcome", .string(outcome))]))
+    }
+
+    init?(json o: JSONObject) {
+        guard let timeline = o["timeline"]?.intValue else { return nil }
+        self.init(timeline: timeline, checkedAt: o["checked_at"]?.stringValue ?? "", outcome: o["outcome"]?.stringValue ?? "")
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The machine facts the fencing guard works with (Linux /proc and clocks), and the fence
+/// itself: SIGKILL for a postmaster and every process below it.
+public enum FenceSystem {
+    /// CLOCK_BOOTTIME now, in nanoseconds.
+    public static func bootNow() -> BootNanoseconds {
+        var spec = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &spec)
+        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+    }
+
+    /// The kernel's id of this boot (changes with every reboot).
+    public static func bootID() -> String {
+        ((try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)) ?? "unknown")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `path` made absolute with symlinks resolved (the form /proc/<pid>/cwd shows).
+    public static func canonicalPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else {
+            return URL(fileURLWithPath: path).standardizedFileURL.path
+        }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    static func stat(of pid: Int32) -> ProcStat? {
+        (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).flatMap(ProcStat.parse)
+    }
+
+    /// The live postmaster of `dataDirectory` (postmaster.pid names a live postgres process
+    /// whose working directory is that directory), with its start time.
+    public static func postmaster(of dataDirectory: String) -> FenceTarget? {
+        guard let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
+              let first = text.split(separator: "\n").first,
+              let pid = Int32(first.trimmingCharacters(in: .whitespaces)), pid > 0,
+              ProcessLiveness.isAlive(pid), ProcessLiveness.looksLikePostgres(pid),
+              let stat = stat(of: pid) else { return nil }
+        if let cwd = ProcessLiveness.workingDirectory(of: pid), cwd != canonicalPath(dataDirectory) { return nil }
+        return FenceTarget(pid: pid, startTicks: stat.startTicks)
+    }
+
+    /// Whether `target` still runs (same pid *and* start time, not a zombie).
+    static func isRunning(_ target: FenceTarget) -> Bool {
+        guard let stat = stat(of: target.pid) else { return false }
+        return stat.startTicks == target.startTicks && stat.state != "Z" && stat.state != "X"
+    }
+
+    /// Whether `pid` is a fencing guard of `dataDirectory` (its command line says so), so a
+    /// recycled pid from a stale state file is never signalled.
+    public static func isGuard(pid: Int32, dataDirectory: String) -> Bool {
+        guard pid > 0, ProcessLiveness.isAlive(pid),
+              let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        let words = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        guard let flag = words.firstIndex(of: FenceGuard.argument), flag + 1 < words.count else { return false }
+        return words[flag + 1] == dataDirectory
+    }
+
+    /// SIGKILL for `postmaster` and all its descendants. The postmaster is stopped first so it
+    /// cannot fork while its children are collected (PostgreSQL children run in sessions of
+    /// their own, so no process group covers them, and once the postmaster is gone they are
+    /// re-parented and no longer recognisable). SIGKILL also ends stopped (frozen) processes:
+    /// a primary that was SIGSTOPped and is resumed later cannot answer a single query.
+    /// Returns how many processes were killed.
+    @discardableResult
+    public static func killTree(_ postmaster: Int32) -> Int {
+        kill(postmaster, SIGSTOP)
+        var doomed: Set<Int32> = [postmaster]
+        for _ in 0..<8 {
+            let parents = Dictionary(ProcessLiveness.allPIDs().compactMap { pid in stat(of: pid).map { (pid, $0.parentPID) } },
+                                     uniquingKeysWith: { first, _ in first })
+            let found = descendants(of: postmaster, parents: parents).subtracting(doomed)
+            if found.isEmpty { break }
+            for pid in found { kill(pid, SIGSTOP) }
+            doomed.formUnion(found)
+        }
+        for pid in doomed { kill(pid, SIGKILL) }
+        return doomed.count
+    }
+
+    /// Every process below `root` in the parent map `pid -> parent pid`.
+    public static func descendants(of root: Int32, parents: [Int32: Int32]) -> Set<Int32> {
+        var children: [Int32: [Int32]] = [:]
+        for (pid, parent) in parents { children[parent, default: []].append(pid) }
+        var found: Set<Int32> = []
+        var queue = children[root] ?? []
+        while let next = queue.popLast() {
+            guard next != root, found.insert(next).inserted else { continue }
+            queue += children[next] ?? []
+        }
+        return found
+    }
+
+    /// The path of the running staz executable (the guard is the same binary).
+    public static func ownExecutable() -> String {
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
+           !path.hasSuffix(" (deleted)") {
+            return path
+        }
+        return CommandLine.arguments[0]
+    }
+}

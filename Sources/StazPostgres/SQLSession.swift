@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import PostgresNIO
+import StazCore
+import Synchronization
+
+/// A SQL connection for modules above StazPostgres (the mesh): one database, text rows, every
+/// statement bounded by a timeout. A statement that times out closes the connection, so a hung
+/// server never holds the caller. Not shared between tasks.
+public final class SQLSession: @unchecked Sendable {
+    public struct Target: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var user: String
+        public var password: String?
+        public var database: String
+        public init(host: String, port: Int, user: String, password: String?, database: String) {
+            self.host = host; self.port = port; self.user = user; self.password = password; self.database = database
+        }
+    }
+
+    /// A server error (SQLSTATE and message) or a transport failure.
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var sqlState: String?
+        public var message: String
+        public var description: String { sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message }
+    }
+
+    let connection: PostgresConnection
+    public let target: Target
+
+    init(connection: PostgresConnection, target: Target) {
+        self.connection = connection; self.target = target
+    }
+
+    /// Opens a connection (connect bounded by `timeout` seconds).
+    public static func open(_ target: Target, timeout: Double, logger: Logger) async throws -> SQLSession {
+        let endpoint = SQLEndpoint(host: target.host, port: target.port, user: target.user,
+                                   password: target.password, database: target.database)
+        do {
+            let connection = try await PostgresController.openConnection(endpoint, id: 0, timeout: timeout, logger: logger)
+            return SQLSession(connection: connection, target: target)
+        } catch {
+            throw Self.failure(error)
+        }
+    }
+
+    /// Rows of one statement, every column as text (NULL → nil). Cast non-text columns in SQL.
+    public func query(_ sql: String, timeout: Double) async throws -> [[String: String?]] {
+        do {
+            return try await PostgresController.run(sql, on: connection, timeout: timeout)
+        } catch {
+            throw Self.failure(error)
+        }
+    }
+
+    public var isClosed: Bool { connection.isClosed }
+
+    public func close() { closeNow(connection) }
+
+    static func failure(_ error: Error) -> Failure {
+        if let e = error as? PSQLError, let info = e.serverInfo {
+            return Failure(sqlState: info[.sqlState], message: info[.message] ?? "\(error)")
+        }
+        return Failure(sqlState: nil, message: "\(error)")
+    }
+}
+
+extension PostgresController {
+    /// A session to `database` on the local server as `user` (the mesh's role).
+    public func localSQLTarget(database: String, user: String? = nil, password: String? = nil) -> SQLSession.Target {
+        let local = localEndpoint
+        return SQLSession.Target(host: local.host, port: local.port, user: user ?? local.user,
+                                 password: user == nil ? local.password : password, database: database)
+    }
+
+    /// GUC names the server binary knows (`postgres --describe-config`; needs no running server
+    /// and no data directory), cached per binary. nil when it cannot be run.
+    public func serverParameterNames() async -> Set<String>? {
+        let executable = binary("postgres")
+        if let cached = ServerParameterNames.cache.withLock({ $0[executable] }) { return cached }
+        guard let result = try? await ProcessRunner.run(executable, ["--describe-config"], timeout: 10),
+              result.succeeded else { return nil }
+        let names = Set(result.stdout.split(separator: "\n").compactMap { line -> String? in
+            line.split(separator: "\t", maxSplits: 1).first.map(String.init)
+        })
+        guard !names.isEmpty else { return nil }
+        ServerParameterNames.cache.withLock { $0[executable] = names }
+        return names
+    }
+}
+
+enum ServerParameterNames {
+    static let cache = Mutex<[String: Set<String>]>([:])
+}

@@ -1,0 +1,109 @@
+import Logging
+import StazAPI
+import StazConfig
+import StazCore
+import StazDCS
+import Testing
+@testable import StazDaemon
+
+/// The daemon half of failsafe mode: what a member promises by accepting `POST /failsafe`, and
+/// how the leader's fence deadline follows failsafe confirmations.
+@Suite("Daemon: failsafe mode")
+struct FailsafeDaemonTests {
+    static let request = FailsafeRequest(name: "node1", connURL: "postgres://10.0.0.1:5432/postgres",
+                                         apiURL: "http://10.0.0.1:8008/patroni")
+
+    @Test func replicaAcceptsAndRemembersTheLeaderForTTL() {
+        let memory = FailsafeMemory()
+        memory.update(ttl: 5, leading: false, walPosition: LSN(0x300_0000))
+        let t0 = ContinuousClock.now
+        #expect(memory.receive(Self.request, now: t0) == .accepted(lsn: 0x300_0000))
+        #expect(memory.leader(now: t0 + .seconds(4.9))?.name == "node1")
+        #expect(memory.leader(now: t0 + .seconds(4.9))?.connURL == "postgres://10.0.0.1:5432/postgres")
+        #expect(memory.leader(now: t0 + .seconds(5)) == nil, "forgotten after ttl")
+    }
+
+    @Test func aLeadingMemberRefuses() {
+        let memory = FailsafeMemory()
+        memory.update(ttl: 5, leading: true, walPosition: LSN(1))
+        #expect(memory.receive(Self.request) == .runningAsLeader)
+        #expect(memory.leader() == nil, "a refused request is not remembered")
+    }
+
+    /// Accepting and racing exclude each other: this is what lets the leader count on an
+    /// "Accepted" for `ttl` from the moment it sent the request.
+    @Test func acceptingAndRacingExcludeEachOther() {
+        let memory = FailsafeMemory()
+        memory.update(ttl: 5, leading: false, walPosition: nil)
+        let t0 = ContinuousClock.now
+        #expect(memory.receive(Self.request, now: t0) == .accepted(lsn: nil))
+        #expect(!memory.claimLeadership(now: t0 + .seconds(1)), "a leader confirmed itself less than ttl ago")
+        #expect(memory.claimLeadership(now: t0 + .seconds(6)))
+        #expect(memory.receive(Self.request, now: t0 + .seconds(6)) == .runningAsLeader, "racing: refuse")
+        memory.endClaim(leading: false)
+        #expect(memory.receive(Self.request, now: t0 + .seconds(7)) == .accepted(lsn: nil), "race lost: follow again")
+        #expect(memory.claimLeadership(now: t0 + .seconds(20)))
+        memory.endClaim(leading: true)
+        #expect(memory.receive(Self.request, now: t0 + .seconds(21)) == .runningAsLeader, "race won: leading")
+    }
+
+    @Test func endpointURLAndCredentials() {
+        #expect(FailsafeCaller.endpointURL(apiURL: "https://10.0.0.2:8008/patroni", endpoint: "failsafe") == "https://10.0.0.2:8008/failsafe")
+        #expect(FailsafeCaller.endpointURL(apiURL: "http://h:1", endpoint: "failsafe") == "http://h:1/failsafe")
+        var config = StazConfiguration(scope: "s", name: "n", restapi: RestAPISection(listen: "127.0.0.1:8008", connectAddress: "127.0.0.1:8008"),
+                                       postgresql: PostgreSQLSection(listen: "127.0.0.1:5432", connectAddress: "127.0.0.1:5432", dataDir: "/d",
+                                                                     pgpass: "/p", superuser: Credentials(username: "postgres"),
+                                                                     replication: Credentials(username: "rep")))
+        #expect(FailsafeCaller.authorization(config) == nil)
+        config.restapi.username = "api"; config.restapi.password = "secret"
+        #expect(FailsafeCaller.authorization(config) == "Basic YXBpOnNlY3JldA==")
+        config.ctl.username = "ctl"; config.ctl.password = "other"
+        #expect(FailsafeCaller.authorization(config) == "Basic Y3RsOm90aGVy", "ctl credentials first, as patronictl")
+    }
+
+    @Test func failsafeConfirmationsExtendTheFenceDeadlineOnlyWhileLeading() async {
+        let keeper = LeaseKeeper(dcs: UnreachableDCS(), ttl: 5, loopWait: 1, logger: Logger(label: "test"),
+                                 onLeaseChange: { _ in }, fence: {})
+        let t0 = ContinuousClock.now
+        // Not leading: a confirmation must not make us a leader.
+        await keeper.confirmByFailsafe(sentAt: t0)
+        #expect(await keeper.leaderValidUntil == nil)
+        await keeper.setHoldingLeader(true, confirmedAt: t0)
+        let margin = await keeper.fenceMargin
+        #expect(await keeper.leaderValidUntil == t0 + .milliseconds(Int64((5 - margin) * 1000)))
+        await keeper.confirmByFailsafe(sentAt: t0 + .seconds(3))
+        #expect(await keeper.leaderValidUntil == t0 + .seconds(3) + .milliseconds(Int64((5 - margin) * 1000)))
+        // An older round never shortens it.
+        await keeper.confirmByFailsafe(sentAt: t0 + .seconds(1))
+        #expect(await keeper.leaderValidUntil == t0 + .seconds(3) + .milliseconds(Int64((5 - margin) * 1000)))
+        // Giving up the lock forgets the confirmations; leading again starts from the lease.
+        await keeper.setHoldingLeader(false)
+        await keeper.setHoldingLeader(true)
+        #expect(await keeper.leaderValidUntil == t0 + .milliseconds(Int64((5 - margin) * 1000)))
+    }
+}
+
+/// A DCS that never answers (the keeper under test only compares instants).
+final class UnreachableDCS: DCSClient {
+    struct Down: Error {}
+    func loadCluster(fresh: Bool) async throws -> ClusterView { throw Down() }
+    func touchMember(_ data: JSONObject) async throws -> Bool { throw Down() }
+    func attemptToAcquireLeader() async throws -> Bool { throw Down() }
+    func updateLeader() async throws -> Bool { throw Down() }
+    func deleteLeader() async throws -> Bool { throw Down() }
+    func takeLeader() async throws -> Bool { throw Down() }
+    func initialize(sysid: String, createNew: Bool) async throws -> Bool { throw Down() }
+    func cancelInitialization() async throws { throw Down() }
+    func setConfig(_ value: JSONValue, version: String?) async throws -> Bool { throw Down() }
+    func setFailover(_ value: JSONValue, version: String?) async throws -> Bool { throw Down() }
+    func setSync(_ value: JSONValue, version: String?) async throws -> Bool { throw Down() }
+    func deleteSync(version: String?) async throws -> Bool { throw Down() }
+    func setHistory(_ value: JSONValue) async throws { throw Down() }
+    func setStatus(_ value: JSONValue) async throws { throw Down() }
+    func setFailsafe(_ value: JSONValue) async throws { throw Down() }
+    func deleteCluster() async throws { throw Down() }
+    func waitForChange(timeout: Duration) async -> Bool { false }
+    func refreshSession(holdingLeader: Bool) async throws -> ContinuousClock.Instant? { throw Down() }
+    func setTimeouts(ttl: Double, loopWait: Double, retryTimeout: Double) async {}
+    func close() async {}
+}

@@ -1,0 +1,135 @@
+import Testing
+import StazCore
+import StazConfig
+@testable import StazHA
+
+/// DCS failsafe mode (reference §2.14, §2.10 `_handle_dcs_error`, §2.5 step 8).
+@Suite("HA decide: DCS failsafe mode")
+struct FailsafeTests {
+    static let threeNodes = ["node1", "node2", "node3"]
+    static let failsafeOn = settings { $0.failsafeMode = true }
+    static let keep = "continue to run as a leader because failsafe mode is enabled and all members are accessible"
+    static let demoted = "demoted self because DCS is not accessible and I was a leader"
+
+    static func listed(_ names: [String]) -> [FailsafeMember] {
+        names.map { FailsafeMember(name: $0, apiURL: "http://127.0.0.1:8008/patroni") }
+    }
+
+    /// A `failsafe` key naming these members.
+    static func key(_ names: [String]) -> JSONObject {
+        JSONObject(names.map { ($0, JSONValue.string("http://127.0.0.1:8008/patroni")) })
+    }
+
+    static func confirm(_ names: [String]) -> HAStep {
+        .confirmFailsafe(members: listed(names), then: HAPlan(""), otherwise: HAPlan(""))
+    }
+
+    /// `input(...)` with the failsafe part set.
+    static func with(_ base: HAInput, topology: [String]? = nil, leader: String? = nil) -> HAInput {
+        var input = base
+        input.failsafe = FailsafeInput(topology: topology.map(listed), leader: leader)
+        return input
+    }
+
+    /// An unlocked cluster whose `failsafe` key names `failsafeKey` (nil: no key).
+    static func unlocked(failsafeKey: [String]?, failover: FailoverRequest? = nil) -> ClusterView {
+        var view = cluster(members: threeNodes, failover: failover, optime: baseLSN)
+        view.failsafe = failsafeKey.map(key)
+        return view
+    }
+
+    static let dcsDown: [HACase] = [
+        HACase("DCS down, failsafe mode, every member accepts: keep running as primary",
+               with(input("node1", nil, PG.primary(), settings: failsafeOn), topology: threeNodes),
+               steps: [confirm(["node2", "node3"])], message: keep),
+        HACase("DCS down, failsafe mode, one member refuses or times out: demote offline",
+               with(input("node1", nil, PG.primary(), settings: failsafeOn), topology: threeNodes), .failsafeRefused,
+               steps: [confirm(["node2", "node3"]), .demote(.offline)], message: demoted),
+        HACase("DCS down, failsafe mode, single-member key: nobody to ask, keep running",
+               with(input("node1", nil, PG.primary(), settings: failsafeOn), topology: ["node1"]),
+               steps: [confirm([])], message: keep),
+        HACase("DCS down, failsafe mode, we are not in the failsafe key: demote at once",
+               with(input("node1", nil, PG.primary(), settings: failsafeOn), topology: ["node2", "node3"]),
+               steps: [.demote(.offline)], message: demoted),
+        HACase("DCS down, failsafe mode, no failsafe key known: demote at once",
+               with(input("node1", nil, PG.primary(), settings: failsafeOn)),
+               steps: [.demote(.offline)], message: demoted),
+        HACase("DCS down, failsafe mode off: demote at once although a key is known",
+               with(input("node1", nil, PG.primary()), topology: threeNodes),
+               steps: [.demote(.offline)], message: demoted),
+        HACase("DCS down, failsafe mode, paused: nothing changes",
+               with(input("node1", nil, PG.primary(), settings: settings { $0.failsafeMode = true; $0.pause = true }), topology: threeNodes),
+               steps: [], message: "PAUSE: DCS is not accessible"),
+        HACase("DCS down, replica in failsafe mode: keeps replicating, never asks anybody",
+               with(input("node2", nil, PG.replica(), settings: failsafeOn), topology: threeNodes, leader: "node1"),
+               steps: [], message: "DCS is not accessible"),
+        HACase("DCS down, the primary's PostgreSQL was fenced: back read-only, no upstream",
+               input("node1", nil, PG.stopped(wasPrimary: true), settings: failsafeOn),
+               steps: [.follow(leader: nil)], message: "starting as readonly because DCS is not accessible and I was a leader"),
+        HACase("DCS down, fenced primary in pause: left alone",
+               input("node1", nil, PG.stopped(wasPrimary: true), settings: paused),
+               steps: [], message: "PAUSE: DCS is not accessible"),
+    ]
+
+    @Test(arguments: dcsDown)
+    func dcsDown(_ row: HACase) { row.check() }
+
+    static let race: [HACase] = [
+        HACase("replica with a recent failsafe leader in an unlocked cluster follows it, does not race",
+               with(input("node2", unlocked(failsafeKey: threeNodes), PG.replica(), settings: failsafeOn), leader: "node1"),
+               steps: [.follow(leader: "node1")],
+               message: "no action. I am (node2), a secondary, and following a leader (node1)"),
+        HACase("the failsafe leader is honoured even after failsafe mode was switched off",
+               with(input("node2", unlocked(failsafeKey: threeNodes), PG.replica()), leader: "node1"),
+               steps: [.follow(leader: "node1")],
+               message: "no action. I am (node2), a secondary, and following a leader (node1)"),
+        HACase("a primary told about another failsafe leader demotes instead of racing",
+               with(input("node2", unlocked(failsafeKey: threeNodes), PG.primary(), settings: failsafeOn), leader: "node1"),
+               steps: [.demote(.immediateNoLock)],
+               message: "demoting self because I do not have the lock and I was a leader"),
+        HACase("member absent from a non-empty failsafe key does not race",
+               input("node3", unlocked(failsafeKey: ["node1", "node2"]), PG.replica(), settings: failsafeOn),
+               steps: [.follow(leader: nil)],
+               message: "following a different leader because i am not the healthiest node"),
+        HACase("member absent from the failsafe key does not race even as the failover candidate",
+               input("node3", unlocked(failsafeKey: ["node1", "node2"], failover: failoverKey(to: "node3")), PG.replica(), settings: failsafeOn),
+               steps: [.follow(leader: nil)],
+               message: "following a different leader because i am not the healthiest node"),
+        HACase("member listed in the failsafe key races as usual",
+               input("node3", unlocked(failsafeKey: threeNodes), PG.replica(), settings: failsafeOn),
+               steps: [acquireLock, .promote, .recordPromotion],
+               message: "promoted self to leader by acquiring session lock"),
+        HACase("an empty failsafe key excludes nobody",
+               input("node3", unlocked(failsafeKey: []), PG.replica(), settings: failsafeOn),
+               steps: [acquireLock, .promote, .recordPromotion],
+               message: "promoted self to leader by acquiring session lock"),
+        HACase("failsafe mode off: the key is ignored",
+               input("node3", unlocked(failsafeKey: ["node1", "node2"]), PG.replica()),
+               steps: [acquireLock, .promote, .recordPromotion],
+               message: "promoted self to leader by acquiring session lock"),
+        HACase("the former primary may retake the lock after the DCS returns (it is not a replica racing)",
+               input("node1", unlocked(failsafeKey: ["node2", "node3"]), PG.primary(), settings: failsafeOn),
+               steps: [acquireLock],
+               message: "acquired session lock as a leader"),
+    ]
+
+    @Test(arguments: race)
+    func race(_ row: HACase) { row.check() }
+
+    /// Whatever the members answer, a plan made without the DCS never promotes or takes a lock.
+    @Test(arguments: dcsDown)
+    func noPromotionWithoutDCS(_ row: HACase) {
+        for answers in [DCSAnswers.yes, .failsafeRefused] {
+            let steps = decide(row.input).resolved(failsafeConfirmed: answers.failsafeConfirmed).steps
+            #expect(!steps.contains(.promote) && !steps.contains(acquireLock), "\(row.name): \(steps)")
+        }
+    }
+
+    @Test func failsafeKeyParsing() {
+        let key = JSONObject([("a", .string("http://a:8008/patroni")), ("b", .int(1)), ("c", .string("https://c/patroni"))])
+        #expect(FailsafeMember.list(key) == [FailsafeMember(name: "a", apiURL: "http://a:8008/patroni"),
+                                             FailsafeMember(name: "c", apiURL: "https://c/patroni")])
+        #expect(FailsafeMember.list(nil) == nil)
+        #expect(FailsafeMember.list(JSONObject()) == [])
+    }
+}

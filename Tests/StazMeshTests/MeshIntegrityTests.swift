@@ -1,0 +1,182 @@
+import StazCore
+import Testing
+@testable import StazMesh
+
+/// The post-failover integrity check as a table: (ledger, provider views, subscriptions) →
+/// actions and the ledger to store.
+struct MeshIntegrityTests {
+    static let now = "2026-11-27T08:00:00+00:00"
+
+    static func sub(_ name: String = "sub_zone2_zone1", provider: String = "zone2", origin: String? = "0/5000100",
+                    enabled: Bool = true, database: String = "app") -> SubscriptionProgress {
+        SubscriptionProgress(database: database, name: name, providerNode: provider, slotName: "pgl_app_\(provider)_\(name)",
+                             originName: "pgl_app_\(provider)_\(name)", originLSN: origin.flatMap(LSN.init(text:)),
+                             enabled: enabled)
+    }
+
+    static func zone2(leader: String? = "z2m1", timeline: Int64? = 2, switchAt: String? = "0/5000000",
+                      published: [String: String] = [:]) -> ProviderZoneView {
+        let history = switchAt.flatMap(LSN.init(text:)).map { [TimelineHistoryEntry(timeline: 1, lsn: Int64($0.value), reason: "no recovery target specified")] } ?? []
+        return ProviderZoneView(node: "zone2", leader: leader, timeline: timeline, history: history,
+                                publishedSlots: published.compactMapValues(LSN.init(text:)))
+    }
+
+    static func ledger(checked: Int64? = 1, leader: String? = "z2m0", paused: [String] = [], own: Int64? = 1) -> MeshLedger {
+        var l = MeshLedger()
+        if let checked { l.checkedTimelines["zone2"] = checked }
+        if let leader { l.checkedLeaders["zone2"] = leader }
+        l.pausedSubscriptions = paused
+        l.ownTimeline = own
+        return l
+    }
+
+    static func plan(ledger: MeshLedger, view: ProviderZoneView?, subs: [SubscriptionProgress], ownTimeline: Int64? = 1) -> IntegrityPlan {
+        planIntegrity(IntegrityInput(ledger: ledger, ownNode: "zone1", ownTimeline: ownTimeline, subscriptions: subs,
+                                     providers: view.map { ["zone2": $0] } ?? [:], now: now))
+    }
+
+    struct Row: CustomTestStringConvertible, Sendable {
+        var name: String
+        var ledger: MeshLedger
+        var view: ProviderZoneView?
+        var subs: [SubscriptionProgress]
+        var actions: [IntegrityAction]
+        var reports: [DivergenceReport.Kind]
+        var checkedAfter: Int64?
+        var pausedAfter: [String]
+        var testDescription: String { name }
+    }
+
+    static let disable = IntegrityAction.disableSubscription(database: "app", name: "sub_zone2_zone1")
+    static let enable = IntegrityAction.enableSubscription(database: "app", name: "sub_zone2_zone1")
+    static let moveBack = IntegrityAction.moveOrigin(database: "app", subscription: "sub_zone2_zone1",
+                                                     origin: "pgl_app_zone2_sub_zone2_zone1", to: LSN(text: "0/5000000")!)
+
+    static let rows: [Row] = [
+        Row(name: "steady state: same leader, same timeline → nothing",
+            ledger: ledger(checked: 2, leader: "z2m1"), view: zone2(), subs: [sub()],
+            actions: [], reports: [], checkedAfter: 2, pausedAfter: []),
+        Row(name: "first sight of a provider sets the baseline without acting",
+            ledger: ledger(checked: nil, leader: nil), view: zone2(), subs: [sub()],
+            actions: [], reports: [], checkedAfter: 2, pausedAfter: []),
+        Row(name: "provider without leader → pause",
+            ledger: ledger(), view: zone2(leader: nil), subs: [sub()],
+            actions: [disable], reports: [], checkedAfter: 1, pausedAfter: ["app/sub_zone2_zone1"]),
+        Row(name: "already paused, still no leader → nothing more",
+            ledger: ledger(paused: ["app/sub_zone2_zone1"]), view: zone2(leader: nil), subs: [sub(enabled: false)],
+            actions: [], reports: [], checkedAfter: 1, pausedAfter: ["app/sub_zone2_zone1"]),
+        Row(name: "new leader still showing the old timeline → pause and wait",
+            ledger: ledger(checked: 1, leader: "z2m0"), view: zone2(timeline: 1), subs: [sub()],
+            actions: [disable], reports: [], checkedAfter: 1, pausedAfter: ["app/sub_zone2_zone1"]),
+        Row(name: "promotion, origin behind the switch point → restart the worker, clean",
+            ledger: ledger(), view: zone2(), subs: [sub(origin: "0/4FFFF00")],
+            actions: [disable, enable], reports: [], checkedAfter: 2, pausedAfter: []),
+        Row(name: "promotion, origin exactly at the switch point → clean",
+            ledger: ledger(), view: zone2(), subs: [sub(origin: "0/5000000")],
+            actions: [disable, enable], reports: [], checkedAfter: 2, pausedAfter: []),
+        Row(name: "promotion, origin ahead → move it back and report",
+            ledger: ledger(), view: zone2(), subs: [sub(origin: "0/5000100")],
+            actions: [disable, moveBack, enable], reports: [.subscriberAhead], checkedAfter: 2, pausedAfter: []),
+        Row(name: "promotion seen while paused by staz → check and resume",
+            ledger: ledger(paused: ["app/sub_zone2_zone1"]), view: zone2(), subs: [sub(origin: "0/5000100", enabled: false)],
+            actions: [moveBack, enable], reports: [.subscriberAhead], checkedAfter: 2, pausedAfter: []),
+        Row(name: "promotion, operator-disabled subscription: origin fixed, left disabled",
+            ledger: ledger(), view: zone2(), subs: [sub(origin: "0/5000100", enabled: false)],
+            actions: [moveBack], reports: [.subscriberAhead], checkedAfter: 2, pausedAfter: []),
+        Row(name: "promotion but the history lacks the switch point → stay paused",
+            ledger: ledger(), view: zone2(switchAt: nil), subs: [sub()],
+            actions: [disable], reports: [], checkedAfter: 1, pausedAfter: ["app/sub_zone2_zone1"]),
+        Row(name: "leader back after a pause, same timeline → resume",
+            ledger: ledger(checked: 2, leader: "z2m1", paused: ["app/sub_zone2_zone1"]), view: zone2(),
+            subs: [sub(enabled: false)], actions: [enable], reports: [], checkedAfter: 2, pausedAfter: []),
+        Row(name: "provider timeline went backwards (zone rebuilt) → new baseline",
+            ledger: ledger(checked: 5, leader: "z2m1"), view: zone2(), subs: [sub()],
+            actions: [], reports: [], checkedAfter: 2, pausedAfter: []),
+        Row(name: "subscription without origin yet (first sync) → only restarted",
+            ledger: ledger(), view: zone2(), subs: [sub(origin: nil)],
+            actions: [disable, enable], reports: [], checkedAfter: 2, pausedAfter: []),
+    ]
+
+    @Test(arguments: rows)
+    func row(_ row: Row) {
+        let plan = Self.plan(ledger: row.ledger, view: row.view, subs: row.subs)
+        #expect(plan.actions == row.actions)
+        #expect(plan.ledger.divergence.map(\.kind) == row.reports)
+        #expect(plan.ledger.checkedTimelines["zone2"] == row.checkedAfter)
+        #expect(plan.ledger.pausedSubscriptions == row.pausedAfter)
+        // Reports are stored before acting, and every subscription we disable is marked ours.
+        #expect(plan.ledgerBeforeActions.divergence == plan.ledger.divergence)
+        for case .disableSubscription(let database, let name) in plan.actions {
+            #expect(plan.ledgerBeforeActions.pausedSubscriptions.contains("\(database)/\(name)"))
+        }
+    }
+
+    @Test func aheadReportNamesTheRangeAndZones() throws {
+        let plan = Self.plan(ledger: Self.ledger(), view: Self.zone2(), subs: [Self.sub(origin: "0/5000100")])
+        let report = try #require(plan.ledger.divergence.first)
+        #expect(report.provider == "zone2" && report.subscriber == "zone1" && report.database == "app")
+        #expect(report.fromLSN.description == "0/5000000" && report.toLSN.description == "0/5000100")
+        #expect(report.timeline == 2 && report.detectedAt == Self.now)
+        #expect(plan.ledger.lastFailover["zone2"]?.outcome == "divergence recorded")
+        // A second pass over the same state (ledger saved) does nothing and adds no report.
+        let again = Self.plan(ledger: plan.ledger, view: Self.zone2(), subs: [Self.sub(origin: "0/5000000")])
+        #expect(again.actions.isEmpty && again.ledger.divergence.count == 1)
+    }
+
+    @Test func twoPromotionsSinceTheLastCheckUseTheEarliestSwitchPoint() {
+        var view = Self.zone2(timeline: 3)
+        view.history = [TimelineHistoryEntry(timeline: 1, lsn: 0x5000000, reason: ""),
+                        TimelineHistoryEntry(timeline: 2, lsn: 0x6000000, reason: "")]
+        let plan = Self.plan(ledger: Self.ledger(), view: view, subs: [Self.sub(origin: "0/5800000")])
+        #expect(plan.actions.contains(.moveOrigin(database: "app", subscription: "sub_zone2_zone1",
+                                                  origin: "pgl_app_zone2_sub_zone2_zone1", to: LSN(0x5000000))))
+    }
+
+    @Test func ownPromotionRecordsAGapWhenTheProviderConfirmedMoreThanWeHave() {
+        let zone2 = Self.zone2(timeline: 2, published: ["pgl_app_zone2_sub_zone2_zone1": "0/7000000"])
+        let plan = Self.plan(ledger: Self.ledger(checked: 2, leader: "z2m1", own: 1), view: zone2,
+                             subs: [Self.sub(origin: "0/6000000")], ownTimeline: 2)
+        #expect(plan.ledger.divergence.map(\.kind) == [.subscriberGap])
+        #expect(plan.ledger.divergence.first?.fromLSN == LSN(0x6000000))
+        #expect(plan.ledger.ownTimeline == 2)
+        #expect(plan.ledger.lastFailover["zone1"]?.outcome == "divergence recorded")
+        // Not promoted (same timeline) → no gap check even if positions differ.
+        let quiet = Self.plan(ledger: Self.ledger(checked: 2, leader: "z2m1", own: 2), view: zone2,
+                              subs: [Self.sub(origin: "0/6000000")], ownTimeline: 2)
+        #expect(quiet.ledger.divergence.isEmpty)
+    }
+
+    @Test func sameSubscriptionNameInTwoDatabasesIsTrackedSeparately() {
+        let plan = Self.plan(ledger: Self.ledger(), view: Self.zone2(leader: nil),
+                             subs: [Self.sub(database: "app"), Self.sub(enabled: false, database: "crm")])
+        #expect(plan.ledger.pausedSubscriptions == ["app/sub_zone2_zone1"])
+    }
+
+    @Test func ledgerRoundTripsThroughJSONAndToleratesJunk() throws {
+        let plan = Self.plan(ledger: Self.ledger(), view: Self.zone2(), subs: [Self.sub(origin: "0/5000100")])
+        let text = plan.ledger.json.compactString
+        #expect(MeshLedger.parse(text) == plan.ledger)
+        #expect(MeshLedger.parse(nil) == MeshLedger())
+        #expect(MeshLedger.parse("[1,2]") == MeshLedger())
+        let odd = MeshLedger.parse(#"{"checked_timelines":{"zone2":"x","zone3":4},"divergence":[{"kind":"nope"}]}"#)
+        #expect(odd.checkedTimelines == ["zone3": 4] && odd.divergence.isEmpty)
+    }
+}
+
+struct MeshIntegritySQLTests {
+    @Test(arguments: [(MeshProvider.pglogical, "pglogical.alter_subscription_disable", "pglogical.alter_subscription_enable"),
+                      (MeshProvider.spock, "spock.sub_disable", "spock.sub_enable")])
+    func pauseAndResumeAreImmediateWithNamedArguments(_ provider: MeshProvider, _ disable: String, _ enable: String) {
+        let sql = MeshSQL(provider: provider)
+        #expect(sql.statement(for: .disableSubscription(database: "app", name: "sub_a_b"))
+                == "SELECT \(disable)(subscription_name => 'sub_a_b', immediate => true)::text AS result")
+        #expect(sql.statement(for: .enableSubscription(database: "app", name: "sub_a'b"))
+                == "SELECT \(enable)(subscription_name => 'sub_a''b', immediate => true)::text AS result")
+    }
+
+    @Test func originMovesWithTheCoreFunction() {
+        let sql = MeshSQL(provider: .spock)
+        #expect(sql.statement(for: .moveOrigin(database: "app", subscription: "s", origin: "spk_app_a_s", to: LSN(0x5000000)))
+                == "SELECT pg_catalog.pg_replication_origin_advance('spk_app_a_s', '0/5000000'::pg_lsn)::text AS result")
+    }
+}

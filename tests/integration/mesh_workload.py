@@ -1,0 +1,123 @@
+"""Workload and waits for the mesh failover tests and the mesh benchmark: per-zone writers that
+record acknowledged inserts, and checks that every acknowledged row reached every zone."""
+
+import threading
+import time
+
+from mesh_harness import MESH_DATABASE, MESH_TABLE, Mesh
+from support import NotYet, psql, wait_until
+
+ZONE_ID_BASE = 10_000_000  # zone k writes ids k*BASE + n: zones never collide
+
+
+class ZoneWriter:
+    """Inserts unique ids into the mesh table through one zone's HAProxy primary port. An id
+    counts as acknowledged only when psql exited 0 (COMMIT confirmed to the client). Each row
+    records the WAL position of its insert (`note`), to place it in a divergence range."""
+
+    def __init__(self, mesh, scope, index, interval=0.03):
+        self.cluster = mesh.zones[scope]
+        self.scope = scope
+        self.next_id = (index + 1) * ZONE_ID_BASE
+        self.interval = interval
+        self.acked = []
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            row = self.next_id
+            self.next_id += 1
+            code, _, _ = psql(self.cluster.haproxy_primary_port,
+                              f"INSERT INTO public.{MESH_TABLE} VALUES ({row}, '{self.scope}', "
+                              "pg_current_wal_lsn()::text)", timeout=5, database=MESH_DATABASE)
+            if code == 0:
+                self.acked.append(row)
+            else:
+                self.failures += 1
+            self._stop.wait(self.interval)
+
+    def wait_for_acks(self, count, timeout, what):
+        target = len(self.acked) + count
+        wait_until(lambda: len(self.acked) >= target or None, timeout,
+                   f"{count} acknowledged inserts in {self.scope} {what}", interval=0.2)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def start_mesh(make_cluster, register, synchronous_mode):
+    """3 zones x 2 members with HAProxy per zone, mesh replicating, slot copies ready.
+    `mesh.converged_after`: seconds from starting the daemons to 6 subscriptions replicating."""
+    mesh = Mesh(make_cluster, register=register, reconcile_interval=2)
+    started = time.monotonic()
+    mesh.add_members(per_zone=2, dcs={"synchronous_mode": synchronous_mode})
+    for cluster in mesh.zones.values():
+        cluster.wait_for_healthy(replicas=1, timeout=180)
+    mesh.wait_replicating(timeout=120)
+    mesh.converged_after = time.monotonic() - started
+    mesh.note(f"mesh converged {mesh.converged_after:.1f} s after the daemons started")
+    for cluster in mesh.zones.values():
+        cluster.start_haproxy()
+    wait_slot_copies_ready(mesh, timeout=90)
+    return mesh
+
+
+def wait_slot_copies_ready(mesh, timeout):
+    """Every replica reports its copies of the zone's mesh slots ready for a failover."""
+    def ready():
+        waiting = []
+        for scope, cluster in mesh.zones.items():
+            leader = cluster.leader_name()
+            for member in cluster.members.values():
+                if member.name == leader:
+                    continue
+                code, body = member.rest("/patroni")
+                if code != 200 or body.get("logical_slots_ready") is not True:
+                    waiting.append(f"{scope}/{member.name}={body.get('logical_slots_ready') if code == 200 else code}")
+        if waiting:
+            raise NotYet(", ".join(waiting))
+        return True
+    wait_until(ready, timeout, "every replica's logical slot copies ready", interval=0.5)
+
+
+def ids_in(mesh, scope, low, high):
+    out = mesh.sql(scope, f"SELECT id FROM public.{MESH_TABLE} WHERE id >= {low} AND id < {high}")
+    return {int(line) for line in out.split()} if out else set()
+
+
+def missing_rows(mesh, acked_by_zone):
+    """{"origin->scope": [acknowledged ids of origin missing in scope]}; zones in mesh order."""
+    missing = {}
+    for index, (origin, acked) in enumerate(acked_by_zone.items()):
+        low = (index + 1) * ZONE_ID_BASE
+        for scope in acked_by_zone:
+            absent = set(acked) - ids_in(mesh, scope, low, low + ZONE_ID_BASE)
+            if absent:
+                missing[f"{origin}->{scope}"] = sorted(absent)
+    return missing
+
+
+def wait_all_present(mesh, acked_by_zone, timeout):
+    """Waits until every acknowledged id is in every zone; returns what is still missing."""
+    def complete():
+        missing = missing_rows(mesh, acked_by_zone)
+        if missing:
+            raise NotYet({k: (len(v), v[:5]) for k, v in missing.items()})
+        return True
+    try:
+        wait_until(complete, timeout, "every acknowledged row in every zone", interval=1)
+        return {}
+    except AssertionError:
+        return missing_rows(mesh, acked_by_zone)
+
+
+def lsn_value(text):
+    high, low = text.split("/")
+    return (int(high, 16) << 32) | int(low, 16)

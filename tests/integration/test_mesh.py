@@ -1,0 +1,162 @@
+"""The managed three-zone mesh (issue 5, pglogical 2.4.2 on PostgreSQL 15): three zones of two
+members each, one shared etcd, every member configured with the same `mesh` section. From empty
+data directories the zone leaders build the full mesh themselves; reconciliation is idempotent
+and repairs a dropped subscription and an overridden setting."""
+
+import time
+
+import pytest
+
+from mesh_harness import MESH_TABLE, Mesh
+from support import NotYet, psql, wait_until
+
+pytestmark = pytest.mark.staz_only
+
+
+@pytest.fixture
+def mesh(request, make_cluster):
+    return Mesh(make_cluster, register=request.node.staz_clusters.append)
+
+
+def catalog_snapshot(mesh, scope):
+    """The mesh catalog rows of a zone's leader (nodes, interfaces, subscriptions, sets)."""
+    return mesh.sql(scope, """
+        SELECT string_agg(line, E'\\n' ORDER BY line) FROM (
+          SELECT 'if ' || n.node_name || ' ' || i.if_id || ' ' || i.if_name || ' ' || i.if_dsn AS line
+            FROM pglogical.node n JOIN pglogical.node_interface i ON i.if_nodeid = n.node_id
+          UNION ALL SELECT 'sub ' || sub_name || ' ' || sub_origin_if || ' ' || sub_target_if || ' '
+                           || sub_enabled || ' ' || sub_slot_name || ' ' || sub_replication_sets::text
+                           || ' ' || sub_forward_origins::text FROM pglogical.subscription
+          UNION ALL SELECT 'local ' || node_id || ' ' || node_local_interface FROM pglogical.local_node
+          UNION ALL SELECT 'set ' || set_name FROM pglogical.replication_set
+          UNION ALL SELECT 'table ' || set_id || ' ' || set_reloid::text FROM pglogical.replication_set_table
+        ) lines""")
+
+
+def test_three_zones_converge_replicate_and_repair(mesh, profile):
+    started = time.monotonic()
+    mesh.add_members(per_zone=2)
+    for cluster in mesh.zones.values():
+        cluster.wait_for_healthy(replicas=1, timeout=180)
+    healthy = time.monotonic() - started
+    mesh.wait_replicating(timeout=120)
+    converged = time.monotonic() - started
+    mesh.note(f"zones healthy after {healthy:.1f} s, 6 subscriptions replicating after {converged:.1f} s")
+    print(f"\nMEASURED mesh bootstrap (3 zones x 2 members, empty data dirs -> 6 subscriptions "
+          f"replicating): {converged:.1f} s (zones healthy: {healthy:.1f} s)")
+
+    # The required settings are on every member, replicas included.
+    for cluster in mesh.zones.values():
+        for member in cluster.members.values():
+            code, out, err = psql(member.pg_port, "SELECT current_setting('wal_level') || ' ' || "
+                                  "current_setting('track_commit_timestamp') || ' ' || "
+                                  "current_setting('pglogical.conflict_resolution') || ' ' || "
+                                  "current_setting('output_plugin_libraries')")
+            assert code == 0, err
+            assert out == "logical on last_update_wins pgoutput, test_decoding, pglogical_output", \
+                (member.name, out)
+
+    # A row written in any zone appears in the other two.
+    for index, scope in enumerate(mesh.scopes):
+        mesh.sql(scope, f"INSERT INTO public.{MESH_TABLE} VALUES ({index + 1}, '{scope}', 'first')")
+    for scope in mesh.scopes:
+        mesh.wait_rows(scope, [1, 2, 3], timeout=30)
+    mesh.note("rows from every zone present in every zone")
+
+    # Reconciling a converged mesh changes nothing: the passes apply nothing, plan nothing,
+    # and the catalogs stay byte for byte the same.
+    before = {scope: catalog_snapshot(mesh, scope) for scope in mesh.scopes}
+    for scope in mesh.scopes:
+        for reconcile in mesh.wait_for_passes(scope, 2, timeout=30):
+            assert reconcile["applied"] == [] and reconcile["pending"] == [], (scope, reconcile)
+            assert reconcile["converged"] is True and reconcile["errors"] == [], (scope, reconcile)
+    after = {scope: catalog_snapshot(mesh, scope) for scope in mesh.scopes}
+    assert before == after
+
+    # A missing subscription is re-created (zone-b -> zone-a dropped in zone-a). Rows written
+    # while it is missing are not resent (a new slot starts at its creation): write after.
+    dropped = mesh.subscription("zone-b", "zone-a")
+    mesh.sql("zone-a", f"SELECT pglogical.drop_subscription(subscription_name => '{dropped}')")
+    mesh.note(f"dropped {dropped}")
+    repair_started = time.monotonic()
+
+    def recreated_and_replicating():
+        status = mesh.sql("zone-a", "SELECT status FROM pglogical.show_subscription_status("
+                          f"subscription_name => '{dropped}')")
+        if status != "replicating":
+            raise NotYet(status or "missing")
+        return True
+    wait_until(recreated_and_replicating, 60, f"{dropped} re-created and replicating")
+    print(f"MEASURED dropped subscription replicating again after {time.monotonic() - repair_started:.1f} s")
+    # Created once at bootstrap and once now, both by staz (its log names every action).
+    created = sum(1 for member in mesh.zones["zone-a"].members.values()
+                  for line in member.log_text().splitlines()
+                  if f"INFO: mesh: app: create subscription {dropped} " in line)
+    assert created == 2, f"{dropped} created {created} times by staz"
+    mesh.sql("zone-b", f"INSERT INTO public.{MESH_TABLE} VALUES (10, 'zone-b', 'after repair')")
+    mesh.wait_rows("zone-a", [10], timeout=30)
+    mesh.wait_rows("zone-c", [10], timeout=30)
+    mesh.wait_replicating(timeout=30)
+    mesh.note("dropped subscription repaired")
+
+    # A wrong setting is repaired: an ALTER SYSTEM override of the conflict resolution.
+    mesh.sql("zone-c", "ALTER SYSTEM SET pglogical.conflict_resolution = 'apply_remote'", database="postgres")
+    mesh.sql("zone-c", "SELECT pg_reload_conf()", database="postgres")
+    mesh.note("zone-c: pglogical.conflict_resolution overridden with apply_remote")
+
+    def repaired():
+        value = mesh.sql("zone-c", "SHOW pglogical.conflict_resolution", database="postgres")
+        if value != "last_update_wins":
+            raise NotYet(value)
+        auto = mesh.sql("zone-c", "SELECT count(*) FROM pg_file_settings WHERE name = "
+                        "'pglogical.conflict_resolution' AND sourcefile LIKE '%postgresql.auto.conf'",
+                        database="postgres")
+        if auto != "0":
+            raise NotYet("override still in postgresql.auto.conf")
+        return True
+    wait_until(repaired, 30, "pglogical.conflict_resolution back to last_update_wins")
+    resets = sum(1 for member in mesh.zones["zone-c"].members.values()
+                 for line in member.log_text().splitlines()
+                 if "INFO: mesh: reset pglogical.conflict_resolution in postgresql.auto.conf" in line)
+    assert resets == 1, f"staz reset the override {resets} times"
+
+    # And the mesh still carries writes everywhere.
+    mesh.sql("zone-c", f"INSERT INTO public.{MESH_TABLE} VALUES (20, 'zone-c', 'end')")
+    for scope in ("zone-a", "zone-b"):
+        mesh.wait_rows(scope, [20], timeout=30)
+
+
+def test_stazctl_mesh_and_replicated_ddl(mesh, profile):
+    mesh.add_members(per_zone=1)
+    for cluster in mesh.zones.values():
+        cluster.wait_for_healthy(replicas=0, timeout=120)
+    mesh.wait_replicating(timeout=120)
+
+    # DDL through the provider's DDL replication, from the first zone's leader.
+    ctl = mesh.first.ctl("mesh", "ddl", f"CREATE TABLE public.ddl_demo (id int PRIMARY KEY, v text)")
+    assert "replicated" in ctl.stdout, ctl.stdout
+    for scope in mesh.scopes:
+        wait_until(lambda scope=scope: mesh.sql(scope, "SELECT to_regclass('public.ddl_demo') IS NOT NULL") == "t",
+                   30, f"ddl_demo in {scope}")
+
+    # The new table joins the default replication set in every zone; then rows flow.
+    def in_default_set(scope):
+        return mesh.sql(scope, "SELECT count(*) FROM pglogical.tables WHERE relname = 'ddl_demo' "
+                        "AND set_name = 'default'") == "1"
+    for scope in mesh.scopes:
+        wait_until(lambda scope=scope: in_default_set(scope), 30, f"ddl_demo in the default set of {scope}")
+    mesh.sql("zone-b", "INSERT INTO public.ddl_demo VALUES (1, 'from b')")
+    for scope in ("zone-a", "zone-c"):
+        wait_until(lambda scope=scope: mesh.sql(scope, "SELECT v FROM public.ddl_demo WHERE id = 1") == "from b",
+                   30, f"ddl_demo row in {scope}")
+
+    table = mesh.first.ctl("mesh").stdout
+    for name in mesh.expected_subscriptions():
+        assert name in table, table
+    assert table.count("replicating") >= 6, table
+    for scope in mesh.scopes:
+        assert f"Zone: {scope}" in table, table
+
+    # DDL refused with a clear message when it fails, nothing half-applied.
+    bad = mesh.first.ctl("mesh", "ddl", "CREATE TABLE public.ddl_demo (id int)", check=False)
+    assert bad.returncode != 0 and "already exists" in (bad.stdout + bad.stderr)
