@@ -139,6 +139,12 @@ actor HAController {
         lastObservation = observation
         await updateFailsafeMemory(observation)
         trackPrimaryDowntime(cluster: cluster, observation: observation)
+        // Our member key expired (e.g. we were partitioned away): announce ourselves before
+        // acting, so the leader recreates our replication slot while we rewind, instead of
+        // after PostgreSQL started and its walreceiver began waiting 5 s between retries.
+        if let cluster, cluster.member(named: me) == nil, !observation.dataDirectoryEmpty {
+            await publishMember(observation)
+        }
 
         var peers: [PeerStatus] = []
         if let cluster, needsPeerStatus(cluster, observation) {

@@ -19,9 +19,10 @@ import StazCore
 //
 // The subscriber side of a failover (our own zone promoted): our old primary may have confirmed
 // changes to a provider that our new primary never received. The provider will not resend them
-// (its slot's confirmed_flush_lsn is ahead of our origin), so they are recorded as a gap. That
-// cannot be repaired by moving anything; synchronous replication inside the zone with
-// `pglogical.synchronous_commit` / Spock's delayed feedback prevents it.
+// (its slot's confirmed_flush_lsn is ahead of our origin), so the range is recorded as a
+// possible gap: the apply worker also confirms positions of WAL without transactions, so the
+// range may hold no commit at all. Nothing can be moved to repair it; synchronous replication
+// inside the zone with `pglogical.synchronous_commit` / Spock's delayed feedback prevents it.
 
 /// What the subscriber zone's leader knows about one provider zone, from the shared DCS.
 public struct ProviderZoneView: Sendable, Equatable {
@@ -129,11 +130,11 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
                 guard let published = input.providers[sub.providerNode]?.publishedSlots[sub.slotName],
                       let origin = sub.originLSN, published > origin else { continue }
                 let report = DivergenceReport(
-                    kind: .subscriberGap, database: sub.database, subscription: sub.name, provider: sub.providerNode,
+                    kind: .possibleSubscriberGap, database: sub.database, subscription: sub.name, provider: sub.providerNode,
                     subscriber: input.ownNode, fromLSN: origin, toLSN: published, timeline: own, detectedAt: input.now,
-                    action: "none possible: the provider confirmed these changes to our old primary; repair from \(sub.providerNode)")
+                    action: "none possible: \(sub.providerNode) confirmed this range to our old primary and will not resend it; if it holds commits, repair them from \(sub.providerNode)")
                 ledger.record(report); reports.record(report)
-                notes.append("after our promotion \(sub.name) is behind what \(sub.providerNode) confirmed: \(origin)..\(published) recorded")
+                notes.append("after our promotion \(sub.name) is behind what \(sub.providerNode) confirmed: possible gap \(origin)..\(published) recorded")
                 gaps += 1
             }
             ledger.lastFailover[input.ownNode] = FailoverCheck(timeline: own, checkedAt: input.now,

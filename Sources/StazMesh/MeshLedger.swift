@@ -71,9 +71,12 @@ public struct DivergenceReport: Sendable, Equatable {
         /// had them): they exist only on the subscriber. staz moved the origin back so that no
         /// new commit of the provider is skipped; the extra rows need repair (e.g. ACE table-diff).
         case subscriberAhead = "subscriber_ahead"
-        /// After this zone's promotion, the provider had confirmed changes our old primary
-        /// applied but the new one lacks: the provider will not send them again.
-        case subscriberGap = "subscriber_gap"
+        /// After this zone's promotion, the provider's slot had confirmed a position beyond
+        /// what our new primary applied. If that range holds commits, our old primary applied
+        /// them and the provider will not send them again. It may also hold only WAL without
+        /// transactions (the apply worker confirms keepalive positions too), so it is a
+        /// *possible* gap: check the range on the provider (e.g. with pg_walinspect).
+        case possibleSubscriberGap = "possible_subscriber_gap"
     }
 
     public var kind: Kind

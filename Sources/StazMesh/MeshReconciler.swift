@@ -104,10 +104,9 @@ public actor MeshReconciler {
         let started = ContinuousClock.now
         let environment = self.environment
         let rounds = maxRoundsPerPass
-        let logger = self.logger
         let timeout = passTimeout
         let outcome: PassOutcome? = try? await withThrowingTaskGroup(of: PassOutcome?.self) { group in
-            group.addTask { await Self.pass(mesh: mesh, synchronousMode: synchronousMode, environment: environment, rounds: rounds, logger: logger) }
+            group.addTask { await Self.pass(mesh: mesh, synchronousMode: synchronousMode, environment: environment, rounds: rounds) }
             group.addTask { try await Task.sleep(for: .milliseconds(Int64(timeout * 1000))); return nil }
             defer { group.cancelAll() }
             return try await group.next() ?? nil
@@ -135,7 +134,7 @@ public actor MeshReconciler {
         var notes: [String] = []
     }
 
-    static func pass(mesh: MeshSection, synchronousMode: Bool, environment: Environment, rounds: Int, logger: Logger) async -> PassOutcome {
+    static func pass(mesh: MeshSection, synchronousMode: Bool, environment: Environment, rounds: Int) async -> PassOutcome {
         var outcome = PassOutcome()
         var members: [String: [Member]] = [:]
         for zone in mesh.zones where zone.dsn == nil {
@@ -159,8 +158,9 @@ public actor MeshReconciler {
             let plan = meshPlan(desired, observation)
             outcome.notes = plan.notes
             outcome.remaining = plan.actions
-            // Actions that failed earlier in this pass are not retried until the next pass.
-            let fresh = plan.actions.filter { !failed.contains($0) }
+            // Actions that failed earlier in this pass, or were applied already (a reload the
+            // next observation does not show yet), wait for the next pass.
+            let fresh = plan.actions.filter { !failed.contains($0) && !outcome.applied.contains($0) }
             guard !fresh.isEmpty, round < rounds - 1, environment.isLeader() else { break }
             let applied = await MeshApplier.apply(fresh, sql: sql, connector: environment.connector,
                                                   stillAllowed: environment.isLeader)
@@ -169,7 +169,6 @@ public actor MeshReconciler {
             outcome.errors += applied.failures.map { "\($0.action.summary): \($0.error)" }
             if applied.applied.isEmpty { break }
         }
-        _ = logger
         return outcome
     }
 

@@ -24,7 +24,7 @@ CONVERGENCE_BOUND = float(os.environ.get("STAZ_FAULTS_CONVERGENCE_BOUND", 30))
 # The healthy state must hold this long (same leader, replicas streaming) to count: a cluster
 # that looks healthy for a moment and then fails over (e.g. a restarted daemon that lost its
 # lease while starting) has not converged.
-SETTLE_SECONDS = 3.0
+SETTLE_SECONDS = 2.0
 # How far back before a fault the per-fault check on the new leader looks (seconds).
 LOSS_WINDOW = 30.0
 ID_BLOCK = 1_000_000_000  # as in writer_proc.py (which needs psycopg, so it is not imported)
@@ -155,6 +155,7 @@ class Campaign:
         # Called with the cluster once it is healthy, before the workload starts (e.g. to
         # require that synchronous replication is really in effect).
         self.before_workload = None
+        self.reported_lost = set()  # ids a per-fault check already found missing
 
     def run(self):
         started = time.monotonic()
@@ -214,8 +215,9 @@ class Campaign:
         # checked again on every member at the end.
         window, present = member_ids_since(cluster, cluster.members[leader], workload.acked,
                                            record.started - LOSS_WINDOW)
-        record.lost_on_leader = sorted(i for i in window - present
+        record.lost_on_leader = sorted(i for i in window - present - self.reported_lost
                                        if workload.acked[i][1] < checked_at)
+        self.reported_lost.update(record.lost_on_leader)
         record.acks_by_server = workload.acks_between(record.started, checked_at)
         record.dual_primary = monitor.collect().dual_primary_samples(record.started, checked_at)
         cluster.note(f"fault {index} ({kind}) converged in {record.converged_after:.1f}s: "

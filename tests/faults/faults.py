@@ -2,10 +2,10 @@
 converged again). Every step is noted in the cluster timeline. A fault targets the current
 primary unless its name says replica.
 
-Durations derive from the profile's ttl: a freeze/partition lasts OUTAGE = ttl + 2 s. The
-leader key was last refreshed before the fault began, so it has expired after ttl; the extra
-2 s give the other members one loop_wait to act on that while the fault still holds, so the
-cluster really has to fail over (or refuse to)."""
+Durations derive from the profile's ttl: a freeze/partition lasts ttl + 1 s. The leader key
+was last refreshed before the fault began, so it has expired after ttl (its expiry wakes the
+other members through their etcd watch); the extra second lets them act on that while the
+fault still holds, so the cluster really has to fail over (or refuse to)."""
 
 import pathsetup  # noqa: F401 - tests/integration on sys.path
 
@@ -20,7 +20,7 @@ class FaultContext:
         self.cluster = cluster
         self.leader = leader
         self.ttl = cluster.profile.ttl
-        self.outage = self.ttl + 2
+        self.outage = self.ttl + 1
 
     @property
     def primary(self):
@@ -76,7 +76,7 @@ def kill_both(ctx, _):
 
 
 def freeze_primary(ctx, _):
-    """SIGSTOP of the primary's daemon and every PostgreSQL process for ttl + 2 s, then
+    """SIGSTOP of the primary's daemon and every PostgreSQL process for ttl + 1 s, then
     SIGCONT (a VM pause): the node wakes up believing it is still the primary."""
     member = ctx.primary
     member.signal_daemon_only(signal.SIGSTOP)
@@ -107,7 +107,7 @@ def partition_replica(ctx, round_number):
 
 
 def freeze_etcd(ctx, _):
-    """SIGSTOP of etcd for ttl + 2 s: no DCS for anyone."""
+    """SIGSTOP of etcd for ttl + 1 s: no DCS for anyone."""
     ctx.cluster.freeze_etcd()
     try:
         ctx.hold(ctx.outage, "etcd frozen")

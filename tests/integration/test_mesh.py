@@ -160,3 +160,71 @@ def test_stazctl_mesh_and_replicated_ddl(mesh, profile):
     # DDL refused with a clear message when it fails, nothing half-applied.
     bad = mesh.first.ctl("mesh", "ddl", "CREATE TABLE public.ddl_demo (id int)", check=False)
     assert bad.returncode != 0 and "already exists" in (bad.stdout + bad.stderr)
+
+
+def test_membership_change_moves_every_dsn(mesh, profile):
+    """A zone's DSN follows its member keys: when a member is lost, subscribers in the other
+    zones switch their subscription to a new interface (add, switch, drop the old one) and the
+    zone's own node gets a new local interface; when it is back, the same again."""
+    mesh.add_members(per_zone=2)
+    for cluster in mesh.zones.values():
+        cluster.wait_for_healthy(replicas=1, timeout=180)
+    mesh.wait_replicating(timeout=120)
+    zone_a = mesh.zones["zone-a"]
+    leader = mesh.leader("zone-a")
+    replica = next(m for m in zone_a.members.values() if m.name != leader)
+    port = f"{replica.pg_port}"
+
+    def zone_a_dsns():
+        """(own node DSN in zone-a, provider DSN of zone-a's subscription in zone-b)."""
+        own = (mesh.mesh_status("zone-a") or {}).get("databases", [{}])[0].get("node_dsn", "")
+        subs = (mesh.mesh_status("zone-b") or {}).get("databases", [{}])[0].get("subscriptions", [])
+        seen = [s["provider_dsn"] for s in subs if s["provider_node"] == "zone_a"]
+        return own, (seen[0] if seen else "")
+
+    def interfaces_of_zone_a_in(scope):
+        return int(mesh.sql(scope, "SELECT count(*) FROM pglogical.node_interface i JOIN pglogical.node n "
+                            "ON n.node_id = i.if_nodeid WHERE n.node_name = 'zone_a'"))
+
+    own, provider = zone_a_dsns()
+    assert port in own and port in provider, (own, provider)
+
+    replica.crash()
+    moved_at = time.monotonic()
+
+    def without_replica():
+        own, provider = zone_a_dsns()
+        if port in own or port in provider:
+            raise NotYet(f"own={own} provider={provider}")
+        return True
+    wait_until(without_replica, 60, f"zone-a DSNs without {replica.name}")
+    mesh.wait_replicating(timeout=60)
+    print(f"\nMEASURED DSNs moved off a lost member and mesh replicating: {time.monotonic() - moved_at:.1f} s "
+          f"(member key TTL {profile.ttl} s)")
+    for scope in mesh.scopes:
+        assert interfaces_of_zone_a_in(scope) == 1, f"{scope} kept an old interface of zone_a"
+    mesh.sql("zone-a", f"INSERT INTO public.{MESH_TABLE} VALUES (30, 'zone-a', 'one member')")
+    mesh.sql("zone-b", f"INSERT INTO public.{MESH_TABLE} VALUES (31, 'zone-b', 'to zone-a')")
+    mesh.wait_rows("zone-b", [30], timeout=30)
+    mesh.wait_rows("zone-c", [30, 31], timeout=30)
+    mesh.wait_rows("zone-a", [31], timeout=30)
+
+    replica.start()
+    zone_a.wait_for_healthy(replicas=1, timeout=120)
+
+    def with_replica():
+        own, provider = zone_a_dsns()
+        if port not in own or port not in provider:
+            raise NotYet(f"own={own} provider={provider}")
+        return True
+    wait_until(with_replica, 60, f"zone-a DSNs with {replica.name} again")
+    mesh.wait_replicating(timeout=60)
+    for scope in mesh.scopes:
+        assert interfaces_of_zone_a_in(scope) == 1, f"{scope} kept an old interface of zone_a"
+    switched = sum(1 for member in mesh.zones["zone-b"].members.values()
+                   for line in member.log_text().splitlines()
+                   if "INFO: mesh: app: switch subscription sub_zone_a_zone_b to interface" in line)
+    assert switched == 2, f"zone-b switched its subscription {switched} times"
+    mesh.sql("zone-c", f"INSERT INTO public.{MESH_TABLE} VALUES (32, 'zone-c', 'both members')")
+    mesh.wait_rows("zone-a", [32], timeout=30)
+    mesh.wait_rows("zone-b", [32], timeout=30)

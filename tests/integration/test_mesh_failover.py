@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from mesh_harness import MESH_TABLE
+from mesh_harness import MESH_DATABASE, MESH_TABLE
 from mesh_workload import ZoneWriter, ids_in, lsn_value, start_mesh, wait_all_present
 from support import NotYet, psql, wait_until
 

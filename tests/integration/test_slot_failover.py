@@ -125,6 +125,12 @@ def slot_row(member, slot):
     return tuple(out.split("|")) if out else None
 
 
+def copy_position(member, slot):
+    """confirmed_flush_lsn of `slot` on member, in bytes."""
+    return int(psql_value(member.pg_port, "SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots "
+                                          f"WHERE slot_name = '{slot}'"))
+
+
 def test_logical_slot_survives_node_loss_without_lost_or_skipped_rows(make_cluster, profile):
     cluster = make_cluster(scope=SCOPE)
     for index in range(2):
@@ -161,7 +167,11 @@ def test_logical_slot_survives_node_loss_without_lost_or_skipped_rows(make_clust
             assert leader.status().get("logical_slots_ready") is None, "the primary reports no readiness"
             # The copy restarted the replica; it must be synchronous again before the primary dies.
             wait_until(lambda: replica.rest("/sync")[0] == 200, 60, f"{replica.name} synchronous again")
-            writer.wait_for_acks(20, 30, "with the copy in place")
+            # The copy follows what the subscriber confirms while writes go on.
+            first = copy_position(replica, slot)
+            writer.wait_for_acks(100, 60, "with the copy in place")
+            wait_until(lambda: copy_position(replica, slot) > first, 30, f"{replica.name} advances its copy")
+            cluster.note(f"copy advanced from {first} to {copy_position(replica, slot)} (bytes)")
 
             acked_before = len(writer.acked)
             leader.crash()
