@@ -162,12 +162,14 @@ prepare() {
 # ==== single zone: the repository's sample configuration ==================================
 SINGLE_PG_PORTS=($(port 5432) $(port 5433) $(port 5434))
 SINGLE_API_PORTS=($(port 8008) $(port 8009) $(port 8010))
-single_config() { if [[ -n "$base" ]]; then echo "$DATA/postgres$1.yml"; else echo "$REPO/postgres$1.yml"; fi; }
-single_haproxy() { if [[ -n "$base" ]]; then echo "$DATA/haproxy.cfg"; else echo "$REPO/haproxy.cfg"; fi; }
+# The repository's samples as they are, unless ports or the data directory are moved.
+single_generated() { [[ -n "$base" || -n "${DEMO_DATA:-}" ]]; }
+single_config() { if single_generated; then echo "$DATA/postgres$1.yml"; else echo "$REPO/postgres$1.yml"; fi; }
+single_haproxy() { if single_generated; then echo "$DATA/haproxy.cfg"; else echo "$REPO/haproxy.cfg"; fi; }
 
 single_generate() {
-    # Same files as the repository's samples, with only the ports (and pgpass) changed.
-    [[ -z "$base" ]] && return 0
+    # Same files as the repository's samples, with only the ports, data and pgpass paths changed.
+    single_generated || return 0
     local sed_args=(-e "s/127.0.0.1:2379/127.0.0.1:$ETCD_PORT/")
     for i in 0 1 2; do
         sed_args+=(-e "s/127.0.0.1:$((5432 + i))/127.0.0.1:${SINGLE_PG_PORTS[$i]}/"
@@ -175,7 +177,8 @@ single_generate() {
                    -e "s/check port $((8008 + i))/check port ${SINGLE_API_PORTS[$i]}/")
     done
     for i in 0 1 2; do
-        sed "${sed_args[@]}" -e "s#/tmp/pgpass$i#$DATA/pgpass$i#" "$REPO/postgres$i.yml" >"$(single_config "$i")"
+        sed "${sed_args[@]}" -e "s#/tmp/pgpass$i#$DATA/pgpass$i#" -e "s#data_dir: data/postgres$i#data_dir: $DATA/postgres$i#" \
+            "$REPO/postgres$i.yml" >"$(single_config "$i")"
     done
     sed "${sed_args[@]}" -e "s/127.0.0.1:5000/127.0.0.1:$(port 5000)/" \
         -e "s/127.0.0.1:5001/127.0.0.1:$(port 5001)/" -e "s/127.0.0.1:7000/127.0.0.1:$(port 7000)/" \

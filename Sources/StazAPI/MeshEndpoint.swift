@@ -86,8 +86,8 @@ enum MeshEndpoint {
         let registry = PrometheusCollectorRegistry()
         let base = [("scope", snapshot.scope), ("name", snapshot.name)]
         for sample in samples {
-            registry.makeGauge(name: sample.name, labels: base + sample.labels.map { ($0.name, $0.value) }, help: sample.help)
-                .set(sample.value)
+            let descriptor = MetricNameDescriptor(metricName: sample.name, unitName: "", helpText: sample.help)
+            registry.makeGauge(descriptor: descriptor, labels: base + sample.labels.map { ($0.name, $0.value) }).set(sample.value)
         }
         return registry.emitToString()
     }
