@@ -173,9 +173,28 @@ func renderMesh(_ zones: [MeshZoneView]) -> String {
         } else if let role = status["role"]?.stringValue, role != "leader" {
             out += " (\(role): not reconciling)\n"
         }
-        for key in ["slots_ready", "last_failover", "divergence_reports"] {
-            if let value = status[key], !value.isNull { out += " \(key): \(value.pythonJSONString)\n" }
-        }
+        if let value = status["slots_ready"], !value.isNull { out += " slots_ready: \(value.pythonJSONString)\n" }
+        out += renderIntegrity(.object(status))
+    }
+    return out
+}
+
+/// The integrity check's findings of one zone: the last promotion check per zone, paused
+/// subscriptions and the divergence reports, one line each.
+func renderIntegrity(_ status: JSONValue) -> String {
+    var out = ""
+    for (zone, check) in status["last_failover"]?.objectValue?.pairs ?? [] {
+        out += " last failover check: zone \(zone) timeline \(check["timeline"]?.intValue.map(String.init) ?? "?")"
+            + " at \(check["checked_at"]?.stringValue ?? "?"): \(check["outcome"]?.stringValue ?? "?")\n"
+    }
+    let paused = (status["paused_subscriptions"]?.arrayValue ?? []).compactMap(\.stringValue)
+    if !paused.isEmpty { out += " paused by staz: \(paused.joined(separator: ", "))\n" }
+    for report in status["divergence_reports"]?.arrayValue ?? [] {
+        func text(_ key: String) -> String { report[key]?.stringValue ?? "?" }
+        let bytes = report["bytes"]?.intValue.map { " (\($0) bytes)" } ?? ""
+        out += " DIVERGENCE \(text("kind")) \(text("database"))/\(text("subscription")) \(text("provider")) -> \(text("subscriber"))"
+            + " \(text("from_lsn"))..\(text("to_lsn"))\(bytes) timeline \(report["timeline"]?.intValue.map(String.init) ?? "?")"
+            + " at \(text("detected_at")): \(text("action"))\n"
     }
     return out
 }

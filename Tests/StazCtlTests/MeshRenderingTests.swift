@@ -65,3 +65,22 @@ struct MeshRenderingTests {
         #expect(ddl?.words == ["ddl", "CREATE TABLE t (id int)"] && ddl?.dbname == "app")
     }
 }
+
+struct MeshIntegrityRenderingTests {
+    @Test func reportsChecksAndPausedSubscriptionsAreOneLineEach() throws {
+        let status = try JSONValue.parse("""
+        {"last_failover": {"zone_a": {"timeline": 2, "checked_at": "2026-11-27T08:42:19Z", "outcome": "divergence recorded"}},
+         "paused_subscriptions": ["app/sub_zone_b_zone_c"],
+         "divergence_reports": [{"kind": "subscriber_ahead", "database": "app", "subscription": "sub_zone_a_zone_c",
+           "provider": "zone_a", "subscriber": "zone_c", "from_lsn": "0/3000910", "to_lsn": "0/3001870", "bytes": 3936,
+           "timeline": 2, "detected_at": "2026-11-27T08:42:53Z", "action": "origin moved back to 0/3000910"}]}
+        """)
+        #expect(renderIntegrity(status) == """
+             last failover check: zone zone_a timeline 2 at 2026-11-27T08:42:19Z: divergence recorded
+             paused by staz: app/sub_zone_b_zone_c
+             DIVERGENCE subscriber_ahead app/sub_zone_a_zone_c zone_a -> zone_c 0/3000910..0/3001870 (3936 bytes) timeline 2 at 2026-11-27T08:42:53Z: origin moved back to 0/3000910
+
+            """)
+        #expect(renderIntegrity(try JSONValue.parse("{}")) == "")
+    }
+}
