@@ -11,10 +11,18 @@ extension Decider {
         return cluster.sync
     }
 
-    /// Priority mode: only standbys listed in `/sync` hold every acknowledged commit.
+    /// Priority mode: only standbys listed in `/sync`, and the former leader recorded there
+    /// (Patroni's `sync.matches(name, check_leader=True)`), hold every acknowledged commit.
     func excludedFromPriorityRace(_ cluster: ClusterView) -> Bool {
         guard syncMode == .priority, let sync = activeSync(cluster) else { return false }
-        return !sync.contains(me)
+        return !listedInSync(sync)
+    }
+
+    /// In `/sync` as a synchronous standby or as its leader. The former leader counts: it wrote
+    /// every commit it acknowledged (e.g. it came back after a partition during which nobody
+    /// could take over because no standby was synchronous yet).
+    func listedInSync(_ sync: SyncState) -> Bool {
+        sync.contains(me) || sync.leader?.lowercased() == me.lowercased()
     }
 
     /// Quorum mode: how many voters confirm that nobody has more WAL than me, and whether
@@ -39,7 +47,7 @@ extension Decider {
         guard input.node.mayBecomeLeader, !paused, !runningAsPrimary, let sync = activeSync(cluster) else { return nil }
         let override = "use `stazctl failover --candidate \(me) --force` to accept data loss"
         if syncMode == .priority {
-            guard !sync.contains(me) else { return nil }
+            guard !listedInSync(sync) else { return nil }
             // A reachable synchronous standby will take over; nothing is blocked.
             let syncPeerAlive = input.peers.contains { $0.reachable && sync.contains($0.name) && $0.name != sync.leader }
             if syncPeerAlive { return nil }
@@ -56,7 +64,7 @@ extension Decider {
     /// An explicit failover to this node overrides the sync rules; say what that may cost.
     func forcedFailoverWarning(_ cluster: ClusterView) -> HAStep? {
         guard let request = cluster.failover, request.candidate == me, let sync = activeSync(cluster) else { return nil }
-        let mayLoseCommits = syncMode == .priority ? !sync.contains(me) : !(quorumVotes(cluster, excluding: request.leader)?.enough ?? true)
+        let mayLoseCommits = syncMode == .priority ? !listedInSync(sync) : !(quorumVotes(cluster, excluding: request.leader)?.enough ?? true)
         guard mayLoseCommits else { return nil }
         return .logWarning("manual failover to \(me): \(me) is not a synchronous standby, commits acknowledged by the former primary may be lost")
     }

@@ -22,6 +22,7 @@ struct SyncDecisionTests {
     static let won = "promoted self to leader by acquiring session lock"
     static let claim = HAStep.writeSync(SyncState(leader: "node2", syncStandbys: [], quorum: 0), version: "7",
                                         then: HAPlan(""), otherwise: HAPlan(""))
+    static let refusedNode2 = "not promoting because node2 is not a synchronous standby and may miss acknowledged commits; use `stazctl failover --candidate node2 --force` to accept data loss"
     static let refused = "not promoting because node3 is not a synchronous standby and may miss acknowledged commits; use `stazctl failover --candidate node3 --force` to accept data loss"
 
     static let rows: [HACase] = [
@@ -45,6 +46,16 @@ struct SyncDecisionTests {
                        .promote, .recordPromotion],
                message: won,
                logs: ["manual failover to node3: node3 is not a synchronous standby, commits acknowledged by the former primary may be lost"]),
+        HACase("priority mode, no standby synchronous yet: the former /sync leader (back as a replica) races and wins",
+               input("node1", syncCluster(members, sync: "node1", []), PG.replica(lsn: baseLSN + 10),
+                     peers: [Peer.replica("node2"), Peer.replica("node3")], settings: priorityMode),
+               steps: [acquireLock, .writeSync(SyncState(leader: "node1", syncStandbys: [], quorum: 0), version: "7",
+                                                then: HAPlan(""), otherwise: HAPlan("")),
+                       .promote, .recordPromotion], message: won),
+        HACase("priority mode, no standby synchronous yet: the other standbys still refuse and say why",
+               input("node2", syncCluster(members, sync: "node1", []), PG.replica(),
+                     peers: [Peer.replica("node1", lsn: baseLSN + 10), Peer.replica("node3")], settings: priorityMode),
+               steps: [.reportBlockedFailover(refusedNode2), .follow(leader: nil)], message: refusedNode2),
         HACase("switchover in sync mode never goes to a standby outside /sync",
                input("node3", syncCluster(members, sync: "node1", ["node2"], failover: failoverKey(from: "node1", to: "node3")),
                      PG.replica(), peers: [Peer.replica("node2")], settings: priorityMode),
