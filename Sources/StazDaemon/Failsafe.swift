@@ -116,7 +116,7 @@ struct FailsafeCaller {
     }
 
     func call(_ member: FailsafeMember, _ body: String) async -> Answer {
-        let url = Self.endpointURL(apiURL: member.apiURL, endpoint: "failsafe")
+        let url = memberEndpointURL(apiURL: member.apiURL, endpoint: "failsafe")
         var failure = "no attempt"
         for _ in 0..<2 {
             do {
@@ -155,19 +155,6 @@ struct FailsafeCaller {
             guard let first = try await group.next(), let answer = first else { throw FailsafeCallTimeout(timeout: timeout) }
             return answer
         }
-    }
-
-    /// `<scheme>://<host:port>/<endpoint>` from a member's `api_url` (patronictl's
-    /// `get_endpoint_url`: the path of `api_url` is replaced).
-    static func endpointURL(apiURL: String, endpoint: String) -> String {
-        var rest = Substring(apiURL)
-        var scheme = ""
-        if let range = rest.range(of: "://") {
-            scheme = String(rest[..<range.upperBound])
-            rest = rest[range.upperBound...]
-        }
-        let netloc = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        return scheme + netloc + "/" + endpoint
     }
 
     /// Basic auth as Patroni's member-to-member requests send it: `ctl` credentials, else

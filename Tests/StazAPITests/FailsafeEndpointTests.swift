@@ -21,18 +21,6 @@ struct FailsafeEndpointTests {
         }
     }
 
-    static func router(_ snapshot: NodeSnapshot, _ actions: APIActions) -> Router {
-        Router(state: APIState(snapshot), actions: actions, clusterProvider: { ClusterView() }, logger: Logger(label: "test"))
-    }
-
-    static func respond(_ router: Router, _ method: HTTPMethod, _ uri: String, body: String? = nil) async -> APIResponse {
-        switch router.route(method: method, uri: uri) {
-        case .immediate(let response): return response
-        case .deferred(let handler): return await handler(RequestTarget(uri), body.map { ByteBuffer(string: $0) })
-        }
-    }
-
-    static func text(_ response: APIResponse) -> String { response.body.map { String(buffer: $0) } ?? "" }
 
     static func snapshot(enabled: Bool, key: JSONObject? = nil) -> NodeSnapshot {
         var s = Fixtures.replica()
@@ -45,9 +33,9 @@ struct FailsafeEndpointTests {
 
     @Test func disabledModeAnswers502EvenForGarbage() async {
         let actions = FailsafeActions()
-        let router = Self.router(Self.snapshot(enabled: false), actions)
-        #expect(await Self.respond(router, .POST, "/failsafe", body: Self.valid).status.code == 502)
-        #expect(await Self.respond(router, .POST, "/failsafe", body: "not json").status.code == 502)
+        let router = RouterHarness.router(Self.snapshot(enabled: false), actions)
+        #expect(await RouterHarness.respond(router, .POST, "/failsafe", body: Self.valid).status.code == 502)
+        #expect(await RouterHarness.respond(router, .POST, "/failsafe", body: "not json").status.code == 502)
         #expect(actions.received.withLock { $0.isEmpty })
     }
 
@@ -76,17 +64,17 @@ struct FailsafeEndpointTests {
     @Test(arguments: badBodies)
     func badBodyIsA400NamingTheProblem(_ row: BadBody) async {
         let actions = FailsafeActions()
-        let response = await Self.respond(Self.router(Self.snapshot(enabled: true), actions), .POST, "/failsafe", body: row.body)
+        let response = await RouterHarness.respond(RouterHarness.router(Self.snapshot(enabled: true), actions), .POST, "/failsafe", body: row.body)
         #expect(response.status.code == 400)
-        #expect(Self.text(response) == row.problem)
+        #expect(RouterHarness.text(response) == row.problem)
         #expect(actions.received.withLock { $0.isEmpty }, "nothing half-applied")
     }
 
     @Test func validBodyReachesTheDaemon() async throws {
         let actions = FailsafeActions()
-        let response = await Self.respond(Self.router(Self.snapshot(enabled: true), actions), .POST, "/failsafe", body: Self.valid)
+        let response = await RouterHarness.respond(RouterHarness.router(Self.snapshot(enabled: true), actions), .POST, "/failsafe", body: Self.valid)
         #expect(response.status.code == 200)
-        #expect(Self.text(response) == "Accepted")
+        #expect(RouterHarness.text(response) == "Accepted")
         #expect(response.extraHeaders.first { $0.0 == "lsn" }?.1 == "123")
         let request = try #require(actions.received.withLock { $0.first })
         #expect(request == FailsafeRequest(name: "node1", connURL: "postgres://10.0.0.1:5432/postgres",
@@ -98,10 +86,10 @@ struct FailsafeEndpointTests {
 
     @Test func getFailsafeServesTheLastKnownKey() async {
         let key = JSONObject([("node1", .string("http://10.0.0.1:8008/patroni")), ("node2", .string("http://10.0.0.2:8008/patroni"))])
-        let withKey = await Self.respond(Self.router(Self.snapshot(enabled: true, key: key), NoAPIActions()), .GET, "/failsafe")
+        let withKey = await RouterHarness.respond(RouterHarness.router(Self.snapshot(enabled: true, key: key), NoAPIActions()), .GET, "/failsafe")
         #expect(withKey.status.code == 200)
-        #expect(Self.text(withKey) == #"{"node1": "http://10.0.0.1:8008/patroni", "node2": "http://10.0.0.2:8008/patroni"}"#)
-        let without = await Self.respond(Self.router(Self.snapshot(enabled: true), NoAPIActions()), .GET, "/failsafe")
+        #expect(RouterHarness.text(withKey) == #"{"node1": "http://10.0.0.1:8008/patroni", "node2": "http://10.0.0.2:8008/patroni"}"#)
+        let without = await RouterHarness.respond(RouterHarness.router(Self.snapshot(enabled: true), NoAPIActions()), .GET, "/failsafe")
         #expect(without.status.code == 502)
     }
 

@@ -18,18 +18,6 @@ struct MeshEndpointTests {
         }
     }
 
-    static func router(_ snapshot: NodeSnapshot, _ actions: APIActions = NoAPIActions()) -> Router {
-        Router(state: APIState(snapshot), actions: actions, clusterProvider: { ClusterView() }, logger: Logger(label: "test"))
-    }
-
-    static func respond(_ router: Router, _ method: HTTPMethod, _ uri: String, body: String? = nil) async -> APIResponse {
-        switch router.route(method: method, uri: uri) {
-        case .immediate(let response): return response
-        case .deferred(let handler): return await handler(RequestTarget(uri), body.map { ByteBuffer(string: $0) })
-        }
-    }
-
-    static func text(_ response: APIResponse) -> String { response.body.map { String(buffer: $0) } ?? "" }
 
     static func withMesh() -> NodeSnapshot {
         var s = NodeSnapshot(scope: "zone-a", name: "a0")
@@ -46,37 +34,37 @@ struct MeshEndpointTests {
     }
 
     @Test func getWithoutMeshIs404() async {
-        let response = await Self.respond(Self.router(NodeSnapshot(scope: "s", name: "n")), .GET, "/mesh")
+        let response = await RouterHarness.respond(RouterHarness.router(NodeSnapshot(scope: "s", name: "n")), .GET, "/mesh")
         #expect(response.status.code == 404)
-        #expect(Self.text(response).contains("not configured"))
+        #expect(RouterHarness.text(response).contains("not configured"))
     }
 
     @Test func getMergesTheExtras() async throws {
-        let response = await Self.respond(Self.router(Self.withMesh()), .GET, "/mesh")
+        let response = await RouterHarness.respond(RouterHarness.router(Self.withMesh()), .GET, "/mesh")
         #expect(response.status.code == 200)
-        let body = try JSONValue.parse(Self.text(response))
+        let body = try JSONValue.parse(RouterHarness.text(response))
         #expect(body["provider"] == "pglogical")
         #expect(body["slots_ready"]?["a1"] == true)
     }
 
     @Test func ddlIsValidatedAndPassedOn() async {
         let actions = DDLActions()
-        let router = Self.router(Self.withMesh(), actions)
-        let ok = await Self.respond(router, .POST, "/mesh/ddl", body: #"{"command": "CREATE TABLE t (id int)", "database": "app"}"#)
+        let router = RouterHarness.router(Self.withMesh(), actions)
+        let ok = await RouterHarness.respond(router, .POST, "/mesh/ddl", body: #"{"command": "CREATE TABLE t (id int)", "database": "app"}"#)
         #expect(ok.status.code == 200)
         #expect(actions.received.withLock { $0 } == [MeshDDLRequest(command: "CREATE TABLE t (id int)", database: "app")])
         for (body, message) in [(#"{"database": "app"}"#, "'command'"), (#"{"command": "  "}"#, "'command'"),
                                 (#"{"command": "x", "database": 5}"#, "'database'"), (#"{"command": "x", "db": "a"}"#, "unknown key 'db'")] {
-            let response = await Self.respond(router, .POST, "/mesh/ddl", body: body)
+            let response = await RouterHarness.respond(router, .POST, "/mesh/ddl", body: body)
             #expect(response.status.code == 400, "\(body)")
-            #expect(Self.text(response).contains(message), "\(body): \(Self.text(response))")
+            #expect(RouterHarness.text(response).contains(message), "\(body): \(RouterHarness.text(response))")
         }
-        #expect(await Self.respond(router, .POST, "/mesh/other", body: #"{"command": "x"}"#).status.code == 404)
+        #expect(await RouterHarness.respond(router, .POST, "/mesh/other", body: #"{"command": "x"}"#).status.code == 404)
         #expect(actions.received.withLock { $0.count } == 1)
     }
 
     @Test func ddlWithoutMeshActionsIs503() async {
-        let response = await Self.respond(Self.router(Self.withMesh()), .POST, "/mesh/ddl", body: #"{"command": "x"}"#)
+        let response = await RouterHarness.respond(RouterHarness.router(Self.withMesh()), .POST, "/mesh/ddl", body: #"{"command": "x"}"#)
         #expect(response.status.code == 503)
     }
 

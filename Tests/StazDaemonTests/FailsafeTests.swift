@@ -48,8 +48,8 @@ struct FailsafeDaemonTests {
     }
 
     @Test func endpointURLAndCredentials() {
-        #expect(FailsafeCaller.endpointURL(apiURL: "https://10.0.0.2:8008/patroni", endpoint: "failsafe") == "https://10.0.0.2:8008/failsafe")
-        #expect(FailsafeCaller.endpointURL(apiURL: "http://h:1", endpoint: "failsafe") == "http://h:1/failsafe")
+        #expect(memberEndpointURL(apiURL: "https://10.0.0.2:8008/patroni", endpoint: "failsafe") == "https://10.0.0.2:8008/failsafe")
+        #expect(memberEndpointURL(apiURL: "http://h:1", endpoint: "failsafe") == "http://h:1/failsafe")
         var config = StazConfiguration(scope: "s", name: "n", restapi: RestAPISection(listen: "127.0.0.1:8008", connectAddress: "127.0.0.1:8008"),
                                        postgresql: PostgreSQLSection(listen: "127.0.0.1:5432", connectAddress: "127.0.0.1:5432", dataDir: "/d",
                                                                      pgpass: "/p", superuser: Credentials(username: "postgres"),

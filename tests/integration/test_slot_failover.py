@@ -187,7 +187,19 @@ def test_logical_slot_survives_node_loss_without_lost_or_skipped_rows(make_clust
                 if row[2] != "true" or status != "replicating":
                     raise NotYet(f"slot {row}, subscription {status}")
                 return True
-            wait_until(replicating_from_promoted, 240, "subscription replicating from the promoted node", interval=0.25)
+            try:
+                wait_until(replicating_from_promoted, 15, "subscription replicating from the promoted node",
+                           interval=0.25)
+            except AssertionError:
+                # This plain subscriber is not managed by staz. pglogical's manager backs off up
+                # to 180 s after an apply worker failed while the provider was promoting; a
+                # staz-managed zone restarts the worker itself (the mesh integrity check), and
+                # so does the test, to stay bounded. The slot is what is under test here.
+                subscriber.sql(f"SELECT pglogical.alter_subscription_disable('{SUBSCRIPTION}', true)")
+                subscriber.sql(f"SELECT pglogical.alter_subscription_enable('{SUBSCRIPTION}', true)")
+                cluster.note("subscriber's apply worker restarted (pglogical's retry backoff)")
+                wait_until(replicating_from_promoted, 60, "subscription replicating from the promoted node",
+                           interval=0.25)
             resumed = time.monotonic() - promoted_at
             cluster.note(f"subscription replicating again {resumed:.1f}s after the promotion")
             writer.wait_for_acks(20, profile.failover_timeout, "after the failover")
