@@ -13,9 +13,16 @@ if (($# < 1)) || ! [[ $1 =~ ^[0-9]+$ ]]; then
     echo "usage: $0 N [--mode async|on|quorum] [--kinds k1,k2] [--clients 4] [--pause 0]" >&2
     exit 2
 fi
-if pgrep -f "pytest|soak.py" >/dev/null; then
+# Only Python processes count: a `flock /tmp/staz-heavy.lock ... pytest` still waiting for the
+# shared lock (or the `timeout` wrapping it) runs nothing yet.
+running=()
+for pid in $(pgrep -f "pytest|soak.py"); do
+    comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+    [[ $comm == python* || $comm == pytest* ]] && running+=("$pid")
+done
+if ((${#running[@]})); then
     echo "another pytest or soak session is running; wait for it to finish" >&2
-    pgrep -af "pytest|soak.py" >&2
+    ps -o pid,args -p "$(IFS=,; echo "${running[*]}")" >&2
     exit 3
 fi
 export STAZ_DAEMON="${STAZ_DAEMON:-$REPO/.build/debug/staz}"

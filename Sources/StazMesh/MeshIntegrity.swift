@@ -36,11 +36,14 @@ public struct ProviderZoneView: Sendable, Equatable {
     /// The provider zone's published logical slot positions (`status` key `slots`): the last
     /// confirmed_flush_lsn of each slot as its leader saw it.
     public var publishedSlots: [String: LSN]
+    /// The provider zone's leader lease (its dynamic `ttl`): how long a dead primary can keep
+    /// its leader key before a replica is promoted.
+    public var ttl: Double
 
     public init(node: String, leader: String?, timeline: Int64?, history: [TimelineHistoryEntry] = [],
-                publishedSlots: [String: LSN] = [:]) {
+                publishedSlots: [String: LSN] = [:], ttl: Double = 30) {
         self.node = node; self.leader = leader; self.timeline = timeline; self.history = history
-        self.publishedSlots = publishedSlots
+        self.publishedSlots = publishedSlots; self.ttl = ttl
     }
 
     /// The LSN where `timeline` ended and `timeline + 1` began on the provider.
@@ -58,12 +61,15 @@ public struct SubscriptionProgress: Sendable, Equatable {
     public var originName: String?
     public var originLSN: LSN?
     public var enabled: Bool
+    /// `replicating`, `down`, ... (show_subscription_status); `down` = its apply worker lost
+    /// the provider.
+    public var status: String
     /// Subscription names repeat across databases; the ledger keys them as `database/name`.
     public var key: String { database + "/" + name }
     public init(database: String, name: String, providerNode: String, slotName: String, originName: String?,
-                originLSN: LSN?, enabled: Bool) {
+                originLSN: LSN?, enabled: Bool, status: String = "replicating") {
         self.database = database; self.name = name; self.providerNode = providerNode; self.slotName = slotName
-        self.originName = originName; self.originLSN = originLSN; self.enabled = enabled
+        self.originName = originName; self.originLSN = originLSN; self.enabled = enabled; self.status = status
     }
 }
 
@@ -92,11 +98,13 @@ public struct IntegrityInput: Sendable {
     public var providers: [String: ProviderZoneView]
     /// ISO 8601 time for reports.
     public var now: String
+    /// Seconds since the epoch (pause bookkeeping).
+    public var clock: Double
 
     public init(ledger: MeshLedger, ownNode: String, ownTimeline: Int64?, subscriptions: [SubscriptionProgress],
-                providers: [String: ProviderZoneView], now: String) {
+                providers: [String: ProviderZoneView], now: String, clock: Double = 0) {
         self.ledger = ledger; self.ownNode = ownNode; self.ownTimeline = ownTimeline
-        self.subscriptions = subscriptions; self.providers = providers; self.now = now
+        self.subscriptions = subscriptions; self.providers = providers; self.now = now; self.clock = clock
     }
 }
 
@@ -219,7 +227,24 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
                 ledger.checkedTimelines[provider] = timeline
             }
             ledger.checkedLeaders[provider] = view.leader
-            for sub in subs where paused.contains(sub.key) {
+            for sub in subs {
+                if sub.enabled && sub.status == "down" {
+                    // Lost its provider: maybe that primary died and a replica is about to be
+                    // promoted. Pause now, while the leader key still names the old primary, so
+                    // the apply worker cannot reconnect to the new one before its timeline is
+                    // checked (a reconnect at an origin past the switch point would make the
+                    // slot skip the new primary's first commits for good).
+                    actions.append(.disableSubscription(database: sub.database, name: sub.name))
+                    disabling.insert(sub.key)
+                    paused.insert(sub.key)
+                    ledger.pausedAt[sub.key] = input.clock
+                    notes.append("\(sub.name) lost zone \(provider): paused until its primary is confirmed")
+                    continue
+                }
+                guard paused.contains(sub.key) else { continue }
+                // Same leader, same timeline: a blip, not a failover, once the provider's lease
+                // would have expired by now (a dead primary's successor shows up before that).
+                if let since = ledger.pausedAt[sub.key], input.clock - since < view.ttl + 5 { continue }
                 if !sub.enabled { actions.append(.enableSubscription(database: sub.database, name: sub.name)) }
                 paused.remove(sub.key)
             }
@@ -228,8 +253,11 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
     // Subscriptions that no longer exist are forgotten.
     let existing = Set(input.subscriptions.map(\.key))
     ledger.pausedSubscriptions = paused.filter(existing.contains).sorted()
+    ledger.pausedAt = ledger.pausedAt.filter { ledger.pausedSubscriptions.contains($0.key) }
     // Stored before acting: every subscription we are about to disable is marked as ours, so a
     // crash between disabling and saving never leaves it looking like an operator's disable.
     reports.pausedSubscriptions = Set(reports.pausedSubscriptions).union(paused).union(disabling).filter(existing.contains).sorted()
+    reports.pausedAt = ledger.pausedAt.merging(reports.pausedAt) { mine, _ in mine }
+        .filter { reports.pausedSubscriptions.contains($0.key) }
     return IntegrityPlan(actions: actions, ledger: ledger, ledgerBeforeActions: reports, notes: notes)
 }

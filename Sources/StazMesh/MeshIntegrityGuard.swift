@@ -80,13 +80,14 @@ public actor MeshIntegrityGuard {
             subscriptions += MeshQueries.parseSubscriptions(rows).map {
                 SubscriptionProgress(database: database, name: $0.name, providerNode: $0.providerNode, slotName: $0.slotName,
                                      originName: $0.originName, originLSN: $0.remoteLSN.flatMap(LSN.init(text:)),
-                                     enabled: $0.enabled)
+                                     enabled: $0.enabled, status: $0.status)
             }
         }
         let ledger = MeshLedger.parse(try await environment.loadLedger())
         let plan = planIntegrity(IntegrityInput(ledger: ledger, ownNode: mesh.nodeName, ownTimeline: environment.ownTimeline(),
                                                 subscriptions: subscriptions, providers: providers,
-                                                now: MeshReport.isoTimestamp(Date().timeIntervalSince1970)))
+                                                now: MeshReport.isoTimestamp(Date().timeIntervalSince1970),
+                                                clock: Date().timeIntervalSince1970))
         for report in plan.ledger.divergence where !ledger.divergence.contains(report) {
             logger.warning("mesh divergence: \(report.kind.rawValue) \(report.database)/\(report.subscription) \(report.provider)→\(report.subscriber) \(report.fromLSN)..\(report.toLSN): \(report.action)")
         }
@@ -103,8 +104,9 @@ public actor MeshIntegrityGuard {
         let timeline = cluster.leaderMember?.data["timeline"]?.intValue
         var slots: [String: LSN] = [:]
         for (name, position) in cluster.status.slots where position >= 0 { slots[name] = LSN(UInt64(position)) }
+        let ttl = cluster.config?.data["ttl"].flatMap { $0.doubleValue ?? $0.intValue.map(Double.init) } ?? 30
         return ProviderZoneView(node: node, leader: leader, timeline: timeline, history: cluster.history ?? [],
-                                publishedSlots: slots)
+                                publishedSlots: slots, ttl: ttl)
     }
 
     func apply(_ actions: [IntegrityAction], provider: MeshProvider) async throws {

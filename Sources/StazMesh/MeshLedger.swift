@@ -12,6 +12,9 @@ public struct MeshLedger: Sendable, Equatable {
     /// Subscriptions (`database/name`) staz disabled itself (provider zone between primaries, or while an origin
     /// is moved back). Only these are re-enabled by staz: an operator's disable is left alone.
     public var pausedSubscriptions: [String] = []
+    /// When a subscription was paused because it lost its provider (seconds since the epoch):
+    /// it is resumed without a promotion only once the provider's lease would have expired.
+    public var pausedAt: [String: Double] = [:]
     /// This zone's own timeline at the last check: a newer one means we were promoted and the
     /// subscriber-side gap check is due.
     public var ownTimeline: Int64?
@@ -37,6 +40,7 @@ public struct MeshLedger: Sendable, Equatable {
         o["checked_timelines"] = .object(JSONObject(checkedTimelines.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int($0.value)) }))
         o["checked_leaders"] = .object(JSONObject(checkedLeaders.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) }))
         o["paused_subscriptions"] = .array(pausedSubscriptions.sorted().map { .string($0) })
+        o["paused_at"] = .object(JSONObject(pausedAt.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.double($0.value)) }))
         if let ownTimeline { o["own_timeline"] = .int(ownTimeline) }
         o["divergence"] = .array(divergence.map(\.json))
         o["last_failover"] = .object(JSONObject(lastFailover.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) }))
@@ -55,6 +59,9 @@ public struct MeshLedger: Sendable, Equatable {
             if let leader = value.stringValue { ledger.checkedLeaders[zone] = leader }
         }
         ledger.pausedSubscriptions = (o["paused_subscriptions"]?.arrayValue ?? []).compactMap(\.stringValue)
+        for (key, value) in o["paused_at"]?.objectValue?.pairs ?? [] {
+            if let at = value.doubleValue ?? value.intValue.map(Double.init) { ledger.pausedAt[key] = at }
+        }
         ledger.ownTimeline = o["own_timeline"]?.intValue
         ledger.divergence = (o["divergence"]?.arrayValue ?? []).compactMap { $0.objectValue.flatMap(DivergenceReport.init(json:)) }
         for (zone, value) in o["last_failover"]?.objectValue?.pairs ?? [] {

@@ -111,6 +111,35 @@ struct MeshIntegrityTests {
         }
     }
 
+    @Test func aSubscriptionThatLostItsProviderIsPausedUntilTheLeaseWouldHaveExpired() {
+        var down = Self.sub()
+        down.status = "down"
+        let steady = Self.ledger(checked: 2, leader: "z2m1")
+        func plan(_ ledger: MeshLedger, _ sub: SubscriptionProgress, at clock: Double, view: ProviderZoneView = Self.zone2()) -> IntegrityPlan {
+            planIntegrity(IntegrityInput(ledger: ledger, ownNode: "zone1", ownTimeline: 1, subscriptions: [sub],
+                                         providers: ["zone2": view], now: Self.now, clock: clock))
+        }
+        let paused = plan(steady, down, at: 1000)
+        #expect(paused.actions == [Self.disable])
+        #expect(paused.ledger.pausedAt["app/sub_zone2_zone1"] == 1000)
+        #expect(paused.ledgerBeforeActions.pausedAt["app/sub_zone2_zone1"] == 1000)
+        var disabled = Self.sub(enabled: false)
+        disabled.status = "disabled"
+        // Same leader and timeline within ttl (30) + 5 s: stays paused (the primary may be dead
+        // and its successor not promoted yet).
+        #expect(plan(paused.ledger, disabled, at: 1030).actions.isEmpty)
+        // Later: a blip, not a failover → resumed.
+        let resumed = plan(paused.ledger, disabled, at: 1036)
+        #expect(resumed.actions == [Self.enable] && resumed.ledger.pausedAt.isEmpty && resumed.ledger.pausedSubscriptions.isEmpty)
+        // A promotion meanwhile (leader z2m2, timeline 3, switch point known): checked and
+        // resumed at once, without waiting for the hold, with the origin moved back.
+        var view = Self.zone2(leader: "z2m2", timeline: 3)
+        view.history.append(TimelineHistoryEntry(timeline: 2, lsn: 0x5000000, reason: ""))
+        let promoted = plan(paused.ledger, Self.sub(origin: "0/5000100", enabled: false), at: 1010, view: view)
+        #expect(promoted.actions == [Self.moveBack, Self.enable])
+        #expect(promoted.ledger.pausedAt.isEmpty)
+    }
+
     @Test func aheadReportNamesTheRangeAndZones() throws {
         let plan = Self.plan(ledger: Self.ledger(), view: Self.zone2(), subs: [Self.sub(origin: "0/5000100")])
         let report = try #require(plan.ledger.divergence.first)

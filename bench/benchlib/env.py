@@ -80,9 +80,10 @@ class BenchCluster(harness.Cluster):
         super().__init__(setup.profile(), scope=scope, dcs="etcd3")
         self.setup = setup
 
-    def add_member(self, name, tags=None, start=True):
+    def add_member(self, name, tags=None, start=True, daemon=None, overrides=None):
         member = BenchMember(self, name, harness.PG_PORTS.allocate(),
-                             harness.REST_PORTS.allocate(), tags or {})
+                             harness.REST_PORTS.allocate(), tags or {}, daemon=daemon,
+                             overrides=overrides)
         member.write_config()
         self.members[name] = member
         if start:
