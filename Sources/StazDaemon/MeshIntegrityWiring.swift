@@ -9,9 +9,11 @@ import StazMesh
 /// zones' clusters from the shared DCS, our ledger in our own `mesh` key, our timeline and
 /// leadership from the REST snapshot, and its findings in `GET /mesh`.
 extension MeshRuntime {
-    func makeIntegrityGuard(config box: ConfigurationBox, dcs: DCSClient, apiState: APIState) -> MeshIntegrityGuard {
+    func makeIntegrityGuard(config box: ConfigurationBox, ha: HAController, apiState: APIState) -> MeshIntegrityGuard {
+        let dcs = ha.dcs
         let peers = self.peers
-        let environment = MeshIntegrityGuard.Environment(
+        let prober = ha.prober
+        var environment = MeshIntegrityGuard.Environment(
             mesh: { box.value.mesh },
             isLeader: { MeshRuntime.isLeader(apiState.current) },
             ownTimeline: { apiState.current.timeline },
@@ -27,6 +29,10 @@ extension MeshRuntime {
                     snapshot.meshExtras["integrity_notes"] = .array(notes.map { .string($0) })
                 }
             })
+        environment.answersAsPrimary = { member in
+            let status = await prober.probeOne(member)
+            return status.reachable && !status.isInRecovery
+        }
         return MeshIntegrityGuard(environment: environment, logger: logger)
     }
 }

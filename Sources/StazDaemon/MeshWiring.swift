@@ -48,7 +48,7 @@ final class MeshRuntime: Sendable {
                 apiState.update { $0.mesh = status }
             })
         reconciler = MeshReconciler(environment: environment, logger: logger)
-        let guardian = makeIntegrityGuard(config: box, dcs: ha.dcs, apiState: apiState)
+        let guardian = makeIntegrityGuard(config: box, ha: ha, apiState: apiState)
         integrity.withLock { $0 = guardian }
     }
 

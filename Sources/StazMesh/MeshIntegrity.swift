@@ -39,11 +39,13 @@ public struct ProviderZoneView: Sendable, Equatable {
     /// The provider zone's leader lease (its dynamic `ttl`): how long a dead primary can keep
     /// its leader key before a replica is promoted.
     public var ttl: Double
+    /// The leader answered its REST API as a running primary just now (nil: not asked).
+    public var leaderAnswers: Bool?
 
     public init(node: String, leader: String?, timeline: Int64?, history: [TimelineHistoryEntry] = [],
-                publishedSlots: [String: LSN] = [:], ttl: Double = 30) {
+                publishedSlots: [String: LSN] = [:], ttl: Double = 30, leaderAnswers: Bool? = nil) {
         self.node = node; self.leader = leader; self.timeline = timeline; self.history = history
-        self.publishedSlots = publishedSlots; self.ttl = ttl
+        self.publishedSlots = publishedSlots; self.ttl = ttl; self.leaderAnswers = leaderAnswers
     }
 
     /// The LSN where `timeline` ended and `timeline + 1` began on the provider.
@@ -242,9 +244,10 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
                     continue
                 }
                 guard paused.contains(sub.key) else { continue }
-                // Same leader, same timeline: a blip, not a failover, once the provider's lease
-                // would have expired by now (a dead primary's successor shows up before that).
-                if let since = ledger.pausedAt[sub.key], input.clock - since < view.ttl + 5 { continue }
+                // Same leader, same timeline: a blip, not a failover, when that leader answers
+                // as a running primary, or once its lease would have expired by now (a dead
+                // primary's successor shows up before that).
+                if view.leaderAnswers != true, let since = ledger.pausedAt[sub.key], input.clock - since < view.ttl + 5 { continue }
                 if !sub.enabled { actions.append(.enableSubscription(database: sub.database, name: sub.name)) }
                 paused.remove(sub.key)
             }

@@ -18,6 +18,8 @@ public actor MeshIntegrityGuard {
         public var ownTimeline: @Sendable () -> Int64?
         /// Another zone's cluster from the shared DCS (linearizable read).
         public var zoneCluster: @Sendable (String) async throws -> ClusterView
+        /// Whether a member answers its REST API as a running primary (bounded, never throws).
+        public var answersAsPrimary: @Sendable (Member) async -> Bool = { _ in false }
         /// Our zone's ledger (`<scope>/mesh`), raw; nil when absent.
         public var loadLedger: @Sendable () async throws -> String?
         public var saveLedger: @Sendable (MeshLedger) async throws -> Void
@@ -66,8 +68,10 @@ public actor MeshIntegrityGuard {
             // An unreadable zone counts as "no leader": its subscriptions are paused, which
             // costs nothing while we cannot tell what its primary is.
             let cluster = try? await environment.zoneCluster(zone.scope)
-            providers[zone.nodeName] = cluster.map { Self.view(of: $0, node: zone.nodeName) }
+            var view = cluster.map { Self.view(of: $0, node: zone.nodeName) }
                 ?? ProviderZoneView(node: zone.nodeName, leader: nil, timeline: nil)
+            if let leader = cluster?.leaderMember { view.leaderAnswers = await environment.answersAsPrimary(leader) }
+            providers[zone.nodeName] = view
         }
         var subscriptions: [SubscriptionProgress] = []
         for database in mesh.databases {

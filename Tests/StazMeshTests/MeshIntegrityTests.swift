@@ -128,6 +128,11 @@ struct MeshIntegrityTests {
         // Same leader and timeline within ttl (30) + 5 s: stays paused (the primary may be dead
         // and its successor not promoted yet).
         #expect(plan(paused.ledger, disabled, at: 1030).actions.isEmpty)
+        // The same leader answers as a running primary: a blip (e.g. a DSN switch restarted the
+        // worker) → resumed at once.
+        var answering = Self.zone2()
+        answering.leaderAnswers = true
+        #expect(plan(paused.ledger, disabled, at: 1002, view: answering).actions == [Self.enable])
         // Later: a blip, not a failover → resumed.
         let resumed = plan(paused.ledger, disabled, at: 1036)
         #expect(resumed.actions == [Self.enable] && resumed.ledger.pausedAt.isEmpty && resumed.ledger.pausedSubscriptions.isEmpty)
