@@ -15,6 +15,8 @@ import StazDCS
 ///   covers the check interval (0.1 s) and the time the kernel needs to deliver the signal.
 /// - This runs in its own task and never waits for the HA loop or for PostgreSQL queries, so a
 ///   slow `pg_basebackup`, checkpoint or hung query cannot delay a keepalive.
+/// - When staz itself cannot act (killed, frozen), the same deadline (`fenceDeadline`) is
+///   enforced by the fencing guard process (StazPostgres/FenceGuard.swift).
 /// Lower limit: refreshes happen every `ttl/4` (at most every `loop_wait`), each bounded by a
 /// short request timeout; with `ttl` = 4 s three refreshes can fail in a row before fencing, which
 /// is why 4 s is the floor (StazConfig raises smaller values).
