@@ -35,14 +35,17 @@ public struct MeshSQL: Sendable {
             return [call(p.dropInterface, [("node_name", literal(node)), ("interface_name", literal(interface))])]
         case .setLocalInterface(_, let node, let interface):
             // One statement, so the local node and the subscriptions' target interface switch
-            // together (no function exists for this in either extension).
+            // together (no function exists for this in either extension). Every subscription
+            // here targets the local node, so all of them move, not only those on the old
+            // interface: one left behind breaks show_subscription_status once that interface
+            // is dropped.
             return ["""
                 WITH new_if AS (SELECT i.if_id FROM \(p.table("node_interface")) i
                                   JOIN \(p.table("node")) n ON n.node_id = i.if_nodeid
                                  WHERE n.node_name = \(literal(node)) AND i.if_name = \(literal(interface))),
-                     old_if AS (SELECT node_local_interface AS if_id FROM \(p.table("local_node"))),
                      targets AS (UPDATE \(p.table("subscription")) SET sub_target_if = (SELECT if_id FROM new_if)
-                                  WHERE sub_target_if = (SELECT if_id FROM old_if) AND EXISTS (SELECT 1 FROM new_if)
+                                  WHERE sub_target_if IS DISTINCT FROM (SELECT if_id FROM new_if)
+                                    AND EXISTS (SELECT 1 FROM new_if)
                                   RETURNING sub_id)
                 UPDATE \(p.table("local_node")) SET node_local_interface = (SELECT if_id FROM new_if)
                  WHERE EXISTS (SELECT 1 FROM new_if) RETURNING node_id::text AS result
