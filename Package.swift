@@ -2,6 +2,7 @@
 import PackageDescription
 
 // Module map (dependencies point inward, towards StazCore):
+//   StazConcurrency  cancellation-safe waits (one-shot results, signals, deadlines)
 //   StazCore      pure value types + Patroni-compatible DCS JSON codecs (no I/O)
 //   StazConfig    YAML / environment / dynamic configuration, validation
 //   StazHA        the pure HA decision function (DCS view + local state + config + clock -> actions)
@@ -17,7 +18,7 @@ let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
 let package = Package(
     name: "staz",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "staz", targets: ["staz"]),
         .executable(name: "stazctl", targets: ["stazctl"]),
@@ -36,12 +37,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
+        .target(name: "StazConcurrency"),
         .target(name: "StazCore", swiftSettings: v5),
         .target(name: "StazConfig", dependencies: [
             "StazCore", .product(name: "Yams", package: "Yams"),
         ], swiftSettings: v5),
         .target(name: "StazHA", dependencies: ["StazCore", "StazConfig"], swiftSettings: v5),
         .target(name: "StazDCS", dependencies: [
+            "StazConcurrency",
             "StazCore", "StazConfig",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -70,6 +73,7 @@ let package = Package(
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ], swiftSettings: v5),
         .target(name: "StazDaemon", dependencies: [
+            "StazConcurrency",
             "StazCore", "StazConfig", "StazHA", "StazDCS", "StazPostgres", "StazAPI", "StazMesh",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
@@ -98,6 +102,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
 
+        .testTarget(name: "StazConcurrencyTests", dependencies: ["StazConcurrency"]),
         .testTarget(name: "StazCoreTests", dependencies: ["StazCore"], swiftSettings: v5),
         .testTarget(name: "StazConfigTests", dependencies: ["StazConfig"], swiftSettings: v5),
         .testTarget(name: "StazHATests", dependencies: ["StazHA"], swiftSettings: v5),
