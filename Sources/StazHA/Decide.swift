@@ -92,6 +92,10 @@ struct Decider {
     func dcsUnreachable() -> HAPlan {
         if !paused, runningAsPrimary { return primaryWithoutDCS() }
         if !paused, stoppedPrimaryWithoutDCS { return finishOfflineDemotion() }
+        if !paused, startFailedWithoutDCS {
+            return HAPlan("starting as readonly again because PostgreSQL failed to start and DCS is not accessible",
+                          [.follow(leader: nil)])
+        }
         return HAPlan("DCS is not accessible")
     }
 

@@ -57,6 +57,14 @@ extension Decider {
             && pg.dataDirectoryError == nil && pg.systemIdentifier != nil
     }
 
+    /// A start this node carried out failed (a demotion's restart as a standby, say) and the
+    /// DCS cannot say whom to follow: read-only with no upstream is safe whatever the DCS holds,
+    /// and a member without a running server is a cluster with one node less.
+    var startFailedWithoutDCS: Bool {
+        input.memory.startFailedAt != nil && input.memory.longAction == nil && !pg.isRunning
+            && !pg.dataDirectoryEmpty && pg.dataDirectoryError == nil
+    }
+
     /// Completes what `demote(offline)` would have done: read-only, no upstream, until the DCS
     /// answers again and says whom to follow.
     func finishOfflineDemotion() -> HAPlan {

@@ -58,6 +58,8 @@ public struct HAMemory: Sendable, Equatable {
     /// When (monotonic seconds, like `HAInput.now`) the `pre_promote` script last failed: for
     /// `ttl` seconds afterwards this node neither promotes nor races (Patroni's backoff).
     public var prePromoteFailedAt: Double? = nil
+    /// When a start of PostgreSQL this node carried out last failed; nil once it runs again.
+    public var startFailedAt: Double? = nil
 
     public init() {}
 }

@@ -24,7 +24,25 @@ struct DCSFailureAndPauseTests {
                input("node1", nil, PG.primary(), settings: paused),
                steps: [],
                message: "PAUSE: DCS is not accessible"),
+        HACase("DCS unreachable after a start failed (an offline demotion's restart): start read-only again",
+               input("node1", nil, PG.stopped(wasPrimary: false), memory: startFailed),
+               steps: [.follow(leader: nil)],
+               message: "starting as readonly again because PostgreSQL failed to start and DCS is not accessible"),
+        HACase("DCS unreachable after a start failed, in pause: leave PostgreSQL alone",
+               input("node1", nil, PG.stopped(wasPrimary: false), settings: paused, memory: startFailed),
+               steps: [],
+               message: "PAUSE: DCS is not accessible"),
+        HACase("DCS unreachable after a start failed but PostgreSQL runs now: carry on",
+               input("node2", nil, PG.replica(), memory: startFailed),
+               steps: [],
+               message: "DCS is not accessible"),
     ]
+
+    static var startFailed: HAMemory {
+        var memory = Memory.steady
+        memory.record(.startFailed, now: 990)
+        return memory
+    }
 
     @Test(arguments: dcsFailure)
     func dcsFailure(_ row: HACase) { row.check() }
@@ -92,5 +110,23 @@ struct DCSFailureAndPauseTests {
                 #expect(row.input.postgres.isRunning && !row.input.postgres.isInRecovery, "\(row.name): only a primary may race in pause")
             }
         }
+    }
+}
+
+/// The loop memory changes only through recorded events.
+@Suite("HA memory: events")
+struct HAEventTests {
+    @Test func aFailedStartIsRememberedUntilPostgresRuns() {
+        var memory = HAMemory()
+        memory.record(.startFailed, now: 12)
+        #expect(memory.startFailedAt == 12)
+        memory.record(.postgresRunning, now: 13)
+        #expect(memory.startFailedAt == nil)
+    }
+
+    @Test func aRefusedPromotionIsRemembered() {
+        var memory = HAMemory()
+        memory.record(.prePromoteFailed, now: 7)
+        #expect(memory.prePromoteFailedAt == 7)
     }
 }
