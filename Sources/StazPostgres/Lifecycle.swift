@@ -57,6 +57,7 @@ extension PostgresController {
             logger.info("PostgreSQL already running (pid \(pid))")
             return
         }
+        releaseLockFileOfUnreapedPostmaster()
         let options = (["--config-file=\(configPath("postgresql.conf"))"]
             + commandLineParameters.map { "--\($0.0)=\($0.1)" }).map(shellQuote).joined(separator: " ")
         let waitSeconds = max(1, Int(timeout.rounded(.up)))
@@ -81,9 +82,11 @@ extension PostgresController {
     // MARK: stop
 
     /// Stops the postmaster by signal. After `timeout` seconds escalates to immediate mode, and
-    /// 5 s later SIGKILLs the postmaster and its children. Returns once it is gone.
+    /// 5 s later SIGKILLs the postmaster and its children. Returns only once a new server can
+    /// start in the data directory (`waitUntilReleased`): a postmaster that exited but was not
+    /// reaped yet still blocks PostgreSQL's lock file.
     public func stop(mode: StopMode, checkpointFirst: Bool = false, timeout: Double) async throws {
-        guard let pid = postmasterPID() ?? orphanedPostmasterPID() else {
+        guard let pid = postmasterPID() ?? orphanedPostmasterPID() ?? unreapedPostmasterPID() else {
             dropConnection()
             return
         }
@@ -95,28 +98,25 @@ extension PostgresController {
         dropConnection()
         logger.info("stopping PostgreSQL (pid \(pid), mode \(mode.rawValue))")
         kill(pid, mode.signal)
-        if await waitForExit(pid, timeout: timeout) { return }
+        if await waitUntilReleased(pid, timeout: timeout) { return }
         if mode != .immediate {
             logger.warning("PostgreSQL did not stop within \(timeout) s, switching to immediate shutdown")
             kill(pid, SIGQUIT)
-            if await waitForExit(pid, timeout: 5) { return }
+            if await waitUntilReleased(pid, timeout: 5) { return }
         }
         let children = ProcessLiveness.children(of: pid)
         logger.warning("PostgreSQL still running, sending SIGKILL to postmaster \(pid) and \(children.count) children")
         kill(pid, SIGKILL)
         for child in children { kill(child, SIGKILL) }
-        if await waitForExit(pid, timeout: 5) { return }
-        throw PostgresControlError.stopFailed("postmaster \(pid) survived SIGKILL")
+        if await waitUntilReleased(pid, timeout: 5) { return }
+        throw PostgresControlError.stopFailed("postmaster \(pid) still holds \(dataDirectory) after SIGKILL")
     }
 
-    /// Polls every 100 ms; true once `pid` is gone.
-    nonisolated func waitForExit(_ pid: Int32, timeout: Double) async -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while ProcessLiveness.isAlive(pid) {
-            if Date() >= deadline { return false }
-            try? await Task.sleep(nanoseconds: 100_000_000)
-        }
-        return true
+    /// A postmaster that died (killed by the fencing guard, say) but is still a zombie naming
+    /// itself in postmaster.pid: nothing to signal, but a start must wait for it.
+    nonisolated func unreapedPostmasterPID() -> Int32? {
+        guard let pid = lockFilePID(), ProcessLiveness.remains(of: pid) == .unreaped else { return nil }
+        return pid
     }
 
     // MARK: reload / promote / checkpoint

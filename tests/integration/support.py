@@ -280,3 +280,51 @@ def tail(path, lines=60):
     except OSError as error:
         return f"<cannot read {path}: {error}>"
     return "\n".join(text.splitlines()[-lines:])
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _set_child_subreaper(enabled):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1 if enabled else 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def reap_postgres_orphans():
+    """Reaps the exited postgres processes that were re-parented to this process."""
+    reaped = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                head, _, tail = handle.read().rpartition(")")
+            fields = tail.split()
+            if fields[0] != "Z" or int(fields[1]) != os.getpid() or "postgres" not in head:
+                continue
+            os.waitpid(int(entry), os.WNOHANG)
+            reaped += 1
+        except (OSError, ValueError, IndexError, ChildProcessError):
+            continue
+    return reaped
+
+
+class OrphansLeftUnreaped:
+    """Makes the test process the child subreaper of everything it starts: a postmaster
+    (orphaned by pg_ctl) becomes its child, and once killed stays a zombie, with its
+    postmaster.pid naming a pid PostgreSQL still counts as running, until `release()`. This
+    forces what a slow-reaping PID 1 (containers, micro-VMs) does by chance."""
+
+    def __enter__(self):
+        _set_child_subreaper(True)
+        return self
+
+    def release(self):
+        return reap_postgres_orphans()
+
+    def __exit__(self, *exc):
+        _set_child_subreaper(False)
+        self.release()
+        return False
