@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import StazConcurrency
 import StazCore
 
 /// Patroni's `KVCache`: one range read of the cluster prefix, then a streaming `/v3/watch` from
@@ -18,11 +19,9 @@ actor EtcdV3Cache {
     private var keyRevisions: [String: Int64] = [:]
     private var hasData = false
     private(set) var isLive = false
-    /// A waking change arrived while nobody was waiting; cleared when the HA loop reads.
-    private var pendingWake = false
-    private var waiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
-    private var timers: [UInt64: Task<Void, Never>] = [:]
-    private var nextWaiterID: UInt64 = 0
+    /// Wakes the HA loop's `waitForChange`; remembers a change that arrived while nobody was
+    /// waiting until the HA loop reads the cluster.
+    private nonisolated let changes = SignalWaiters()
     private var watchTask: Task<Void, Never>?
     /// Endpoint the live watch stream is connected to.
     private var watchEndpointIndex: Int?
@@ -58,7 +57,7 @@ actor EtcdV3Cache {
     func value(of key: String) -> DCSRawValue? { isLive ? entries[key] : nil }
 
     /// The HA loop has read the cluster: earlier changes need no extra wake-up.
-    func consumePendingWake() { pendingWake = false }
+    func consumePendingWake() { changes.consumePending() }
 
     /// Records the result of our own write at `revision` so that a read right after it sees it.
     func applyLocal(_ key: String, _ value: DCSRawValue?, revision: Int64?) {
@@ -79,43 +78,15 @@ actor EtcdV3Cache {
         isLive = false
         watchTask?.cancel()
         watchTask = nil
-        for id in Array(waiters.keys) { resumeWaiter(id, with: false) }
+        changes.close()
     }
 
     func waitForChange(timeout: Duration) async -> Bool {
         startIfNeeded()
-        if pendingWake {
-            pendingWake = false
-            return true
-        }
-        if Task.isCancelled || closed { return false }
-        let id = nextWaiterID
-        nextWaiterID += 1
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                waiters[id] = continuation
-                timers[id] = Task {
-                    try? await Task.sleep(for: timeout)
-                    self.resumeWaiter(id, with: false)
-                }
-            }
-        } onCancel: {
-            Task { await self.resumeWaiter(id, with: false) }
-        }
+        return await changes.wait(timeout: timeout)
     }
 
-    private func resumeWaiter(_ id: UInt64, with woken: Bool) {
-        timers.removeValue(forKey: id)?.cancel()
-        waiters.removeValue(forKey: id)?.resume(returning: woken)
-    }
-
-    private func wake() {
-        if waiters.isEmpty {
-            pendingWake = true
-        } else {
-            for id in Array(waiters.keys) { resumeWaiter(id, with: true) }
-        }
-    }
+    private func wake() { changes.signal() }
 
     // MARK: the watch loop
 

@@ -139,5 +139,5 @@ enum Daemon {
 }
 
 extension HAController {
-    func requestWakeup() async { await wakeup.signal() }
+    nonisolated func requestWakeup() { wakeup.signal() }
 }

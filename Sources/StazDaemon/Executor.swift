@@ -9,6 +9,9 @@ import StazPostgres
 extension HAController {
     func execute(_ plan: HAPlan, cluster: ClusterView?, observation: PostgresObservation) async -> String {
         for step in plan.steps {
+            // The loop watchdog gave up on this cycle: carry out nothing more of its plan.
+            if Task.isCancelled { return "\(plan.message) (cycle cancelled before \(describe(step)))" }
+            progress.enter(describe(step), allowing: allowance(for: step))
             do {
                 if let branch = try await run(step, cluster: cluster, observation: observation) {
                     return await execute(branch, cluster: cluster, observation: observation)
@@ -123,6 +126,29 @@ extension HAController {
         return nil
     }
 
+    /// How long a step may take by the timeouts of its own I/O, beyond the cycle's budget.
+    func allowance(for step: HAStep) -> Duration {
+        let dcsRequest = settings.retryTimeout + 2
+        // pg_ctl start/stop waits (including the SIGQUIT and SIGKILL escalations of a stop).
+        let processControl = config.postgresql.pgCtlTimeout + max(60, settings.ttl) + 15
+        let seconds: Double
+        switch step {
+        case .acquireLock, .updateLock, .raceInitialize, .releaseLock, .writeInitialize, .clearFailover,
+             .recordPromotion, .writeSync:
+            seconds = dcsRequest
+        case .startAsPrimary, .follow, .promote, .demote:
+            seconds = processControl + dcsRequest
+        case .confirmFailsafe:
+            seconds = 10
+        case .sleep(let wait):
+            seconds = min(wait, settings.loopWait) + 1
+        case .bootstrapNewCluster, .cloneFrom, .restart, .fatal, .logInfo, .logWarning, .cancelScheduledRestart,
+             .reportBlockedFailover:
+            seconds = 0
+        }
+        return .milliseconds(Int64(seconds * 1000))
+    }
+
     func describe(_ step: HAStep) -> String {
         switch step {
         case .acquireLock: return "acquiring the leader lock"
@@ -173,7 +199,7 @@ extension HAController {
         memory.longAction = nil
         stateOverride = nil
         longActionTask = nil
-        await wakeup.signal()
+        wakeup.signal()
     }
 
     func bootstrapNewCluster() async {
@@ -242,6 +268,16 @@ extension HAController {
     /// Starts PostgreSQL with freshly written configuration; `callback` (`on_start` unless the
     /// caller reports the event itself) runs once it is up.
     func startPostgres(recovery: RecoveryConfiguration?, timeout: Double? = nil, callback: String? = "on_start") async throws {
+        do {
+            try await startPostgresOnce(recovery: recovery, timeout: timeout, callback: callback)
+        } catch {
+            // An outcome the next cycles act on (they start it again, DCS or not).
+            memory.record(.startFailed, now: monotonicNow)
+            throw error
+        }
+    }
+
+    private func startPostgresOnce(recovery: RecoveryConfiguration?, timeout: Double?, callback: String?) async throws {
         let parameters = try await writePostgresConfiguration(recovery: recovery)
         // A standby may need WAL from its upstream (and its replication slot there) before it
         // accepts connections. Never hold the HA loop for that: our member key and the leader's

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import StazAPI
+import StazConcurrency
 import StazConfig
 import StazCore
 import StazDCS
@@ -19,7 +20,9 @@ actor HAController {
     let apiState: APIState
     let prober: PeerProber
     let logger: Logger
-    let wakeup = Wakeup()
+    let wakeup = SignalWaiters()
+    /// The step the current cycle is in, readable while the actor is busy (loop watchdog).
+    let progress = LoopProgress()
 
     var settings: DynamicSettings
     var memory = HAMemory()
@@ -67,6 +70,8 @@ actor HAController {
     /// A DCS request of the executor found the DCS unreachable: the rest of the cycle takes the
     /// DCS-error path (Patroni's `DCSError` → `_handle_dcs_error`).
     var dcsLostDuringCycle = false
+    /// Cycles the watchdog cancelled because they exceeded `cycleBound` (metrics, tests).
+    var stuckCycles = 0
 
     init(config: StazConfiguration, dcs: DCSClient, postgres: PostgresController, keeper: LeaseKeeper,
          apiState: APIState, http: HTTPClient, settings: DynamicSettings, logger: Logger) {
@@ -80,35 +85,50 @@ actor HAController {
     var me: String { config.name }
 
     /// The loop: one cycle every `loop_wait`, woken early by DCS changes and finished actions.
+    /// Each cycle is bounded (`cycleBound`): a cycle stuck past it is logged as CRITICAL with the
+    /// step it is stuck in, cancelled, and the next cycle starts, so one hung request can never
+    /// stop the loop (the lease keeper runs apart and fences if leadership is not confirmed).
     func run() async {
         while !Task.isCancelled && !stopping {
             let started = ContinuousClock.now
-            let message = await runCycle()
-            logger.info("\(message)")
+            let bound = cycleBound
+            progress.begin(bound: bound)
+            let progress = self.progress
+            if let message = await withWatchdog(every: .milliseconds(100), grace: .seconds(1),
+                                                isOverdue: { progress.isOverdue }, { await self.runCycle() }) {
+                logger.info("\(message)")
+            } else if !Task.isCancelled {
+                logger.critical("HA loop stuck while \(progress.step) (cycle budget \(seconds(bound)) s): cancelled the cycle, starting the next one")
+                stuckCycles += 1
+            }
             let loopDuration = ContinuousClock.now - started
             apiState.update { $0.lastLoopDuration = loopDuration }
-            let remaining = settings.loopWait - seconds(ContinuousClock.now - started)
+            let remaining = settings.loopWait - seconds(loopDuration)
             if remaining <= 0 {
                 logger.warning("Loop time exceeded, rescheduling immediately.")
                 continue
             }
-            await sleep(upTo: remaining)
+            progress.enter("sleeping")
+            await sleep(upTo: .milliseconds(Int64(remaining * 1000)))
         }
     }
 
-    func sleep(upTo seconds: Double) async {
-        let timeout = Duration.milliseconds(Int64(seconds * 1000))
+    /// The budget of one cycle: 3 × loop_wait or ttl, whichever is less, but at least 5 s so a
+    /// loaded machine's slow but progressing cycle is not cut. Steps bounded by longer timeouts
+    /// of their own (PostgreSQL stops and starts, DCS retries) extend it while they run.
+    var cycleBound: Duration {
+        .milliseconds(Int64(max(5, min(3 * settings.loopWait, settings.ttl)) * 1000))
+    }
+
+    /// Sleeps until a DCS change, a wake-up signal or `limit`, whichever comes first. Neither
+    /// wait can hold the loop past `limit`, whatever it does with cancellation.
+    func sleep(upTo limit: Duration) async {
         let dcs = self.dcs
         let wakeup = self.wakeup
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { _ = await dcs.waitForChange(timeout: timeout) }
-            group.addTask {
-                await withTaskCancellationHandler { await wakeup.wait() } onCancel: { Task { await wakeup.cancelWaiter() } }
-            }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
-        }
+        await firstToFinish(within: limit, [
+            { _ = await dcs.waitForChange(timeout: limit) },
+            { _ = await wakeup.wait(timeout: limit) },
+        ])
     }
 
     func runCycle() async -> String {
@@ -116,6 +136,7 @@ actor HAController {
         // meanwhile): decide on the memory as it was when the DCS view was read.
         let memoryAtStart = memory
         var cluster: ClusterView?
+        progress.enter("reading the cluster from the DCS")
         do {
             let asked = ContinuousClock.now
             cluster = try await dcs.loadCluster(fresh: false)
@@ -135,6 +156,7 @@ actor HAController {
             if cluster.isLocked { lastLockedMembers = cluster.members.map(\.name) }
             await applyDynamicConfig(cluster)
         }
+        progress.enter("observing PostgreSQL")
         let observation = withCommandLinePending(await postgres.observe())
         lastObservation = observation
         await updateFailsafeMemory(observation)
@@ -157,6 +179,7 @@ actor HAController {
             where !members.contains(where: { $0.name == listed.name }) {
                 members.append(Member(name: listed.name, data: JSONObject([("api_url", .string(listed.apiURL))])))
             }
+            progress.enter("asking the other members for their status")
             peers = await prober.probe(members, excluding: me)
         }
         var decisionMemory = memoryAtStart
@@ -174,6 +197,8 @@ actor HAController {
         blockedFailoverReason = nil
         dcsLostDuringCycle = false
         var message = await execute(plan, cluster: cluster, observation: observation)
+        // The loop watchdog gave up on this cycle and a new one takes over: publish nothing.
+        if Task.isCancelled { return message }
         if dcsLostDuringCycle {
             // Decided on a view (possibly the watch cache) the DCS can no longer confirm.
             dcsLostDuringCycle = false
@@ -187,12 +212,16 @@ actor HAController {
         if let blocked = blockedFailoverReason, blocked != previouslyBlocked { logger.warning("\(blocked)") }
         if memoryAtStart.longAction == nil { memory.firstCycle = false }
 
+        progress.enter("observing PostgreSQL after the actions")
         let after = withCommandLinePending(await postgres.observe())
         lastObservation = after
+        if after.isRunning { memory.record(.postgresRunning, now: monotonicNow) }
         await updateFailsafeMemory(after)
         fireFirstStartCallback(after)
         if let cluster {
+            progress.enter("publishing the member key")
             await publishMember(after)
+            progress.enter("maintaining the leader's keys and slots")
             await maintainLeaderState(cluster: cluster, observation: after)
             await processSyncReplication(cluster: cluster, observation: after)
             await maintainLogicalSlotFailover(cluster: cluster, observation: after)
@@ -280,6 +309,9 @@ actor HAController {
         }
         return lastRole
     }
+
+    /// Seconds since the daemon started: the clock of `HAInput.now` and the loop memory.
+    var monotonicNow: Double { seconds(ContinuousClock.now - processStart) }
 
     func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18

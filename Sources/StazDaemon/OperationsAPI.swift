@@ -24,7 +24,7 @@ struct DaemonActions: APIActions {
         guard (try? await dcs.setFailover(key.json, version: nil)) == true else {
             return .text(503, "failed to write failover key into DCS")
         }
-        await ha.requestWakeup()
+        ha.requestWakeup()
         let title = request.action.prefix(1).uppercased() + request.action.dropFirst()
         if request.scheduledAt != nil { return .text(202, "\(title) scheduled") }
         return await pollFailoverResult(previousLeader: cluster.leader?.name, candidate: request.candidate,
@@ -118,7 +118,7 @@ struct DaemonActions: APIActions {
         if ConfigPatch.apply(patch, to: &data) {
             guard (try? await ha.dcs.setConfig(.object(data), version: version)) == true else { return .httpError(409) }
         }
-        await ha.requestWakeup()
+        ha.requestWakeup()
         return .json(200, JSONValue.object(data))
     }
 
@@ -127,7 +127,7 @@ struct DaemonActions: APIActions {
         if current?.data != config {
             guard (try? await ha.dcs.setConfig(.object(config), version: nil)) == true else { return .httpError(502) }
         }
-        await ha.requestWakeup()
+        ha.requestWakeup()
         return .json(200, JSONValue.object(config))
     }
 }

@@ -28,7 +28,7 @@ extension HAController {
         } catch {
             logger.error("reload failed, keeping the running configuration: \(error)")
         }
-        await wakeup.signal()
+        wakeup.signal()
     }
 
     /// Rewrites the configuration files and reloads a running PostgreSQL.
