@@ -321,11 +321,14 @@ extension HAController {
 
     func promote() async throws {
         guard await Hooks.run(config.postgresql.prePromote, name: "pre_promote", timeout: max(30, settings.ttl), logger: logger) else {
-            memory.prePromoteFailedAt = seconds(ContinuousClock.now - processStart)
-            await wakeup.signal()
+            memory.record(.prePromoteFailed, now: monotonicNow)
+            wakeup.signal()
             throw OperationError.prePromoteFailed
         }
         try await postgres.promote()
+        // From here on PostgreSQL takes writes: say so (REST and member key) before the
+        // post-promote work below, which can take long (a checkpoint of a large cluster).
+        await publishObservedState()
         if let won = raceWonAt {
             let took = ContinuousClock.now - won
             apiState.update { $0.lastFailoverDuration = took }

@@ -338,7 +338,8 @@ actor HAController {
         }
         stateOverride = "stopped"
         let observation = await postgres.observe()
-        apiState.update { $0.state = "stopped"; $0.xlog = nil; $0.leaseValidUntil = nil }
+        await publishSnapshot(cluster: nil, observation: observation)
+        apiState.update { $0.leaseValidUntil = nil }
         if holding {
             if let lsn = lastObservation.walPosition {
                 var status = lastCluster?.status ?? .empty

@@ -6,6 +6,16 @@ import StazHA
 /// Keeps the REST API's in-memory snapshot current after every cycle, so health checks never
 /// touch PostgreSQL or the DCS.
 extension HAController {
+    /// Observes PostgreSQL and publishes what it is now, mid-cycle, after a role change: what
+    /// a member serves must never lag what its server does (a primary reporting the timeline
+    /// it left while already taking writes on the new one).
+    func publishObservedState() async {
+        let observation = withCommandLinePending(await postgres.observe())
+        lastObservation = observation
+        await publishSnapshot(cluster: lastCluster, observation: observation)
+        if lastCluster != nil { await publishMember(observation) }
+    }
+
     func publishSnapshot(cluster: ClusterView?, observation: PostgresObservation) async {
         let validUntil = await keeper.leaderValidUntil
         let state = memberState(observation)
