@@ -135,7 +135,9 @@ struct SecureServerTests {
         _ = try RESTTLSSettings(certfile: combined).makeServerContext()
     }
 
-    @Test("health checks over TLS stay fast on a kept-alive connection")
+    /// The connection (and its TLS session) is kept alive across health checks: one handshake
+    /// for all of them. Counted by curl, not timed (speed is measured by the benchmark).
+    @Test("health checks over TLS reuse one kept-alive connection")
     func keepAliveOverTLS() async throws {
         let certs = try await TestCertificates.make()
         defer { certs.remove() }
@@ -144,13 +146,13 @@ struct SecureServerTests {
         let server = try await Self.start(port: 29504, security: security)
         defer { Task { await server.shutdown() } }
         let count = 300
-        // One curl process, one TLS connection, `count` requests (each needs its own -o).
+        // One curl process, `count` requests (each needs its own -o); per request the status
+        // and how many new connections it had to open.
         let urls = (0..<count).flatMap { _ in ["-o", "/dev/null", "https://127.0.0.1:29504/primary"] }
-        let started = ContinuousClock.now
-        let result = try await Subprocess.run("/usr/bin/curl", ["-sS", "--cacert", certs.ca, "-w", "%{http_code}\n"] + urls)
-        let elapsed = ContinuousClock.now - started
-        let codes = result.output.split(separator: "\n")
-        #expect(codes.count == count && codes.allSatisfy { $0 == "200" }, "\(result.output.prefix(300))")
-        #expect(elapsed < .seconds(3), "\(count) TLS health checks took \(elapsed)")
+        let result = try await Subprocess.run("/usr/bin/curl", ["-sS", "--cacert", certs.ca, "-w", "%{http_code} %{num_connects}\n"] + urls)
+        let lines = result.output.split(separator: "\n").map { $0.split(separator: " ") }
+        #expect(lines.count == count && lines.allSatisfy { $0.first == "200" }, "\(result.output.prefix(300))")
+        let connects = lines.compactMap { $0.last.flatMap { Int($0) } }.reduce(0, +)
+        #expect(connects == 1, "\(count) TLS health checks opened \(connects) connections")
     }
 }
