@@ -3,7 +3,8 @@
 #   1. system packages (scripts/install-deps.sh) and the Patroni venv (patronictl is the
 #      reference in the compatibility test)
 #   2. swift build (debug, with tests)   3. swift test (unit tests)
-#   4. integration tests (pytest, real etcd / PostgreSQL 15 / HAProxy) against .build/debug/staz
+#   4. integration tests (pytest, real etcd / PostgreSQL 15 / HAProxy) against .build/debug/staz;
+#      no -x: every test runs, and the summary lists each failed test by name
 #   5. fault-injection suite (pytest tests/faults: members in network namespaces, 20 faults
 #      each in synchronous_mode on and quorum, an async loss report; about 10 minutes)
 #   6. benchmark smoke run (bench/smoke.sh: release build, one short repetition of a few
@@ -17,7 +18,10 @@ cd "$REPO"
 export PATH="$PATH:/opt/swift/usr/bin"
 
 declare -a SUMMARY=()
+declare -a FAILURES=()
 FAILED=0
+# Each step's output is also kept here, so the summary can list every failed test by name.
+LOGS="$(mktemp -d /tmp/staz-test-logs.XXXXXX)"
 
 step() { # name command...
     local name=$1 started rc
@@ -39,23 +43,47 @@ step() { # name command...
 
 skip() { SUMMARY+=("skipped $1 ($2)"); FAILED=1; }
 
+# Runs "$@" with its output both shown and kept in $LOGS/$1.log; exit code of "$@".
+logged() { # name command...
+    local name=$1
+    shift
+    "$@" 2>&1 | tee "$LOGS/$name.log"
+    return "${PIPESTATUS[0]}"
+}
+
+# Adds the failed tests named in a step's log to the summary.
+collect_failures() { # name
+    local log="$LOGS/$1.log"
+    [[ -f "$log" ]] || return 0
+    local line
+    while IFS= read -r line; do
+        FAILURES+=("$1: $line")
+    done < <(grep -E '^(FAILED|ERROR) |^✘ Test .* failed' "$log" | sed -E 's/ - .{200}.*//' | sort -u)
+}
+
+unit_tests() { logged unit swift test --skip-build; }
+
+# No -x: a failing test never hides the ones after it.
 integration_tests() {
     STAZ_DAEMON="$REPO/.build/debug/staz" STAZ_CTL="$REPO/.build/debug/stazctl" \
-        python3 -m pytest -p no:cacheprovider -x -v -rA tests/integration "$@"
+        logged integration python3 -m pytest -p no:cacheprovider -v -rfE tests/integration "$@"
 }
 
 # Not given the extra arguments: those select integration tests.
 fault_tests() {
     STAZ_DAEMON="$REPO/.build/debug/staz" STAZ_CTL="$REPO/.build/debug/stazctl" \
-        python3 -m pytest -p no:cacheprovider -v -rA -s tests/faults
+        logged faults python3 -m pytest -p no:cacheprovider -v -rfE -s tests/faults
 }
 
 step "install dependencies" bash scripts/install-deps.sh
 step "Patroni venv (reference patronictl)" bash scripts/patroni-venv.sh
 if step "swift build (debug, with tests)" swift build --build-tests; then
-    step "swift test (unit tests)" swift test --skip-build
+    step "swift test (unit tests)" unit_tests
+    collect_failures unit
     step "integration tests (pytest)" integration_tests "$@"
+    collect_failures integration
     step "fault-injection suite (pytest tests/faults)" fault_tests
+    collect_failures faults
     step "benchmark smoke (bench/smoke.sh)" sh bench/smoke.sh
 else
     skip "swift test (unit tests)" "build failed"
@@ -66,6 +94,12 @@ fi
 echo
 echo "==================== summary ===================="
 printf '%s\n' "${SUMMARY[@]}"
+if ((${#FAILURES[@]} > 0)); then
+    echo
+    echo "failed tests:"
+    printf '  %s\n' "${FAILURES[@]}"
+fi
+echo "step logs: $LOGS"
 if ((FAILED)); then
     echo "RESULT: FAILED"
     exit 1
