@@ -325,9 +325,18 @@ extension HAController {
             wakeup.signal()
             throw OperationError.prePromoteFailed
         }
+        // The other members follow us as soon as they see our lock, often before the promotion
+        // ends: their slots must exist by then, or each walreceiver fails on the missing slot
+        // and waits wal_retrieve_retry_interval (5 s) before its next try. A standby can create
+        // physical slots.
+        if settings.useSlots, let cluster = lastCluster { await syncMemberSlots(cluster: cluster, leading: true) }
         try await postgres.promote()
         // From here on PostgreSQL takes writes: say so (REST and member key) before the
-        // post-promote work below, which can take long (a checkpoint of a large cluster).
+        // post-promote work below, which can take long (a checkpoint of a large cluster). Until
+        // that checkpoint, pg_control still names the old timeline, and a rewind against us
+        // would wrongly find nothing to do: the member key says `checkpoint_after_promote: false`.
+        checkpointAfterPromotePending = true
+        lastRole = "primary"
         await publishObservedState()
         if let won = raceWonAt {
             let took = ContinuousClock.now - won
@@ -336,8 +345,6 @@ extension HAController {
         }
         try? await writePostgresConfiguration(recovery: nil)
         if hasRoleParameters { try? await postgres.reload() }
-        checkpointAfterPromotePending = true
-        lastRole = "primary"
         startCallbackDone = true
         callbacks.fire(config.postgresql.callbacks["on_role_change"], event: "on_role_change", role: "primary")
         // pg_rewind on the old primary reads our timeline from pg_control, which only changes

@@ -277,6 +277,12 @@ actor HAController {
             _ = try? await dcs.setConfig(.object(config.bootstrap.dcs), version: nil)
         }
         guard settings.useSlots, leading || observation.isInRecovery else { return }
+        await syncMemberSlots(cluster: cluster, leading: leading)
+    }
+
+    /// The physical slots of the members that stream from us: as leader, all but those that
+    /// cascade from another member (`replicatefrom`); as a replica, those cascading from us.
+    func syncMemberSlots(cluster: ClusterView, leading: Bool) async {
         let desired = cluster.members.filter { member in
             guard member.name != me else { return false }
             let source = member.replicateFrom.flatMap { cluster.member(named: $0) != nil ? $0 : nil }

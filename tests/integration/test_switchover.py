@@ -26,7 +26,16 @@ def switch_over(cluster, writer, profile, old_name, candidate, executable):
     new = cluster.member_named(candidate)
     missing = writer.missing_on(new.pg_port)
     assert not missing, f"acknowledged ids missing on {candidate}: {missing[:20]}"
+    # The replicas that were not part of the switchover follow the new primary promptly (its
+    # slots for them exist before it is promoted); the old primary may need a rewind first.
+    for member in cluster.members.values():
+        if member.name not in (old_name, candidate):
+            wait_streaming_from(member, new, REPLICA_FOLLOWS_BOUND)
     wait_streaming_from(cluster.member_named(old_name), new, profile.bootstrap_timeout)
+
+
+# How soon after a switchover an uninvolved replica streams from the new primary.
+REPLICA_FOLLOWS_BOUND = 10
 
 
 def test_switchover_moves_leader_without_losing_acked_writes(three_node_cluster, profile):
