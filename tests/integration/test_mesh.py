@@ -45,16 +45,18 @@ def test_three_zones_converge_replicate_and_repair(mesh, profile):
     print(f"\nMEASURED mesh bootstrap (3 zones x 2 members, empty data dirs -> 6 subscriptions "
           f"replicating): {converged:.1f} s (zones healthy: {healthy:.1f} s)")
 
-    # The required settings are on every member, replicas included.
+    # The required settings are on every member, replicas included. `output_plugin_libraries`
+    # exists only on servers patched to require it (Debian's 15.20 here; 15.18 has none): staz
+    # sets it where the server knows it, and so this checks it only there.
     for cluster in mesh.zones.values():
         for member in cluster.members.values():
             code, out, err = psql(member.pg_port, "SELECT current_setting('wal_level') || ' ' || "
                                   "current_setting('track_commit_timestamp') || ' ' || "
                                   "current_setting('pglogical.conflict_resolution') || ' ' || "
-                                  "current_setting('output_plugin_libraries')")
+                                  "coalesce(current_setting('output_plugin_libraries', true), '(none)')")
             assert code == 0, err
-            assert out == "logical on last_update_wins pgoutput, test_decoding, pglogical_output", \
-                (member.name, out)
+            assert out in ("logical on last_update_wins pgoutput, test_decoding, pglogical_output",
+                           "logical on last_update_wins (none)"), (member.name, out)
 
     # A row written in any zone appears in the other two.
     for index, scope in enumerate(mesh.scopes):
