@@ -110,8 +110,10 @@ public enum MeshApplier {
                     session = try await connector.open(action.database)
                     sessions[key] = session
                 }
-                for statement in sql.statements(for: action) {
-                    _ = try await session.query(statement, timeout: connector.statementTimeout)
+                try await MeshCatalogLock.holding(session, timeout: connector.statementTimeout) {
+                    for statement in sql.statements(for: action) {
+                        _ = try await session.query(statement, timeout: connector.statementTimeout)
+                    }
                 }
                 outcome.applied.append(action)
                 connector.logger.info("mesh: \(action.summary)")

@@ -121,7 +121,10 @@ public actor MeshIntegrityGuard {
             defer { session.close() }
             switch action {
             case .disableSubscription, .enableSubscription:
-                _ = try await session.query(sql.statement(for: action), timeout: environment.connector.statementTimeout)
+                let timeout = environment.connector.statementTimeout
+                _ = try await MeshCatalogLock.holding(session, timeout: timeout) {
+                    try await session.query(sql.statement(for: action), timeout: timeout)
+                }
             case .moveOrigin:
                 // The apply worker releases the origin shortly after the immediate disable.
                 let deadline = ContinuousClock.now + .milliseconds(Int64(originReleaseTimeout * 1000))
