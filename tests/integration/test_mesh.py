@@ -48,13 +48,20 @@ def test_three_zones_converge_replicate_and_repair(mesh, profile):
     # The required settings are on every member, replicas included. `output_plugin_libraries`
     # exists only on servers patched to require it (Debian's 15.20 here; 15.18 has none): staz
     # sets it where the server knows it, and so this checks it only there.
+    # A replica restarts once to load the logical slots it copied (slot failover), so it may
+    # not answer for a moment: wait for it, within a bound.
+    def settings_of(member):
+        code, out, err = psql(member.pg_port, "SELECT current_setting('wal_level') || ' ' || "
+                              "current_setting('track_commit_timestamp') || ' ' || "
+                              "current_setting('pglogical.conflict_resolution') || ' ' || "
+                              "coalesce(current_setting('output_plugin_libraries', true), '(none)')")
+        if code != 0:
+            raise NotYet(err)
+        return out
+
     for cluster in mesh.zones.values():
         for member in cluster.members.values():
-            code, out, err = psql(member.pg_port, "SELECT current_setting('wal_level') || ' ' || "
-                                  "current_setting('track_commit_timestamp') || ' ' || "
-                                  "current_setting('pglogical.conflict_resolution') || ' ' || "
-                                  "coalesce(current_setting('output_plugin_libraries', true), '(none)')")
-            assert code == 0, err
+            out = wait_until(lambda: settings_of(member), 30, f"{member.name} answers", interval=0.5)
             assert out in ("logical on last_update_wins pgoutput, test_decoding, pglogical_output",
                            "logical on last_update_wins (none)"), (member.name, out)
 
