@@ -1,0 +1,79 @@
+import StazCore
+import StazHA
+import StazPostgres
+
+/// Carries out a `follow` step: `planFollow` chooses, this only does what it says and reports
+/// what it found (rewind verdicts, outcomes) back for the next round.
+extension HAController {
+    func follow(leader: Member?, observation: PostgresObservation) async throws {
+        let target = leader.flatMap(followTarget)
+        var findings = FollowFindings()
+        // Each round answers one question or finishes; the longest chain (check needed, stop,
+        // check possible, rewind, start) takes five rounds.
+        for _ in 0..<8 {
+            let action = planFollow(followInput(target: target, observation: observation, findings: findings))
+            switch action {
+            case .keep:
+                return
+            case .startStandby(let upstream, let event):
+                let recovery = RecoveryConfiguration(upstream: upstream.map(upstreamTarget), slotName: mySlot)
+                try await startPostgres(recovery: recovery, callback: event.rawValue)
+                return
+            case .repoint(let upstream):
+                try await writePostgresConfiguration(recovery: RecoveryConfiguration(upstream: upstreamTarget(upstream), slotName: mySlot))
+                try await postgres.reload()
+                return
+            case .checkRewindNeeded(let leader):
+                findings.rewindNeeded = await postgres.needsRewind(leader: upstreamTarget(leader)) == .needed
+            case .checkRewindPossible:
+                findings.rewindPossible = await postgres.canRewind(usePgRewind: settings.usePgRewind)
+            case .stopForRewind:
+                try await stopPostgres(mode: .fast, checkpointFirst: false, timeout: 60)
+                findings.stopped = true
+            case .waitForCheckpoint(let name):
+                logger.info("Waiting for checkpoint on \(name) before rewind")
+                return
+            case .rewind(let upstream):
+                do {
+                    logger.info("running pg_rewind from \(upstream.memberName)")
+                    try await postgres.rewind(from: upstreamTarget(upstream))
+                    findings.rewound = true
+                } catch {
+                    logger.error("pg_rewind from \(upstream.memberName) failed: \(error); reinitializing from the leader")
+                    findings.rewindFailed = true
+                }
+            case .reclone(let upstream, let reason):
+                if reason == .rewindImpossible {
+                    logger.warning("pg_rewind is not possible (use_pg_rewind off, or neither wal_log_hints nor data checksums); reinitializing from the leader")
+                }
+                try await stopPostgres(mode: .immediate, checkpointFirst: false, timeout: 30)
+                try await postgres.wipeDataDirectory()
+                let source = upstreamTarget(upstream)
+                startLongAction("clone", state: "creating replica") { await $0.cloneReplica(from: source) }
+                return
+            }
+        }
+        logger.error("following \(target?.memberName ?? "nobody") did not settle; trying again next cycle")
+    }
+
+    func followTarget(_ member: Member) -> FollowTarget? {
+        guard member.name != me, let hp = member.connHostPort else { return nil }
+        return FollowTarget(memberName: member.name, host: hp.host, port: hp.port,
+                            isLeader: member.name == lastCluster?.leader?.name, timeline: member.timeline,
+                            checkpointAfterPromote: member.data["checkpoint_after_promote"]?.boolValue)
+    }
+
+    func upstreamTarget(_ target: FollowTarget) -> UpstreamTarget {
+        UpstreamTarget(host: target.host, port: target.port, memberName: target.memberName)
+    }
+
+    private func followInput(target: FollowTarget?, observation: PostgresObservation, findings: FollowFindings) -> FollowInput {
+        let upstream = observation.upstreamHost.flatMap { host in observation.upstreamPort.map { (host: host, port: $0) } }
+        let configured = currentRecovery?.upstream.map { (host: $0.host, port: $0.port) }
+        return FollowInput(target: target, isRunning: observation.isRunning,
+                           isAcceptingConnections: observation.isAcceptingConnections,
+                           isInRecovery: observation.isInRecovery, isStreaming: observation.isStreaming,
+                           timeline: observation.timeline, serverUpstream: upstream, configuredUpstream: configured,
+                           paused: settings.pause, findings: findings)
+    }
+}
