@@ -353,29 +353,18 @@ extension HAController {
         checkpointAfterPromotePending = false
     }
 
+    /// Stops being a primary as `mode` says, then starts read-only with no upstream (Patroni's
+    /// `follow(None)`); the next cycles point it at the new leader, rewinding first if its WAL
+    /// diverged.
     func demote(_ mode: DemoteMode) async throws {
         standbyNames = nil
         standbyNamesAppliedAt = nil
-        let holding = await keeper.holdingLeader
         await keeper.setHoldingLeader(false)
-        switch mode {
-        case .offline:
-            // Cut off from the DCS, and often from the replicas too: a fast shutdown then waits
-            // for walsenders to get the shutdown checkpoint acknowledged (up to
-            // wal_sender_timeout) while this loop cannot rejoin. After ttl it becomes immediate.
-            try await stopPostgres(mode: .fast, checkpointFirst: false, timeout: max(5, settings.ttl))
-            try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: nil), callback: nil)
-        case .graceful:
-            try await stopPostgres(mode: .fast, checkpointFirst: true, timeout: 60)
-            if holding { _ = try? await dcs.deleteLeader() }
-            try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mySlot), callback: nil)
-        case .immediate, .immediateNoLock:
-            try await stopPostgres(mode: .immediate, checkpointFirst: false, timeout: 60)
-            if mode == .immediate, holding { _ = try? await dcs.deleteLeader() }
-            // Back as a read-only standby with no upstream (Patroni's follow(None)); the next
-            // cycles point it at the new leader, rewinding first if its WAL diverged.
-            try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mySlot), callback: nil)
-        }
+        try await stopPostgres(mode: mode.stopsImmediately ? .immediate : .fast, checkpointFirst: mode.checkpointsFirst,
+                               timeout: mode.stopTimeout(ttl: settings.ttl))
+        if mode.releasesLock { _ = try? await dcs.deleteLeader() }
+        try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mode.keepsSlotName ? mySlot : nil),
+                                callback: nil)
         lastRole = "demoted"
         callbacks.fire(config.postgresql.callbacks["on_role_change"], event: "on_role_change", role: "replica")
     }

@@ -10,6 +10,22 @@ public enum DemoteMode: String, Sendable, Equatable {
     case immediate
     /// Lock lost or stolen: immediate stop, follow; the lock is not ours to release.
     case immediateNoLock = "immediate-nolock"
+
+    /// Stop without a shutdown checkpoint (`pg_ctl stop -m immediate`); otherwise fast.
+    public var stopsImmediately: Bool { self == .immediate || self == .immediateNoLock }
+    /// A switchover checkpoints before stopping, so the shutdown (and the new primary's wait
+    /// for our last WAL) is short.
+    public var checkpointsFirst: Bool { self == .graceful }
+    /// Seconds `pg_ctl stop` may take. Cut off from the DCS, and often from the replicas too, a
+    /// fast shutdown waits for walsenders to get the shutdown checkpoint acknowledged (up to
+    /// wal_sender_timeout) while the loop cannot rejoin: after `ttl` the stop turns immediate.
+    public func stopTimeout(ttl: Double) -> Double { self == .offline ? max(5, ttl) : 60 }
+    /// Delete the leader key once PostgreSQL is down (a conditional delete: only while it
+    /// still names us). Offline: the DCS cannot be reached; no-lock: it is not ours.
+    public var releasesLock: Bool { self == .graceful || self == .immediate }
+    /// Come back with our replication slot name in `primary_slot_name`. Offline there is no
+    /// upstream to hold it.
+    public var keepsSlotName: Bool { self != .offline }
 }
 
 /// One step of a plan. Steps that ask the DCS something carry both continuations, so the
