@@ -13,20 +13,20 @@ public enum HealthChecks {
         let leaderOptime = max(cluster != nil ? (s.leaderOptime ?? 0) : 0, s.latestEndLSN ?? 0)
         let maxLag = target.first("lag").flatMap(parseByteSize) ?? Int64.max
         let isLagging = leaderOptime > 0 && Double(leaderOptime) > Double(s.replayedLocation) + Double(maxLag)
-        let replicaCode = !s.noLoadBalance && !isLagging && s.role == "replica" && s.state == "running" ? 200 : 503
+        let replicaCode = !s.noLoadBalance && !isLagging && s.role == .replica && s.state == .running ? 200 : 503
 
         var leaderCode = 503, primaryCode = 503, standbyLeaderCode = 503
         var replicaOrStandbyCode = replicaCode
         if cluster == nil && s.pause {
-            leaderCode = ["primary", "standby_leader"].contains(s.role) ? 200 : 503
-            primaryCode = s.role == "primary" ? 200 : 503
-            standbyLeaderCode = s.role == "standby_leader" ? 200 : 503
+            leaderCode = s.role.isLeaderRole ? 200 : 503
+            primaryCode = s.role == .primary ? 200 : 503
+            standbyLeaderCode = s.role == .standbyLeader ? 200 : 503
         } else if s.leaderOK(now: now) {
             leaderCode = 200
             if s.isStandbyCluster {
                 primaryCode = 503
                 replicaOrStandbyCode = 503
-                standbyLeaderCode = ["replica", "standby_leader"].contains(s.role) ? 200 : 503
+                standbyLeaderCode = s.role == .replica || s.role == .standbyLeader ? 200 : 503
             } else {
                 primaryCode = 200
             }
@@ -45,7 +45,7 @@ public enum HealthChecks {
         } else if path.contains("read-only") && !path.contains("sync") && !path.contains("quorum") {
             code = primaryCode == 200 || standbyLeaderCode == 200 ? 200 : replicaOrStandbyCode
         } else if path.contains("health") {
-            code = s.state == "running" ? 200 : 503
+            code = s.state == .running ? 200 : 503
         } else if cluster != nil {
             let leaderLike = primaryCode == 200 || standbyLeaderCode == 200
             // Exact paths here (Patroni compares with `in (...)`/`==`, not substrings).
@@ -86,7 +86,7 @@ public enum HealthChecks {
     /// `/liveness`: the HA loop ran recently (within ttl on a running primary, 2×ttl
     /// elsewhere), or the cluster is paused.
     public static func liveness(snapshot s: NodeSnapshot, now: ContinuousClock.Instant) -> Int {
-        let isRunningPrimary = s.role == "primary" && s.state == "running"
+        let isRunningPrimary = s.role == .primary && s.state == .running
         let threshold = s.ttl * (isRunningPrimary ? 1 : 2)
         let nextRun = s.lastLoopInstant + s.loopWait
         return s.pause || nextRun + threshold > now ? 200 : 503
@@ -96,7 +96,7 @@ public enum HealthChecks {
     public static func readinessFailure(for target: RequestTarget, snapshot s: NodeSnapshot,
                                         now: ContinuousClock.Instant) -> String? {
         if s.leaderOK(now: now) { return nil }
-        guard s.state == "running" else { return "PostgreSQL is not running" }
+        guard s.state == .running else { return "PostgreSQL is not running" }
         guard s.replicationState == "streaming" else { return "PostgreSQL replication state is not streaming" }
         let cluster = s.freshClusterView(now: now)
         let latestEnd = s.latestEndLSN ?? 0

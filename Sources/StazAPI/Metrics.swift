@@ -22,15 +22,26 @@ enum MetricsEndpoint {
         patroniMetrics(snapshot) + stazMetrics(snapshot) + MeshEndpoint.metrics(snapshot)
     }
 
-    /// Patroni's `PostgresqlState` indexes ("must never change", they are a monitoring contract).
-    static let stateIndexes: [(state: String, name: String)] = [
-        ("initializing new cluster", "initdb"), ("initdb failed", "initdb_failed"),
-        ("running custom bootstrap script", "custom_bootstrap"), ("custom bootstrap failed", "custom_bootstrap_failed"),
-        ("creating replica", "creating_replica"), ("running", "running"), ("starting", "starting"),
-        ("starting after custom bootstrap", "bootstrap_starting"), ("start failed", "start_failed"),
-        ("restarting", "restarting"), ("restart failed", "restart_failed"), ("stopping", "stopping"),
-        ("stopped", "stopped"), ("stop failed", "stop_failed"), ("crashed", "crashed"),
-    ]
+    /// The names of Patroni's `PostgresqlState` members in the `# Values:` comment, by index.
+    static func metricName(_ state: MemberState) -> String {
+        switch state {
+        case .initializingNewCluster: return "initdb"
+        case .initdbFailed: return "initdb_failed"
+        case .runningCustomBootstrap: return "custom_bootstrap"
+        case .customBootstrapFailed: return "custom_bootstrap_failed"
+        case .creatingReplica: return "creating_replica"
+        case .running: return "running"
+        case .starting: return "starting"
+        case .startingAfterCustomBootstrap: return "bootstrap_starting"
+        case .startFailed: return "start_failed"
+        case .restarting: return "restarting"
+        case .restartFailed: return "restart_failed"
+        case .stopping: return "stopping"
+        case .stopped: return "stopped"
+        case .stopFailed: return "stop_failed"
+        case .crashed: return "crashed"
+        }
+    }
 
     static func patroniMetrics(_ s: NodeSnapshot) -> String {
         let labels = "{scope=\"\(s.scope)\",name=\"\(s.name)\"}"
@@ -53,15 +64,15 @@ enum MetricsEndpoint {
         }
 
         metric("patroni_version", "gauge", "Patroni semver without periods.", paddedSemver(StazVersion.patroniCompatible))
-        metric("patroni_postgres_running", "gauge", "Value is 1 if Postgres is running, 0 otherwise.", flag(s.state == "running"))
+        metric("patroni_postgres_running", "gauge", "Value is 1 if Postgres is running, 0 otherwise.", flag(s.state == .running))
         metric("patroni_postmaster_start_time", "gauge", "Epoch seconds since Postgres started.",
                s.postmasterStartTime.flatMap(epochSeconds) ?? "0")
-        metric("patroni_primary", "gauge", "Value is 1 if this node is the leader, 0 otherwise.", flag(s.role == "primary"))
+        metric("patroni_primary", "gauge", "Value is 1 if this node is the leader, 0 otherwise.", flag(s.role == .primary))
         metric("patroni_xlog_location", "counter",
                "Current location of the Postgres transaction log, 0 if this node is not the leader.", String(location))
         metric("patroni_standby_leader", "gauge", "Value is 1 if this node is the standby_leader, 0 otherwise.",
-               flag(s.role == "standby_leader"))
-        metric("patroni_replica", "gauge", "Value is 1 if this node is a replica, 0 otherwise.", flag(s.role == "replica"))
+               flag(s.role == .standbyLeader))
+        metric("patroni_replica", "gauge", "Value is 1 if this node is a replica, 0 otherwise.", flag(s.role == .replica))
         // Patroni's status has either `quorum_standby` or `sync_standby`, never both.
         metric("patroni_sync_standby", "gauge", "Value is 1 if this node is a sync standby, 0 otherwise.",
                flag(s.isSyncStandby && !s.isQuorumStandby))
@@ -97,10 +108,9 @@ enum MetricsEndpoint {
         metric("patroni_is_paused", "gauge", "Value is 1 if auto failover is disabled, 0 otherwise.", flag(s.pause))
 
         lines.append("# HELP patroni_postgres_state Numeric representation of Postgres state.")
-        lines.append("# Values: " + stateIndexes.enumerated().map { "\($0.offset)=\($0.element.name)" }.joined(separator: ", "))
+        lines.append("# Values: " + MemberState.allCases.map { "\($0.index)=\(metricName($0))" }.joined(separator: ", "))
         lines.append("# TYPE patroni_postgres_state gauge")
-        let stateIndex = stateIndexes.firstIndex { $0.state == s.state } ?? -1
-        lines.append("patroni_postgres_state\(labels) \(stateIndex)")
+        lines.append("patroni_postgres_state\(labels) \(s.state.index)")
         // Not in Patroni 4.1.5 (added later upstream); appended last so 4.1.5's lines stay intact.
         metric("patroni_failover_priority", "gauge", "Failover priority of this node, 0 if it never becomes the leader.",
                String(failoverPriority(tags: s.tags)))

@@ -14,12 +14,10 @@ public enum XLogStatus: Sendable, Equatable {
 public struct NodeSnapshot: Sendable, Equatable {
     // MARK: status JSON (Patroni `get_postgresql_status` + `_write_status_response`)
 
-    /// PostgreSQL state: `running`, `starting`, `stopped`, `crashed`, `creating replica`, ...
-    public var state: String = "stopped"
+    public var state: MemberState = .stopped
     /// `YYYY-MM-DD HH:MM:SS.ffffff+TZ`; nil when PostgreSQL could not be queried.
     public var postmasterStartTime: String? = nil
-    /// `primary`, `replica`, `standby_leader`, `uninitialized`, `demoted`, ...
-    public var role: String = "uninitialized"
+    public var role: MemberRole = .uninitialized
     public var serverVersion: Int? = nil
     public var xlog: XLogStatus? = nil
     public var isSyncStandby: Bool = false
@@ -109,9 +107,9 @@ public struct NodeSnapshot: Sendable, Equatable {
     /// The status JSON with Patroni's field names and order.
     public var statusJSON: JSONObject {
         var o = JSONObject()
-        o["state"] = .string(state)
+        o["state"] = .string(state.rawValue)
         if let postmasterStartTime { o["postmaster_start_time"] = .string(postmasterStartTime) }
-        o["role"] = .string(role)
+        o["role"] = .string(role.rawValue)
         if let serverVersion { o["server_version"] = .int(Int64(serverVersion)) }
         switch xlog {
         case .primary(let location)?:

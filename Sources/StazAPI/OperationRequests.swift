@@ -68,7 +68,7 @@ public struct SwitchoverRequest: Sendable, Equatable {
 
 /// A validated `POST /restart`.
 public struct RestartRequest: Sendable, Equatable {
-    public var role: String?
+    public var role: MemberRole?
     /// `postgres_version` as server_version_num (`15.2` → 150002).
     public var postgresVersion: Int?
     /// The body had a `restart_pending` key (Patroni tests presence, not the value).
@@ -79,7 +79,7 @@ public struct RestartRequest: Sendable, Equatable {
     /// `scheduled_restart` field of the member key and the status JSON.
     public var published: JSONObject
 
-    public init(role: String? = nil, postgresVersion: Int? = nil, restartPending: Bool = false, timeout: Double? = nil,
+    public init(role: MemberRole? = nil, postgresVersion: Int? = nil, restartPending: Bool = false, timeout: Double? = nil,
                 schedule: ISOTimestamp? = nil, published: JSONObject = JSONObject()) {
         self.role = role; self.postgresVersion = postgresVersion; self.restartPending = restartPending
         self.timeout = timeout; self.schedule = schedule; self.published = published
@@ -102,7 +102,8 @@ public struct RestartRequest: Sendable, Equatable {
                     return .failure(.text(failure.status, failure.message))
                 }
             case "role":
-                guard let role = value.stringValue, ["primary", "standby_leader", "replica"].contains(role) else {
+                guard let role = value.stringValue.flatMap(MemberRole.init(rawValue:)),
+                      [.primary, .standbyLeader, .replica].contains(role) else {
                     return .failure(.text(400, "PostgreSQL role should be either primary, standby_leader, or replica"))
                 }
                 request.role = role

@@ -34,6 +34,9 @@ public struct Member: Sendable, Equatable {
     public var apiURL: String? { data["api_url"]?.stringValue }
     public var state: String? { data["state"]?.stringValue }
     public var role: String? { data["role"]?.stringValue }
+    /// `state` and `role` when they are values Patroni defines (a foreign key may say anything).
+    public var memberState: MemberState? { state.flatMap(MemberState.init(rawValue:)) }
+    public var memberRole: MemberRole? { role.flatMap(MemberRole.init(published:)) }
     public var patroniVersion: String? { data["version"]?.stringValue }
     public var timeline: Int64? { data["timeline"]?.intValue }
     public var xlogLocation: LSN? { data["xlog_location"]?.intValue.map { LSN(UInt64(max(0, $0))) } }

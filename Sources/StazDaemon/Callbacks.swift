@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import StazCore
 import StazPostgres
 import Synchronization
 
@@ -19,19 +20,19 @@ actor CallbackRunner {
     }
 
     /// Starts `command` for `event` unless it is empty; returns at once.
-    nonisolated func fire(_ command: String?, event: String, role: String) {
+    nonisolated func fire(_ command: String?, event: String, role: MemberRole) {
         guard let command, !ShellWords.split(command).isEmpty else { return }
         Task { await self.launch(command, event: event, role: role) }
     }
 
-    private func launch(_ command: String, event: String, role: String) async {
+    private func launch(_ command: String, event: String, role: MemberRole) async {
         if let previous = runningPID.value.withLock({ $0 }) {
             logger.warning("killing the previous callback (pid \(previous)) to run \(event)")
             kill(-previous, SIGKILL)
         }
         generation += 1
         let mine = generation
-        let words = ShellWords.split(command) + [event, role, scope]
+        let words = ShellWords.split(command) + [event, role.rawValue, scope]
         let pidBox = runningPID
         logger.info("calling \(words.joined(separator: " "))")
         Task.detached { [logger, timeout] in

@@ -83,10 +83,10 @@ extension HAController {
         case .writeInitialize(let sysid):
             _ = try await dcs.initialize(sysid: sysid, createNew: cluster?.initialize == nil)
         case .bootstrapNewCluster:
-            startLongAction("bootstrap", state: "initializing new cluster") { await $0.bootstrapNewCluster() }
+            startLongAction("bootstrap", state: .initializingNewCluster) { await $0.bootstrapNewCluster() }
         case .cloneFrom(let source):
             guard let member = cluster?.member(named: source), let upstream = upstreamTarget(member) else { return nil }
-            startLongAction("clone", state: "creating replica") { await $0.cloneReplica(from: upstream) }
+            startLongAction("clone", state: .creatingReplica) { await $0.cloneReplica(from: upstream) }
         case .startAsPrimary:
             try await startPostgres(recovery: nil)
         case .follow(let leader):
@@ -177,7 +177,7 @@ extension HAController {
 
     // MARK: background actions
 
-    func startLongAction(_ name: String, state: String, _ body: @escaping @Sendable (HAController) async -> Void) {
+    func startLongAction(_ name: String, state: MemberState, _ body: @escaping @Sendable (HAController) async -> Void) {
         let generation = beginLongAction(name, state: state)
         longActionTask = Task {
             await body(self)
@@ -187,7 +187,7 @@ extension HAController {
 
     /// Marks a long action as running (the decision then only keeps the lock) and returns its
     /// generation for `finishLongAction`.
-    func beginLongAction(_ name: String, state: String) -> Int {
+    func beginLongAction(_ name: String, state: MemberState) -> Int {
         longActionGeneration += 1
         memory.longAction = name
         stateOverride = state
@@ -219,7 +219,7 @@ extension HAController {
             _ = try await dcs.takeLeader()
             await keeper.setHoldingLeader(true)
             startCallbackDone = true
-            callbacks.fire(config.postgresql.callbacks["on_start"], event: "on_start", role: "primary")
+            callbacks.fire(config.postgresql.callbacks["on_start"], event: "on_start", role: .primary)
             logger.info("initialized a new cluster")
         } catch {
             logger.critical("Failed to bootstrap cluster: \(error)")
@@ -292,7 +292,7 @@ extension HAController {
         commandLinePending = JSONObject()
         if let callback {
             startCallbackDone = true
-            callbacks.fire(config.postgresql.callbacks[callback], event: callback, role: recovery == nil ? "primary" : "replica")
+            callbacks.fire(config.postgresql.callbacks[callback], event: callback, role: recovery == nil ? .primary : .replica)
         }
     }
 
@@ -336,7 +336,7 @@ extension HAController {
         // that checkpoint, pg_control still names the old timeline, and a rewind against us
         // would wrongly find nothing to do: the member key says `checkpoint_after_promote: false`.
         checkpointAfterPromotePending = true
-        lastRole = "primary"
+        lastRole = .primary
         await publishObservedState()
         if let won = raceWonAt {
             let took = ContinuousClock.now - won
@@ -346,7 +346,7 @@ extension HAController {
         try? await writePostgresConfiguration(recovery: nil)
         if hasRoleParameters { try? await postgres.reload() }
         startCallbackDone = true
-        callbacks.fire(config.postgresql.callbacks["on_role_change"], event: "on_role_change", role: "primary")
+        callbacks.fire(config.postgresql.callbacks["on_role_change"], event: "on_role_change", role: .primary)
         // pg_rewind on the old primary reads our timeline from pg_control, which only changes
         // at the next checkpoint: run it now so a rejoin never sees "same timeline".
         do { try await postgres.checkpoint() } catch { logger.warning("post-promote checkpoint failed: \(error)") }
@@ -365,8 +365,8 @@ extension HAController {
         if mode.releasesLock { _ = try? await dcs.deleteLeader() }
         try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mode.keepsSlotName ? mySlot : nil),
                                 callback: nil)
-        lastRole = "demoted"
-        callbacks.fire(config.postgresql.callbacks["on_role_change"], event: "on_role_change", role: "replica")
+        lastRole = .demoted
+        callbacks.fire(config.postgresql.callbacks["on_role_change"], event: "on_role_change", role: .replica)
     }
 
     /// Writes `history` from the new timeline's history file, keeping earlier lines' details.

@@ -49,7 +49,7 @@ extension HAController {
                 try await stopPostgres(mode: .immediate, checkpointFirst: false, timeout: 30)
                 try await postgres.wipeDataDirectory()
                 let source = upstreamTarget(upstream)
-                startLongAction("clone", state: "creating replica") { await $0.cloneReplica(from: source) }
+                startLongAction("clone", state: .creatingReplica) { await $0.cloneReplica(from: source) }
                 return
             }
         }

@@ -30,8 +30,8 @@ actor HAController {
     var lastCluster: ClusterView?
     var lastObservation = PostgresObservation(dataDirectoryEmpty: true, isRunning: false)
     /// Member `state` published in the DCS and REST (`running`, `creating replica`, ...).
-    var stateOverride: String?
-    var lastRole = "uninitialized"
+    var stateOverride: MemberState?
+    var lastRole = MemberRole.uninitialized
     var longActionTask: Task<Void, Never>?
     var checkpointAfterPromotePending = false
     var stopping = false
@@ -300,18 +300,18 @@ actor HAController {
         do { _ = try await dcs.touchMember(data) } catch { logger.warning("failed to update member key: \(error)") }
     }
 
-    func memberState(_ observation: PostgresObservation) -> String {
+    func memberState(_ observation: PostgresObservation) -> MemberState {
         if let stateOverride { return stateOverride }
-        if observation.isRunning { return observation.isAcceptingConnections ? "running" : "starting" }
-        return "stopped"
+        if observation.isRunning { return observation.isAcceptingConnections ? .running : .starting }
+        return .stopped
     }
 
-    func memberRole(_ observation: PostgresObservation) -> String {
-        if observation.dataDirectoryEmpty { lastRole = "uninitialized"; return lastRole }
+    func memberRole(_ observation: PostgresObservation) -> MemberRole {
+        if observation.dataDirectoryEmpty { lastRole = .uninitialized; return lastRole }
         if observation.isRunning && observation.isAcceptingConnections {
-            lastRole = observation.isInRecovery ? "replica" : "primary"
-        } else if !observation.isRunning && lastRole == "primary" {
-            lastRole = "demoted"
+            lastRole = observation.isInRecovery ? .replica : .primary
+        } else if !observation.isRunning && lastRole == .primary {
+            lastRole = .demoted
         }
         return lastRole
     }
@@ -333,7 +333,7 @@ actor HAController {
             return
         }
         let holding = await keeper.holdingLeader
-        stateOverride = "stopping"
+        stateOverride = .stopping
         do {
             let wasRunning = postgres.isRunning()
             try await stopPostgres(mode: .fast, checkpointFirst: false, timeout: settings.primaryStopTimeout > 0 ? settings.primaryStopTimeout : 60)
@@ -342,7 +342,7 @@ actor HAController {
             logger.error("failed to stop PostgreSQL: \(error)")
             if holding { return }
         }
-        stateOverride = "stopped"
+        stateOverride = .stopped
         let observation = await postgres.observe()
         await publishSnapshot(cluster: nil, observation: observation)
         apiState.update { $0.leaseValidUntil = nil }

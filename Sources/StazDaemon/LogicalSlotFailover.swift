@@ -278,7 +278,7 @@ extension HAController {
 
     func startLogicalSlotCopy(_ names: [String], from upstream: UpstreamTarget, plugins: Set<String>) {
         slotFailover.lastCopyAt = ContinuousClock.now
-        startLongAction("copy logical slots", state: "restarting") { ha in
+        startLongAction("copy logical slots", state: .restarting) { ha in
             await ha.copyLogicalSlots(names, from: upstream, plugins: plugins)
         }
     }

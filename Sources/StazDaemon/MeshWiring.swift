@@ -54,7 +54,7 @@ final class MeshRuntime: Sendable {
 
     /// Leader = holds an unexpired lock and runs as primary; read from memory, never waits.
     static func isLeader(_ snapshot: NodeSnapshot) -> Bool {
-        snapshot.role == "primary" && snapshot.leaderOK(now: .now)
+        snapshot.role == .primary && snapshot.leaderOK(now: .now)
     }
 
     func run() async {

@@ -34,14 +34,14 @@ extension HAController {
             return .text(202, "Restart scheduled")
         }
         let observation = withCommandLinePending(await postgres.observe())
-        let role = observation.isRunning && observation.isAcceptingConnections && !observation.isInRecovery ? "primary" : "replica"
+        let role = observation.isRunning && observation.isAcceptingConnections && !observation.isInRecovery ? MemberRole.primary : .replica
         if let reason = conditions.blocker(currentRole: role, serverVersion: observation.serverVersion,
                                            pendingRestart: observation.pendingRestart) {
             logger.info("not proceeding with the restart: \(reason)")
             return .text(503, "restart conditions are not satisfied")
         }
         if let action = memory.longAction { return .text(503, "\(action) already in progress") }
-        let generation = beginLongAction("restart", state: "restarting")
+        let generation = beginLongAction("restart", state: .restarting)
         let outcome = await restartPostgres(timeout: conditions.timeout, observation: observation)
         await finishLongAction(generation)
         guard let succeeded = outcome else { return .text(503, "postgres is still starting") }
@@ -66,7 +66,7 @@ extension HAController {
 
     /// The `.restart` step of a scheduled restart: runs in the background like Patroni's.
     func startRestart(timeout: Double?) {
-        startLongAction("restart", state: "restarting") { ha in
+        startLongAction("restart", state: .restarting) { ha in
             _ = await ha.restartPostgres(timeout: timeout, observation: await ha.postgres.observe())
         }
     }
@@ -116,10 +116,10 @@ extension HAController {
             memory.longAction = nil
         }
         if let action = memory.longAction { return "\(action) already in progress" }
-        let cloneable = cluster.members.filter { $0.cloneFrom && $0.name != me && $0.name != leader.name && $0.state == "running" }
+        let cloneable = cluster.members.filter { $0.cloneFrom && $0.name != me && $0.name != leader.name && $0.memberState == .running }
         let source = fromLeader ? cluster.leaderMember : (cloneable.randomElement() ?? cluster.leaderMember)
         guard let source, let upstream = upstreamTarget(source) else { return "Cluster has no leader, can not reinitialize" }
-        startLongAction("reinitialize", state: "creating replica") { ha in
+        startLongAction("reinitialize", state: .creatingReplica) { ha in
             do {
                 try await ha.stopPostgres(mode: .immediate, checkpointFirst: false, timeout: 30)
                 try ha.postgres.wipeDataDirectory()
@@ -159,6 +159,6 @@ extension HAController {
         guard !startCallbackDone, memory.longAction == nil, observation.isRunning, observation.isAcceptingConnections else { return }
         startCallbackDone = true
         callbacks.fire(config.postgresql.callbacks["on_start"], event: "on_start",
-                       role: observation.isInRecovery ? "replica" : "primary")
+                       role: observation.isInRecovery ? .replica : .primary)
     }
 }

@@ -40,9 +40,9 @@ struct PeerProber {
 
     /// Reads a `/patroni` status body the way Patroni's `_MemberStatus.from_api_response` does.
     static func status(name: String, json: JSONObject) -> PeerStatus {
-        let role = json["role"]?.stringValue
+        let role = json["role"]?.stringValue.flatMap(MemberRole.init(published:))
         let xlog = json["xlog"]?.objectValue
-        let isInRecovery = !(xlog?["location"] != nil || role == "primary" || role == "master")
+        let isInRecovery = !(xlog?["location"] != nil || role == .primary)
         var wal: LSN? = nil
         if let loc = xlog?["location"]?.intValue {
             wal = LSN(UInt64(max(0, loc)))

@@ -55,7 +55,7 @@ extension Decider {
         }
         guard let quorum = quorumVotes(cluster, excluding: nil), !quorum.enough else { return nil }
         let aheadOrPrimary = input.peers.contains { peer in
-            peer.reachable && (peer.role == "primary" || !peer.isInRecovery || (peer.walPosition ?? .zero) > (pg.walPosition ?? .zero))
+            peer.reachable && (peer.role == .primary || !peer.isInRecovery || (peer.walPosition ?? .zero) > (pg.walPosition ?? .zero))
         }
         if aheadOrPrimary { return nil }
         return "not promoting because only \(quorum.votes) of the \(quorum.needed) synchronous quorum votes needed confirm that \(me) has every acknowledged commit; \(override)"

@@ -135,7 +135,7 @@ struct Decider {
     func cloneSource(_ cluster: ClusterView) -> String? {
         guard let leader = cluster.leader, !(cluster.initialize ?? "").isEmpty else { return nil }
         let cloneable = cluster.members.filter {
-            $0.cloneFrom && $0.name != me && $0.name != leader.name && $0.state == "running"
+            $0.cloneFrom && $0.name != me && $0.name != leader.name && $0.memberState == .running
         }.map(\.name).sorted()
         if let first = cloneable.first { return first }
         // Like Patroni, the leader is a clone source as soon as it holds the lock (it takes the
@@ -261,7 +261,7 @@ struct Decider {
         for peer in input.peers where peer.name != me && peer.name != excluding && peer.reachable && !peer.noFailover {
             // Priority sync mode compares only with the other `/sync` standbys.
             if syncMode == .priority, let sync, !sync.contains(peer.name), peer.name != sync.leader { continue }
-            if peer.role == "primary" || !peer.isInRecovery { return false }
+            if peer.role == .primary || !peer.isInRecovery { return false }
             switch slotReadinessOrder(peer, cluster: cluster, checkLag: checkLag, sync: sync) {
             case .peerPreferred?: return false
             case .iAmPreferred?: continue

@@ -27,7 +27,7 @@ public struct PeerStatus: Sendable, Equatable {
     public var name: String
     /// false when the probe failed (refused, timed out): such peers never block a race.
     public var reachable: Bool
-    public var role: String?
+    public var role: MemberRole?
     public var isInRecovery: Bool
     public var walPosition: LSN?
     public var noFailover: Bool
@@ -36,7 +36,7 @@ public struct PeerStatus: Sendable, Equatable {
     /// logical slots are ready for a failover. nil: not reported (no mesh, or not staz).
     public var logicalSlotsReady: Bool? = nil
 
-    public init(name: String, reachable: Bool, role: String? = nil, isInRecovery: Bool = true,
+    public init(name: String, reachable: Bool, role: MemberRole? = nil, isInRecovery: Bool = true,
                 walPosition: LSN? = nil, noFailover: Bool = false, failoverPriority: Int = 1) {
         self.name = name; self.reachable = reachable; self.role = role; self.isInRecovery = isInRecovery
         self.walPosition = walPosition; self.noFailover = noFailover; self.failoverPriority = failoverPriority

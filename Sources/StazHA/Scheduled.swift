@@ -20,7 +20,7 @@ public struct ScheduledRestart: Sendable, Equatable {
 /// The filters of `POST /restart` (Patroni's `restart_matches`).
 public struct RestartConditions: Sendable, Equatable {
     /// `primary`, `standby_leader` or `replica`: restart only a node in that role.
-    public var role: String?
+    public var role: MemberRole?
     /// Restart only when the running server is older than this (server_version_num form).
     public var postgresVersion: Int?
     /// Restart only when PostgreSQL reports a pending restart. Patroni tests the key's
@@ -29,13 +29,13 @@ public struct RestartConditions: Sendable, Equatable {
     /// Seconds to wait for the start (overrides `primary_start_timeout`).
     public var timeout: Double?
 
-    public init(role: String? = nil, postgresVersion: Int? = nil, requirePendingRestart: Bool = false, timeout: Double? = nil) {
+    public init(role: MemberRole? = nil, postgresVersion: Int? = nil, requirePendingRestart: Bool = false, timeout: Double? = nil) {
         self.role = role; self.postgresVersion = postgresVersion
         self.requirePendingRestart = requirePendingRestart; self.timeout = timeout
     }
 
     /// Why the restart must not happen, in Patroni's words, or nil when it may.
-    public func blocker(currentRole: String, serverVersion: Int?, pendingRestart: Bool) -> String? {
+    public func blocker(currentRole: MemberRole, serverVersion: Int?, pendingRestart: Bool) -> String? {
         var reason: String?
         if let role, role != currentRole { reason = "host role mismatch" }
         if let postgresVersion, postgresVersion <= (serverVersion ?? 0) { reason = "postgres version mismatch" }
@@ -46,7 +46,7 @@ public struct RestartConditions: Sendable, Equatable {
 
 extension Decider {
     /// The role `restart_matches` compares with: what the running PostgreSQL is.
-    var currentRole: String { runningAsPrimary ? "primary" : "replica" }
+    var currentRole: MemberRole { runningAsPrimary ? .primary : .replica }
 
     /// `should_run_scheduled_action` (reference §2.9): nil while waiting or after cleaning up,
     /// otherwise the steps that wait for the exact moment.

@@ -6,9 +6,9 @@ enum Fixtures {
 
     static func leader(leaseLeft: Duration = .seconds(20)) -> NodeSnapshot {
         var s = NodeSnapshot(scope: "demo", name: "node1")
-        s.state = "running"
+        s.state = .running
         s.postmasterStartTime = "2025-01-02 10:00:00.123456+00:00"
-        s.role = "primary"
+        s.role = .primary
         s.serverVersion = 150004
         s.xlog = .primary(location: 50_331_648)
         s.timeline = 1
@@ -24,9 +24,9 @@ enum Fixtures {
 
     static func replica(replayed: Int64 = 50_331_648, leaderOptime: Int64 = 50_331_648) -> NodeSnapshot {
         var s = NodeSnapshot(scope: "demo", name: "node2")
-        s.state = "running"
+        s.state = .running
         s.postmasterStartTime = "2025-01-02 10:00:05.5+00:00"
-        s.role = "replica"
+        s.role = .replica
         s.serverVersion = 150004
         s.xlog = .replica(receivedLocation: replayed, replayedLocation: replayed, replayedTimestamp: nil, paused: false)
         s.timeline = 1

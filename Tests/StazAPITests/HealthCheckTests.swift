@@ -16,10 +16,10 @@ struct HealthCheckTests {
     static let noLoadBalance: NodeSnapshot = { var s = Fixtures.replica(); s.noLoadBalance = true; return s }()
     static let syncReplica: NodeSnapshot = { var s = Fixtures.replica(); s.isSyncStandby = true; return s }()
     static let quorumReplica: NodeSnapshot = { var s = Fixtures.replica(); s.isQuorumStandby = true; return s }()
-    static let stoppedReplica: NodeSnapshot = { var s = Fixtures.replica(); s.state = "stopped"; return s }()
+    static let stoppedReplica: NodeSnapshot = { var s = Fixtures.replica(); s.state = .stopped; return s }()
     static let staleViewReplica: NodeSnapshot = { var s = Fixtures.replica(); s.clusterViewTime = Fixtures.now - .seconds(31); return s }()
     static let standbyLeader: NodeSnapshot = {
-        var s = Fixtures.leader(); s.role = "standby_leader"; s.isStandbyCluster = true; return s
+        var s = Fixtures.leader(); s.role = .standbyLeader; s.isStandbyCluster = true; return s
     }()
     static let pausedNoViewPrimary: NodeSnapshot = {
         var s = Fixtures.leader(leaseLeft: .seconds(-5)); s.pause = true; s.clusterView = nil; return s
@@ -122,7 +122,7 @@ struct HealthCheckTests {
         s.ttl = .seconds(30); s.loopWait = .seconds(10); s.lastLoopInstant = Fixtures.now
         #expect(HealthChecks.liveness(snapshot: s, now: Fixtures.now + .seconds(39)) == 200)
         #expect(HealthChecks.liveness(snapshot: s, now: Fixtures.now + .seconds(41)) == 503)
-        s.role = "replica"  // replicas get twice the ttl
+        s.role = .replica  // replicas get twice the ttl
         #expect(HealthChecks.liveness(snapshot: s, now: Fixtures.now + .seconds(69)) == 200)
         #expect(HealthChecks.liveness(snapshot: s, now: Fixtures.now + .seconds(71)) == 503)
         s.pause = true

@@ -238,9 +238,9 @@ patroni_postgres_state{scope="demo",name="node1"} 12
 
     @Test func primaryMatchesPatroni() {
         var s = Self.base()
-        s.state = "running"
+        s.state = .running
         s.postmasterStartTime = "2024-06-10 12:34:56.123456+00:00"
-        s.role = "primary"
+        s.role = .primary
         s.serverVersion = 150004
         s.xlog = .primary(location: 67_108_864)
         s.timeline = 3
@@ -251,9 +251,9 @@ patroni_postgres_state{scope="demo",name="node1"} 12
 
     @Test func replicaMatchesPatroni() {
         var s = Self.base()
-        s.state = "running"
+        s.state = .running
         s.postmasterStartTime = "2024-06-10 12:34:56.000000+00:00"
-        s.role = "replica"
+        s.role = .replica
         s.serverVersion = 150004
         s.xlog = .replica(receivedLocation: 50_331_800, replayedLocation: 50_331_648,
                           replayedTimestamp: "2024-06-10 12:40:01.500000+00:00", paused: false)
@@ -271,8 +271,8 @@ patroni_postgres_state{scope="demo",name="node1"} 12
 
     @Test func stoppedMatchesPatroni() {
         var s = Self.base()
-        s.state = "stopped"
-        s.role = "replica"
+        s.state = .stopped
+        s.role = .replica
         s.clusterUnlocked = true
         s.tags = obj(["nofailover": true])
         #expect(MetricsEndpoint.render(s) == Self.patroniStopped + Self.failoverPriority(0))
@@ -294,11 +294,22 @@ patroni_postgres_state{scope="demo",name="node1"} 12
         #expect(!MetricsEndpoint.render(Self.base()).contains("staz_"))
     }
 
-    @Test("unknown state is -1, as Patroni's non-enum state", arguments: [("unknown", -1), ("crashed", 14), ("initializing new cluster", 0)])
-    func stateIndex(state: String, index: Int) {
+    /// Patroni's `PostgresqlState` indexes and names: a monitoring contract that never changes.
+    @Test("state index and name as Patroni numbers them", arguments: [
+        ("initializing new cluster", 0, "initdb"), ("initdb failed", 1, "initdb_failed"),
+        ("running custom bootstrap script", 2, "custom_bootstrap"), ("custom bootstrap failed", 3, "custom_bootstrap_failed"),
+        ("creating replica", 4, "creating_replica"), ("running", 5, "running"), ("starting", 6, "starting"),
+        ("starting after custom bootstrap", 7, "bootstrap_starting"), ("start failed", 8, "start_failed"),
+        ("restarting", 9, "restarting"), ("restart failed", 10, "restart_failed"), ("stopping", 11, "stopping"),
+        ("stopped", 12, "stopped"), ("stop failed", 13, "stop_failed"), ("crashed", 14, "crashed"),
+    ])
+    func stateIndex(state: String, index: Int, name: String) throws {
         var s = Self.base()
-        s.state = state
-        #expect(MetricsEndpoint.render(s).contains("\npatroni_postgres_state{scope=\"demo\",name=\"node1\"} \(index)\n"))
+        s.state = try #require(MemberState(rawValue: state))
+        let text = MetricsEndpoint.render(s)
+        #expect(text.contains("\npatroni_postgres_state{scope=\"demo\",name=\"node1\"} \(index)\n"))
+        #expect(text.contains(index == 0 ? "# Values: 0=\(name), " : ", \(index)=\(name)"))
+        #expect(MemberState.allCases.count == 15)
     }
 
     @Test("timestamps as Python's total_seconds()", arguments: [

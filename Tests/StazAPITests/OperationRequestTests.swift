@@ -87,7 +87,7 @@ struct OperationRequestTests {
     @Test func restartAccepted() throws {
         let request = try RestartRequest.validate(Self.body(#"{"role": "replica", "postgres_version": "15.4", "timeout": "30s", "restart_pending": false, "schedule": "2030-01-01T00:00:00Z"}"#),
                                                   paused: false, now: Self.now).get()
-        #expect(request.role == "replica")
+        #expect(request.role == .replica)
         #expect(request.postgresVersion == 150004)
         #expect(request.timeout == 30)
         #expect(request.restartPending)  // Patroni tests the key's presence

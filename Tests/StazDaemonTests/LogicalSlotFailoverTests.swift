@@ -53,7 +53,7 @@ struct LogicalSlotFailoverTests {
                                                                      replication: Credentials(username: "rep")))
         let observation = PostgresObservation(dataDirectoryEmpty: false, isRunning: true)
         func build(_ ready: Bool?) -> JSONObject {
-            MemberRecord.build(config: config, state: "running", role: "replica", observation: observation, paused: false,
+            MemberRecord.build(config: config, state: .running, role: .replica, observation: observation, paused: false,
                                checkpointAfterPromotePending: false, holdsLock: false, logicalSlotsReady: ready)
         }
         #expect(build(false)["logical_slots_ready"] == .bool(false))

@@ -118,11 +118,11 @@ func failoverKey(from leader: String? = nil, to candidate: String? = nil) -> Fai
 
 enum Peer {
     static func replica(_ name: String, lsn: UInt64 = baseLSN, priority: Int = 1, noFailover: Bool = false) -> PeerStatus {
-        PeerStatus(name: name, reachable: true, role: "replica", isInRecovery: true,
+        PeerStatus(name: name, reachable: true, role: .replica, isInRecovery: true,
                    walPosition: LSN(lsn), noFailover: noFailover, failoverPriority: priority)
     }
     static func primary(_ name: String, lsn: UInt64 = baseLSN) -> PeerStatus {
-        PeerStatus(name: name, reachable: true, role: "primary", isInRecovery: false, walPosition: LSN(lsn))
+        PeerStatus(name: name, reachable: true, role: .primary, isInRecovery: false, walPosition: LSN(lsn))
     }
     static func unreachable(_ name: String) -> PeerStatus {
         PeerStatus(name: name, reachable: false)

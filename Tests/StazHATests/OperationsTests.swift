@@ -60,7 +60,7 @@ struct OperationsTests {
     @Test(arguments: scheduledSwitchover)
     func scheduledSwitchover(_ row: HACase) { row.check() }
 
-    static func restartAt(_ offset: Double, role: String? = nil, pending: Bool = false, startTime: String? = nil) -> ScheduledRestart {
+    static func restartAt(_ offset: Double, role: MemberRole? = nil, pending: Bool = false, startTime: String? = nil) -> ScheduledRestart {
         ScheduledRestart(at: wallClock + offset, atText: at, postmasterStartTime: startTime,
                          conditions: RestartConditions(role: role, requirePendingRestart: pending, timeout: 30))
     }
@@ -93,7 +93,7 @@ struct OperationsTests {
                steps: [.follow(leader: "node1"), .sleep(0), .cancelScheduledRestart, .restart(timeout: 30)],
                message: "restart initiated"),
         HACase("scheduled restart for role replica on the primary: conditions not met, cancelled",
-               withRestart(leaderHere, restartAt(0, role: "replica")),
+               withRestart(leaderHere, restartAt(0, role: .replica)),
                steps: [updateLock, .sleep(0), .cancelScheduledRestart], message: stay,
                logs: ["Manual scheduled restart at \(at)", "not proceeding with the restart: host role mismatch",
                       "Scheduled restart: restart conditions are not satisfied"]),
@@ -197,12 +197,12 @@ struct OperationsTests {
     func pauseOperations(_ row: HACase) { row.check() }
 
     @Test func restartConditions() {
-        let primary15 = (role: "primary", version: 150002)
+        let primary15 = (role: MemberRole.primary, version: 150002)
         #expect(RestartConditions().blocker(currentRole: primary15.role, serverVersion: primary15.version, pendingRestart: false) == nil)
-        #expect(RestartConditions(role: "replica").blocker(currentRole: "primary", serverVersion: 150002, pendingRestart: false) == "host role mismatch")
-        #expect(RestartConditions(postgresVersion: 150002).blocker(currentRole: "primary", serverVersion: 150002, pendingRestart: false) == "postgres version mismatch")
-        #expect(RestartConditions(postgresVersion: 150003).blocker(currentRole: "primary", serverVersion: 150002, pendingRestart: false) == nil)
-        #expect(RestartConditions(requirePendingRestart: true).blocker(currentRole: "replica", serverVersion: 150002, pendingRestart: false) == "pending restart flag is not set")
-        #expect(RestartConditions(requirePendingRestart: true).blocker(currentRole: "replica", serverVersion: 150002, pendingRestart: true) == nil)
+        #expect(RestartConditions(role: .replica).blocker(currentRole: .primary, serverVersion: 150002, pendingRestart: false) == "host role mismatch")
+        #expect(RestartConditions(postgresVersion: 150002).blocker(currentRole: .primary, serverVersion: 150002, pendingRestart: false) == "postgres version mismatch")
+        #expect(RestartConditions(postgresVersion: 150003).blocker(currentRole: .primary, serverVersion: 150002, pendingRestart: false) == nil)
+        #expect(RestartConditions(requirePendingRestart: true).blocker(currentRole: .replica, serverVersion: 150002, pendingRestart: false) == "pending restart flag is not set")
+        #expect(RestartConditions(requirePendingRestart: true).blocker(currentRole: .replica, serverVersion: 150002, pendingRestart: true) == nil)
     }
 }
