@@ -112,5 +112,6 @@ let package = Package(
         .testTarget(name: "StazCtlTests", dependencies: ["StazCtl"], swiftSettings: v5),
         .testTarget(name: "StazMeshTests", dependencies: ["StazMesh"], swiftSettings: v5),
         .testTarget(name: "StazDaemonTests", dependencies: ["StazDaemon"], swiftSettings: v5),
+        .testTarget(name: "StazSimulationTests", dependencies: ["StazHA", "StazCore", "StazConfig"]),
     ]
 )

@@ -1,0 +1,68 @@
+import StazCore
+
+/// An in-memory DCS with etcd's semantics as staz uses them: a leader key that lives while its
+/// lease is renewed, member keys with a TTL, and compare-and-set writes.
+struct SimDCS {
+    var ttl: Double
+    var initialize: String?
+    var leader: (name: String, expiresAt: Double)?
+    var members: [String: (data: JSONObject, expiresAt: Double)] = [:]
+    var history: [TimelineHistoryEntry]?
+    var failover: FailoverRequest?
+    var sync = SyncState()
+    var optime: Int64?
+    /// Bumped on every change, as etcd's revision; members' watches wake on it.
+    var revision = 0
+
+    init(ttl: Double) { self.ttl = ttl }
+
+    /// `ClusterView.timeline`, without building the view.
+    var timeline: Int64 {
+        guard let history else { return 0 }
+        return (history.last?.timeline ?? 0) + 1
+    }
+
+    func liveLeader(at now: Double) -> String? {
+        guard let leader, leader.expiresAt > now else { return nil }
+        return leader.name
+    }
+
+    mutating func acquire(_ name: String, at now: Double) -> Bool {
+        guard liveLeader(at: now) == nil else { return false }
+        leader = (name, now + ttl); revision += 1
+        return true
+    }
+
+    /// The bootstrap's unconditional put of the leader key.
+    mutating func take(_ name: String, at now: Double) {
+        leader = (name, now + ttl); revision += 1
+    }
+
+    mutating func renew(_ name: String, at now: Double) -> Bool {
+        guard liveLeader(at: now) == name else { return false }
+        leader = (name, now + ttl)
+        return true
+    }
+
+    mutating func release(_ name: String, at now: Double) {
+        guard liveLeader(at: now) == name else { return }
+        leader = nil; revision += 1
+    }
+
+    mutating func touch(_ name: String, _ data: JSONObject, at now: Double) {
+        members[name] = (data, now + ttl)
+    }
+
+    mutating func raceInitialize() -> Bool {
+        guard initialize == nil else { return false }
+        initialize = ""; revision += 1
+        return true
+    }
+
+    func view(at now: Double) -> ClusterView {
+        let live = members.filter { $0.value.expiresAt > now }
+            .map { Member(name: $0.key, data: $0.value.data) }.sorted { $0.name < $1.name }
+        return ClusterView(initialize: initialize, leader: liveLeader(at: now).map { Leader(name: $0) }, members: live,
+                           failover: failover, history: history, status: ClusterStatus(optime: optime), sync: sync)
+    }
+}

@@ -1,0 +1,74 @@
+import StazCore
+import StazHA
+
+/// One simulated staz daemon and its PostgreSQL. The daemon's loop runs the real `decide` and
+/// `planFollow`; the world carries out their steps on the simulated PostgreSQL and DCS.
+struct SimMember {
+    let name: String
+    let port: Int
+    var pg = SimPostgres()
+    var memory = HAMemory()
+    var lastLockedMembers: [String] = []
+    /// When the process started (the loop's monotonic clock counts from here).
+    var startedAt: Double = 0
+    var nextCycle: Double
+    var lastCycleAt: Double
+    var lastMessage = ""
+    /// The loop stopped waking up (the `lostWakeups` fault); the lease keeper still runs.
+    var loopStalled = false
+
+    // The lease keeper (its own schedule) and the fencing guard process.
+    var holding = false
+    var lastConfirmed: Double?
+    var nextKeeperTick: Double
+    /// A deadline left by a previous process (the fencing guard outlives a killed daemon).
+    var inheritedFenceAt: Double?
+
+    /// A background action (bootstrap, clone) finishing at `until`.
+    var longAction: (kind: LongAction, until: Double)?
+
+    // Faults.
+    var frozenUntil: Double?
+    var deadUntil: Double?
+    /// Cut from the DCS only / from everything (DCS, peers, replication).
+    var dcsCutUntil: Double?
+    var isolatedUntil: Double?
+
+    enum LongAction: Equatable {
+        case bootstrap
+        case clone(from: String)
+    }
+
+    init(name: String, port: Int, firstCycle: Double) {
+        self.name = name; self.port = port
+        nextCycle = firstCycle; lastCycleAt = firstCycle; nextKeeperTick = firstCycle
+    }
+
+    func isAlive(at now: Double) -> Bool { deadUntil.map { now >= $0 } ?? true }
+    func isFrozen(at now: Double) -> Bool { frozenUntil.map { now < $0 } ?? false }
+    func isIsolated(at now: Double) -> Bool { isolatedUntil.map { now < $0 } ?? false }
+    func reachesDCS(at now: Double) -> Bool { !isIsolated(at: now) && !(dcsCutUntil.map { now < $0 } ?? false) }
+    /// The daemon runs code now (neither killed nor frozen).
+    func isActive(at now: Double) -> Bool { isAlive(at: now) && !isFrozen(at: now) }
+    func loopRuns(at now: Double) -> Bool { isActive(at: now) && !loopStalled }
+
+    /// The instant the fencing guard stops PostgreSQL unless the lock is confirmed again.
+    func fenceDeadline(ttl: Double) -> Double? {
+        if holding, let lastConfirmed { return lastConfirmed + ttl - min(1.0, ttl * 0.15) }
+        return inheritedFenceAt
+    }
+
+    func memberKey(state: MemberState) -> JSONObject {
+        var data = JSONObject()
+        data["conn_url"] = .string("postgres://sim:\(port)/postgres")
+        data["api_url"] = .string("http://sim:\(port + 1000)/patroni")
+        data["state"] = .string(state.rawValue)
+        data["role"] = .string((pg.exists ? (pg.inRecovery ? MemberRole.replica : .primary) : .uninitialized).rawValue)
+        data["version"] = .string("4.1.5")
+        if pg.running {
+            data["xlog_location"] = .int(Int64(pg.lsn))
+            data["timeline"] = .int(pg.timeline)
+        }
+        return data
+    }
+}

@@ -1,0 +1,194 @@
+import StazCore
+import StazHA
+
+/// Carrying out plan steps on the simulated world, as the daemon's executor does on the real
+/// one: the same branches, the same order, no choices of its own.
+extension SimWorld {
+    enum Outcome { case done, dcsLost }
+
+    func execute(_ plan: HAPlan, _ i: Int, _ cluster: ClusterView?) -> Outcome {
+        for step in plan.steps {
+            switch run(step, i, cluster) {
+            case .next: continue
+            case .stop: return .done
+            case .dcsLost: return .dcsLost
+            case .branch(let branch): return execute(branch, i, cluster)
+            }
+        }
+        return .done
+    }
+
+    enum StepResult { case next, stop, dcsLost, branch(HAPlan) }
+
+    func run(_ step: HAStep, _ i: Int, _ cluster: ClusterView?) -> StepResult {
+        let me = members[i].name
+        let reachable = members[i].reachesDCS(at: now)
+        switch step {
+        case .acquireLock(let won, let lost):
+            guard reachable else { return .dcsLost }
+            guard dcs.acquire(me, at: now) else { return .branch(lost) }
+            members[i].holding = true
+            members[i].lastConfirmed = now
+            members[i].inheritedFenceAt = nil
+            log("\(me): acquired the leader lock")
+            return .branch(won)
+        case .updateLock(let held, let lost):
+            guard reachable else { return settings.pause ? .branch(lost) : .dcsLost }
+            guard dcs.renew(me, at: now) else {
+                members[i].holding = false
+                return .branch(lost)
+            }
+            members[i].holding = true
+            members[i].lastConfirmed = now
+            if members[i].pg.acceptsWrites { dcs.optime = Int64(members[i].pg.lsn) }
+            return .branch(held)
+        case .raceInitialize(let won, let lost):
+            guard reachable else { return .dcsLost }
+            return .branch(dcs.raceInitialize() ? won : lost)
+        case .releaseLock:
+            members[i].holding = false
+            guard reachable else { return .dcsLost }
+            dcs.release(me, at: now)
+        case .writeInitialize(let value):
+            guard reachable else { return .dcsLost }
+            dcs.initialize = value
+        case .bootstrapNewCluster:
+            startLongAction(i, .bootstrap, seconds: 2)
+        case .cloneFrom(let source):
+            startLongAction(i, .clone(from: source), seconds: 3)
+        case .startAsPrimary:
+            members[i].pg.running = true
+            members[i].pg.inRecovery = false
+        case .follow(let leader):
+            follow(i, leader: leader.flatMap { cluster?.member(named: $0) }, cluster: cluster)
+        case .promote:
+            guard members[i].pg.running, members[i].pg.inRecovery else { return .next }
+            members[i].pg.promote(newSegment: nextSegmentID)
+            nextSegmentID += 1
+            log("\(me): promoted to timeline \(members[i].pg.timeline)")
+        case .demote(let mode):
+            members[i].holding = false
+            members[i].pg.stop()
+            if mode.releasesLock, reachable { dcs.release(me, at: now) }
+            members[i].pg.running = true
+            members[i].pg.inRecovery = true
+            members[i].pg.upstream = nil
+            log("\(me): demoted (\(mode.rawValue))")
+        case .clearFailover:
+            guard reachable else { return .dcsLost }
+            dcs.failover = nil
+        case .recordPromotion:
+            guard reachable else { return .dcsLost }
+            let lineage = members[i].pg.lineage
+            dcs.history = zip(lineage, lineage.dropFirst()).map {
+                TimelineHistoryEntry(timeline: $0.0.timeline, lsn: Int64($0.1.start), reason: "no recovery target specified")
+            }
+        case .fatal(let message):
+            violations.append("\(me) exited: \(message)")
+            return .stop
+        case .logInfo, .logWarning, .sleep, .restart, .cancelScheduledRestart, .reportBlockedFailover:
+            break
+        case .writeSync(let state, _, let won, _):
+            guard reachable else { return .dcsLost }
+            dcs.sync = state
+            return .branch(won)
+        case .confirmFailsafe(_, _, let refused):
+            return .branch(refused)
+        }
+        return .next
+    }
+
+    func startLongAction(_ i: Int, _ kind: SimMember.LongAction, seconds: Double) {
+        members[i].longAction = (kind, now + seconds)
+        members[i].memory.longAction = kind == .bootstrap ? "bootstrap" : "clone"
+    }
+
+    func finishLongAction(_ i: Int) {
+        guard let action = members[i].longAction, now >= action.until, members[i].isAlive(at: now) else { return }
+        members[i].longAction = nil
+        members[i].memory.longAction = nil
+        let me = members[i].name
+        switch action.kind {
+        case .bootstrap:
+            guard members[i].reachesDCS(at: now) else {
+                violations.append("\(me): bootstrap could not finish (DCS unreachable), the daemon would exit")
+                return
+            }
+            members[i].pg = SimPostgres(exists: true, running: true, inRecovery: false,
+                                        lineage: [Segment(id: nextSegmentID, timeline: 1, start: 0)], lsn: 100)
+            nextSegmentID += 1
+            dcs.initialize = sysid
+            dcs.take(me, at: now)
+            members[i].holding = true
+            members[i].lastConfirmed = now
+            log("\(me): initialized a new cluster")
+        case .clone(let source):
+            guard let j = index(of: source), linked(i, j), members[j].pg.running, members[j].pg.exists else {
+                members[i].pg.wipe()
+                log("\(me): clone from \(source) failed")
+                return
+            }
+            members[i].pg.copy(from: members[j].pg)
+            members[i].pg.running = true
+            members[i].pg.inRecovery = true
+            members[i].pg.upstream = source
+            log("\(me): cloned from \(source)")
+        }
+        members[i].nextCycle = now
+    }
+
+    /// `HAController.follow`: plans with `planFollow`, answering its questions from the world.
+    func follow(_ i: Int, leader: Member?, cluster: ClusterView?) {
+        let target: FollowTarget? = leader.flatMap { member in
+            guard member.name != members[i].name, let j = index(of: member.name) else { return nil }
+            return FollowTarget(memberName: member.name, host: "sim", port: members[j].port,
+                                isLeader: member.name == cluster?.leader?.name, timeline: member.timeline)
+        }
+        var findings = FollowFindings()
+        for _ in 0..<8 {
+            let pg = members[i].pg
+            let upstream = pg.upstream.flatMap(index(of:)).map { (host: "sim", port: members[$0].port) }
+            let input = FollowInput(target: target, isRunning: pg.running, isAcceptingConnections: pg.running,
+                                    isInRecovery: pg.inRecovery, isStreaming: pg.streaming, timeline: pg.timeline,
+                                    serverUpstream: pg.running ? upstream : nil, configuredUpstream: upstream,
+                                    paused: settings.pause, findings: findings)
+            switch planFollow(input) {
+            case .keep, .waitForCheckpoint:
+                return
+            case .startStandby(let upstream, _):
+                members[i].pg.running = true
+                members[i].pg.inRecovery = true
+                members[i].pg.upstream = upstream?.memberName
+                return
+            case .repoint(let upstream):
+                members[i].pg.upstream = upstream.memberName
+                return
+            case .checkRewindNeeded(let leader):
+                guard let j = index(of: leader.memberName), linked(i, j), members[j].pg.acceptsWrites else {
+                    findings.rewindNeeded = false  // unknown: PostgreSQL's own checks decide
+                    continue
+                }
+                findings.rewindNeeded = !members[i].pg.canFollow(members[j].pg)
+            case .checkRewindPossible:
+                findings.rewindPossible = true
+            case .stopForRewind:
+                members[i].pg.stop()
+                findings.stopped = true
+            case .rewind(let source):
+                guard let j = index(of: source.memberName), linked(i, j), members[j].pg.running else {
+                    findings.rewindFailed = true
+                    continue
+                }
+                members[i].pg.copy(from: members[j].pg)
+                members[i].pg.inRecovery = true
+                log("\(members[i].name): rewound from \(source.memberName)")
+                findings.rewound = true
+            case .reclone(let source, _):
+                members[i].pg.wipe()
+                startLongAction(i, .clone(from: source.memberName), seconds: 3)
+                return
+            }
+        }
+        violations.append("\(members[i].name): following did not settle in eight rounds")
+    }
+}

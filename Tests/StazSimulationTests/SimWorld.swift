@@ -1,0 +1,206 @@
+import StazConfig
+import StazCore
+import StazHA
+
+/// A whole cluster in one process: N members running the real HA decision over a simulated
+/// DCS and PostgreSQL, on a virtual clock advanced in ticks. Every random choice (loop jitter,
+/// the order members act in a tick, faults) comes from one seed, so a run replays exactly.
+final class SimWorld {
+    struct Options {
+        var members = 3
+        var ttl: Double = 10
+        var loopWait: Double = 1
+        var tick: Double = 0.1
+        /// Faults start after the cluster bootstrapped and stop here; then it must converge.
+        var faultsFrom: Double = 20
+        var faultsUntil: Double = 80
+        var end: Double = 140
+        /// Mean seconds between faults while they are on.
+        var faultEvery: Double = 4
+        /// Patroni's `check_timeline`: a replica behind the cluster's timeline never promotes.
+        var checkTimeline = false
+        /// Also inject the fault the demo once hit: a loop that stops waking up while the
+        /// process (and its lease keeper) lives on. Only to show the invariants catch it.
+        var lostWakeups = false
+    }
+
+    let options: Options
+    let seed: UInt64
+    var rng: SimRandom
+    var now: Double = 0
+    var dcs: SimDCS
+    var members: [SimMember]
+    let settings: DynamicSettings
+    var trace: [String] = []
+    var violations: [String] = []
+    var nextSegmentID = 1
+    var lastClusterTimeline: Int64 = 0
+    /// Failovers to a member behind the cluster's timeline (see `checkInvariants`).
+    var timelineRegressions = 0
+    var nextFaultAt: Double
+    let sysid = "7300000000000000001"
+
+    init(seed: UInt64, options: Options = Options()) {
+        self.seed = seed
+        self.options = options
+        rng = SimRandom(seed: seed)
+        dcs = SimDCS(ttl: options.ttl)
+        var settings = DynamicSettings()
+        settings.ttl = options.ttl
+        settings.loopWait = options.loopWait
+        settings.retryTimeout = options.loopWait
+        settings.usePgRewind = true
+        settings.primaryStartTimeout = 10
+        settings.checkTimeline = options.checkTimeline
+        self.settings = settings
+        var members: [SimMember] = []
+        for index in 0..<options.members {
+            members.append(SimMember(name: "m\(index + 1)", port: 5433 + index, firstCycle: rng.between(0, 1)))
+        }
+        self.members = members
+        nextFaultAt = options.faultsFrom
+    }
+
+    func log(_ line: String) {
+        let centiseconds = Int((now * 100).rounded())
+        let stamp = "\(centiseconds / 100).\(centiseconds % 100 < 10 ? "0" : "")\(centiseconds % 100)"
+        trace.append(String(repeating: " ", count: max(0, 7 - stamp.count)) + stamp + " " + line)
+    }
+
+    // MARK: running
+
+    /// Runs to the end; returns the violations found (empty when every invariant held).
+    @discardableResult
+    func run() -> [String] {
+        while now < options.end && violations.isEmpty {
+            step()
+            now += options.tick
+        }
+        if violations.isEmpty { checkConverged() }
+        return violations
+    }
+
+    func step() {
+        if now >= nextFaultAt && now < options.faultsUntil { injectFault() }
+        restartKilledDaemons()
+        for index in shuffledIndexes() { keeperTick(index) }
+        for index in shuffledIndexes() { finishLongAction(index) }
+        for index in shuffledIndexes() where members[index].loopRuns(at: now) && now >= members[index].nextCycle {
+            runCycle(index)
+        }
+        replicate()
+        writeWorkload()
+        checkInvariants()
+    }
+
+    func shuffledIndexes() -> [Int] {
+        var order = Array(members.indices)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
+        return order
+    }
+
+    /// Whether `a` can talk to `b` (REST probe, replication connection, rewind source).
+    func linked(_ a: Int, _ b: Int) -> Bool {
+        !members[a].isIsolated(at: now) && !members[b].isIsolated(at: now)
+    }
+
+    func index(of name: String) -> Int? { members.firstIndex { $0.name == name } }
+
+    // MARK: the lease keeper and the fencing guard
+
+    func keeperTick(_ i: Int) {
+        let ttl = options.ttl
+        if members[i].isActive(at: now), now >= members[i].nextKeeperTick {
+            members[i].nextKeeperTick = now + min(ttl / 4, options.loopWait)
+            if members[i].holding, members[i].reachesDCS(at: now) {
+                if dcs.renew(members[i].name, at: now) {
+                    members[i].lastConfirmed = now
+                } else {
+                    members[i].holding = false
+                }
+            }
+        }
+        // The guard is its own process: it fences whether the daemon runs, hangs or died.
+        if let deadline = members[i].fenceDeadline(ttl: ttl), now >= deadline, members[i].pg.acceptsWrites {
+            log("\(members[i].name): fenced (lease not confirmed since \(members[i].lastConfirmed.map { String(format: "%.2f", $0) } ?? "-"))")
+            members[i].pg.stop()
+            members[i].inheritedFenceAt = nil
+        }
+    }
+
+    // MARK: one HA cycle (HAController.runCycle)
+
+    func runCycle(_ i: Int) {
+        let me = members[i].name
+        var cluster: ClusterView? = members[i].reachesDCS(at: now) ? dcs.view(at: now) : nil
+        if let view = cluster {
+            if view.leader?.name != me, members[i].holding { members[i].holding = false }
+            if view.isLocked { members[i].lastLockedMembers = view.members.map(\.name) }
+        }
+        let observation = observe(i)
+        if cluster?.leader?.name == me, !observation.isRunning {
+            if members[i].memory.primaryDownSince == nil { members[i].memory.primaryDownSince = monotonic(i) }
+        } else {
+            members[i].memory.primaryDownSince = nil
+        }
+        if let view = cluster, view.member(named: me) == nil, !observation.dataDirectoryEmpty {
+            dcs.touch(me, members[i].memberKey(state: memberState(i)), at: now)
+            cluster = dcs.view(at: now)
+        }
+        var input = HAInput(node: NodeIdentity(name: me), cluster: cluster, lastLockedMembers: members[i].lastLockedMembers,
+                            postgres: observation, settings: settings, peers: peers(i, cluster, observation),
+                            memory: members[i].memory, now: monotonic(i), wallClock: 1_800_000_000 + now)
+        input.logicalSlotsReady = nil
+        let plan = decide(input)
+        let memoryAtStart = members[i].memory
+        var message = plan.message
+        if execute(plan, i, cluster) == .dcsLost {
+            input.cluster = nil
+            let retry = decide(input)
+            message = retry.message
+            _ = execute(retry, i, nil)
+        }
+        if memoryAtStart.longAction == nil { members[i].memory.firstCycle = false }
+        if members[i].pg.running { members[i].memory.record(.postgresRunning, now: monotonic(i)) }
+        if cluster != nil, members[i].reachesDCS(at: now), members[i].pg.exists || members[i].longAction != nil {
+            dcs.touch(me, members[i].memberKey(state: memberState(i)), at: now)
+        }
+        // Heartbeats only when they change: the trace stays readable and cheap.
+        if !message.isEmpty, message != members[i].lastMessage { log("\(me): \(message)") }
+        members[i].lastMessage = message
+        members[i].lastCycleAt = now
+        members[i].nextCycle = now + options.loopWait + rng.between(0, 0.3)
+    }
+
+    func monotonic(_ i: Int) -> Double { now - members[i].startedAt }
+
+    func observe(_ i: Int) -> PostgresObservation {
+        members[i].pg.observation(sysid: sysid) { name in self.index(of: name).map { self.members[$0].port } }
+    }
+
+    func memberState(_ i: Int) -> MemberState {
+        if let action = members[i].longAction { return action.kind == .bootstrap ? .initializingNewCluster : .creatingReplica }
+        return members[i].pg.running ? .running : .stopped
+    }
+
+    /// `GET /patroni` of every other member, as the real prober asks them.
+    func peers(_ i: Int, _ cluster: ClusterView?, _ observation: PostgresObservation) -> [PeerStatus] {
+        guard let cluster else { return [] }
+        let asked = cluster.isLocked ? cluster.leader?.name == members[i].name && (cluster.failover != nil || !observation.isRunning)
+                                     : observation.isRunning
+        guard asked else { return [] }
+        var names = Set(cluster.members.map(\.name))
+        names.formUnion(members[i].lastLockedMembers)
+        names.remove(members[i].name)
+        return names.sorted().compactMap { name -> PeerStatus? in
+            guard let j = index(of: name) else { return nil }
+            guard linked(i, j), members[j].isActive(at: now) else { return PeerStatus(name: name, reachable: false) }
+            // What its `GET /patroni` says: a stopped former primary is `demoted`, an empty one
+            // `uninitialized`, and only a running primary reports `xlog.location`.
+            let pg = members[j].pg
+            let role: MemberRole = !pg.exists ? .uninitialized : pg.inRecovery ? .replica : pg.running ? .primary : .demoted
+            return PeerStatus(name: name, reachable: true, role: role, isInRecovery: !pg.acceptsWrites,
+                              walPosition: pg.running ? LSN(pg.lsn) : nil)
+        }
+    }
+}
