@@ -11,6 +11,16 @@ from .session import ensure_healthy
 from support import http_request, wait_until
 
 WARMUP_S = 1.0  # probe writes acknowledged before the fault, so the gap has a left edge
+PROBE_START_S = 30.0  # bound on the probe's first acknowledged write (it is its own process)
+
+
+def _warm_up(probe, name):
+    """Waits for the probe's first acknowledged write, then WARMUP_S more. A fixed sleep was
+    not enough: on a loaded machine the probe process had not connected after one second
+    and the run died with "no acknowledged write before the fault" (harness, not product)."""
+    if probe.wait_first_ack_after(0, PROBE_START_S) is None:
+        raise RuntimeError(f"{name}: the probe had no acknowledged write {PROBE_START_S:.0f} s after it started")
+    time.sleep(WARMUP_S)
 
 
 def _fault_run(context, cluster, name, inject, timeout):
@@ -20,7 +30,7 @@ def _fault_run(context, cluster, name, inject, timeout):
     leader = cluster.member_named(leader_name)
     probe = Probe(cluster, name)
     try:
-        time.sleep(WARMUP_S)
+        _warm_up(probe, name)
         fault = time.time()
         inject(leader)
         ack, early_acks = probe.wait_recovery_after(fault, timeout)
@@ -96,7 +106,7 @@ def run_b2(context, setup, reps):
         probe = Probe(cluster, f"b2-{setup.key}-{rep}")
         error = None
         try:
-            time.sleep(WARMUP_S)
+            _warm_up(probe, f"b2-{setup.key}-{rep}")
             requested = time.time()
             methods.add(_request_switchover(cluster, leader, candidate).split(" (")[0])
             try:
