@@ -29,13 +29,13 @@ extension Decider {
     /// that is enough (Patroni counts from −1 when the candidate itself is not a voter).
     func quorumVotes(_ cluster: ClusterView, excluding: String?) -> (votes: Int, needed: Int, enough: Bool)? {
         guard syncMode == .quorum, let sync = activeSync(cluster) else { return nil }
-        let mine = pg.walPosition ?? .zero
         var votes = sync.contains(me) ? 0 : -1
         var nobodyAhead = true
         for peer in input.peers where peer.name != me && peer.name != excluding && peer.reachable {
             let theirs = peer.walPosition ?? .zero
-            if theirs > mine { nobodyAhead = false }
-            if sync.contains(peer.name), theirs.value > 0, theirs <= mine { votes += 1 }
+            let ahead = peerIsAhead(peer)
+            if ahead { nobodyAhead = false }
+            if sync.contains(peer.name), theirs.value > 0, !ahead { votes += 1 }
         }
         let enough = votes >= sync.quorum || (nobodyAhead && sync.leader == me)
         return (max(0, votes), sync.quorum, enough)
@@ -55,7 +55,7 @@ extension Decider {
         }
         guard let quorum = quorumVotes(cluster, excluding: nil), !quorum.enough else { return nil }
         let aheadOrPrimary = input.peers.contains { peer in
-            peer.reachable && (peer.role == .primary || !peer.isInRecovery || (peer.walPosition ?? .zero) > (pg.walPosition ?? .zero))
+            peer.reachable && (peer.role == .primary || !peer.isInRecovery || peerIsAhead(peer))
         }
         if aheadOrPrimary { return nil }
         return "not promoting because only \(quorum.votes) of the \(quorum.needed) synchronous quorum votes needed confirm that \(me) has every acknowledged commit; \(override)"

@@ -250,6 +250,24 @@ struct Decider {
 
     /// Patroni's `_is_healthiest_node`: not too far behind the last known leader position, and no
     /// reachable failover-capable peer is a primary, ahead of us, or equal with a higher priority.
+    /// Whether `peer` has WAL we lack. Byte positions compare only on the same timeline: a peer
+    /// on a later timeline holds the newer primary's commits whatever its position, and a larger
+    /// position on an earlier timeline is WAL of an abandoned branch (it is rewound when it
+    /// rejoins). Patroni compares positions alone; the simulation found a quorum-mode failover
+    /// that lost acknowledged commits that way: a member that had written on a timeline nobody
+    /// followed out-ranked the voter that held them. Without a reported timeline (a Patroni or
+    /// stopped peer), positions alone decide, as in Patroni.
+    func peerIsAhead(_ peer: PeerStatus) -> Bool {
+        if let theirs = peer.timeline, let ours = pg.timeline, theirs != ours { return theirs > ours }
+        return (peer.walPosition ?? .zero) > (pg.walPosition ?? .zero)
+    }
+
+    /// Same timeline (as far as known) and same position.
+    func peerIsLevel(_ peer: PeerStatus) -> Bool {
+        if let theirs = peer.timeline, let ours = pg.timeline, theirs != ours { return false }
+        return (peer.walPosition ?? .zero) == (pg.walPosition ?? .zero)
+    }
+
     func comparedWithPeers(_ cluster: ClusterView, checkLag: Bool, excluding: String?) -> Bool {
         let mine = pg.walPosition ?? .zero
         if checkLag, let optime = cluster.status.optime, optime > 0, UInt64(optime) > mine.value,
@@ -267,11 +285,10 @@ struct Decider {
             case .iAmPreferred?: continue
             case nil: break
             }
-            let theirs = peer.walPosition ?? .zero
             let formerLeader = sync?.leader == peer.name
-            if theirs > mine && !formerLeader { return false }
+            if peerIsAhead(peer) && !formerLeader { return false }
             let competes = syncMode != .quorum || sync == nil || sync!.contains(peer.name)
-            if theirs == mine && competes && !formerLeader && peer.failoverPriority > input.node.failoverPriority { return false }
+            if peerIsLevel(peer) && competes && !formerLeader && peer.failoverPriority > input.node.failoverPriority { return false }
         }
         if let quorum = quorumVotes(cluster, excluding: excluding) { return quorum.enough }
         return true
