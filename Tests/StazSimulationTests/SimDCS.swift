@@ -9,7 +9,7 @@ struct SimDCS {
     var members: [String: (data: JSONObject, expiresAt: Double)] = [:]
     var history: [TimelineHistoryEntry]?
     var failover: FailoverRequest?
-    var sync = SyncState()
+    var sync = SyncState(version: "0")
     var optime: Int64?
     /// Bumped on every change, as etcd's revision; members' watches wake on it.
     var revision = 0
@@ -51,6 +51,15 @@ struct SimDCS {
 
     mutating func touch(_ name: String, _ data: JSONObject, at now: Double) {
         members[name] = (data, now + ttl)
+    }
+
+    /// Compare-and-set of `sync` on its version.
+    mutating func setSync(_ state: SyncState, version: String?) -> Bool {
+        guard version == sync.version else { return false }
+        revision += 1
+        sync = state
+        sync.version = String(revision)
+        return true
     }
 
     mutating func raceInitialize() -> Bool {

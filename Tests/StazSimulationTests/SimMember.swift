@@ -19,6 +19,10 @@ struct SimMember {
 
     // The lease keeper (its own schedule) and the fencing guard process.
     var holding = false
+    /// The synchronous_standby_names the daemon manages and the WAL position when it applied
+    /// them (`HAController.standbyNames`, `standbyNamesAppliedAt`).
+    var standbyNames: StandbyNames?
+    var standbyNamesAppliedAt: LSN?
     var lastConfirmed: Double?
     var nextKeeperTick: Double
     /// A deadline left by a previous process (the fencing guard outlives a killed daemon).

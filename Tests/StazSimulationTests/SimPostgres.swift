@@ -1,4 +1,5 @@
 import StazCore
+import StazHA
 
 /// One stretch of WAL history: a timeline a server wrote on, from `start`. `id` tells sibling
 /// timelines with the same number apart (two servers promoted from the same parent).
@@ -21,6 +22,8 @@ struct SimPostgres: Equatable {
     /// The member named in primary_conninfo.
     var upstream: String?
     var streaming = false
+    /// synchronous_standby_names as the server runs with it (nil: empty, commits are async).
+    var syncNames: StandbyNames?
 
     var timeline: Int64 { lineage.last?.timeline ?? 0 }
     var acceptsWrites: Bool { running && !inRecovery }

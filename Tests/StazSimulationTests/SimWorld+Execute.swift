@@ -59,20 +59,27 @@ extension SimWorld {
         case .startAsPrimary:
             members[i].pg.running = true
             members[i].pg.inRecovery = false
+            members[i].pg.syncNames = managedStandbyNames(i, primary: true, cluster)
+            checkAcknowledgedCommitsKept(by: i, "started as primary")
         case .follow(let leader):
             follow(i, leader: leader.flatMap { cluster?.member(named: $0) }, cluster: cluster)
         case .promote:
             guard members[i].pg.running, members[i].pg.inRecovery else { return .next }
+            checkAcknowledgedCommitsKept(by: i, "promoted")
             members[i].pg.promote(newSegment: nextSegmentID)
             nextSegmentID += 1
+            members[i].pg.syncNames = managedStandbyNames(i, primary: true, cluster)
             log("\(me): promoted to timeline \(members[i].pg.timeline)")
         case .demote(let mode):
             members[i].holding = false
+            members[i].standbyNames = nil
+            members[i].standbyNamesAppliedAt = nil
             members[i].pg.stop()
             if mode.releasesLock, reachable { dcs.release(me, at: now) }
             members[i].pg.running = true
             members[i].pg.inRecovery = true
             members[i].pg.upstream = nil
+            members[i].pg.syncNames = managedStandbyNames(i, primary: false, cluster)
             log("\(me): demoted (\(mode.rawValue))")
         case .clearFailover:
             guard reachable else { return .dcsLost }
@@ -88,9 +95,16 @@ extension SimWorld {
             return .stop
         case .logInfo, .logWarning, .sleep, .restart, .cancelScheduledRestart, .reportBlockedFailover:
             break
-        case .writeSync(let state, _, let won, _):
+        case .writeSync(let state, let version, let won, let lost):
             guard reachable else { return .dcsLost }
-            dcs.sync = state
+            guard dcs.setSync(state, version: version) else { return .branch(lost) }
+            // prepareStandbyNamesForPromotion: the parameter the new primary starts with.
+            if SyncMode(settings) != .off, members[i].pg.running {
+                members[i].standbyNames = StandbyNames.initial(mode: SyncMode(settings), strict: settings.synchronousModeStrict,
+                                                               sync: state)
+                members[i].standbyNamesAppliedAt = nil
+                members[i].pg.syncNames = members[i].standbyNames
+            }
             return .branch(won)
         case .confirmFailsafe(_, _, let refused):
             return .branch(refused)
@@ -158,6 +172,7 @@ extension SimWorld {
             case .startStandby(let upstream, _):
                 members[i].pg.running = true
                 members[i].pg.inRecovery = true
+                members[i].pg.syncNames = managedStandbyNames(i, primary: false, cluster)
                 members[i].pg.upstream = upstream?.memberName
                 return
             case .repoint(let upstream):

@@ -38,6 +38,7 @@ extension SimWorld {
         guard members[l].pg.acceptsWrites else {
             violations.append("not converged: leader \(leader) does not accept writes"); return
         }
+        checkAcknowledgedCommitsKept(by: l, "leads at the end")
         for i in members.indices where i != l {
             let pg = members[i].pg
             guard pg.running, pg.inRecovery, pg.upstream == leader, pg.streaming else {

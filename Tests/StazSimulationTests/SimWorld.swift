@@ -19,6 +19,9 @@ final class SimWorld {
         var faultEvery: Double = 4
         /// Patroni's `check_timeline`: a replica behind the cluster's timeline never promotes.
         var checkTimeline = false
+        /// `synchronous_mode` (`off`, `on`, `quorum`) and `synchronous_mode_strict`.
+        var synchronousMode = "off"
+        var synchronousModeStrict = false
         /// Also inject the fault the demo once hit: a loop that stops waking up while the
         /// process (and its lease keeper) lives on. Only to show the invariants catch it.
         var lostWakeups = false
@@ -35,6 +38,8 @@ final class SimWorld {
     var violations: [String] = []
     var nextSegmentID = 1
     var lastClusterTimeline: Int64 = 0
+    /// The last commit a client was told succeeded (synchronous mode): its segment and position.
+    var acked: (segment: Int, lsn: UInt64)?
     /// Failovers to a member behind the cluster's timeline (see `checkInvariants`).
     var timelineRegressions = 0
     var nextFaultAt: Double
@@ -52,6 +57,8 @@ final class SimWorld {
         settings.usePgRewind = true
         settings.primaryStartTimeout = 10
         settings.checkTimeline = options.checkTimeline
+        settings.synchronousMode = options.synchronousMode
+        settings.synchronousModeStrict = options.synchronousModeStrict
         self.settings = settings
         var members: [SimMember] = []
         for index in 0..<options.members {
@@ -88,8 +95,9 @@ final class SimWorld {
         for index in shuffledIndexes() where members[index].loopRuns(at: now) && now >= members[index].nextCycle {
             runCycle(index)
         }
-        replicate()
         writeWorkload()
+        replicate()
+        acknowledgeCommits()
         checkInvariants()
     }
 
@@ -161,6 +169,7 @@ final class SimWorld {
             _ = execute(retry, i, nil)
         }
         if memoryAtStart.longAction == nil { members[i].memory.firstCycle = false }
+        processSync(i)
         if members[i].pg.running { members[i].memory.record(.postgresRunning, now: monotonic(i)) }
         if cluster != nil, members[i].reachesDCS(at: now), members[i].pg.exists || members[i].longAction != nil {
             dcs.touch(me, members[i].memberKey(state: memberState(i)), at: now)
@@ -199,8 +208,10 @@ final class SimWorld {
             // `uninitialized`, and only a running primary reports `xlog.location`.
             let pg = members[j].pg
             let role: MemberRole = !pg.exists ? .uninitialized : pg.inRecovery ? .replica : pg.running ? .primary : .demoted
-            return PeerStatus(name: name, reachable: true, role: role, isInRecovery: !pg.acceptsWrites,
-                              walPosition: pg.running ? LSN(pg.lsn) : nil)
+            var status = PeerStatus(name: name, reachable: true, role: role, isInRecovery: !pg.acceptsWrites,
+                                    walPosition: pg.running ? LSN(pg.lsn) : nil)
+            status.timeline = pg.running ? pg.timeline : nil
+            return status
         }
     }
 }

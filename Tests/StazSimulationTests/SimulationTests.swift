@@ -23,11 +23,25 @@ struct SimulationTests {
 
     @Test("random faults never break an invariant", arguments: 0..<8)
     func randomFaults(shard: Int) {
+        run(shard: shard, options: SimWorld.Options())
+    }
+
+    /// Synchronous mode's promise: a commit a client was told succeeded survives every failover.
+    @Test("synchronous mode never loses an acknowledged commit",
+          arguments: [("on", false), ("on", true), ("quorum", false), ("quorum", true)])
+    func synchronousModes(mode: String, strict: Bool) {
+        var options = SimWorld.Options()
+        options.synchronousMode = mode
+        options.synchronousModeStrict = strict
+        for shard in 0..<2 { run(shard: shard, options: options) }
+    }
+
+    func run(shard: Int, options: SimWorld.Options) {
         let seeds = Self.seeds(shard: shard)
         var failures = 0
         var regressions = 0
         for seed in seeds {
-            let world = SimWorld(seed: seed)
+            let world = SimWorld(seed: seed, options: options)
             let violations = world.run()
             regressions += world.timelineRegressions > 0 ? 1 : 0
             if seeds.count == 1 { print(world.trace.joined(separator: "\n")) }
@@ -37,7 +51,8 @@ struct SimulationTests {
             }
         }
         #expect(failures == 0, "\(failures) of \(seeds.count) seeds broke an invariant")
-        print("simulation shard \(shard): \(seeds.count) seeds, \(failures) violations, "
+        print("simulation (synchronous_mode \(options.synchronousMode)\(options.synchronousModeStrict ? ", strict" : "")) "
+              + "shard \(shard): \(seeds.count) seeds, \(failures) violations, "
               + "\(regressions) with an asynchronous failover behind the cluster timeline")
     }
 
