@@ -2,9 +2,12 @@ import StazAPI
 import StazCore
 
 enum Fixtures {
+    /// The instant pure health-check tests evaluate at. Tests that serve a snapshot over a real
+    /// server pass `at: .now` instead: the server compares with the real clock, and a lease
+    /// anchored at process start had expired when a long suite reached them.
     static let now = ContinuousClock.now
 
-    static func leader(leaseLeft: Duration = .seconds(20)) -> NodeSnapshot {
+    static func leader(leaseLeft: Duration = .seconds(20), at anchor: ContinuousClock.Instant = now) -> NodeSnapshot {
         var s = NodeSnapshot(scope: "demo", name: "node1")
         s.state = .running
         s.postmasterStartTime = "2025-01-02 10:00:00.123456+00:00"
@@ -15,14 +18,15 @@ enum Fixtures {
         s.clusterUnlocked = false
         s.dcsLastSeen = 1_735_812_000
         s.databaseSystemIdentifier = "7455059393830273421"
-        s.leaseValidUntil = now + leaseLeft
+        s.leaseValidUntil = anchor + leaseLeft
         s.leaderOptime = 50_331_648
         s.clusterView = ClusterView(leader: Leader(name: "node1"))
-        s.clusterViewTime = now
+        s.clusterViewTime = anchor
         return s
     }
 
-    static func replica(replayed: Int64 = 50_331_648, leaderOptime: Int64 = 50_331_648) -> NodeSnapshot {
+    static func replica(replayed: Int64 = 50_331_648, leaderOptime: Int64 = 50_331_648,
+                        at anchor: ContinuousClock.Instant = now) -> NodeSnapshot {
         var s = NodeSnapshot(scope: "demo", name: "node2")
         s.state = .running
         s.postmasterStartTime = "2025-01-02 10:00:05.5+00:00"
@@ -36,7 +40,7 @@ enum Fixtures {
         s.tags = obj(["dc": "east", "nofailover": false])
         s.leaderOptime = leaderOptime
         s.clusterView = ClusterView(leader: Leader(name: "node1"))
-        s.clusterViewTime = now
+        s.clusterViewTime = anchor
         return s
     }
 }

@@ -8,7 +8,7 @@ import Testing
 /// curl. Ports 29500–29519.
 @Suite("REST API security over the wire", .serialized)
 struct SecureServerTests {
-    static func start(port: Int, security: RESTSecurity, snapshot: NodeSnapshot = Fixtures.leader(),
+    static func start(port: Int, security: RESTSecurity, snapshot: NodeSnapshot = Fixtures.leader(at: .now),
                       actions: APIActions = NoAPIActions()) async throws -> RESTServer {
         let server = try RESTServer(listen: "127.0.0.1:\(port)", state: APIState(snapshot), actions: actions,
                                     clusterProvider: { ClusterView() }, logger: Logger(label: "test.secure"),
@@ -94,7 +94,7 @@ struct SecureServerTests {
     func membersAllowlist() async throws {
         var security = RESTSecurity()
         security.allowlistIncludeMembers = true
-        var snapshot = Fixtures.leader()
+        var snapshot = Fixtures.leader(at: .now)
         snapshot.clusterView = ClusterView(members: [Member(name: "node9", data: obj(["api_url": "http://10.9.9.9:8008/patroni"]))])
         let state = APIState(snapshot)
         let actions = RecordingActions()
@@ -125,7 +125,7 @@ struct SecureServerTests {
         var security = RESTSecurity()
         security.tls = missing
         #expect(throws: RESTTLSError.self) {
-            _ = try RESTServer(listen: "127.0.0.1:29503", state: APIState(Fixtures.leader()), actions: NoAPIActions(),
+            _ = try RESTServer(listen: "127.0.0.1:29503", state: APIState(Fixtures.leader(at: .now)), actions: NoAPIActions(),
                                clusterProvider: { ClusterView() }, logger: Logger(label: "test"), security: security)
         }
         // Key inside the certificate file (Python's load_cert_chain without keyfile).

@@ -40,7 +40,7 @@ struct ServerTests {
     }
 
     @Test func leaderEndpointsOverHTTPWithKeepAlive() async throws {
-        try await Self.withServer(port: 26001, snapshot: Fixtures.leader()) { (state: APIState, client: RawHTTPClient) throws in
+        try await Self.withServer(port: 26001, snapshot: Fixtures.leader(at: .now)) { (state: APIState, client: RawHTTPClient) throws in
             let primary = try client.request("GET", "/primary")
             #expect(primary.statusCode == 200)
             #expect(primary.headers["content-type"] == "application/json")
@@ -61,7 +61,7 @@ struct ServerTests {
     }
 
     @Test func headAndOptionsHaveNoBody() async throws {
-        try await Self.withServer(port: 26002, snapshot: Fixtures.replica()) { (_: APIState, client: RawHTTPClient) throws in
+        try await Self.withServer(port: 26002, snapshot: Fixtures.replica(at: .now)) { (_: APIState, client: RawHTTPClient) throws in
             let head = try client.request("HEAD", "/replica")
             #expect(head.statusCode == 200)
             #expect(head.body.isEmpty)
@@ -78,7 +78,7 @@ struct ServerTests {
 
     @Test func livenessReadinessAndUnsafeMethods() async throws {
         let actions = RecordingActions()
-        try await Self.withServer(port: 26003, snapshot: Fixtures.replica(), actions: actions) { (state: APIState, client: RawHTTPClient) throws in
+        try await Self.withServer(port: 26003, snapshot: Fixtures.replica(at: .now), actions: actions) { (state: APIState, client: RawHTTPClient) throws in
             let live = try client.request("GET", "/liveness")
             #expect(live.statusCode == 200)
             #expect(live.body.isEmpty)
@@ -100,7 +100,7 @@ struct ServerTests {
 
     @Test func clusterHistoryAndConfig() async throws {
         let view = ClusterJSONTests.view()
-        try await Self.withServer(port: 26004, snapshot: Fixtures.leader(), cluster: { view }) { (state: APIState, client: RawHTTPClient) throws in
+        try await Self.withServer(port: 26004, snapshot: Fixtures.leader(at: .now), cluster: { view }) { (state: APIState, client: RawHTTPClient) throws in
             let cluster = try client.request("GET", "/cluster")
             #expect(cluster.statusCode == 200)
             #expect(cluster.body == JSONValue.object(clusterJSON(view, scope: "demo")).pythonJSONString)
@@ -116,7 +116,7 @@ struct ServerTests {
 
     @Test func failingClusterProviderGives503() async throws {
         struct Down: Error {}
-        try await Self.withServer(port: 26005, snapshot: Fixtures.leader(), cluster: { throw Down() }) { (_: APIState, client: RawHTTPClient) throws in
+        try await Self.withServer(port: 26005, snapshot: Fixtures.leader(at: .now), cluster: { throw Down() }) { (_: APIState, client: RawHTTPClient) throws in
             #expect(try client.request("GET", "/cluster").statusCode == 503)
             #expect(try client.request("GET", "/primary").statusCode == 200)
         }
@@ -124,7 +124,7 @@ struct ServerTests {
 
     @Test func badListenAddressIsRejected() {
         #expect(throws: RESTServerError.self) {
-            _ = try RESTServer(listen: "localhost", state: APIState(Fixtures.leader()), actions: NoAPIActions(),
+            _ = try RESTServer(listen: "localhost", state: APIState(Fixtures.leader(at: .now)), actions: NoAPIActions(),
                                clusterProvider: { ClusterView() }, logger: Logger(label: "test"))
         }
     }

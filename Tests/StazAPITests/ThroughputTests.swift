@@ -12,7 +12,7 @@ struct ThroughputTests {
     @Test func primaryUnderWrk() async throws {
         let seconds = ProcessInfo.processInfo.environment["STAZ_WRK_SECONDS"] ?? "2"
         let port = 26010
-        let server = try RESTServer(listen: "127.0.0.1:\(port)", state: APIState(Fixtures.leader(leaseLeft: .seconds(3600))),
+        let server = try RESTServer(listen: "127.0.0.1:\(port)", state: APIState(Fixtures.leader(leaseLeft: .seconds(3600), at: .now)),
                                     actions: NoAPIActions(), clusterProvider: { ClusterView() }, logger: Logger(label: "bench"))
         try await server.start()
         let wrk = Process()
