@@ -22,57 +22,86 @@ struct SimulationTests {
     }
 
     @Test("random faults never break an invariant", arguments: 0..<8)
-    func randomFaults(shard: Int) {
-        run(shard: shard, options: SimWorld.Options())
+    func randomFaults(shard: Int) async {
+        Self.check(await Self.offThePool { Self.simulate(shard: shard, options: SimWorld.Options()) })
     }
 
     /// Synchronous mode's promise: a commit a client was told succeeded survives every failover.
     @Test("synchronous mode never loses an acknowledged commit",
           arguments: [("on", false), ("on", true), ("quorum", false), ("quorum", true)])
-    func synchronousModes(mode: String, strict: Bool) {
+    func synchronousModes(mode: String, strict: Bool) async {
         var options = SimWorld.Options()
         options.synchronousMode = mode
         options.synchronousModeStrict = strict
-        for shard in 0..<2 { run(shard: shard, options: options) }
+        for shard in 0..<2 {
+            Self.check(await Self.offThePool { [options] in Self.simulate(shard: shard, options: options) })
+        }
     }
 
-    func run(shard: Int, options: SimWorld.Options) {
-        let seeds = Self.seeds(shard: shard)
+    /// Runs CPU-bound simulation on a thread of its own. On the cooperative pool (two threads on
+    /// a two-core machine) it starved every other async test in the process for minutes, and
+    /// their real-clock deadlines expired.
+    static func offThePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { (done: CheckedContinuation<T, Never>) in
+            let thread = Thread { done.resume(returning: work()) }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    struct ShardResult: Sendable {
+        var label: String
+        var seeds = 0
         var failures = 0
         var regressions = 0
+        var reports: [String] = []
+    }
+
+    static func simulate(shard: Int, options: SimWorld.Options) -> ShardResult {
+        let label = "synchronous_mode \(options.synchronousMode)\(options.synchronousModeStrict ? ", strict" : "")"
+        var result = ShardResult(label: "\(label), shard \(shard)")
+        let seeds = Self.seeds(shard: shard)
         for seed in seeds {
             let world = SimWorld(seed: seed, options: options)
             let violations = world.run()
-            regressions += world.timelineRegressions > 0 ? 1 : 0
+            result.seeds += 1
+            result.regressions += world.timelineRegressions > 0 ? 1 : 0
             if seeds.count == 1 { print(world.trace.joined(separator: "\n")) }
             if !violations.isEmpty {
-                failures += 1
-                if failures <= 2 { Issue.record(Comment(rawValue: Self.report(world, violations))) }
+                result.failures += 1
+                if result.failures <= 2 { result.reports.append(Self.report(world, violations)) }
             }
         }
-        #expect(failures == 0, "\(failures) of \(seeds.count) seeds broke an invariant")
-        print("simulation (synchronous_mode \(options.synchronousMode)\(options.synchronousModeStrict ? ", strict" : "")) "
-              + "shard \(shard): \(seeds.count) seeds, \(failures) violations, "
-              + "\(regressions) with an asynchronous failover behind the cluster timeline")
+        return result
+    }
+
+    static func check(_ result: ShardResult) {
+        for report in result.reports { Issue.record(Comment(rawValue: report)) }
+        #expect(result.failures == 0, "\(result.label): \(result.failures) of \(result.seeds) seeds broke an invariant")
+        print("simulation (\(result.label)): \(result.seeds) seeds, \(result.failures) violations, "
+              + "\(result.regressions) with an asynchronous failover behind the cluster timeline")
     }
 
     /// The invariants see a loop that stops waking up while its process lives on (what froze
     /// the demo's member): with that fault injected, seeds fail.
-    @Test func aLostWakeupIsCaught() {
+    @Test func aLostWakeupIsCaught() async {
         var options = SimWorld.Options()
         options.lostWakeups = true
-        let caught = (0..<50).filter { seed in
-            SimWorld(seed: UInt64(seed), options: options).run().contains { $0.contains("no HA cycle") }
+        let count = await Self.offThePool { [options] in
+            (0..<50).filter { SimWorld(seed: UInt64($0), options: options).run().contains { $0.contains("no HA cycle") } }.count
         }
-        #expect(caught.count > 10, "only \(caught.count) of 50 seeds noticed a stalled loop")
+        #expect(count > 10, "only \(count) of 50 seeds noticed a stalled loop")
     }
 
-    @Test func aSeedReplaysExactly() {
-        let first = SimWorld(seed: 42)
-        first.run()
-        let second = SimWorld(seed: 42)
-        second.run()
-        #expect(first.trace == second.trace)
-        #expect(first.trace.count > 50)
+    @Test func aSeedReplaysExactly() async {
+        let both = await Self.offThePool {
+            (0..<2).map { _ in
+                let world = SimWorld(seed: 42)
+                world.run()
+                return world.trace
+            }
+        }
+        #expect(both.count == 2 && both[0] == both[1])
+        #expect(both.first?.count ?? 0 > 50)
     }
 }
