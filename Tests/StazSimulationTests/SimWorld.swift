@@ -10,7 +10,9 @@ final class SimWorld {
         var members = 3
         var ttl: Double = 10
         var loopWait: Double = 1
-        var tick: Double = 0.1
+        /// The fencing guard acts at the first tick past its deadline: a tick stays well under
+        /// the fence margin (1 s at this ttl), so a fenced server stops before its lease ends.
+        var tick: Double = 0.2
         /// Faults start after the cluster bootstrapped and stop here; then it must converge.
         var faultsFrom: Double = 20
         var faultsUntil: Double = 80
@@ -90,9 +92,10 @@ final class SimWorld {
     func step() {
         if now >= nextFaultAt && now < options.faultsUntil { injectFault() }
         restartKilledDaemons()
-        for index in shuffledIndexes() { keeperTick(index) }
-        for index in shuffledIndexes() { finishLongAction(index) }
-        for index in shuffledIndexes() where members[index].loopRuns(at: now) && now >= members[index].nextCycle {
+        let order = shuffledIndexes()
+        for index in order { keeperTick(index) }
+        for index in order { finishLongAction(index) }
+        for index in order where members[index].loopRuns(at: now) && now >= members[index].nextCycle {
             runCycle(index)
         }
         writeWorkload()

@@ -5,8 +5,9 @@ import Testing
 /// replays exactly: `STAZ_SIM_SEED=<seed> swift test --filter Simulation`.
 @Suite("Simulation")
 struct SimulationTests {
-    /// Seeds per CI run; `STAZ_SIM_SEEDS` raises it for a soak.
-    static var seedCount: Int { ProcessInfo.processInfo.environment["STAZ_SIM_SEEDS"].flatMap(Int.init) ?? 2_000 }
+    /// Seeds of each family (asynchronous; then each synchronous variant gets a quarter):
+    /// 10,000 seeds per run in all. `STAZ_SIM_SEEDS` changes it for a soak or a quick look.
+    static var seedCount: Int { ProcessInfo.processInfo.environment["STAZ_SIM_SEEDS"].flatMap(Int.init) ?? 5_000 }
 
     static func report(_ world: SimWorld, _ violations: [String]) -> String {
         "seed \(world.seed): \(violations.joined(separator: "; "))\n" + world.trace.suffix(80).joined(separator: "\n")
@@ -33,7 +34,7 @@ struct SimulationTests {
         var options = SimWorld.Options()
         options.synchronousMode = mode
         options.synchronousModeStrict = strict
-        for shard in 0..<2 {
+        for shard in 0..<2 { // 2 of the 8 shards' worth of seeds for each of the 4 variants
             Self.check(await Self.offThePool { [options] in Self.simulate(shard: shard, options: options) })
         }
     }
