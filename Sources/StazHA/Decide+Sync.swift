@@ -21,6 +21,14 @@ extension Decider {
     /// In `/sync` as a synchronous standby or as its leader. The former leader counts: it wrote
     /// every commit it acknowledged (e.g. it came back after a partition during which nobody
     /// could take over because no standby was synchronous yet).
+    /// A switchover (the request names the leader) goes only to a member of `/sync`, in quorum
+    /// mode too (Patroni's `is_healthiest_node`: `sync_mode_is_active()` covers both). Only a
+    /// manual failover without a leader may pick an asynchronous member.
+    func excludedFromSwitchover(_ cluster: ClusterView) -> Bool {
+        guard let request = cluster.failover, request.leader != nil, let sync = activeSync(cluster) else { return false }
+        return !listedInSync(sync)
+    }
+
     func listedInSync(_ sync: SyncState) -> Bool {
         sync.contains(me) || sync.leader?.lowercased() == me.lowercased()
     }

@@ -227,17 +227,37 @@ struct Decider {
         if paused || !input.node.mayBecomeLeader { return false }
         if pg.isRunning && !pg.isAcceptingConnections { return false }
         if excludedByFailsafeKey(cluster) { return false }
-        // A switchover in priority sync mode goes only to a standby listed in `/sync`.
-        if let request = cluster.failover, request.leader != nil, excludedFromPriorityRace(cluster) { return false }
+        // A switchover with synchronous replication goes only to a member of `/sync`.
+        if excludedFromSwitchover(cluster) { return false }
         if let request = cluster.failover, request.leader == me {
-            // The former leader of a switchover wins only when nobody else could.
-            return !input.peers.contains { $0.name != me && $0.reachable && !$0.noFailover && $0.failoverPriority > 0 }
+            // The former leader of a switchover wins only when nobody else could (Patroni's
+            // `is_failover_possible`): a member with a server reporting WAL and, with synchronous
+            // replication, in `/sync`. Counting every reachable peer left a cluster whose other
+            // members may not promote without a leader for good.
+            // The request may be stale (written before others led): still never promote behind
+            // a peer or without the quorum's votes.
+            let sync = activeSync(cluster)
+            let someoneElseCould = input.peers.contains { peer in
+                peer.name != me && peer.reachable && !peer.noFailover && peer.failoverPriority > 0
+                    && (peer.walPosition?.value ?? 0) > 0 && (sync.map { $0.contains(peer.name) } ?? true)
+            }
+            return !someoneElseCould && comparedWithPeers(cluster, checkLag: false, excluding: nil)
         }
         if let request = cluster.failover {
             if let candidate = request.candidate {
-                if candidate == me { return true }
+                // Named, yet with synchronous replication still never behind a peer or short of
+                // the quorum's votes: a request can outlive the leader that would have checked us.
+                if candidate == me {
+                    return activeSync(cluster) == nil || comparedWithPeers(cluster, checkLag: false, excluding: request.leader)
+                }
                 if excludedFromPriorityRace(cluster) { return false }
-                let candidateHealthy = input.peers.contains { $0.name == candidate && $0.reachable && !$0.noFailover }
+                // A candidate a switchover may not go to (outside `/sync`) never promotes: waiting
+                // for it left the cluster without a leader for good once its leader was gone.
+                let candidateEligible = !(request.leader != nil && activeSync(cluster).map { !$0.contains(candidate) && $0.leader != candidate } == true)
+                // Nor does one without a server reporting WAL (empty, cloning, stopped).
+                let candidateHealthy = candidateEligible && input.peers.contains {
+                    $0.name == candidate && $0.reachable && !$0.noFailover && ($0.walPosition?.value ?? 0) > 0
+                }
                 if candidateHealthy { return false }
             }
             if excludedFromPriorityRace(cluster) { return false }
@@ -367,10 +387,15 @@ struct Decider {
         // (one loop), so under write load the live position alone made caught-up standbys look
         // megabytes behind and switchovers fail with "no healthy members found".
         let leaderWal = LSN(UInt64(max(0, cluster.status.optime ?? 0)))
+        // Patroni's `get_failover_candidates`: with synchronous replication only members of
+        // `/sync` qualify, a named candidate included; only a manual failover (no leader named)
+        // may go to an asynchronous member. A leader that stepped down for a candidate outside
+        // `/sync` left a cluster nobody could lead (the simulation's switchover seeds).
+        let manualFailoverWithoutLeader = cluster.failover.map { $0.leader == nil } ?? false
         return input.peers.contains { peer in
             guard peer.name != me, peer.reachable, !peer.noFailover, peer.failoverPriority > 0 else { return false }
             if let candidate, peer.name != candidate { return false }
-            if candidate == nil, syncMode == .priority, let sync = activeSync(cluster), !sync.contains(peer.name) { return false }
+            if !manualFailoverWithoutLeader, let sync = activeSync(cluster), !sync.contains(peer.name) { return false }
             let theirs = peer.walPosition ?? .zero
             return leaderWal.bytesAhead(of: theirs) <= UInt64(max(0, settings.maximumLagOnFailover))
         }
