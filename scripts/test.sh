@@ -2,7 +2,9 @@
 # The whole test suite, as CI runs it (root, fresh Debian 12):
 #   1. system packages (scripts/install-deps.sh) and the Patroni venv (patronictl is the
 #      reference in the compatibility test)
-#   2. swift build (debug, with tests)   3. swift test (unit tests)
+#   2. swift build (debug, with tests)   3. swift test (unit tests), then the simulation
+#      (Tests/StazSimulationTests, 10,000 seeds) on its own: it keeps both cores busy for minutes
+#      and the unit tests that talk to a real etcd or server must not share them
 #   4. integration tests (pytest, real etcd / PostgreSQL 15 / HAProxy) against .build/debug/staz;
 #      no -x: every test runs, and the summary lists each failed test by name
 #   5. fault-injection suite (pytest tests/faults: members in network namespaces, 20 faults
@@ -61,7 +63,8 @@ collect_failures() { # name
     done < <(grep -E '^(FAILED|ERROR) |^✘ Test .* failed' "$log" | sed -E 's/ - .{200}.*//' | sort -u)
 }
 
-unit_tests() { logged unit swift test --skip-build; }
+unit_tests() { logged unit swift test --skip-build --skip Simulation; }
+simulation() { logged simulation swift test --skip-build --filter Simulation; }
 
 # No -x: a failing test never hides the ones after it.
 integration_tests() {
@@ -80,6 +83,8 @@ step "Patroni venv (reference patronictl)" bash scripts/patroni-venv.sh
 if step "swift build (debug, with tests)" swift build --build-tests; then
     step "swift test (unit tests)" unit_tests
     collect_failures unit
+    step "simulation (swift test --filter Simulation)" simulation
+    collect_failures simulation
     step "integration tests (pytest)" integration_tests "$@"
     collect_failures integration
     step "fault-injection suite (pytest tests/faults)" fault_tests
@@ -87,6 +92,7 @@ if step "swift build (debug, with tests)" swift build --build-tests; then
     step "benchmark smoke (bench/smoke.sh)" sh bench/smoke.sh
 else
     skip "swift test (unit tests)" "build failed"
+    skip "simulation (swift test --filter Simulation)" "build failed"
     skip "integration tests (pytest)" "build failed"
     skip "fault-injection suite (pytest tests/faults)" "build failed"
 fi

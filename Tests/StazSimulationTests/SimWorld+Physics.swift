@@ -1,3 +1,4 @@
+import StazCore
 import StazHA
 
 /// What PostgreSQL does on its own between HA cycles: standbys stream from their upstream and
@@ -23,12 +24,14 @@ extension SimWorld {
 
     // MARK: faults
 
-    enum Fault: CaseIterable { case cutFromDCS, isolate, freeze, kill, crashPostgres, loseWakeup }
+    enum Fault: CaseIterable { case cutFromDCS, isolate, freeze, kill, crashPostgres, switchover, loseWakeup }
 
     func injectFault() {
         nextFaultAt = now + rng.between(0.5, 2 * options.faultEvery)
         let i = rng.below(members.count)
-        let faults = options.lostWakeups ? Fault.allCases : Fault.allCases.filter { $0 != .loseWakeup }
+        let faults = Fault.allCases.filter {
+            ($0 != .loseWakeup || options.lostWakeups) && ($0 != .switchover || options.switchovers)
+        }
         let fault = faults[rng.below(faults.count)]
         let duration = rng.between(1, 2.5 * options.ttl)
         let name = members[i].name
@@ -52,6 +55,15 @@ extension SimWorld {
             members[i].lastConfirmed = nil
             members[i].longAction = nil
             log("FAULT \(name): daemon killed (PostgreSQL keeps running)")
+        case .switchover:
+            // What `stazctl switchover` (or its DCS fallback) writes: the leader and, mostly, a
+            // named candidate, which may be unhealthy at that moment.
+            guard let leader = dcs.liveLeader(at: now) else { return }
+            let others = members.map(\.name).filter { $0 != leader }
+            let candidate = rng.chance(0.8) ? others[rng.below(others.count)] : nil
+            dcs.failover = FailoverRequest(leader: leader, candidate: candidate)
+            dcs.revision += 1
+            log("FAULT switchover requested from \(leader) to \(candidate ?? "any member")")
         case .loseWakeup:
             guard members[i].isAlive(at: now) else { return }
             members[i].loopStalled = true

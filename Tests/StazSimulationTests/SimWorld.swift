@@ -24,6 +24,9 @@ final class SimWorld {
         /// `synchronous_mode` (`off`, `on`, `quorum`) and `synchronous_mode_strict`.
         var synchronousMode = "off"
         var synchronousModeStrict = false
+        /// Operators' switchover requests among the faults (written to the DCS as `stazctl`'s
+        /// fallback does, possibly naming an unhealthy candidate or outliving its leader).
+        var switchovers = true
         /// Also inject the fault the demo once hit: a loop that stops waking up while the
         /// process (and its lease keeper) lives on. Only to show the invariants catch it.
         var lostWakeups = false
