@@ -18,9 +18,6 @@ extension Decider {
         return !listedInSync(sync)
     }
 
-    /// In `/sync` as a synchronous standby or as its leader. The former leader counts: it wrote
-    /// every commit it acknowledged (e.g. it came back after a partition during which nobody
-    /// could take over because no standby was synchronous yet).
     /// A switchover (the request names the leader) goes only to a member of `/sync`, in quorum
     /// mode too (Patroni's `is_healthiest_node`: `sync_mode_is_active()` covers both). Only a
     /// manual failover without a leader may pick an asynchronous member.
@@ -29,6 +26,9 @@ extension Decider {
         return !listedInSync(sync)
     }
 
+    /// In `/sync` as a synchronous standby or as its leader. The former leader counts: it wrote
+    /// every commit it acknowledged (e.g. it came back after a partition during which nobody
+    /// could take over because no standby was synchronous yet).
     func listedInSync(_ sync: SyncState) -> Bool {
         sync.contains(me) || sync.leader?.lowercased() == me.lowercased()
     }

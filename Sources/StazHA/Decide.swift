@@ -233,9 +233,9 @@ struct Decider {
             // The former leader of a switchover wins only when nobody else could (Patroni's
             // `is_failover_possible`): a member with a server reporting WAL and, with synchronous
             // replication, in `/sync`. Counting every reachable peer left a cluster whose other
-            // members may not promote without a leader for good.
-            // The request may be stale (written before others led): still never promote behind
-            // a peer or without the quorum's votes.
+            // members may not promote without a leader for good. The request may be stale
+            // (written before others led): still never promote behind a peer or without the
+            // quorum's votes.
             let sync = activeSync(cluster)
             let someoneElseCould = input.peers.contains { peer in
                 peer.name != me && peer.reachable && !peer.noFailover && peer.failoverPriority > 0
