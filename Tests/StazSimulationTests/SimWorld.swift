@@ -214,10 +214,8 @@ final class SimWorld {
             // `uninitialized`, and only a running primary reports `xlog.location`.
             let pg = members[j].pg
             let role: MemberRole = !pg.exists ? .uninitialized : pg.inRecovery ? .replica : pg.running ? .primary : .demoted
-            var status = PeerStatus(name: name, reachable: true, role: role, isInRecovery: !pg.acceptsWrites,
-                                    walPosition: pg.running ? LSN(pg.lsn) : nil)
-            status.timeline = pg.running ? pg.timeline : nil
-            return status
+            return PeerStatus(name: name, reachable: true, role: role, isInRecovery: !pg.acceptsWrites,
+                              walPosition: pg.running ? LSN(pg.lsn) : nil)
         }
     }
 }
