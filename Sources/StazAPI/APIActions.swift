@@ -2,7 +2,7 @@ import StazCore
 
 /// The state-changing operations behind the unsafe REST endpoints. The REST layer validates
 /// requests (`OperationRequests.swift`); the daemon carries them out and words the reply
-/// (Patroni's texts and status codes, reference §3.4).
+/// (Patroni's texts and status codes).
 public protocol APIActions: Sendable {
     /// `POST /reload`: schedule a configuration reload (like SIGHUP). Patroni answers 202
     /// "reload scheduled" without waiting for it.

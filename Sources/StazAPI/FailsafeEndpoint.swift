@@ -2,7 +2,7 @@ import NIOCore
 import StazCore
 
 /// A validated `POST /failsafe` body: the leader that stays primary while the DCS is
-/// unreachable asks this member to confirm it (reference §2.14, §3.4).
+/// unreachable asks this member to confirm it (Patroni's `Failsafe` and `do_POST_failsafe`).
 public struct FailsafeRequest: Sendable, Equatable {
     public var name: String
     public var connURL: String

@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 import StazCore
 
-/// The unsafe endpoints that change the cluster (reference §3.4): the body is validated here,
+/// The unsafe endpoints that change the cluster (Patroni's patroni/api.py `do_POST_*` handlers): the body is validated here,
 /// the work is done by `APIActions`.
 extension Router {
     static func operationRoutes(actions: APIActions, state: APIState,

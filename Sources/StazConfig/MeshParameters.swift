@@ -2,7 +2,7 @@ import Foundation
 import StazCore
 
 /// The server settings a mesh needs on EVERY member, primaries and replicas alike (a replica
-/// becomes a mesh node the moment it is promoted; reference spock.md §1.1). They win over the
+/// becomes a mesh node the moment it is promoted). They win over the
 /// user's parameters, except that lists keep the user's entries and sizes only ever go up.
 public enum MeshParameterRules {
     /// Physical member slots / walsenders / pg_basebackup connections budgeted besides the mesh's
@@ -45,7 +45,7 @@ public enum MeshParameterRules {
         parameters[provider.conflictResolutionParameter] = "last_update_wins"
         // With synchronous replication inside the zone, the apply worker must commit
         // synchronously too: its flush feedback to the provider then never confirms a peer
-        // change the zone's synchronous standby lacks (spock.md §3.5), so a failover of this
+        // change the zone's synchronous standby lacks, so a failover of this
         // zone cannot skip peer transactions.
         parameters[provider.synchronousCommitParameter] = synchronousMode ? "on" : nil
 

@@ -4,7 +4,7 @@ import StazCore
 import StazPostgres
 import Synchronization
 
-/// Runs `postgresql.callbacks.<event>` as `<cmd...> <event> <role> <scope>` (reference §6.8):
+/// Runs `postgresql.callbacks.<event>` as `<cmd...> <event> <role> <scope>` (Patroni's `CallbackExecutor`):
 /// in the background, one at a time — a new callback kills the running one and its process
 /// group — and a hung one is killed after `timeout`. Never awaited by the HA loop.
 actor CallbackRunner {

@@ -8,7 +8,7 @@ import StazCore
 import StazHA
 import Synchronization
 
-// DCS failsafe mode (`failsafe_mode: true`, reference §2.14). The decision lives in StazHA
+// DCS failsafe mode (`failsafe_mode: true`, Patroni's `Failsafe` in patroni/ha.py). The decision lives in StazHA
 // (`Failsafe.swift` there); this file does the I/O: the leader writes the `failsafe` key and,
 // when the DCS is unreachable, asks every listed member to confirm it (`POST /failsafe`); a
 // member answering that request remembers the leader for `ttl` (`FailsafeMemory`).

@@ -4,7 +4,7 @@ import StazCore
 import StazDCS
 import StazHA
 
-/// REST actions served by the daemon (reference §3.4): requests arrive validated; this does
+/// REST actions served by the daemon (Patroni's patroni/api.py `do_POST_*` handlers): requests arrive validated; this does
 /// the DCS work and words the replies as Patroni does.
 struct DaemonActions: APIActions {
     let ha: HAController

@@ -3,7 +3,7 @@ import StazCore
 import StazHA
 import StazPostgres
 
-/// The leader's synchronous-replication step (reference §2.11): asks the pure planner for the
+/// The leader's synchronous-replication step (Patroni's `Ha.process_sync_replication`): asks the pure planner for the
 /// next action, performs it, re-reads, and repeats until stable (bounded per cycle).
 extension HAController {
     func processSyncReplication(cluster: ClusterView, observation: PostgresObservation) async {

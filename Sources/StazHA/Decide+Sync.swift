@@ -1,7 +1,7 @@
 import StazCore
 import StazConfig
 
-/// Synchronous replication in the leader race and before promoting (reference §2.5, §2.11).
+/// Synchronous replication in the leader race and before promoting (Patroni's `Ha.is_healthiest_node` and `Ha.process_sync_replication`).
 extension Decider {
     var syncMode: SyncMode { SyncMode(settings) }
 

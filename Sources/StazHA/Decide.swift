@@ -3,7 +3,7 @@ import StazConfig
 
 /// The HA decision: a pure function of (DCS view, local PostgreSQL state, configuration, clock,
 /// loop memory) returning the plan for this cycle and its heartbeat line. It follows the order
-/// of Patroni's `Ha._run_cycle` (reference §2.2) and uses Patroni's messages verbatim, because
+/// of Patroni's `Ha._run_cycle` and uses Patroni's messages verbatim, because
 /// operators grep for them.
 public func decide(_ input: HAInput) -> HAPlan {
     let plan = Decider(input).decide()
@@ -87,7 +87,7 @@ struct Decider {
         return HAPlan(plan.message, prefix + plan.steps)
     }
 
-    // MARK: DCS failure (reference §2.10, `_handle_dcs_error`)
+    // MARK: DCS failure (Patroni's `Ha._handle_dcs_error`)
 
     func dcsUnreachable() -> HAPlan {
         if !paused, runningAsPrimary { return primaryWithoutDCS() }
@@ -112,7 +112,7 @@ struct Decider {
         return HAPlan("\(action) in progress")
     }
 
-    // MARK: empty data directory → bootstrap or clone (reference §6.4, §6.5)
+    // MARK: empty data directory → bootstrap or clone (Patroni's `Bootstrap.bootstrap` and `Bootstrap.clone`)
 
     func emptyDataDirectory(cluster: ClusterView, holdsLock: Bool) -> HAPlan {
         if holdsLock {
@@ -144,7 +144,7 @@ struct Decider {
         return leader.name
     }
 
-    // MARK: PostgreSQL not running (reference §2.6 `recover`)
+    // MARK: PostgreSQL not running (Patroni's `Ha.recover`)
 
     func postgresNotRunning(cluster: ClusterView, holdsLock: Bool) -> HAPlan {
         if paused {
@@ -182,7 +182,7 @@ struct Decider {
         return settings.primaryStartTimeout - (input.now - since)
     }
 
-    // MARK: unlocked cluster (reference §2.3)
+    // MARK: unlocked cluster (Patroni's `Ha.process_unhealthy_cluster`)
 
     func unlockedCluster(_ cluster: ClusterView) -> HAPlan {
         if let plan = followFailsafeLeader(cluster) { return plan }
@@ -211,7 +211,7 @@ struct Decider {
                       followReason: "following a different leader because i am not the healthiest node")
     }
 
-    /// Patroni's `is_healthiest_node` (reference §2.5).
+    /// Patroni's `Ha.is_healthiest_node`.
     func isHealthiestNode(_ cluster: ClusterView) -> Bool {
         if prePromoteBackoff { return false }
         // In pause only a named candidate may take over (`manual_failover_process_no_leader`).
@@ -277,7 +277,7 @@ struct Decider {
         return true
     }
 
-    // MARK: locked cluster (reference §2.4)
+    // MARK: locked cluster (Patroni's `Ha.process_healthy_cluster`)
 
     func lockedCluster(_ cluster: ClusterView, holdsLock: Bool) -> HAPlan {
         guard holdsLock else {
@@ -301,7 +301,7 @@ struct Decider {
         return HAPlan(held.message, [.updateLock(then: held, otherwise: lostLock)])
     }
 
-    /// Leader side of a switchover/failover request (reference §2.9, `process_manual_failover_from_leader`).
+    /// Leader side of a switchover/failover request (Patroni's `process_manual_failover_from_leader`).
     func manualSwitchoverFromLeader(_ cluster: ClusterView) -> HAPlan? {
         guard let request = cluster.failover else { return nil }
         let stay = enforcePrimaryRole(cluster)
@@ -374,7 +374,7 @@ struct Decider {
             otherwise: HAPlan("Postponing promotion because synchronous replication state was updated by somebody else"))])
     }
 
-    // MARK: following (reference §2.4 `follow`)
+    // MARK: following (Patroni's `Ha.follow`)
 
     func follow(_ cluster: ClusterView, leader: String?, demoteReason: String, followReason: String) -> HAPlan {
         let upstream = nodeToFollow(cluster, leader: leader)

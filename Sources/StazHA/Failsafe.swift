@@ -18,7 +18,7 @@ public struct FailsafeMember: Sendable, Equatable {
     }
 }
 
-/// What the decision knows about DCS failsafe mode (reference §2.14) besides the settings.
+/// What the decision knows about DCS failsafe mode (Patroni's `Failsafe` in patroni/ha.py) besides the settings.
 public struct FailsafeInput: Sendable, Equatable {
     /// The last `failsafe` key this member knows: read from the DCS, merged with what it wrote
     /// itself as leader. nil: no key (then a leader cut off from the DCS demotes).

@@ -1,6 +1,6 @@
 import StazCore
 
-/// How to stop being a primary (Patroni's demote modes, §2.10 of the reference).
+/// How to stop being a primary (Patroni's `Ha.demote` modes).
 public enum DemoteMode: String, Sendable, Equatable {
     /// DCS unreachable: fast stop, restart read-only with no upstream; keep the lock (it is expiring anyway).
     case offline

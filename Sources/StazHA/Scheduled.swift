@@ -48,7 +48,7 @@ extension Decider {
     /// The role `restart_matches` compares with: what the running PostgreSQL is.
     var currentRole: MemberRole { runningAsPrimary ? .primary : .replica }
 
-    /// `should_run_scheduled_action` (reference §2.9): nil while waiting or after cleaning up,
+    /// `should_run_scheduled_action` in Patroni's `Ha`: nil while waiting or after cleaning up,
     /// otherwise the steps that wait for the exact moment.
     enum ScheduleVerdict { case wait([HAStep]), cleanUp([HAStep]), run([HAStep]) }
 

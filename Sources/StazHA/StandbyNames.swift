@@ -21,7 +21,7 @@ public enum SyncMode: Sendable, Equatable {
 /// Patroni's reserved name that keeps commits waiting in strict mode when no standby is usable.
 public let strictSyncPlaceholder = "__patroni_strict_sync_replica_placeholder__"
 
-/// A value of `synchronous_standby_names` that staz manages (reference §2.11 rendering rules).
+/// A value of `synchronous_standby_names` that staz manages (rendered as Patroni's `SyncHandler` does).
 public struct StandbyNames: Sendable, Equatable, CustomStringConvertible {
     /// How many of `names` must confirm a commit.
     public var count: Int

@@ -1,7 +1,7 @@
 import StazCore
 import StazConfig
 
-/// What the leader's synchronous-replication step sees (reference §2.11).
+/// What the leader's synchronous-replication step sees (Patroni's `Ha.process_sync_replication`).
 public struct SyncPlannerInput: Sendable {
     public var me: String
     public var settings: DynamicSettings

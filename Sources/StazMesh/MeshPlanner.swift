@@ -183,8 +183,8 @@ private func planSubscription(_ wanted: MeshSubscriptionDesired, _ database: Mes
         return
     }
     if existing.providerDSN != wanted.providerDSN {
-        // New endpoint: add an interface, switch the subscription to it, drop the old one
-        // (spock.md §6.2). Interfaces are named after a hash of their DSN, so a repeated pass
+        // New endpoint: add an interface, switch the subscription to it, drop the old one.
+        // Interfaces are named after a hash of their DSN, so a repeated pass
         // finds the interface it added.
         let node = observed.node(wanted.providerNode)
         let target = node?.interfaces.first { $0.dsn == wanted.providerDSN }?.name

@@ -2,7 +2,7 @@ import StazConfig
 
 /// What differs between Spock and pglogical for the mesh: names only. Both take the same
 /// argument names, so every call is rendered once with named arguments (`=>`), which also
-/// keeps calls working across versions whose argument lists differ (spock.md §1.10, §2.2).
+/// keeps calls working across versions whose argument lists differ.
 public struct MeshProvider: Sendable, Equatable {
     public let kind: MeshProviderKind
     /// Schema of the extension's functions and catalog tables (`node`, `node_interface`,

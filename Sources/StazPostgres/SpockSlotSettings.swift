@@ -1,6 +1,6 @@
 import StazCore
 
-/// Spock keeps its logical slots on standbys itself (spock.md §3.4): a `spock_failover_slots`
+/// Spock keeps its logical slots on standbys itself: a `spock_failover_slots`
 /// worker on every standby copies the primary's slots (PostgreSQL 15-17), and a primary-side
 /// guard holds logical walsenders back until the listed physical standby slots have flushed a
 /// change, so a subscriber is never ahead of the standby that may be promoted. staz only

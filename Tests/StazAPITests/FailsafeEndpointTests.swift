@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 @testable import StazAPI
 
-/// `POST /failsafe` and `GET /failsafe` (reference §3.3, §3.4): 502 outside failsafe mode,
+/// `POST /failsafe` and `GET /failsafe` (Patroni's `do_GET_failsafe`/`do_POST_failsafe`): 502 outside failsafe mode,
 /// 400 naming what is wrong with a body, the daemon's answer otherwise.
 @Suite("REST: failsafe endpoints")
 struct FailsafeEndpointTests {

@@ -3,7 +3,7 @@ import StazCore
 import Testing
 @testable import StazAPI
 
-/// Validation of the unsafe endpoints' bodies, with Patroni's texts and codes (reference §3.4).
+/// Validation of the unsafe endpoints' bodies, with Patroni's texts and codes (Patroni's patroni/api.py `do_POST_*` handlers).
 @Suite("REST operations: request validation")
 struct OperationRequestTests {
     static let now = 1_700_000_000.0  // 2023-11-14T22:13:20Z

@@ -2,8 +2,8 @@ import Testing
 import StazCore
 @testable import StazHA
 
-/// Empty data directory (reference §2.2 step 10, §6.4, §6.5) and the join checks for a
-/// non-empty one (§2.2 step 11).
+/// Empty data directory (Patroni's `Ha._run_cycle`, `Bootstrap.bootstrap`, `Bootstrap.clone`) and the join checks for a
+/// non-empty one (`Ha._run_cycle`'s system identifier checks).
 @Suite("HA decide: bootstrap, clone and join")
 struct BootstrapAndJoinTests {
     static let emptyDataDirectory: [HACase] = [

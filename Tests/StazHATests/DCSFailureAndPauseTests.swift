@@ -2,7 +2,7 @@ import Testing
 import StazCore
 @testable import StazHA
 
-/// DCS unreachable (reference §2.10 `_handle_dcs_error`) and pause mode (§2.13).
+/// DCS unreachable (Patroni's `Ha._handle_dcs_error`) and pause mode.
 @Suite("HA decide: DCS failure and pause")
 struct DCSFailureAndPauseTests {
     static let threeNodes = ["node1", "node2", "node3"]
@@ -98,7 +98,7 @@ struct DCSFailureAndPauseTests {
     func pause(_ row: HACase) { row.check() }
 
     /// Whatever the DCS answers, a paused plan never promotes, demotes, starts, bootstraps or clones
-    /// (taking the lock as an already-running primary is the one allowed race, §2.13).
+    /// (taking the lock as an already-running primary is the one allowed race in pause).
     @Test(arguments: pause)
     func pauseNeverChangesRoles(_ row: HACase) {
         for answers in [DCSAnswers.yes, .lockNotAcquired, .lockNotUpdated, .initializeLost] {

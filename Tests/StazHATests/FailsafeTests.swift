@@ -3,7 +3,7 @@ import StazCore
 import StazConfig
 @testable import StazHA
 
-/// DCS failsafe mode (reference §2.14, §2.10 `_handle_dcs_error`, §2.5 step 8).
+/// DCS failsafe mode (Patroni's `Failsafe`, `Ha._handle_dcs_error`, `Ha.is_failover_possible`).
 @Suite("HA decide: DCS failsafe mode")
 struct FailsafeTests {
     static let threeNodes = ["node1", "node2", "node3"]

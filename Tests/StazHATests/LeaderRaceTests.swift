@@ -2,7 +2,7 @@ import Testing
 import StazCore
 @testable import StazHA
 
-/// No leader key: the race (reference §2.3 `process_unhealthy_cluster`, §2.5 health rules).
+/// No leader key: the race (Patroni's `Ha.process_unhealthy_cluster` and its `is_healthiest_node` rules).
 @Suite("HA decide: unlocked cluster, leader race")
 struct LeaderRaceTests {
     static let threeNodes = ["node1", "node2", "node3"]

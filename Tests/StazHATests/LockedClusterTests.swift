@@ -2,7 +2,7 @@ import Testing
 import StazCore
 @testable import StazHA
 
-/// A leader key exists (reference §2.4 `process_healthy_cluster`, `enforce_primary_role`, `follow`).
+/// A leader key exists (Patroni's `Ha.process_healthy_cluster`, `enforce_primary_role`, `follow`).
 @Suite("HA decide: locked cluster")
 struct LockedClusterTests {
     static let threeNodes = ["node1", "node2", "node3"]

@@ -2,7 +2,7 @@ import Testing
 import StazCore
 @testable import StazHA
 
-/// A long action (bootstrap, clone, restart, ...) is running in the background (reference §2.8).
+/// A long action (bootstrap, clone, restart, ...) is running in the background (Patroni's `Ha.handle_long_action_in_progress`).
 @Suite("HA decide: long action in progress")
 struct LongActionTests {
     static let threeNodes = ["node1", "node2", "node3"]
@@ -30,9 +30,9 @@ struct LongActionTests {
                input("node2", cluster(members: threeNodes), PG.replica(), memory: Memory.longAction("restart")),
                steps: [],
                message: "restart in progress"),
-        // Patroni §2.8: not the owner, not bootstrapping, not paused, running as primary →
+        // Patroni's `handle_long_action_in_progress`: not the owner, not bootstrapping, not paused, running as primary →
         // demote('immediate-nolock'), "lost leader lock during <action>".
-        HACase("running primary that lost the lock during a restart demotes (Patroni §2.8)",
+        HACase("running primary that lost the lock during a restart demotes (Patroni's handle_long_action_in_progress)",
                input("node1", cluster(leader: "node2", members: threeNodes), PG.primary(), memory: Memory.longAction("restart")),
                steps: [.demote(.immediateNoLock)],
                message: "lost leader lock during restart"),

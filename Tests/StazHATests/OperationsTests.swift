@@ -3,7 +3,7 @@ import StazCore
 import StazConfig
 @testable import StazHA
 
-/// Scheduled switchover and restart (reference §2.9 `should_run_scheduled_action`), the
+/// Scheduled switchover and restart (Patroni's `Ha.should_run_scheduled_action`), the
 /// pre_promote backoff, cascading replication (`replicatefrom`) and switchover in pause.
 @Suite("HA decide: scheduled actions, pre_promote, replicatefrom, pause operations")
 struct OperationsTests {

@@ -2,7 +2,7 @@ import Testing
 import StazCore
 @testable import StazHA
 
-/// PostgreSQL is not running (reference §2.2 step 12, §2.6 `recover`).
+/// PostgreSQL is not running (Patroni's `Ha._run_cycle` and `Ha.recover`).
 @Suite("HA decide: PostgreSQL not running")
 struct StoppedPostgresTests {
     static let threeNodes = ["node1", "node2", "node3"]
@@ -29,9 +29,9 @@ struct StoppedPostgresTests {
                input("node1", iLead, PG.stopped(wasPrimary: true), peers: [healthyReplica], settings: noStartTimeout),
                steps: [.releaseLock, .follow(leader: nil)],
                message: "stopped PostgreSQL to fail over after a crash"),
-        // Patroni §2.6: "if it is 0 and failover is possible → demote('immediate')"; with nobody to
+        // Patroni's `Ha.recover`: "if it is 0 and failover is possible → demote('immediate')"; with nobody to
         // fail over to it falls through and starts the primary again (without a start timeout).
-        HACase("primary_start_timeout 0 but no failover candidate: restart as primary (Patroni §2.6)",
+        HACase("primary_start_timeout 0 but no failover candidate: restart as primary (Patroni's recover)",
                input("node1", iLead, PG.stopped(wasPrimary: true), peers: [Peer.unreachable("node2")], settings: noStartTimeout),
                steps: [updateLock, .startAsPrimary],
                message: "starting primary after failure"),

@@ -2,7 +2,7 @@ import Testing
 import StazCore
 @testable import StazHA
 
-/// Manual switchover / failover (reference §2.9): the leader side while it holds the lock, and
+/// Manual switchover / failover in Patroni's `Ha`: the leader side while it holds the lock, and
 /// the race side once it has released it.
 @Suite("HA decide: switchover and manual failover")
 struct SwitchoverTests {
@@ -95,9 +95,9 @@ struct SwitchoverTests {
                      peers: [Peer.unreachable("node2"), Peer.unreachable("node3")]),
                steps: promoteAndClean,
                message: won),
-        // Patroni §2.9 (`manual_failover_process_no_leader`): with no candidate the others compare
+        // Patroni's `manual_failover_process_no_leader`: with no candidate the others compare
         // among members except the former leader, WITHOUT the maximum_lag_on_failover check.
-        HACase("switchover without candidate: lagging replica still wins, former leader ignored (Patroni §2.9)",
+        HACase("switchover without candidate: lagging replica still wins, former leader ignored (Patroni's manual_failover_process_no_leader)",
                input("node2", raceView(failoverKey(from: "node1")), PG.replica(),
                      peers: [Peer.replica("node1", lsn: baseLSN + 10 * MiB), Peer.replica("node3", lsn: baseLSN - MiB)]),
                steps: promoteAndClean,

@@ -3,7 +3,7 @@ import StazCore
 import StazConfig
 @testable import StazHA
 
-/// The leader's synchronous-replication step (reference §2.11), one action at a time.
+/// The leader's synchronous-replication step (Patroni's `Ha.process_sync_replication`), one action at a time.
 @Suite("Sync planner")
 struct SyncPlannerTests {
     static func members(_ names: [String], noSync: Set<String> = []) -> [Member] {

@@ -15,7 +15,7 @@ func syncCluster(_ members: [String], sync leader: String?, _ standbys: [String]
     return view
 }
 
-/// Race and promotion rules in synchronous mode (reference §2.5, §2.9, §2.11).
+/// Race and promotion rules in synchronous mode (Patroni's `Ha.is_healthiest_node`, `process_manual_failover_from_leader`, `process_sync_replication`).
 @Suite("HA decide: synchronous replication")
 struct SyncDecisionTests {
     static let members = ["node1", "node2", "node3"]

@@ -4,7 +4,7 @@ import StazConfig
 
 /// Every action rendered for both providers, exact text. This is how the Spock paths are
 /// covered: Spock needs a patched server and cannot run here; its names and argument names
-/// come from its 6.0 SQL (spock.md §1.2-1.5, §2.2).
+/// come from its 6.0 SQL.
 @Suite struct MeshSQLTests {
     static let pglogical = MeshSQL(provider: .pglogical)
     static let spock = MeshSQL(provider: .spock)
