@@ -17,7 +17,8 @@ public struct PostgresObservation: Sendable, Equatable {
     public var isAcceptingConnections: Bool = false
     /// `pg_is_in_recovery()`; for a stopped server, whether standby.signal exists.
     public var isInRecovery: Bool = false
-    /// primary: current timeline; replica: walreceiver's received timeline.
+    /// primary: current timeline; replica: the timeline its WAL ends on (the segment files'
+    /// timeline, else the walreceiver's, else the last restartpoint's).
     public var timeline: Int64? = nil
     /// primary: pg_current_wal_flush_lsn(); replica: max(receive, replay).
     public var walPosition: LSN? = nil

@@ -46,6 +46,7 @@ public struct ControlData: Sendable, Equatable {
     public var checkpointRedoLocation: LSN? { fields["Latest checkpoint's REDO location"].flatMap { LSN(text: $0) } }
     public var minRecoveryEndLocation: LSN? { fields["Minimum recovery ending location"].flatMap { LSN(text: $0) } }
     public var minRecoveryEndTimeline: Int64? { fields["Min recovery ending loc's timeline"].flatMap { Int64($0) } }
+    public var walSegmentSize: UInt64? { fields["Bytes per WAL segment"].flatMap { UInt64($0) } }
     public var walLogHints: Bool { fields["wal_log_hints setting"] == "on" }
     public var dataChecksumVersion: Int { fields["Data page checksum version"].flatMap { Int($0) } ?? 0 }
 

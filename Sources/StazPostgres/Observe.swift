@@ -77,7 +77,9 @@ extension PostgresController {
         var observation = PostgresObservation(dataDirectoryEmpty: empty, isRunning: pid != nil)
         if let error = dataDirectoryAccessError() { observation.dataDirectoryError = error }
         observation.isInRecovery = hasStandbySignal()
+        var segmentSize: UInt64? = nil
         if !empty, let control = await controlData() {
+            segmentSize = control.walSegmentSize
             observation.systemIdentifier = control.systemIdentifier
             observation.controlDataState = control.clusterState
             observation.controlDataTimeline = control.checkpointTimeline
@@ -89,6 +91,10 @@ extension PostgresController {
         do {
             if let row = try await queryLocal(StateQuery.sql, timeout: 2).first {
                 StateQuery.apply(row, to: &observation)
+            }
+            if observation.isInRecovery, let end = observation.walPosition, let segmentSize,
+               let tl = walTimeline(endingAt: end, segmentSize: segmentSize) {
+                observation.timeline = tl
             }
         } catch {
             logger.debug("state query failed: \(Self.describe(error))")
