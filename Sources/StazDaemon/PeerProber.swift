@@ -57,6 +57,7 @@ struct PeerProber {
         var status = PeerStatus(name: name, reachable: true, role: role, isInRecovery: isInRecovery, walPosition: wal,
                                 noFailover: noFailover || json["watchdog_failed"]?.boolValue == true, failoverPriority: priority)
         status.logicalSlotsReady = json["logical_slots_ready"]?.boolValue
+        status.timeline = json["timeline"]?.intValue
         return status
     }
 }

@@ -18,6 +18,14 @@ extension Decider {
         return !listedInSync(sync)
     }
 
+    /// A switchover (the request names the leader) goes only to a member of `/sync`, in quorum
+    /// mode too (Patroni's `is_healthiest_node`: `sync_mode_is_active()` covers both). Only a
+    /// manual failover without a leader may pick an asynchronous member.
+    func excludedFromSwitchover(_ cluster: ClusterView) -> Bool {
+        guard let request = cluster.failover, request.leader != nil, let sync = activeSync(cluster) else { return false }
+        return !listedInSync(sync)
+    }
+
     /// In `/sync` as a synchronous standby or as its leader. The former leader counts: it wrote
     /// every commit it acknowledged (e.g. it came back after a partition during which nobody
     /// could take over because no standby was synchronous yet).
@@ -29,15 +37,22 @@ extension Decider {
     /// that is enough (Patroni counts from −1 when the candidate itself is not a voter).
     func quorumVotes(_ cluster: ClusterView, excluding: String?) -> (votes: Int, needed: Int, enough: Bool)? {
         guard syncMode == .quorum, let sync = activeSync(cluster) else { return nil }
-        let mine = pg.walPosition ?? .zero
         var votes = sync.contains(me) ? 0 : -1
         var nobodyAhead = true
         for peer in input.peers where peer.name != me && peer.name != excluding && peer.reachable {
             let theirs = peer.walPosition ?? .zero
-            if theirs > mine { nobodyAhead = false }
-            if sync.contains(peer.name), theirs.value > 0, theirs <= mine { votes += 1 }
+            let ahead = peerIsAhead(peer)
+            if ahead { nobodyAhead = false }
+            if sync.contains(peer.name), theirs.value > 0, !ahead { votes += 1 }
         }
-        let enough = votes >= sync.quorum || (nobodyAhead && sync.leader == me)
+        // The leader in `/sync` wrote every commit it acknowledged: being level with it (it is a
+        // standby now, e.g. it stepped down for a switchover whose candidate then failed) proves
+        // as much as the voters' answers. A stale request excluded it from the race, not this.
+        let formerLeaderLevel = input.peers.contains { peer in
+            peer.name == sync.leader && peer.name != me && peer.reachable && peer.isInRecovery
+                && (peer.walPosition?.value ?? 0) > 0 && !peerIsAhead(peer)
+        }
+        let enough = votes >= sync.quorum || (nobodyAhead && (sync.leader == me || formerLeaderLevel))
         return (max(0, votes), sync.quorum, enough)
     }
 
@@ -55,7 +70,7 @@ extension Decider {
         }
         guard let quorum = quorumVotes(cluster, excluding: nil), !quorum.enough else { return nil }
         let aheadOrPrimary = input.peers.contains { peer in
-            peer.reachable && (peer.role == .primary || !peer.isInRecovery || (peer.walPosition ?? .zero) > (pg.walPosition ?? .zero))
+            peer.reachable && (peer.role == .primary || !peer.isInRecovery || peerIsAhead(peer))
         }
         if aheadOrPrimary { return nil }
         return "not promoting because only \(quorum.votes) of the \(quorum.needed) synchronous quorum votes needed confirm that \(me) has every acknowledged commit; \(override)"

@@ -227,17 +227,41 @@ struct Decider {
         if paused || !input.node.mayBecomeLeader { return false }
         if pg.isRunning && !pg.isAcceptingConnections { return false }
         if excludedByFailsafeKey(cluster) { return false }
-        // A switchover in priority sync mode goes only to a standby listed in `/sync`.
-        if let request = cluster.failover, request.leader != nil, excludedFromPriorityRace(cluster) { return false }
+        // A switchover with synchronous replication goes only to a member of `/sync`.
+        if excludedFromSwitchover(cluster) { return false }
         if let request = cluster.failover, request.leader == me {
-            // The former leader of a switchover wins only when nobody else could.
-            return !input.peers.contains { $0.name != me && $0.reachable && !$0.noFailover && $0.failoverPriority > 0 }
+            // The former leader of a switchover wins only when nobody else could (Patroni's
+            // `is_failover_possible`): a member with a server reporting WAL and, with synchronous
+            // replication, in `/sync`. Counting every reachable peer left a cluster whose other
+            // members may not promote without a leader for good. The request may be stale
+            // (written before others led): still never promote behind a peer or without the
+            // quorum's votes.
+            let sync = activeSync(cluster)
+            let someoneElseCould = input.peers.contains { peer in
+                peer.name != me && peer.reachable && !peer.noFailover && peer.failoverPriority > 0
+                    && (peer.walPosition?.value ?? 0) > 0 && (sync.map { $0.contains(peer.name) } ?? true)
+                    && !(sync != nil && peerIsBehind(peer))  // it would refuse: it lacks WAL we have
+            }
+            return !someoneElseCould && comparedWithPeers(cluster, checkLag: false, excluding: nil)
         }
         if let request = cluster.failover {
             if let candidate = request.candidate {
-                if candidate == me { return true }
+                // Named, yet with synchronous replication still never behind a peer or short of
+                // the quorum's votes: a request can outlive the leader that would have checked us.
+                if candidate == me {
+                    return activeSync(cluster) == nil || comparedWithPeers(cluster, checkLag: false, excluding: request.leader)
+                }
                 if excludedFromPriorityRace(cluster) { return false }
-                let candidateHealthy = input.peers.contains { $0.name == candidate && $0.reachable && !$0.noFailover }
+                // A candidate a switchover may not go to (outside `/sync`) never promotes: waiting
+                // for it left the cluster without a leader for good once its leader was gone.
+                let candidateEligible = !(request.leader != nil && activeSync(cluster).map { !$0.contains(candidate) && $0.leader != candidate } == true)
+                // Nor does one without a server reporting WAL (empty, cloning, stopped), nor, with
+                // synchronous replication, one behind us: it refuses to promote (see above), and
+                // waiting for it left the cluster without a leader for good.
+                let candidateHealthy = candidateEligible && input.peers.contains {
+                    $0.name == candidate && $0.reachable && !$0.noFailover && ($0.walPosition?.value ?? 0) > 0
+                        && !(activeSync(cluster) != nil && peerIsBehind($0))
+                }
                 if candidateHealthy { return false }
             }
             if excludedFromPriorityRace(cluster) { return false }
@@ -246,6 +270,27 @@ struct Decider {
         // Priority sync mode: only a standby in `/sync` holds every acknowledged commit.
         if excludedFromPriorityRace(cluster) { return false }
         return comparedWithPeers(cluster, checkLag: true, excluding: nil)
+    }
+
+    /// Whether `peer` has WAL we lack. Byte positions compare only on the same timeline: a peer
+    /// on a later timeline holds the newer primary's commits whatever its position, and a larger
+    /// position on an earlier timeline is WAL of an abandoned branch (it is rewound when it
+    /// rejoins). Patroni compares positions alone; the simulation found a quorum-mode failover
+    /// that lost acknowledged commits that way: a member that had written on a timeline nobody
+    /// followed out-ranked the voter that held them. Without a reported timeline (a Patroni or
+    /// stopped peer), positions alone decide, as in Patroni.
+    func peerIsAhead(_ peer: PeerStatus) -> Bool {
+        if let theirs = peer.timeline, let ours = pg.timeline, theirs != ours { return theirs > ours }
+        return (peer.walPosition ?? .zero) > (pg.walPosition ?? .zero)
+    }
+
+    /// Neither ahead of us nor level: we hold WAL it lacks.
+    func peerIsBehind(_ peer: PeerStatus) -> Bool { !peerIsAhead(peer) && !peerIsLevel(peer) }
+
+    /// Same timeline (as far as known) and same position.
+    func peerIsLevel(_ peer: PeerStatus) -> Bool {
+        if let theirs = peer.timeline, let ours = pg.timeline, theirs != ours { return false }
+        return (peer.walPosition ?? .zero) == (pg.walPosition ?? .zero)
     }
 
     /// Patroni's `_is_healthiest_node`: not too far behind the last known leader position, and no
@@ -267,11 +312,10 @@ struct Decider {
             case .iAmPreferred?: continue
             case nil: break
             }
-            let theirs = peer.walPosition ?? .zero
             let formerLeader = sync?.leader == peer.name
-            if theirs > mine && !formerLeader { return false }
+            if peerIsAhead(peer) && !formerLeader { return false }
             let competes = syncMode != .quorum || sync == nil || sync!.contains(peer.name)
-            if theirs == mine && competes && !formerLeader && peer.failoverPriority > input.node.failoverPriority { return false }
+            if peerIsLevel(peer) && competes && !formerLeader && peer.failoverPriority > input.node.failoverPriority { return false }
         }
         if let quorum = quorumVotes(cluster, excluding: excluding) { return quorum.enough }
         return true
@@ -350,10 +394,15 @@ struct Decider {
         // (one loop), so under write load the live position alone made caught-up standbys look
         // megabytes behind and switchovers fail with "no healthy members found".
         let leaderWal = LSN(UInt64(max(0, cluster.status.optime ?? 0)))
+        // Patroni's `get_failover_candidates`: with synchronous replication only members of
+        // `/sync` qualify, a named candidate included; only a manual failover (no leader named)
+        // may go to an asynchronous member. A leader that stepped down for a candidate outside
+        // `/sync` left a cluster nobody could lead (the simulation's switchover seeds).
+        let manualFailoverWithoutLeader = cluster.failover.map { $0.leader == nil } ?? false
         return input.peers.contains { peer in
             guard peer.name != me, peer.reachable, !peer.noFailover, peer.failoverPriority > 0 else { return false }
             if let candidate, peer.name != candidate { return false }
-            if candidate == nil, syncMode == .priority, let sync = activeSync(cluster), !sync.contains(peer.name) { return false }
+            if !manualFailoverWithoutLeader, let sync = activeSync(cluster), !sync.contains(peer.name) { return false }
             let theirs = peer.walPosition ?? .zero
             return leaderWal.bytesAhead(of: theirs) <= UInt64(max(0, settings.maximumLagOnFailover))
         }

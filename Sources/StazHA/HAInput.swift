@@ -35,6 +35,8 @@ public struct PeerStatus: Sendable, Equatable {
     /// `logical_slots_ready` of its `/patroni` (staz extension): its copies of the mesh's
     /// logical slots are ready for a failover. nil: not reported (no mesh, or not staz).
     public var logicalSlotsReady: Bool? = nil
+    /// The timeline its `/patroni` reports (nil when it reports none: stopped, or not staz).
+    public var timeline: Int64? = nil
 
     public init(name: String, reachable: Bool, role: MemberRole? = nil, isInRecovery: Bool = true,
                 walPosition: LSN? = nil, noFailover: Bool = false, failoverPriority: Int = 1) {
