@@ -41,16 +41,36 @@ final class FailsafeMemory: Sendable {
     }
 
     private let box = Mutex(State())
+    /// Where an accepted promise is also written, so a restarted staz keeps it (FailsafePromise).
+    private let promiseFile: FailsafePromiseFile?
+
+    init(promiseFile: FailsafePromiseFile? = nil) { self.promiseFile = promiseFile }
 
     /// `POST /failsafe`. A member that leads, or is racing to, refuses: otherwise the caller would
     /// count on a promise this member is about to break. Accepting and racing exclude each
     /// other under the lock, which is what makes the leader's extended fence deadline safe.
     func receive(_ request: FailsafeRequest, now: ContinuousClock.Instant = .now) -> Answer {
-        box.withLock { state in
-            if state.leading || state.claiming { return .runningAsLeader }
+        let (answer, ttl) = box.withLock { state -> (Answer, Duration) in
+            if state.leading || state.claiming { return (.runningAsLeader, state.ttl) }
             state.leader = Leader(name: request.name, apiURL: request.apiURL, connURL: request.connURL, receivedAt: now)
-            return .accepted(lsn: state.walPosition)
+            return (.accepted(lsn: state.walPosition), state.ttl)
         }
+        if case .accepted = answer {
+            promiseFile?.record(leader: request.name, apiURL: request.apiURL, connURL: request.connURL, ttl: ttl)
+        }
+        return answer
+    }
+
+    /// At start: a promise the previous staz process made on this data directory binds us for
+    /// what is left of it, as if we had made it (`ttl` is the configured one).
+    func restorePromise(ttl: Double, now: ContinuousClock.Instant = .now) -> FailsafePromise? {
+        guard let (promise, remaining) = promiseFile?.load() else { return nil }
+        box.withLock { state in
+            state.ttl = .milliseconds(Int64(ttl * 1000))
+            state.leader = Leader(name: promise.leader, apiURL: promise.apiURL, connURL: promise.connURL,
+                                  receivedAt: now + remaining - state.ttl)
+        }
+        return promise
     }
 
     /// The leader that confirmed itself less than `ttl` ago.

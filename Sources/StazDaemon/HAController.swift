@@ -66,7 +66,7 @@ actor HAController {
     /// DCS failsafe mode: what the loop wrote and confirmed (Failsafe.swift), and what this
     /// member promised by answering `POST /failsafe` (shared with the REST handler).
     var failsafe = FailsafeLoopState()
-    let failsafeMemory = FailsafeMemory()
+    let failsafeMemory: FailsafeMemory
     /// A DCS request of the executor found the DCS unreachable: the rest of the cycle takes the
     /// DCS-error path (Patroni's `DCSError` → `_handle_dcs_error`).
     var dcsLostDuringCycle = false
@@ -80,6 +80,11 @@ actor HAController {
         prober = PeerProber(http: http, timeout: .seconds(2))
         callbacks = CallbackRunner(scope: config.scope, logger: logger)
         reloadCallbacks = CallbackRunner(scope: config.scope, logger: logger)
+        failsafeMemory = FailsafeMemory(promiseFile: FailsafePromiseFile(dataDirectory: config.postgresql.dataDir, logger: logger))
+        // Before the first cycle can race: a promise our previous process made still binds.
+        if let promise = failsafeMemory.restorePromise(ttl: settings.ttl) {
+            logger.warning("the previous staz process promised \(promise.leader) through POST /failsafe not to race for the leader lock; keeping that promise")
+        }
     }
 
     var me: String { config.name }
