@@ -72,7 +72,7 @@ extension HAController {
                 await publishFailsafeKey(cluster: cluster)
             } else {
                 logger.error("failed to update leader lock")
-                await keeper.setHoldingLeader(false)
+                await keeper.setHoldingLeader(false, primaryMayRun: observation.isRunning && !observation.isInRecovery)
             }
             return updated ? held : lost
         case .raceInitialize(let won, let lost):
@@ -359,9 +359,13 @@ extension HAController {
     func demote(_ mode: DemoteMode) async throws {
         standbyNames = nil
         standbyNamesAppliedAt = nil
-        await keeper.setHoldingLeader(false)
+        // Without the lock (lost, or the DCS unreachable) the deadline stays armed until the
+        // server is down. With it, nobody can promote before we delete the key after the stop,
+        // and a long checkpoint-first stop must not meet a deadline the keeper no longer moves.
+        await keeper.setHoldingLeader(false, primaryMayRun: !mode.releasesLock)
         try await stopPostgres(mode: mode.stopsImmediately ? .immediate : .fast, checkpointFirst: mode.checkpointsFirst,
                                timeout: mode.stopTimeout(ttl: settings.ttl))
+        await keeper.primaryStopped()
         if mode.releasesLock { _ = try? await dcs.deleteLeader() }
         try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mode.keepsSlotName ? mySlot : nil),
                                 callback: nil)

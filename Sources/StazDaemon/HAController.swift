@@ -155,7 +155,7 @@ actor HAController {
             // the lock by any path (fence, expiry, another member's takeover) must not go on
             // refreshing "as leader", or a later acquire would start from a stale confirmation.
             if cluster.leader?.name != me, await keeper.holdingLeader {
-                await keeper.setHoldingLeader(false)
+                await keeper.setHoldingLeader(false, primaryMayRun: lastObservation.isRunning && !lastObservation.isInRecovery)
             }
             lastCluster = cluster
             if cluster.isLocked { lastLockedMembers = cluster.members.map(\.name) }

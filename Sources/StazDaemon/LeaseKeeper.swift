@@ -95,11 +95,25 @@ actor LeaseKeeper {
         fenceDeadlineObserver?(fenceDeadline)
     }
 
-    /// Called by the HA loop after it acquired, confirmed or released the lock.
-    func setHoldingLeader(_ holding: Bool, confirmedAt: ContinuousClock.Instant? = nil) {
+    /// Called by the HA loop after it acquired, confirmed or released the lock. When it stops
+    /// leading while PostgreSQL may still run as a primary (`primaryMayRun`: the lock expired or
+    /// was taken, or a demotion has yet to stop the server), the deadline it had stays armed as
+    /// an inherited one: in failsafe mode it can lie past the lock's expiry, and a loop that hung
+    /// right after noticing the loss would otherwise leave a primary no guard stops.
+    func setHoldingLeader(_ holding: Bool, confirmedAt: ContinuousClock.Instant? = nil, primaryMayRun: Bool = false) {
+        if !holding, primaryMayRun, !fenced, let deadline = leaderValidUntil {
+            inheritedFenceAt = max(inheritedFenceAt ?? deadline, deadline)
+        }
         holdingLeader = holding
         if let confirmedAt, lastConfirmed.map({ confirmedAt > $0 }) ?? true { lastConfirmed = confirmedAt }
         if holding { fenced = false; inheritedFenceAt = nil } else { failsafeConfirmed = nil }
+        publish()
+    }
+
+    /// PostgreSQL stopped taking writes (a demotion stopped it): nothing is left to fence.
+    func primaryStopped() {
+        guard !holdingLeader, inheritedFenceAt != nil else { return }
+        inheritedFenceAt = nil
         publish()
     }
 

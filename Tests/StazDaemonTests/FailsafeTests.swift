@@ -81,6 +81,29 @@ struct FailsafeDaemonTests {
         await keeper.setHoldingLeader(true)
         #expect(await keeper.leaderValidUntil == t0 + .milliseconds(Int64((5 - margin) * 1000)))
     }
+
+    /// The simulation's case: back from a DCS outage, a leader running on failsafe rounds
+    /// finds its lock expired and stops leading while PostgreSQL still takes writes; a loop
+    /// that hangs right then must still leave a deadline the guard enforces.
+    @Test func losingTheLockKeepsTheDeadlineWhileAPrimaryMayRun() async {
+        let keeper = LeaseKeeper(dcs: UnreachableDCS(), ttl: 5, loopWait: 1, logger: Logger(label: "test"),
+                                 onLeaseChange: { _ in }, fence: {})
+        let t0 = ContinuousClock.now
+        await keeper.setHoldingLeader(true, confirmedAt: t0)
+        await keeper.confirmByFailsafe(sentAt: t0 + .seconds(3))
+        let deadline = await keeper.fenceDeadline
+        #expect(deadline != nil)
+        await keeper.setHoldingLeader(false, primaryMayRun: true)
+        #expect(await keeper.fenceDeadline == deadline, "still armed")
+        #expect(await keeper.leaderValidUntil == nil, "yet no longer leading")
+        await keeper.primaryStopped()
+        #expect(await keeper.fenceDeadline == nil, "nothing left to fence once the server stopped")
+
+        // Without a primary that may run (a released lock, a standby), nothing stays armed.
+        await keeper.setHoldingLeader(true, confirmedAt: t0)
+        await keeper.setHoldingLeader(false)
+        #expect(await keeper.fenceDeadline == nil)
+    }
 }
 
 /// A DCS that never answers (the keeper under test only compares instants).
