@@ -241,6 +241,7 @@ struct Decider {
                 peer.name != me && peer.reachable && !peer.noFailover && peer.failoverPriority > 0
                     && (peer.walPosition?.value ?? 0) > 0 && (sync.map { $0.contains(peer.name) } ?? true)
                     && !(sync != nil && peerIsBehind(peer))  // it would refuse: it lacks WAL we have
+                    && !excludedByFailsafeKey(cluster, peer.name)  // it may not win a race
             }
             return !someoneElseCould && comparedWithPeers(cluster, checkLag: false, excluding: nil)
         }
@@ -258,7 +259,8 @@ struct Decider {
                 // Nor does one without a server reporting WAL (empty, cloning, stopped), nor, with
                 // synchronous replication, one behind us: it refuses to promote (see above), and
                 // waiting for it left the cluster without a leader for good.
-                let candidateHealthy = candidateEligible && input.peers.contains {
+                // Nor one the `failsafe` key leaves out: it may not win a race at all.
+                let candidateHealthy = candidateEligible && !excludedByFailsafeKey(cluster, candidate) && input.peers.contains {
                     $0.name == candidate && $0.reachable && !$0.noFailover && ($0.walPosition?.value ?? 0) > 0
                         && !(activeSync(cluster) != nil && peerIsBehind($0))
                 }

@@ -85,8 +85,8 @@ extension Decider {
 
     /// A non-empty `failsafe` key without us: we never took part in the leader's confirmation
     /// rounds, so the leader may still be running on them: we must not win a race.
-    func excludedByFailsafeKey(_ cluster: ClusterView) -> Bool {
+    func excludedByFailsafeKey(_ cluster: ClusterView, _ name: String? = nil) -> Bool {
         guard settings.failsafeMode, !paused, let listed = cluster.failsafe?.keys, !listed.isEmpty else { return false }
-        return !listed.contains(me)
+        return !listed.contains(name ?? me)
     }
 }

@@ -132,4 +132,21 @@ struct FailsafeTests {
         #expect(FailsafeMember.list(nil) == nil)
         #expect(FailsafeMember.list(JSONObject()) == [])
     }
+
+    /// The simulation's seed 33: a stale switchover names node3, which the `failsafe` key
+    /// leaves out (its member key had expired when the leader wrote it). node3 may not win a
+    /// race, so nobody waits for it: neither another member nor the former leader.
+    @Test func nobodyWaitsForACandidateTheFailsafeKeyLeavesOut() {
+        let view = Self.unlocked(failsafeKey: ["node1", "node2"], failover: failoverKey(from: "node1", to: "node3"))
+        let other = decide(input("node2", view, PG.replica(), peers: [Peer.replica("node1"), Peer.replica("node3")],
+                                 settings: Self.failsafeOn))
+        #expect(other.resolved().steps.contains(.promote), "\(other.message)")
+        let formerLeader = decide(input("node1", view, PG.replica(), peers: [Peer.replica("node3")], settings: Self.failsafeOn))
+        #expect(formerLeader.resolved().steps.contains(.promote), "\(formerLeader.message)")
+        // Listed, node3 is waited for as before.
+        let listed = Self.unlocked(failsafeKey: ["node1", "node2", "node3"], failover: failoverKey(from: "node1", to: "node3"))
+        let waits = decide(input("node2", listed, PG.replica(), peers: [Peer.replica("node1"), Peer.replica("node3")],
+                                 settings: Self.failsafeOn))
+        #expect(!waits.resolved().steps.contains(.promote), "\(waits.message)")
+    }
 }
