@@ -11,6 +11,10 @@ struct SimDCS {
     var failover: FailoverRequest?
     var sync = SyncState(version: "0")
     var optime: Int64?
+    /// The `failsafe` key (`{name: api_url}`), written by the leader in failsafe mode.
+    var failsafe: JSONObject?
+    /// The whole DCS is down (every member's requests fail) until then.
+    var downUntil: Double?
     /// Bumped on every change, as etcd's revision; members' watches wake on it.
     var revision = 0
 
@@ -72,6 +76,7 @@ struct SimDCS {
         let live = members.filter { $0.value.expiresAt > now }
             .map { Member(name: $0.key, data: $0.value.data) }.sorted { $0.name < $1.name }
         return ClusterView(initialize: initialize, leader: liveLeader(at: now).map { Leader(name: $0) }, members: live,
-                           failover: failover, history: history, status: ClusterStatus(optime: optime), sync: sync)
+                           failover: failover, history: history, status: ClusterStatus(optime: optime), sync: sync,
+                           failsafe: failsafe)
     }
 }

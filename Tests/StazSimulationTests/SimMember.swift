@@ -28,6 +28,15 @@ struct SimMember {
     /// A deadline left by a previous process (the fencing guard outlives a killed daemon).
     var inheritedFenceAt: Double?
 
+    /// Failsafe mode (`FailsafeMemory`, `FailsafeLoopState`): the leader this member promised
+    /// by answering "Accepted" to `POST /failsafe`, and when it received that request; the
+    /// send instant of this member's last round every listed member accepted (it extends the
+    /// fence deadline); the last `failsafe` key it read or wrote. A restarted daemon keeps only
+    /// the promise (its file in the data directory).
+    var failsafeLeader: (name: String, receivedAt: Double)?
+    var failsafeConfirmed: Double?
+    var lastFailsafeKey: JSONObject?
+
     /// A background action (bootstrap, clone) finishing at `until`.
     var longAction: (kind: LongAction, until: Double)?
 
@@ -51,21 +60,32 @@ struct SimMember {
     func isAlive(at now: Double) -> Bool { deadUntil.map { now >= $0 } ?? true }
     func isFrozen(at now: Double) -> Bool { frozenUntil.map { now < $0 } ?? false }
     func isIsolated(at now: Double) -> Bool { isolatedUntil.map { now < $0 } ?? false }
-    func reachesDCS(at now: Double) -> Bool { !isIsolated(at: now) && !(dcsCutUntil.map { now < $0 } ?? false) }
+    /// Its own link to the DCS (the world also checks whether the DCS is up).
+    func linkedToDCS(at now: Double) -> Bool { !isIsolated(at: now) && !(dcsCutUntil.map { now < $0 } ?? false) }
     /// The daemon runs code now (neither killed nor frozen).
     func isActive(at now: Double) -> Bool { isAlive(at: now) && !isFrozen(at: now) }
     func loopRuns(at now: Double) -> Bool { isActive(at: now) && !loopStalled }
 
     /// The instant the fencing guard stops PostgreSQL unless the lock is confirmed again.
     func fenceDeadline(ttl: Double) -> Double? {
-        if holding, let lastConfirmed { return lastConfirmed + ttl - min(1.0, ttl * 0.15) }
+        if holding, let confirmed = [lastConfirmed, failsafeConfirmed].compactMap({ $0 }).max() {
+            return confirmed + ttl - min(1.0, ttl * 0.15)
+        }
         return inheritedFenceAt
+    }
+
+    var apiURL: String { "http://sim:\(port + 1000)/patroni" }
+
+    /// The promise of a `POST /failsafe` answer still binds (`FailsafeMemory.leader`).
+    func failsafeLeader(at now: Double, ttl: Double) -> String? {
+        guard let leader = failsafeLeader, now - leader.receivedAt < ttl else { return nil }
+        return leader.name
     }
 
     func memberKey(state: MemberState) -> JSONObject {
         var data = JSONObject()
         data["conn_url"] = .string("postgres://sim:\(port)/postgres")
-        data["api_url"] = .string("http://sim:\(port + 1000)/patroni")
+        data["api_url"] = .string(apiURL)
         data["state"] = .string(state.rawValue)
         data["role"] = .string((pg.exists ? (pg.inRecovery ? MemberRole.replica : .primary) : .uninitialized).rawValue)
         data["version"] = .string("4.1.5")

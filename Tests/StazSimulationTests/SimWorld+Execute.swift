@@ -22,9 +22,11 @@ extension SimWorld {
 
     func run(_ step: HAStep, _ i: Int, _ cluster: ClusterView?) -> StepResult {
         let me = members[i].name
-        let reachable = members[i].reachesDCS(at: now)
+        let reachable = reachesDCS(i)
         switch step {
         case .acquireLock(let won, let lost):
+            // `FailsafeMemory.claimLeadership`: a leader that confirmed itself since the decision wins.
+            if members[i].failsafeLeader(at: now, ttl: options.ttl) != nil { return .branch(lost) }
             guard reachable else { return .dcsLost }
             guard dcs.acquire(me, at: now) else { return .branch(lost) }
             members[i].holding = true
@@ -35,18 +37,20 @@ extension SimWorld {
         case .updateLock(let held, let lost):
             guard reachable else { return settings.pause ? .branch(lost) : .dcsLost }
             guard dcs.renew(me, at: now) else {
-                members[i].holding = false
+                stopLeading(i, primaryMayRun: members[i].pg.acceptsWrites)
                 return .branch(lost)
             }
             members[i].holding = true
             members[i].lastConfirmed = now
             if members[i].pg.acceptsWrites { dcs.optime = Int64(members[i].pg.lsn) }
+            publishFailsafeKey(i, cluster)
             return .branch(held)
         case .raceInitialize(let won, let lost):
             guard reachable else { return .dcsLost }
             return .branch(dcs.raceInitialize() ? won : lost)
         case .releaseLock:
             members[i].holding = false
+            members[i].failsafeConfirmed = nil
             guard reachable else { return .dcsLost }
             dcs.release(me, at: now)
         case .writeInitialize(let value):
@@ -62,7 +66,12 @@ extension SimWorld {
             members[i].pg.syncNames = managedStandbyNames(i, primary: true, cluster)
             checkAcknowledgedCommitsKept(by: i, "started as primary")
         case .follow(let leader):
-            follow(i, leader: leader.flatMap { cluster?.member(named: $0) }, cluster: cluster)
+            // The leader announced by `POST /failsafe` is followed even without its member key.
+            let member = leader.flatMap { name in
+                cluster?.member(named: name)
+                    ?? (members[i].failsafeLeader(at: now, ttl: options.ttl) == name ? Member(name: name, data: JSONObject()) : nil)
+            }
+            follow(i, leader: member, cluster: cluster)
         case .promote:
             guard members[i].pg.running, members[i].pg.inRecovery else { return .next }
             checkAcknowledgedCommitsKept(by: i, "promoted")
@@ -71,10 +80,11 @@ extension SimWorld {
             members[i].pg.syncNames = managedStandbyNames(i, primary: true, cluster)
             log("\(me): promoted to timeline \(members[i].pg.timeline)")
         case .demote(let mode):
-            members[i].holding = false
+            stopLeading(i, primaryMayRun: !mode.releasesLock)
             members[i].standbyNames = nil
             members[i].standbyNamesAppliedAt = nil
             members[i].pg.stop()
+            members[i].inheritedFenceAt = nil  // `LeaseKeeper.primaryStopped`
             if mode.releasesLock, reachable { dcs.release(me, at: now) }
             members[i].pg.running = true
             members[i].pg.inRecovery = true
@@ -106,10 +116,41 @@ extension SimWorld {
                 members[i].pg.syncNames = members[i].standbyNames
             }
             return .branch(won)
-        case .confirmFailsafe(_, _, let refused):
-            return .branch(refused)
+        case .confirmFailsafe(let listed, let kept, let refused):
+            return .branch(confirmFailsafe(i, listed) ? kept : refused)
         }
         return .next
+    }
+
+    /// One round of `POST /failsafe` (`HAController.confirmFailsafe`, `FailsafeMemory.receive`):
+    /// a member answers only when reachable and its daemon runs; it refuses while it leads (its
+    /// server takes writes or it holds the lock), else it promises us for `ttl`. When all accept,
+    /// the round's send instant extends our fence deadline, unless we no longer lead.
+    func confirmFailsafe(_ i: Int, _ listed: [FailsafeMember]) -> Bool {
+        var accepted = true
+        for member in listed {
+            guard let j = index(of: member.name), j != i else { continue }
+            guard linked(i, j), members[j].isActive(at: now), !members[j].holding, !members[j].pg.acceptsWrites else {
+                accepted = false
+                continue
+            }
+            members[j].failsafeLeader = (members[i].name, now)
+        }
+        if accepted, members[i].holding { members[i].failsafeConfirmed = now }
+        if !accepted { members[i].failsafeConfirmed = nil }
+        return accepted
+    }
+
+    /// `HAController.publishFailsafeKey`: after the lock was confirmed, `{name: api_url}` of
+    /// every member plus ourselves, written when it changed.
+    func publishFailsafeKey(_ i: Int, _ cluster: ClusterView?) {
+        guard settings.failsafeMode, let cluster else { return }
+        var desired = JSONObject(cluster.members.compactMap { member in member.apiURL.map { (member.name, JSONValue.string($0)) } })
+        if desired[members[i].name] == nil { desired[members[i].name] = .string(members[i].apiURL) }
+        guard dcs.failsafe != desired else { return }
+        dcs.failsafe = desired
+        dcs.revision += 1
+        members[i].lastFailsafeKey = desired
     }
 
     func startLongAction(_ i: Int, _ kind: SimMember.LongAction, seconds: Double) {
@@ -124,7 +165,7 @@ extension SimWorld {
         let me = members[i].name
         switch action.kind {
         case .bootstrap:
-            guard members[i].reachesDCS(at: now) else {
+            guard reachesDCS(i) else {
                 violations.append("\(me): bootstrap could not finish (DCS unreachable), the daemon would exit")
                 return
             }

@@ -59,6 +59,10 @@ extension SimWorld {
             "\(m.name)[\(m.pg.exists ? "" : "empty ")\(m.pg.running ? "running" : "stopped") "
                 + "\(m.pg.inRecovery ? "standby" : "primary") \(m.pg.lineage) lsn \(m.pg.lsn) up \(m.pg.upstream ?? "-")]"
         }
-        return "STATE leader \(dcs.liveLeader(at: now) ?? "-") history [\(history)] optime \(dcs.optime ?? -1) " + each.joined(separator: " ")
+        let sync = "sync \(dcs.sync.leader ?? "-")>\(dcs.sync.syncStandbys.sorted())/q\(dcs.sync.quorum)"
+        let request = (dcs.failover.map { " request \($0.leader ?? "-")>\($0.candidate ?? "-")" } ?? "")
+            + (dcs.failsafe.map { " failsafe \($0.keys.sorted())" } ?? "")
+        return "STATE leader \(dcs.liveLeader(at: now) ?? "-") history [\(history)] optime \(dcs.optime ?? -1) \(sync)\(request) "
+            + each.joined(separator: " ")
     }
 }

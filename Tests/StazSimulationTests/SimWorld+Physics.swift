@@ -24,13 +24,14 @@ extension SimWorld {
 
     // MARK: faults
 
-    enum Fault: CaseIterable { case cutFromDCS, isolate, freeze, kill, crashPostgres, switchover, loseWakeup }
+    enum Fault: CaseIterable { case cutFromDCS, isolate, freeze, kill, crashPostgres, switchover, dcsOutage, loseWakeup }
 
     func injectFault() {
         nextFaultAt = now + rng.between(0.5, 2 * options.faultEvery)
         let i = rng.below(members.count)
         let faults = Fault.allCases.filter {
             ($0 != .loseWakeup || options.lostWakeups) && ($0 != .switchover || options.switchovers)
+                && ($0 != .dcsOutage || options.dcsOutages)
         }
         let fault = faults[rng.below(faults.count)]
         let duration = rng.between(1, 2.5 * options.ttl)
@@ -64,6 +65,9 @@ extension SimWorld {
             dcs.failover = FailoverRequest(leader: leader, candidate: candidate)
             dcs.revision += 1
             log("FAULT switchover requested from \(leader) to \(candidate ?? "any member")")
+        case .dcsOutage:
+            dcs.downUntil = max(dcs.downUntil ?? 0, now + duration)
+            log("FAULT the DCS is down for \(fmt(duration)) s")
         case .loseWakeup:
             guard members[i].isAlive(at: now) else { return }
             members[i].loopStalled = true
@@ -83,6 +87,9 @@ extension SimWorld {
             members[i].loopStalled = false
             members[i].memory = HAMemory()
             members[i].lastLockedMembers = []
+            // A `POST /failsafe` promise survives in the data directory (FailsafePromise).
+            members[i].failsafeConfirmed = nil
+            members[i].lastFailsafeKey = nil
             members[i].startedAt = now
             members[i].lastCycleAt = now
             members[i].nextCycle = now + rng.between(0, 0.5)

@@ -45,7 +45,7 @@ extension SimWorld {
     /// The leader's synchronous-replication step after its HA cycle.
     func processSync(_ i: Int) {
         guard members[i].pg.acceptsWrites, members[i].memory.longAction == nil, members[i].holding,
-              members[i].reachesDCS(at: now) else { return }
+              reachesDCS(i) else { return }
         if syncMode == .off { return }
         for _ in 0..<8 {
             let view = dcs.view(at: now)

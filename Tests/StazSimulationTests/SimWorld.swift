@@ -27,6 +27,11 @@ final class SimWorld {
         /// Operators' switchover requests among the faults (written to the DCS as `stazctl`'s
         /// fallback does, possibly naming an unhealthy candidate or outliving its leader).
         var switchovers = true
+        /// DCS failsafe mode (`failsafe_mode: true`): a leader cut off from the DCS stays primary
+        /// while every member listed in the `failsafe` key accepts its `POST /failsafe`.
+        var failsafeMode = false
+        /// Outages of the whole DCS among the faults (what failsafe mode is for).
+        var dcsOutages = false
         /// Also inject the fault the demo once hit: a loop that stops waking up while the
         /// process (and its lease keeper) lives on. Only to show the invariants catch it.
         var lostWakeups = false
@@ -64,6 +69,7 @@ final class SimWorld {
         settings.checkTimeline = options.checkTimeline
         settings.synchronousMode = options.synchronousMode
         settings.synchronousModeStrict = options.synchronousModeStrict
+        settings.failsafeMode = options.failsafeMode
         self.settings = settings
         var members: [SimMember] = []
         for index in 0..<options.members {
@@ -120,18 +126,21 @@ final class SimWorld {
 
     func index(of name: String) -> Int? { members.firstIndex { $0.name == name } }
 
+    /// Whether member `i`'s DCS requests get through: its own link, and the DCS being up.
+    func reachesDCS(_ i: Int) -> Bool {
+        members[i].linkedToDCS(at: now) && !(dcs.downUntil.map { now < $0 } ?? false)
+    }
+
     // MARK: the lease keeper and the fencing guard
 
     func keeperTick(_ i: Int) {
         let ttl = options.ttl
         if members[i].isActive(at: now), now >= members[i].nextKeeperTick {
             members[i].nextKeeperTick = now + min(ttl / 4, options.loopWait)
-            if members[i].holding, members[i].reachesDCS(at: now) {
-                if dcs.renew(members[i].name, at: now) {
-                    members[i].lastConfirmed = now
-                } else {
-                    members[i].holding = false
-                }
+            // A failed refresh changes nothing (`LeaseKeeper.refreshNow`): the HA loop notices a
+            // lost lock, and until then the deadline stays as it was.
+            if members[i].holding, reachesDCS(i), dcs.renew(members[i].name, at: now) {
+                members[i].lastConfirmed = now
             }
         }
         // The guard is its own process: it fences whether the daemon runs, hangs or died.
@@ -139,6 +148,9 @@ final class SimWorld {
             log("\(members[i].name): fenced (lease not confirmed since \(members[i].lastConfirmed.map { String(format: "%.2f", $0) } ?? "-"))")
             members[i].pg.stop()
             members[i].inheritedFenceAt = nil
+            // `LeaseKeeper.checkFence`: no longer acting as leader, failsafe rounds forgotten.
+            members[i].holding = false
+            members[i].failsafeConfirmed = nil
         }
     }
 
@@ -146,10 +158,13 @@ final class SimWorld {
 
     func runCycle(_ i: Int) {
         let me = members[i].name
-        var cluster: ClusterView? = members[i].reachesDCS(at: now) ? dcs.view(at: now) : nil
+        var cluster: ClusterView? = reachesDCS(i) ? dcs.view(at: now) : nil
         if let view = cluster {
-            if view.leader?.name != me, members[i].holding { members[i].holding = false }
+            if view.leader?.name != me, members[i].holding {
+                stopLeading(i, primaryMayRun: members[i].pg.acceptsWrites)
+            }
             if view.isLocked { members[i].lastLockedMembers = view.members.map(\.name) }
+            members[i].lastFailsafeKey = view.failsafe
         }
         let observation = observe(i)
         if cluster?.leader?.name == me, !observation.isRunning {
@@ -165,6 +180,8 @@ final class SimWorld {
                             postgres: observation, settings: settings, peers: peers(i, cluster, observation),
                             memory: members[i].memory, now: monotonic(i), wallClock: 1_800_000_000 + now)
         input.logicalSlotsReady = nil
+        input.failsafe = FailsafeInput(topology: FailsafeMember.list(members[i].lastFailsafeKey),
+                                       leader: members[i].failsafeLeader(at: now, ttl: options.ttl))
         let plan = decide(input)
         let memoryAtStart = members[i].memory
         var message = plan.message
@@ -177,7 +194,7 @@ final class SimWorld {
         if memoryAtStart.longAction == nil { members[i].memory.firstCycle = false }
         processSync(i)
         if members[i].pg.running { members[i].memory.record(.postgresRunning, now: monotonic(i)) }
-        if cluster != nil, members[i].reachesDCS(at: now), members[i].pg.exists || members[i].longAction != nil {
+        if cluster != nil, reachesDCS(i), members[i].pg.exists || members[i].longAction != nil {
             dcs.touch(me, members[i].memberKey(state: memberState(i)), at: now)
         }
         // Heartbeats only when they change: the trace stays readable and cheap.
@@ -188,6 +205,16 @@ final class SimWorld {
     }
 
     func monotonic(_ i: Int) -> Double { now - members[i].startedAt }
+
+    /// `LeaseKeeper.setHoldingLeader(false, primaryMayRun:)`: a deadline of a primary that may
+    /// still take writes stays armed as an inherited one.
+    func stopLeading(_ i: Int, primaryMayRun: Bool) {
+        if primaryMayRun, let deadline = members[i].fenceDeadline(ttl: options.ttl) {
+            members[i].inheritedFenceAt = max(members[i].inheritedFenceAt ?? deadline, deadline)
+        }
+        members[i].holding = false
+        members[i].failsafeConfirmed = nil
+    }
 
     func observe(_ i: Int) -> PostgresObservation {
         members[i].pg.observation(sysid: sysid) { name in self.index(of: name).map { self.members[$0].port } }
@@ -206,6 +233,8 @@ final class SimWorld {
         guard asked else { return [] }
         var names = Set(cluster.members.map(\.name))
         names.formUnion(members[i].lastLockedMembers)
+        // Failsafe mode: members listed in `failsafe` compete even when their key expired.
+        if settings.failsafeMode { names.formUnion((FailsafeMember.list(cluster.failsafe) ?? []).map(\.name)) }
         names.remove(members[i].name)
         return names.sorted().compactMap { name -> PeerStatus? in
             guard let j = index(of: name) else { return nil }
@@ -214,8 +243,10 @@ final class SimWorld {
             // `uninitialized`, and only a running primary reports `xlog.location`.
             let pg = members[j].pg
             let role: MemberRole = !pg.exists ? .uninitialized : pg.inRecovery ? .replica : pg.running ? .primary : .demoted
-            return PeerStatus(name: name, reachable: true, role: role, isInRecovery: !pg.acceptsWrites,
-                              walPosition: pg.running ? LSN(pg.lsn) : nil)
+            var status = PeerStatus(name: name, reachable: true, role: role, isInRecovery: !pg.acceptsWrites,
+                                    walPosition: pg.running ? LSN(pg.lsn) : nil)
+            status.timeline = pg.running ? pg.timeline : nil
+            return status
         }
     }
 }

@@ -24,37 +24,44 @@ struct SimulationTests {
 
     @Test("random faults never break an invariant", arguments: 0..<8)
     func randomFaults(shard: Int) async {
-        await withKnownIssue(Self.openFindings, isIntermittent: true) {
-            Self.check(await Self.offThePool { Self.simulate(shard: shard, options: SimWorld.Options()) })
-        }
+        Self.check(await Self.offThePool { Self.simulate(shard: shard, options: SimWorld.Options()) })
     }
-
-    /// Open product findings of the simulation. Fixes for them (a timeline-aware leader race,
-    /// Patroni's switchover candidate rules) passed every seed but broke the real quorum fault
-    /// campaign (a standby's published timeline lags its WAL, and a switchover ended leaderless),
-    /// so they were taken back. Until fixed: quorum mode can promote a member with more WAL on an
-    /// abandoned timeline over the voter holding acknowledged commits; a switchover request to a
-    /// member outside `/sync`, or one that outlived its leader, can leave no leader. The seeds run
-    /// and their violations are reported as known issues, never counted as passing.
-    static let openFindings: Comment = "open simulation findings: quorum race across timelines, stale switchover requests"
 
     /// Synchronous mode's promise: a commit a client was told succeeded survives every failover.
     @Test("synchronous mode never loses an acknowledged commit", arguments: [false, true])
     func priorityMode(strict: Bool) async {
-        await withKnownIssue(Self.openFindings, isIntermittent: true) {
-            await Self.synchronousSeeds(mode: "on", strict: strict)
+        await Self.synchronousSeeds(mode: "on", strict: strict)
+    }
+
+    /// Quorum mode's promise: the same, with votes instead of a named synchronous standby.
+    @Test("quorum mode never loses an acknowledged commit", arguments: [false, true])
+    func quorumMode(strict: Bool) async {
+        await Self.synchronousSeeds(mode: "quorum", strict: strict)
+    }
+
+    /// Failsafe mode's promise: a leader that stays primary through a DCS outage, because every
+    /// member promised not to race, never meets a second primary; with outages of the whole DCS
+    /// and every other fault among them.
+    @Test("failsafe mode never lets two servers take writes", arguments: ["off", "quorum"])
+    func failsafeMode(synchronousMode: String) async {
+        var options = SimWorld.Options()
+        options.failsafeMode = true
+        options.dcsOutages = true
+        options.synchronousMode = synchronousMode
+        for shard in 0..<2 {
+            let result = await Self.offThePool { [options] in Self.simulate(shard: shard, options: options) }
+            Self.check(result.safety)
+            await withKnownIssue(Self.failsafeLiveness, isIntermittent: true) { Self.check(result.liveness) }
         }
     }
 
-    /// Open: in quorum mode about 1 seed in 600 still ends without a leader (a switchover request
-    /// that outlived its leader) and seed 878 (strict) promotes a member without the last
-    /// acknowledged commit. Run, reported as a known issue, not counted as passing, until fixed.
-    @Test("quorum mode never loses an acknowledged commit", arguments: [false, true])
-    func quorumMode(strict: Bool) async {
-        await withKnownIssue(Self.openFindings, isIntermittent: true) {
-            await Self.synchronousSeeds(mode: "quorum", strict: strict)
-        }
-    }
+    /// Open (failsafe mode, about 1 seed in 1,000): the cluster can end without a leader or with
+    /// a standby that cannot stream. A stale switchover request names a member the `failsafe`
+    /// key leaves out while the other members are behind it; or two members promoted onto the
+    /// same timeline number from the same point (one of them cut off from everyone), which
+    /// neither a timeline comparison nor pg_rewind can tell apart. Safety holds in these seeds;
+    /// they are reported as known issues, never counted as passing.
+    static let failsafeLiveness: Comment = "failsafe mode: rare seeds end without a leader or with a standby that cannot stream"
 
     static func synchronousSeeds(mode: String, strict: Bool) async {
         var options = SimWorld.Options()
@@ -82,10 +89,27 @@ struct SimulationTests {
         var failures = 0
         var regressions = 0
         var reports: [String] = []
+        /// The same seeds split: those that broke a safety invariant (two writers, a lost
+        /// acknowledged commit, a stalled loop, a fatal exit) and those that only did not converge.
+        var safety: ShardResult { filtered("safety") { !$0 } }
+        var liveness: ShardResult { filtered("convergence") { $0 } }
+        var convergenceOnly: [Bool] = []
+
+        func filtered(_ kind: String, _ keep: (Bool) -> Bool) -> ShardResult {
+            var part = ShardResult(label: "\(label), \(kind)")
+            part.seeds = seeds
+            part.regressions = regressions
+            for (index, onlyConvergence) in convergenceOnly.enumerated() where keep(onlyConvergence) {
+                part.failures += 1
+                part.reports.append(reports[index])
+            }
+            return part
+        }
     }
 
     static func simulate(shard: Int, options: SimWorld.Options) -> ShardResult {
         let label = "synchronous_mode \(options.synchronousMode)\(options.synchronousModeStrict ? ", strict" : "")"
+            + (options.failsafeMode ? ", failsafe_mode" : "")
         var result = ShardResult(label: "\(label), shard \(shard)")
         let seeds = Self.seeds(shard: shard)
         for seed in seeds {
@@ -96,14 +120,15 @@ struct SimulationTests {
             if seeds.count == 1 { print(world.trace.joined(separator: "\n")) }
             if !violations.isEmpty {
                 result.failures += 1
-                if result.failures <= 2 { result.reports.append(Self.report(world, violations)) }
+                result.convergenceOnly.append(violations.allSatisfy { $0.hasPrefix("not converged") })
+                result.reports.append(result.failures <= 2 ? Self.report(world, violations) : "seed \(seed): \(violations.joined(separator: "; "))")
             }
         }
         return result
     }
 
     static func check(_ result: ShardResult) {
-        for report in result.reports { Issue.record(Comment(rawValue: report)) }
+        for report in result.reports.prefix(2) { Issue.record(Comment(rawValue: report)) }
         #expect(result.failures == 0, "\(result.label): \(result.failures) of \(result.seeds) seeds broke an invariant")
         print("simulation (\(result.label)): \(result.seeds) seeds, \(result.failures) violations, "
               + "\(result.regressions) with an asynchronous failover behind the cluster timeline")
