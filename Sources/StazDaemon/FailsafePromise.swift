@@ -68,13 +68,14 @@ struct FailsafePromiseFile: Sendable {
     var path: String { dataDirectory + "/" + FailsafePromise.fileName }
 
     /// Records a promise made now for `ttl`. The boot clock is read after the promise was
-    /// taken in memory, so the file never expires before it. A data directory that does not
-    /// exist yet (a member still to be cloned) cannot promote anyway: nothing to record.
+    /// taken in memory, so the file never expires before it. A data directory without a
+    /// cluster (a member still to be cloned) cannot promote anyway: nothing is recorded there,
+    /// where a file would make initdb refuse the directory as not empty.
     func record(leader: String, apiURL: String, connURL: String, ttl: Duration) {
         let promise = FailsafePromise(leader: leader, apiURL: apiURL, connURL: connURL, bootID: FenceSystem.bootID(),
                                       dataDirectory: dataDirectory,
                                       expiresAt: FenceClock.bootDeadline(bootNow: FenceSystem.bootNow(), remaining: ttl))
-        guard FileManager.default.fileExists(atPath: dataDirectory) else { return }
+        guard FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION") else { return }
         let temporary = path + ".tmp.\(getpid())"
         do {
             try promise.text.write(toFile: temporary, atomically: false, encoding: .utf8)

@@ -16,6 +16,7 @@ struct FailsafePromiseTests {
     static func withDataDirectory(_ body: (String) throws -> Void) rethrows {
         let dir = NSTemporaryDirectory() + "staz-promise-\(UUID().uuidString)"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: dir + "/PG_VERSION", contents: Data("15\n".utf8))
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try body(dir)
     }
@@ -38,6 +39,16 @@ struct FailsafePromiseTests {
             #expect(!after.claimLeadership(now: start), "it must not race while the promise binds")
             #expect(after.leader(now: start + .seconds(5.1)) == nil, "never longer than ttl")
         }
+    }
+
+    @Test func aDirectoryWithoutAClusterGetsNoFile() throws {
+        let dir = NSTemporaryDirectory() + "staz-promise-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let memory = FailsafeMemory(promiseFile: Self.file(dir))
+        memory.update(ttl: 5, leading: false, walPosition: nil)
+        #expect(memory.receive(Self.request) == .accepted(lsn: nil), "the promise is still made, in memory")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "initdb needs it empty")
     }
 
     @Test func aRefusedRequestWritesNoPromise() {
