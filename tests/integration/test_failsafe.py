@@ -4,6 +4,7 @@ demotes, and nobody else is promoted meanwhile. Also the endpoint's answers."""
 
 import http.client
 import json
+import os
 import signal
 import threading
 import time
@@ -16,10 +17,10 @@ from workload import AckedWriter
 FAILSAFE_ON = {"bootstrap": {"dcs": {"failsafe_mode": True}}}
 
 
-def failsafe_cluster(make_cluster, members=3, haproxy=True):
+def failsafe_cluster(make_cluster, members=3, haproxy=True, overrides=FAILSAFE_ON):
     cluster = make_cluster()
     for index in range(members):
-        cluster.add_member(f"m{index}", overrides=FAILSAFE_ON)
+        cluster.add_member(f"m{index}", overrides=overrides)
     if haproxy:
         cluster.start_haproxy()
     leader = cluster.wait_for_healthy(replicas=members - 1)
@@ -224,3 +225,38 @@ def test_failsafe_endpoint_answers(make_cluster, profile):
                "POST /failsafe answers 502 once failsafe mode is off")
     status, _, _ = post_failsafe(replica, "{not json")
     assert status == 502, "failsafe mode is checked before the body"
+
+
+@pytest.mark.staz_only
+def test_a_restarted_member_keeps_its_failsafe_promise(make_cluster, profile):
+    # A member that accepted POST /failsafe promised the leader not to race for ttl; a staz
+    # restarted within that window must keep the promise (Patroni forgets it). The simulation
+    # shows the race this prevents; here: the promise reaches the data directory and a new
+    # staz process takes it over before its first cycle.
+    # A ttl of 30 s: the promise must still bind when the new process starts, on a busy machine.
+    ttl = 30
+    cluster, leader = failsafe_cluster(make_cluster, haproxy=False,
+                                       overrides={"bootstrap": {"dcs": {"failsafe_mode": True, "ttl": ttl}}})
+    replica = next(m for m in cluster.members.values() if m.name != leader)
+    wait_failsafe_key(cluster, leader, list(cluster.members))
+    promise = os.path.join(replica.data_dir, "staz-failsafe-promise")
+    cluster.freeze_etcd()
+    try:
+        def recorded():
+            try:
+                with open(promise) as handle:
+                    text = handle.read()
+            except FileNotFoundError:
+                raise NotYet(f"no {promise}")
+            if f"leader={leader}\n" not in text:
+                raise NotYet(f"{promise}: {text!r}")
+            return text
+        wait_until(recorded, ttl, f"{replica.name} records its promise to {leader}", interval=0.2)
+        replica.kill_daemon(signal.SIGKILL)
+        replica.wait_daemon_exit(10)
+    finally:
+        cluster.thaw_etcd()
+    replica.start()
+    wait_until(lambda: "keeping that promise" in replica.log_text() or None, ttl,
+               f"the restarted staz of {replica.name} keeps the promise")
+    assert cluster.wait_for_healthy(replicas=2, timeout=ttl + profile.failover_timeout)
