@@ -72,7 +72,8 @@ extension HAController {
                 await publishFailsafeKey(cluster: cluster)
             } else {
                 logger.error("failed to update leader lock")
-                await keeper.setHoldingLeader(false, primaryMayRun: observation.isRunning && !observation.isInRecovery)
+                // In pause the primary is left running on purpose: nothing may fence it.
+                await keeper.setHoldingLeader(false, primaryMayRun: observation.isRunning && !observation.isInRecovery && !settings.pause)
             }
             return updated ? held : lost
         case .raceInitialize(let won, let lost):

@@ -155,7 +155,9 @@ actor HAController {
             // the lock by any path (fence, expiry, another member's takeover) must not go on
             // refreshing "as leader", or a later acquire would start from a stale confirmation.
             if cluster.leader?.name != me, await keeper.holdingLeader {
-                await keeper.setHoldingLeader(false, primaryMayRun: lastObservation.isRunning && !lastObservation.isInRecovery)
+                // In pause the primary is left running on purpose: nothing may fence it.
+                await keeper.setHoldingLeader(false, primaryMayRun: lastObservation.isRunning && !lastObservation.isInRecovery
+                                                  && !settings.pause)
             }
             lastCluster = cluster
             if cluster.isLocked { lastLockedMembers = cluster.members.map(\.name) }

@@ -141,3 +141,29 @@ def test_pause_leaves_a_crashed_primary_alone_until_resume(make_cluster, profile
     states = recovery_states(cluster)
     assert sorted(states.values()).count("f") == 1, states
     cluster.wait_for_healthy(replicas=1, timeout=profile.bootstrap_timeout)
+
+
+def test_pause_keeps_the_primary_running_while_etcd_is_away(make_cluster, profile):
+    # Paused means hands off: a leader that cannot renew its lock keeps PostgreSQL running as a
+    # primary (Patroni's "continue to run as primary after failing to update leader lock"), and
+    # no fence may stop it, however long the DCS stays away.
+    cluster, leader, replica = two_member_cluster(make_cluster)
+    done = cluster.ctl("pause", cluster.scope, "--wait")
+    assert "Success: cluster management is paused" in done.stdout, done.stdout
+    postmaster = leader.postmaster_pid()
+    cluster.freeze_etcd()
+    try:
+        observed = []
+        deadline = time.monotonic() + 2 * profile.ttl + 5
+        while time.monotonic() < deadline:
+            states = recovery_states(cluster)
+            observed.append(states)
+            assert states == {leader.name: "f", replica.name: "t"}, observed
+            assert leader.postmaster_pid() == postmaster, "the paused primary's PostgreSQL was stopped"
+            time.sleep(0.5)
+        cluster.note(f"etcd away for {2 * profile.ttl + 5} s while paused: {observed[-1]}")
+    finally:
+        cluster.thaw_etcd()
+    done = cluster.ctl("resume", cluster.scope, "--wait")
+    assert "Success: cluster management is resumed" in done.stdout, done.stdout
+    cluster.wait_for_healthy(replicas=1, timeout=profile.failover_timeout)
