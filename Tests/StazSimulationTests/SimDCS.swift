@@ -13,6 +13,9 @@ struct SimDCS {
     var optime: Int64?
     /// The `failsafe` key (`{name: api_url}`), written by the leader in failsafe mode.
     var failsafe: JSONObject?
+    /// `pause: true` in the configuration key (`stazctl pause`), and when the operator resumes.
+    var paused = false
+    var pausedUntil: Double?
     /// The whole DCS is down (every member's requests fail) until then.
     var downUntil: Double?
     /// Bumped on every change, as etcd's revision; members' watches wake on it.
@@ -75,7 +78,8 @@ struct SimDCS {
     func view(at now: Double) -> ClusterView {
         let live = members.filter { $0.value.expiresAt > now }
             .map { Member(name: $0.key, data: $0.value.data) }.sorted { $0.name < $1.name }
-        return ClusterView(initialize: initialize, leader: liveLeader(at: now).map { Leader(name: $0) }, members: live,
+        let config = ClusterConfigRecord(data: paused ? JSONObject([("pause", .bool(true))]) : JSONObject(), version: "1")
+        return ClusterView(initialize: initialize, config: config, leader: liveLeader(at: now).map { Leader(name: $0) }, members: live,
                            failover: failover, history: history, status: ClusterStatus(optime: optime), sync: sync,
                            failsafe: failsafe)
     }

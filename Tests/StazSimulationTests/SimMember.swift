@@ -37,6 +37,9 @@ struct SimMember {
     var failsafeConfirmed: Double?
     var lastFailsafeKey: JSONObject?
 
+    /// Maintenance mode as this daemon last read it from the configuration key.
+    var paused = false
+
     /// A background action (bootstrap, clone) finishing at `until`.
     var longAction: (kind: LongAction, until: Double)?
 

@@ -35,9 +35,15 @@ extension SimWorld {
             log("\(me): acquired the leader lock")
             return .branch(won)
         case .updateLock(let held, let lost):
-            guard reachable else { return settings.pause ? .branch(lost) : .dcsLost }
+            guard reachable else {
+                if settings(for: i).pause {
+                    stopLeading(i, primaryMayRun: false)  // paused: PostgreSQL is left running on purpose
+                    return .branch(lost)
+                }
+                return .dcsLost
+            }
             guard dcs.renew(me, at: now) else {
-                stopLeading(i, primaryMayRun: members[i].pg.acceptsWrites)
+                stopLeading(i, primaryMayRun: members[i].pg.acceptsWrites && !settings(for: i).pause)
                 return .branch(lost)
             }
             members[i].holding = true
@@ -206,7 +212,7 @@ extension SimWorld {
             let input = FollowInput(target: target, isRunning: pg.running, isAcceptingConnections: pg.running,
                                     isInRecovery: pg.inRecovery, isStreaming: pg.streaming, timeline: pg.timeline,
                                     serverUpstream: pg.running ? upstream : nil, configuredUpstream: upstream,
-                                    paused: settings.pause, findings: findings)
+                                    paused: settings(for: i).pause, findings: findings)
             switch planFollow(input) {
             case .keep, .waitForCheckpoint:
                 return

@@ -24,14 +24,14 @@ extension SimWorld {
 
     // MARK: faults
 
-    enum Fault: CaseIterable { case cutFromDCS, isolate, freeze, kill, crashPostgres, switchover, dcsOutage, loseWakeup }
+    enum Fault: CaseIterable { case cutFromDCS, isolate, freeze, kill, crashPostgres, switchover, dcsOutage, pause, loseWakeup }
 
     func injectFault() {
         nextFaultAt = now + rng.between(0.5, 2 * options.faultEvery)
         let i = rng.below(members.count)
         let faults = Fault.allCases.filter {
             ($0 != .loseWakeup || options.lostWakeups) && ($0 != .switchover || options.switchovers)
-                && ($0 != .dcsOutage || options.dcsOutages)
+                && ($0 != .dcsOutage || options.dcsOutages) && ($0 != .pause || options.pauses)
         }
         let fault = faults[rng.below(faults.count)]
         let duration = rng.between(1, 2.5 * options.ttl)
@@ -68,6 +68,12 @@ extension SimWorld {
         case .dcsOutage:
             dcs.downUntil = max(dcs.downUntil ?? 0, now + duration)
             log("FAULT the DCS is down for \(fmt(duration)) s")
+        case .pause:
+            guard !dcs.paused else { return }
+            dcs.paused = true
+            dcs.pausedUntil = now + duration
+            dcs.revision += 1
+            log("FAULT the operator pauses the cluster for \(fmt(duration)) s")
         case .loseWakeup:
             guard members[i].isAlive(at: now) else { return }
             members[i].loopStalled = true

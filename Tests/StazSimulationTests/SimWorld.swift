@@ -30,6 +30,8 @@ final class SimWorld {
         /// DCS failsafe mode (`failsafe_mode: true`): a leader cut off from the DCS stays primary
         /// while every member listed in the `failsafe` key accepts its `POST /failsafe`.
         var failsafeMode = false
+        /// Operators pausing the cluster (`stazctl pause`, resumed later) among the faults.
+        var pauses = false
         /// Outages of the whole DCS among the faults (what failsafe mode is for).
         var dcsOutages = false
         /// Also inject the fault the demo once hit: a loop that stops waking up while the
@@ -100,6 +102,12 @@ final class SimWorld {
 
     func step() {
         if now >= nextFaultAt && now < options.faultsUntil { injectFault() }
+        if let until = dcs.pausedUntil, now >= until {
+            dcs.paused = false
+            dcs.pausedUntil = nil
+            dcs.revision += 1
+            log("FAULT the operator resumes the cluster")
+        }
         restartKilledDaemons()
         let order = shuffledIndexes()
         for index in order { keeperTick(index) }
@@ -125,6 +133,13 @@ final class SimWorld {
     }
 
     func index(of name: String) -> Int? { members.firstIndex { $0.name == name } }
+
+    /// The settings member `i` runs with: the cluster's, with maintenance mode as it last read it.
+    func settings(for i: Int) -> DynamicSettings {
+        var mine = settings
+        mine.pause = members[i].paused
+        return mine
+    }
 
     /// Whether member `i`'s DCS requests get through: its own link, and the DCS being up.
     func reachesDCS(_ i: Int) -> Bool {
@@ -160,8 +175,9 @@ final class SimWorld {
         let me = members[i].name
         var cluster: ClusterView? = reachesDCS(i) ? dcs.view(at: now) : nil
         if let view = cluster {
+            members[i].paused = view.config?.data["pause"]?.boolValue ?? false
             if view.leader?.name != me, members[i].holding {
-                stopLeading(i, primaryMayRun: members[i].pg.acceptsWrites)
+                stopLeading(i, primaryMayRun: members[i].pg.acceptsWrites && !members[i].paused)
             }
             if view.isLocked { members[i].lastLockedMembers = view.members.map(\.name) }
             members[i].lastFailsafeKey = view.failsafe
@@ -177,7 +193,7 @@ final class SimWorld {
             cluster = dcs.view(at: now)
         }
         var input = HAInput(node: NodeIdentity(name: me), cluster: cluster, lastLockedMembers: members[i].lastLockedMembers,
-                            postgres: observation, settings: settings, peers: peers(i, cluster, observation),
+                            postgres: observation, settings: settings(for: i), peers: peers(i, cluster, observation),
                             memory: members[i].memory, now: monotonic(i), wallClock: 1_800_000_000 + now)
         input.logicalSlotsReady = nil
         input.failsafe = FailsafeInput(topology: FailsafeMember.list(members[i].lastFailsafeKey),

@@ -27,6 +27,15 @@ struct SimulationTests {
         Self.check(await Self.offThePool { Self.simulate(shard: shard, options: SimWorld.Options()) })
     }
 
+    /// Maintenance mode among the faults: while paused nothing is promoted, started or stopped
+    /// by staz, and after the operator resumes the cluster converges again.
+    @Test("pausing and resuming never breaks an invariant", arguments: 0..<2)
+    func pauses(shard: Int) async {
+        var options = SimWorld.Options()
+        options.pauses = true
+        await Self.checkSafetyAndReportConvergence(await Self.offThePool { [options] in Self.simulate(shard: shard, options: options) })
+    }
+
     /// Synchronous mode's promise: a commit a client was told succeeded survives every failover.
     @Test("synchronous mode never loses an acknowledged commit", arguments: [false, true])
     func priorityMode(strict: Bool) async {
@@ -49,19 +58,22 @@ struct SimulationTests {
         options.dcsOutages = true
         options.synchronousMode = synchronousMode
         for shard in 0..<2 {
-            let result = await Self.offThePool { [options] in Self.simulate(shard: shard, options: options) }
-            Self.check(result.safety)
-            await withKnownIssue(Self.failsafeLiveness, isIntermittent: true) { Self.check(result.liveness) }
+            await Self.checkSafetyAndReportConvergence(await Self.offThePool { [options] in Self.simulate(shard: shard, options: options) })
         }
     }
 
-    /// Open (failsafe mode, about 1 seed in 1,000): the cluster can end without a leader or with
-    /// a standby that cannot stream. A stale switchover request names a member the `failsafe`
-    /// key leaves out while the other members are behind it; or two members promoted onto the
-    /// same timeline number from the same point (one of them cut off from everyone), which
-    /// neither a timeline comparison nor pg_rewind can tell apart. Safety holds in these seeds;
-    /// they are reported as known issues, never counted as passing.
-    static let failsafeLiveness: Comment = "failsafe mode: rare seeds end without a leader or with a standby that cannot stream"
+    /// Open (failsafe mode and pauses, a few seeds in 1,000): the cluster can end without a
+    /// leader or with a standby that cannot stream. Two members promoted onto the same timeline
+    /// number (one had missed the other's promotion), which neither a timeline comparison nor
+    /// pg_rewind can tell apart; or a stale switchover request names a member the `failsafe` key
+    /// leaves out while the others are behind it. Safety is checked strictly in these families;
+    /// convergence failures are reported as known issues, never counted as passing.
+    static let openConvergence: Comment = "rare seeds end without a leader or with a standby on a same-numbered sibling timeline"
+
+    static func checkSafetyAndReportConvergence(_ result: ShardResult) async {
+        check(result.safety)
+        await withKnownIssue(openConvergence, isIntermittent: true) { check(result.liveness) }
+    }
 
     static func synchronousSeeds(mode: String, strict: Bool) async {
         var options = SimWorld.Options()
@@ -109,7 +121,7 @@ struct SimulationTests {
 
     static func simulate(shard: Int, options: SimWorld.Options) -> ShardResult {
         let label = "synchronous_mode \(options.synchronousMode)\(options.synchronousModeStrict ? ", strict" : "")"
-            + (options.failsafeMode ? ", failsafe_mode" : "")
+            + (options.failsafeMode ? ", failsafe_mode" : "") + (options.pauses ? ", pauses" : "")
         var result = ShardResult(label: "\(label), shard \(shard)")
         let seeds = Self.seeds(shard: shard)
         for seed in seeds {
