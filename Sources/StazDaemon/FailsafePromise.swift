@@ -24,22 +24,15 @@ struct FailsafePromise: Equatable {
     var expiresAt: BootNanoseconds
 
     var text: String {
-        [Self.header, "leader=\(leader)", "api_url=\(apiURL)", "conn_url=\(connURL)", "boot_id=\(bootID)",
-         "data_dir=\(dataDirectory)", "expires_boottime_ns=\(expiresAt)"].joined(separator: "\n") + "\n"
+        StateFile.render(header: Self.header, [("leader", leader), ("api_url", apiURL), ("conn_url", connURL),
+                                               ("boot_id", bootID), ("data_dir", dataDirectory),
+                                               ("expires_boottime_ns", "\(expiresAt)")])
     }
 
     /// nil for anything but a complete file of this format (a torn or foreign file binds nobody:
     /// writes go through a rename, so only a file damaged by other means can be incomplete).
     static func parse(_ text: String) -> FailsafePromise? {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        guard lines.first == Substring(header) else { return nil }
-        lines.removeFirst()
-        var values: [String: String] = [:]
-        for line in lines {
-            guard let equals = line.firstIndex(of: "=") else { return nil }
-            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
-        }
-        guard let leader = values["leader"], !leader.isEmpty, let apiURL = values["api_url"], let connURL = values["conn_url"],
+        guard case .success(let values) = StateFile.fields(of: text, header: header), let leader = values["leader"], !leader.isEmpty, let apiURL = values["api_url"], let connURL = values["conn_url"],
               let bootID = values["boot_id"], let dataDirectory = values["data_dir"],
               let expiresAt = values["expires_boottime_ns"].flatMap({ Int64($0) }) else { return nil }
         return FailsafePromise(leader: leader, apiURL: apiURL, connURL: connURL, bootID: bootID,
@@ -76,13 +69,8 @@ struct FailsafePromiseFile: Sendable {
                                       dataDirectory: dataDirectory,
                                       expiresAt: FenceClock.bootDeadline(bootNow: FenceSystem.bootNow(), remaining: ttl))
         guard FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION") else { return }
-        let temporary = path + ".tmp.\(getpid())"
         do {
-            try promise.text.write(toFile: temporary, atomically: false, encoding: .utf8)
-            if rename(temporary, path) != 0 {
-                unlink(temporary)
-                logger.warning("could not record the failsafe promise to \(leader) in \(path): errno \(errno)")
-            }
+            try StateFile.replace(path, with: promise.text)
         } catch {
             logger.warning("could not record the failsafe promise to \(leader) in \(path): \(error)")
         }

@@ -150,10 +150,8 @@ private struct GuardLoop {
         guard let deadline else { return }
         let state = FenceGuardState(guardPID: getpid(), bootID: bootID, dataDirectory: dataDirectory,
                                     deadline: deadline, target: target)
-        let temporary = statePath + ".tmp.\(getpid())"
         do {
-            try state.text.write(toFile: temporary, atomically: false, encoding: .utf8)
-            if rename(temporary, statePath) != 0 { unlink(temporary) }
+            try StateFile.replace(statePath, with: state.text)
         } catch {
             logger.warning("fence guard \(getpid()): could not write \(statePath): \(error)")
         }

@@ -98,27 +98,17 @@ public struct FenceGuardState: Equatable, Sendable {
     }
 
     public var text: String {
-        [Self.header,
-         "guard_pid=\(guardPID)",
-         "boot_id=\(bootID)",
-         "data_dir=\(dataDirectory)",
-         "deadline_boottime_ns=\(deadline)",
-         "postmaster_pid=\(target?.pid ?? 0)",
-         "postmaster_start_ticks=\(target?.startTicks ?? 0)"].joined(separator: "\n") + "\n"
+        StateFile.render(header: Self.header, [
+            ("guard_pid", "\(guardPID)"), ("boot_id", bootID), ("data_dir", dataDirectory),
+            ("deadline_boottime_ns", "\(deadline)"), ("postmaster_pid", "\(target?.pid ?? 0)"),
+            ("postmaster_start_ticks", "\(target?.startTicks ?? 0)")])
     }
 
     public static func parse(_ text: String) throws -> FenceGuardState {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        guard lines.first == Substring(header) else {
-            throw FenceGuardProtocolError.badStateFile("first line is not \"\(header)\"")
-        }
-        lines.removeFirst()
-        var values: [String: String] = [:]
-        for line in lines {
-            guard let equals = line.firstIndex(of: "=") else {
-                throw FenceGuardProtocolError.badStateFile("line \"\(line)\" is not key=value")
-            }
-            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        let values: [String: String]
+        switch StateFile.fields(of: text, header: header) {
+        case .success(let fields): values = fields
+        case .failure(let problem): throw FenceGuardProtocolError.badStateFile(problem.description)
         }
         func required(_ key: String) throws -> String {
             guard let value = values[key], !value.isEmpty else { throw FenceGuardProtocolError.badStateFile("\(key) is missing") }
