@@ -92,7 +92,9 @@ extension PostgresController {
             if let row = try await queryLocal(StateQuery.sql, timeout: 2).first {
                 StateQuery.apply(row, to: &observation)
             }
-            if observation.isInRecovery, let end = observation.walPosition, let segmentSize,
+            // A streaming walreceiver names the timeline it writes; pg_wal is listed (once per
+            // cycle) only without one, when its leader is gone and the race needs the answer.
+            if observation.isInRecovery, !observation.isStreaming, let end = observation.walPosition, let segmentSize,
                let tl = walTimeline(endingAt: end, segmentSize: segmentSize) {
                 observation.timeline = tl
             }
