@@ -53,7 +53,10 @@ def test_restart_reload_and_reinit(make_cluster, profile):
     assert not pid_alive(old_postmaster), "the postmaster of the deleted data dir still runs"
     wait_until(lambda: psql_value(replica.pg_port, "SELECT answer FROM after_reinit") == "42",
                30, f"{replica.name} replays writes made after the reinit")
-    assert replica.status().get("role") == "replica"
+    # GET /patroni is served from the member's last HA cycle (no SQL per request), and the
+    # cycle after the clone runs as soon as it ends: the role follows within a cycle or two.
+    wait_until(lambda: replica.status().get("role") == "replica", 2 * profile.loop_wait + 5,
+               f"{replica.name} reports role replica after the reinit")
 
 
 def pending_restart(member):
