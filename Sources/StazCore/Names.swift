@@ -51,3 +51,22 @@ public enum StazVersion {
     public static let staz = "0.1.0"
 }
 
+
+/// The held copy staz keeps beside a pglogical subscription slot on its provider (StazMesh
+/// `HeldSlots`): `staz_held_` and 16 hex digits of the slot name's FNV-1a hash, so a slot name
+/// of any length maps to one valid, recognisable name.
+public enum HeldSlotName {
+    public static let prefix = "staz_held_"
+
+    public static func forSlot(_ slot: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in slot.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return prefix + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    public static func isHeld(_ name: String) -> Bool { name.hasPrefix(prefix) }
+}

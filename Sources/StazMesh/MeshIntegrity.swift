@@ -18,11 +18,14 @@ import StazCore
 // the subscription stays paused so the apply worker cannot reconnect to an unchecked primary.
 //
 // The subscriber side of a failover (our own zone promoted): our old primary may have confirmed
-// changes to a provider that our new primary never received. The provider will not resend them
-// (its slot's confirmed_flush_lsn is ahead of our origin), so the range is recorded as a
-// possible gap: the apply worker also confirms positions of WAL without transactions, so the
-// range may hold no commit at all. Nothing can be moved to repair it; synchronous replication
-// inside the zone with `pglogical.synchronous_commit` / Spock's delayed feedback prevents it.
+// changes to a provider that our new primary never received, and the provider will not resend
+// them while its slot's confirmed_flush_lsn is ahead of our origin. With pglogical the provider
+// keeps a held copy of the slot that only our standbys' positions move (`HeldSlots`): if that
+// copy is not ahead of our origin, the subscription waits, paused, until the provider has put
+// the copy in the slot's place, and then resumes without a gap. Otherwise (no copy, or Spock,
+// whose delayed feedback should make this impossible) the range is recorded as a possible gap:
+// the apply worker also confirms positions of WAL without transactions, so it may hold no
+// commit at all.
 
 /// What the subscriber zone's leader knows about one provider zone, from the shared DCS.
 public struct ProviderZoneView: Sendable, Equatable {
@@ -62,6 +65,8 @@ public struct SubscriptionProgress: Sendable, Equatable {
     public var slotName: String
     public var originName: String?
     public var originLSN: LSN?
+    /// Our own WAL position of the origin's last applied commit.
+    public var originLocalLSN: LSN?
     public var enabled: Bool
     /// `replicating`, `down`, ... (show_subscription_status); `down` = its apply worker lost
     /// the provider.
@@ -69,9 +74,10 @@ public struct SubscriptionProgress: Sendable, Equatable {
     /// Subscription names repeat across databases; the ledger keys them as `database/name`.
     public var key: String { database + "/" + name }
     public init(database: String, name: String, providerNode: String, slotName: String, originName: String?,
-                originLSN: LSN?, enabled: Bool, status: String = "replicating") {
+                originLSN: LSN?, enabled: Bool, status: String = "replicating", originLocalLSN: LSN? = nil) {
         self.database = database; self.name = name; self.providerNode = providerNode; self.slotName = slotName
         self.originName = originName; self.originLSN = originLSN; self.enabled = enabled; self.status = status
+        self.originLocalLSN = originLocalLSN
     }
 }
 
@@ -124,6 +130,10 @@ public struct IntegrityPlan: Sendable, Equatable {
     public var notes: [String] = []
 }
 
+/// How long a subscription waits, after our promotion, for its provider to replace a slot by its
+/// held copy before the range is reported as a possible gap and the subscription resumes.
+public let heldSlotWait: Double = 60
+
 public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
     var ledger = input.ledger
     var reports = input.ledger
@@ -133,25 +143,67 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
     var disabling = Set<String>()
 
     // Subscriber side: our own promotion.
+    func recordGap(_ sub: SubscriptionProgress, from origin: LSN, to published: LSN, timeline: Int64) {
+        let report = DivergenceReport(
+            kind: .possibleSubscriberGap, database: sub.database, subscription: sub.name, provider: sub.providerNode,
+            subscriber: input.ownNode, fromLSN: origin, toLSN: published, timeline: timeline, detectedAt: input.now,
+            action: "none possible: \(sub.providerNode) confirmed this range to our old primary and will not resend it; if it holds commits, repair them from \(sub.providerNode)")
+        ledger.record(report); reports.record(report)
+        notes.append("after our promotion \(sub.name) is behind what \(sub.providerNode) confirmed: possible gap \(origin)..\(published) recorded")
+    }
     if let own = input.ownTimeline {
         if let checked = ledger.ownTimeline, own > checked {
-            var gaps = 0
+            var gaps = 0, awaiting = 0
             for sub in input.subscriptions {
-                guard let published = input.providers[sub.providerNode]?.publishedSlots[sub.slotName],
+                let view = input.providers[sub.providerNode]
+                guard let published = view?.publishedSlots[sub.slotName],
                       let origin = sub.originLSN, published > origin else { continue }
-                let report = DivergenceReport(
-                    kind: .possibleSubscriberGap, database: sub.database, subscription: sub.name, provider: sub.providerNode,
-                    subscriber: input.ownNode, fromLSN: origin, toLSN: published, timeline: own, detectedAt: input.now,
-                    action: "none possible: \(sub.providerNode) confirmed this range to our old primary and will not resend it; if it holds commits, repair them from \(sub.providerNode)")
-                ledger.record(report); reports.record(report)
-                notes.append("after our promotion \(sub.name) is behind what \(sub.providerNode) confirmed: possible gap \(origin)..\(published) recorded")
+                if let held = view?.publishedSlots[HeldSlotName.forSlot(sub.slotName)], held <= origin {
+                    // The provider holds a copy our standbys confirmed: it replaces the slot once
+                    // no walsender uses it, so keep the apply worker away until then.
+                    if sub.enabled {
+                        actions.append(.disableSubscription(database: sub.database, name: sub.name))
+                        disabling.insert(sub.key)
+                        paused.insert(sub.key)
+                    }
+                    ledger.awaitingRewind[sub.key] = input.clock
+                    notes.append("after our promotion \(sub.name) is behind what \(sub.providerNode) confirmed (\(origin) < \(published)): paused until \(sub.providerNode) replaces the slot by its held copy at \(held)")
+                    awaiting += 1
+                    continue
+                }
+                recordGap(sub, from: origin, to: published, timeline: own)
                 gaps += 1
             }
-            ledger.lastFailover[input.ownNode] = FailoverCheck(timeline: own, checkedAt: input.now,
-                                                               outcome: gaps == 0 ? "clean" : "divergence recorded")
+            ledger.lastFailover[input.ownNode] = FailoverCheck(
+                timeline: own, checkedAt: input.now,
+                outcome: gaps > 0 ? "divergence recorded" : awaiting > 0 ? "awaiting held slots" : "clean")
         }
         ledger.ownTimeline = own
     }
+    // Subscriptions waiting for their provider to replace a slot by its held copy.
+    let subscriptionsByKey = Dictionary(input.subscriptions.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+    for (key, since) in ledger.awaitingRewind.sorted(by: { $0.key < $1.key }) {
+        guard let sub = subscriptionsByKey[key] else { ledger.awaitingRewind[key] = nil; continue }
+        let published = input.providers[sub.providerNode]?.publishedSlots[sub.slotName]
+        let rewound = published.map { p in sub.originLSN.map { p <= $0 } ?? false } ?? false
+        let expired = input.clock - since > heldSlotWait
+        guard rewound || expired else { continue }
+        ledger.awaitingRewind[key] = nil
+        if rewound {
+            notes.append("\(sub.providerNode) replaced \(sub.slotName) by its held copy: \(sub.name) resumes at its origin")
+        } else if let origin = sub.originLSN, let published {
+            recordGap(sub, from: origin, to: published, timeline: input.ownTimeline ?? 0)
+        }
+        if var check = ledger.lastFailover[input.ownNode], ledger.awaitingRewind.isEmpty, check.outcome == "awaiting held slots" {
+            check.outcome = rewound ? "clean" : "divergence recorded"
+            ledger.lastFailover[input.ownNode] = check
+        }
+        if paused.contains(key) {
+            if !sub.enabled { actions.append(.enableSubscription(database: sub.database, name: sub.name)) }
+            paused.remove(key)
+        }
+    }
+    let awaitingRewind = Set(ledger.awaitingRewind.keys)
 
     // Provider side, grouped by provider zone.
     let byProvider = Dictionary(grouping: input.subscriptions, by: \.providerNode)
@@ -194,8 +246,9 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
                 continue
             }
             for sub in subs {
-                // Ours to resume: running now, or paused by staz. An operator's disable stays.
-                let resume = sub.enabled || paused.contains(sub.key)
+                // Ours to resume: running now, or paused by staz. An operator's disable stays, and
+                // so does a pause waiting for a held slot (above).
+                let resume = (sub.enabled || paused.contains(sub.key)) && !awaitingRewind.contains(sub.key)
                 if sub.enabled {
                     actions.append(.disableSubscription(database: sub.database, name: sub.name))
                 disabling.insert(sub.key)
@@ -229,7 +282,7 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
                 ledger.checkedTimelines[provider] = timeline
             }
             ledger.checkedLeaders[provider] = view.leader
-            for sub in subs {
+            for sub in subs where !awaitingRewind.contains(sub.key) {
                 if sub.enabled && sub.status == "down" {
                     // Lost its provider: maybe that primary died and a replica is about to be
                     // promoted. Pause now, while the leader key still names the old primary, so

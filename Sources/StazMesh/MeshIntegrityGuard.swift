@@ -44,6 +44,10 @@ public actor MeshIntegrityGuard {
     /// How long an origin may stay in use after its subscription was disabled.
     public var originReleaseTimeout: Double = 10
     private var lastNotes: [String] = []
+    /// When the standbys' positions alone last changed the stored ledger (they are written at
+    /// most every `standbyConfirmedInterval` seconds: each write is an etcd revision).
+    var standbyConfirmedSavedAt: Double = 0
+    public var standbyConfirmedInterval: Double = 5
 
     public init(environment: Environment, logger: Logger) {
         self.environment = environment; self.logger = logger
@@ -64,10 +68,14 @@ public actor MeshIntegrityGuard {
     public func checkOnce(mesh: MeshSection) async throws {
         let provider = MeshProvider.forKind(mesh.provider)
         var providers: [String: ProviderZoneView] = [:]
+        var peerStandbyConfirmed: [String: LSN] = [:]
         for zone in mesh.peers {
             // An unreadable zone counts as "no leader": its subscriptions are paused, which
             // costs nothing while we cannot tell what its primary is.
             let cluster = try? await environment.zoneCluster(zone.scope)
+            if let cluster, cluster.leader != nil {
+                peerStandbyConfirmed.merge(MeshLedger.parse(cluster.mesh).standbyConfirmed) { first, _ in first }
+            }
             var view = cluster.map { Self.view(of: $0, node: zone.nodeName) }
                 ?? ProviderZoneView(node: zone.nodeName, leader: nil, timeline: nil)
             if let leader = cluster?.leaderMember { view.leaderAnswers = await environment.answersAsPrimary(leader) }
@@ -84,14 +92,18 @@ public actor MeshIntegrityGuard {
             subscriptions += MeshQueries.parseSubscriptions(rows).map {
                 SubscriptionProgress(database: database, name: $0.name, providerNode: $0.providerNode, slotName: $0.slotName,
                                      originName: $0.originName, originLSN: $0.remoteLSN.flatMap(LSN.init(text:)),
-                                     enabled: $0.enabled, status: $0.status)
+                                     enabled: $0.enabled, status: $0.status,
+                                     originLocalLSN: $0.localLSN.flatMap(LSN.init(text:)))
             }
         }
         let ledger = MeshLedger.parse(try await environment.loadLedger())
-        let plan = planIntegrity(IntegrityInput(ledger: ledger, ownNode: mesh.nodeName, ownTimeline: environment.ownTimeline(),
+        var plan = planIntegrity(IntegrityInput(ledger: ledger, ownNode: mesh.nodeName, ownTimeline: environment.ownTimeline(),
                                                 subscriptions: subscriptions, providers: providers,
                                                 now: MeshReport.isoTimestamp(Date().timeIntervalSince1970),
                                                 clock: Date().timeIntervalSince1970))
+        if provider.kind == .pglogical {
+            try await publishStandbyConfirmed(&plan, stored: ledger, subscriptions: subscriptions)
+        }
         for report in plan.ledger.divergence where !ledger.divergence.contains(report) {
             logger.warning("mesh divergence: \(report.kind.rawValue) \(report.database)/\(report.subscription) \(report.provider)→\(report.subscriber) \(report.fromLSN)..\(report.toLSN): \(report.action)")
         }
@@ -101,6 +113,9 @@ public actor MeshIntegrityGuard {
         if plan.ledger != plan.ledgerBeforeActions { try await environment.saveLedger(plan.ledger) }
         logOnce(plan.notes, warning: false)
         environment.publish(plan.ledger, plan.notes)
+        if provider.kind == .pglogical, environment.isLeader() {
+            try await keepHeldSlots(plugin: provider.outputPlugin, standbyConfirmed: peerStandbyConfirmed)
+        }
     }
 
     static func view(of cluster: ClusterView, node: String) -> ProviderZoneView {

@@ -21,6 +21,12 @@ public struct MeshLedger: Sendable, Equatable {
     public var divergence: [DivergenceReport] = []
     /// Per provider zone: the outcome of the last promotion check.
     public var lastFailover: [String: FailoverCheck] = [:]
+    /// Per subscription slot (on its provider): the origin position this zone's standbys have
+    /// applied. The provider zone advances its held copy of the slot this far (`HeldSlots`).
+    public var standbyConfirmed: [String: LSN] = [:]
+    /// Subscriptions paused after our own promotion until their provider replaces a slot that
+    /// is ahead of our origin by its held copy (`database/name` → when, seconds since the epoch).
+    public var awaitingRewind: [String: Double] = [:]
 
     public init() {}
 
@@ -44,6 +50,12 @@ public struct MeshLedger: Sendable, Equatable {
         if let ownTimeline { o["own_timeline"] = .int(ownTimeline) }
         o["divergence"] = .array(divergence.map(\.json))
         o["last_failover"] = .object(JSONObject(lastFailover.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) }))
+        if !standbyConfirmed.isEmpty {
+            o["standby_confirmed"] = .object(JSONObject(standbyConfirmed.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value.description)) }))
+        }
+        if !awaitingRewind.isEmpty {
+            o["awaiting_rewind"] = .object(JSONObject(awaitingRewind.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.double($0.value)) }))
+        }
         return .object(o)
     }
 
@@ -66,6 +78,12 @@ public struct MeshLedger: Sendable, Equatable {
         ledger.divergence = (o["divergence"]?.arrayValue ?? []).compactMap { $0.objectValue.flatMap(DivergenceReport.init(json:)) }
         for (zone, value) in o["last_failover"]?.objectValue?.pairs ?? [] {
             if let check = value.objectValue.flatMap(FailoverCheck.init(json:)) { ledger.lastFailover[zone] = check }
+        }
+        for (slot, value) in o["standby_confirmed"]?.objectValue?.pairs ?? [] {
+            if let lsn = value.stringValue.flatMap(LSN.init(text:)) { ledger.standbyConfirmed[slot] = lsn }
+        }
+        for (key, value) in o["awaiting_rewind"]?.objectValue?.pairs ?? [] {
+            if let at = value.doubleValue ?? value.intValue.map(Double.init) { ledger.awaitingRewind[key] = at }
         }
         return ledger
     }

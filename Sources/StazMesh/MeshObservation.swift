@@ -96,13 +96,16 @@ public struct MeshSubscriptionObserved: Sendable, Equatable {
     /// WAL (`pg_replication_origin_status.remote_lsn`); nil before the first sync.
     public var originName: String?
     public var remoteLSN: String?
+    /// Where in our own WAL the origin's last applied commit is (`local_lsn`).
+    public var localLSN: String?
     public init(name: String, status: String, providerNode: String, interfaceName: String, providerDSN: String,
                 slotName: String, enabled: Bool = true, replicationSets: [String] = MeshSubscriptionObserved.defaultSets,
-                forwardOrigins: [String] = [], originName: String? = nil, remoteLSN: String? = nil) {
+                forwardOrigins: [String] = [], originName: String? = nil, remoteLSN: String? = nil,
+                localLSN: String? = nil) {
         self.name = name; self.status = status; self.providerNode = providerNode; self.interfaceName = interfaceName
         self.providerDSN = providerDSN; self.slotName = slotName; self.enabled = enabled
         self.replicationSets = replicationSets; self.forwardOrigins = forwardOrigins
-        self.originName = originName; self.remoteLSN = remoteLSN
+        self.originName = originName; self.remoteLSN = remoteLSN; self.localLSN = localLSN
     }
     public static let defaultSets = ["default", "default_insert_only", "ddl_sql"]
 }

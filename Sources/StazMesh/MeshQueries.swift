@@ -121,7 +121,7 @@ public enum MeshQueries {
                oi.if_name::text AS interface, oi.if_dsn AS provider_dsn, s.sub_slot_name::text AS slot_name,
                s.sub_enabled::text AS enabled, array_to_string(s.sub_replication_sets, ',') AS replication_sets,
                array_to_string(s.sub_forward_origins, ',') AS forward_origins,
-               ro.roname::text AS origin, os.remote_lsn::text AS remote_lsn
+               ro.roname::text AS origin, os.remote_lsn::text AS remote_lsn, os.local_lsn::text AS local_lsn
           FROM \(provider.table("subscription")) s
           JOIN \(provider.table("node")) o ON o.node_id = s.sub_origin
           JOIN \(provider.table("node_interface")) oi ON oi.if_id = s.sub_origin_if
@@ -140,7 +140,8 @@ public enum MeshQueries {
                 interfaceName: text(row, "interface") ?? "", providerDSN: text(row, "provider_dsn") ?? "",
                 slotName: text(row, "slot_name") ?? "", enabled: text(row, "enabled") != "false",
                 replicationSets: list(row, "replication_sets"), forwardOrigins: list(row, "forward_origins"),
-                originName: text(row, "origin"), remoteLSN: text(row, "remote_lsn"))
+                originName: text(row, "origin"), remoteLSN: text(row, "remote_lsn"),
+                localLSN: text(row, "local_lsn"))
         }
     }
 

@@ -67,6 +67,8 @@ public struct MeshReport: Sendable, Equatable {
                 s["name"] = .string(slot.name)
                 s["database"] = .string(slot.database)
                 s["active"] = .bool(slot.active)
+                // staz's held copy of a subscription slot (HeldSlots), not a subscriber's stream.
+                if HeldSlotName.isHeld(slot.name) { s["held"] = true }
                 s["consumer"] = slot.consumer.map { .string($0) } ?? .null
                 s["confirmed_flush_lsn"] = slot.confirmedFlushLSN.map { .string($0) } ?? .null
                 s["lag_bytes"] = slot.lagBytes.map { .int($0) } ?? .null

@@ -73,11 +73,13 @@ public enum SlotNotReady: Sendable, Equatable, CustomStringConvertible {
 /// to advance the copies, which copies to drop, and whether they are ready for a failover.
 public enum LogicalSlotRules {
     /// The failover logical slots among the leader's published `status.slots`: everything that is
-    /// not a physical member slot (`retain_slots`, or a member's slot name).
+    /// not a physical member slot (`retain_slots`, or a member's slot name). Held slots are
+    /// published for the subscriber zones only: a new primary creates its own (a copy here would
+    /// cost a restart of this replica for each one).
     public static func candidates(status: ClusterStatus, memberSlotNames: Set<String>) -> [PublishedSlot] {
         let physical = memberSlotNames.union(status.retainSlots)
         return status.slots.compactMap { name, value in
-            guard !physical.contains(name), value >= 0 else { return nil }
+            guard !physical.contains(name), !HeldSlotName.isHeld(name), value >= 0 else { return nil }
             return PublishedSlot(name: name, position: LSN(UInt64(value)))
         }
     }

@@ -133,8 +133,9 @@ import StazCore
         #expect(p["output_plugin_libraries"] == "pgoutput, test_decoding, pglogical_output")
         #expect(p["pglogical.conflict_resolution"] == "last_update_wins")
         #expect(p["pglogical.synchronous_commit"] == nil)
-        // 1 database × 2 peers: 10 + 2·2 slots and senders, 8 + 1 + 1 + 2·2 workers.
-        #expect(p["max_replication_slots"] == .int(14))
+        // 1 database × 2 peers: 10 + 2·2 senders and, with a held copy of each outgoing
+        // slot, 10 + 3·2 slots; 8 + 1 + 1 + 2·2 workers.
+        #expect(p["max_replication_slots"] == .int(16))
         #expect(p["max_wal_senders"] == .int(14))
         #expect(p["max_worker_processes"] == .int(14))
     }

@@ -26,6 +26,12 @@ import Testing
         #expect(found == [Self.published("pgl_postgres_zone_sub", 80)])
     }
 
+    @Test func heldCopiesArePublishedButNotCopiedToReplicas() {
+        let held = HeldSlotName.forSlot("pgl_postgres_zone_sub")
+        let status = ClusterStatus(optime: 100, slots: [("pgl_postgres_zone_sub", 80), (held, 70)])
+        #expect(LogicalSlotRules.candidates(status: status, memberSlotNames: []) == [Self.published("pgl_postgres_zone_sub", 80)])
+    }
+
     struct PlanRow: Sendable, CustomTestStringConvertible {
         let name: String
         let candidates: [PublishedSlot]

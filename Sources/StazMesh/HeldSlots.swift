@@ -1,0 +1,169 @@
+import StazCore
+
+// Held slots: no peer change is skipped when a subscriber zone fails over (pglogical).
+//
+// pglogical's apply worker commits with synchronous_commit = local and confirms a change to its
+// provider as soon as the change is flushed locally (pglogical_apply.c). With synchronous
+// replication inside the subscriber zone, its standby can still lack a change the provider's
+// slot already moved past; if the subscriber's primary dies then, the promoted standby asks for
+// its own origin position, the walsender starts at max(that, the slot's confirmed_flush_lsn),
+// and the change is never sent again. (Spock holds its feedback until the synchronous standby
+// has the commit, so this is for pglogical only.)
+//
+// So the provider zone's leader keeps, beside each subscription slot S, a held copy T
+// (`HeldSlotName.forSlot(S)`) that moves only as far as the subscriber zone's standbys have
+// applied: the subscriber zone's leader publishes, per slot, the origin position its standbys
+// have (`standbyConfirmed`, in its ledger). Whenever S is not in use and T is behind it, S is
+// replaced by a copy of T. That is always harmless: a walsender starts at what the subscriber
+// asks for when the slot is behind it, so a subscriber that has everything receives nothing
+// twice, and a promoted standby receives exactly what it lacks.
+
+/// A logical slot of the provider's plugin on our primary.
+public struct ProviderSlotObserved: Sendable, Equatable {
+    public var name: String
+    public var database: String
+    public var active: Bool
+    public var confirmed: LSN?
+    /// `wal_status = 'lost'`: invalidated, its WAL is gone.
+    public var lost: Bool
+
+    public init(name: String, database: String, active: Bool, confirmed: LSN?, lost: Bool = false) {
+        self.name = name; self.database = database; self.active = active; self.confirmed = confirmed; self.lost = lost
+    }
+}
+
+public enum HeldSlotAction: Sendable, Equatable {
+    /// `pg_copy_logical_replication_slot(slot, held)`.
+    case create(database: String, slot: String, held: String)
+    /// `pg_replication_slot_advance(held, lsn)`.
+    case advance(database: String, held: String, to: LSN)
+    /// Drop `slot` and copy `held` to its name, in one statement.
+    case swap(database: String, slot: String, held: String)
+    case drop(database: String, held: String)
+
+    public var database: String {
+        switch self {
+        case .create(let d, _, _), .advance(let d, _, _), .swap(let d, _, _), .drop(let d, _): return d
+        }
+    }
+
+    public var summary: String {
+        switch self {
+        case .create(_, let slot, let held): return "hold slot \(slot) as \(held)"
+        case .advance(_, let held, let lsn): return "advance held slot \(held) to \(lsn)"
+        case .swap(_, let slot, let held): return "replace idle slot \(slot) by its held copy \(held)"
+        case .drop(_, let held): return "drop held slot \(held): its slot is gone"
+        }
+    }
+
+    public var sql: String {
+        switch self {
+        case .create(_, let slot, let held):
+            return "SELECT pg_catalog.pg_copy_logical_replication_slot(\(literal(slot)), \(literal(held)))::text AS result"
+        case .advance(_, let held, let lsn):
+            return "SELECT pg_catalog.pg_replication_slot_advance(\(literal(held)), \(literal(lsn.description))::pg_lsn)::text AS result"
+        case .swap(_, let slot, let held):
+            // The drop runs first (left to right); it fails while a walsender uses the slot.
+            return "SELECT pg_catalog.pg_drop_replication_slot(\(literal(slot)))::text AS dropped, "
+                + "pg_catalog.pg_copy_logical_replication_slot(\(literal(held)), \(literal(slot)))::text AS copied"
+        case .drop(_, let held):
+            return "SELECT pg_catalog.pg_drop_replication_slot(\(literal(held)))::text AS result"
+        }
+    }
+}
+
+public enum HeldSlots {
+    /// The provider side, one round: hold every subscription slot, advance each held copy as far
+    /// as its subscriber zone's standbys confirm (never past the slot itself), replace an idle
+    /// slot that is ahead of its held copy, drop held copies whose slot is gone and no zone
+    /// subscribes to any more.
+    /// - `standbyConfirmed`: slot name → origin position the subscriber zone's standbys have,
+    ///   merged from every other zone's ledger.
+    public static func plan(slots: [ProviderSlotObserved], standbyConfirmed: [String: LSN]) -> [HeldSlotAction] {
+        var actions: [HeldSlotAction] = []
+        let byName = Dictionary(slots.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let subscribed = Set(standbyConfirmed.keys.map(HeldSlotName.forSlot))
+        for slot in slots.sorted(by: { $0.name < $1.name }) where !HeldSlotName.isHeld(slot.name) {
+            guard !slot.lost, let confirmed = slot.confirmed else { continue }
+            let heldName = HeldSlotName.forSlot(slot.name)
+            guard let held = byName[heldName] else {
+                actions.append(.create(database: slot.database, slot: slot.name, held: heldName))
+                continue
+            }
+            if held.lost {
+                actions.append(.drop(database: held.database, held: heldName))
+                actions.append(.create(database: slot.database, slot: slot.name, held: heldName))
+                continue
+            }
+            guard let heldAt = held.confirmed else { continue }
+            if !slot.active && heldAt < confirmed {
+                actions.append(.swap(database: slot.database, slot: slot.name, held: heldName))
+            } else if let safe = standbyConfirmed[slot.name], min(safe, confirmed) > heldAt {
+                actions.append(.advance(database: held.database, held: heldName, to: min(safe, confirmed)))
+            }
+        }
+        let holding = Set(slots.filter { !HeldSlotName.isHeld($0.name) }.map { HeldSlotName.forSlot($0.name) })
+        for held in slots.sorted(by: { $0.name < $1.name }) where HeldSlotName.isHeld(held.name) {
+            if !holding.contains(held.name) && !subscribed.contains(held.name) && !held.active {
+                actions.append(.drop(database: held.database, held: held.name))
+            }
+        }
+        return actions
+    }
+
+    /// The subscriber side: how far this zone's standbys have applied each subscription. An
+    /// origin's last applied commit (`remote`) is theirs once every standby has flushed our WAL
+    /// past the local commit (`local`). Without standbys nothing can be promoted that lacks it.
+    /// Kept as it was when the standbys are behind; a subscription without origin yet is absent.
+    public static func standbyConfirmed(previous: [String: LSN], subscriptions: [SubscriptionProgress],
+                                        standbysFlushed: LSN?, standbyCount: Int) -> [String: LSN] {
+        var result: [String: LSN] = [:]
+        for sub in subscriptions {
+            let kept = previous[sub.slotName]
+            guard let remote = sub.originLSN, let local = sub.originLocalLSN else {
+                if let kept { result[sub.slotName] = kept }
+                continue
+            }
+            let theirs = standbyCount == 0 || (standbysFlushed.map { $0 >= local } ?? false)
+            if theirs {
+                result[sub.slotName] = max(remote, kept ?? remote)
+            } else if let kept {
+                result[sub.slotName] = kept
+            }
+        }
+        return result
+    }
+}
+
+public enum HeldSlotQueries {
+    /// Every non-temporary logical slot of `plugin` on the primary (none on a standby).
+    public static func slots(plugin: String) -> String {
+        """
+        SELECT slot_name::text AS name, database::text AS database, active::text AS active,
+               confirmed_flush_lsn::text AS confirmed, coalesce(wal_status, '') AS wal_status
+          FROM pg_catalog.pg_replication_slots
+         WHERE slot_type = 'logical' AND NOT temporary AND plugin = \(literal(plugin))
+           AND NOT pg_catalog.pg_is_in_recovery()
+        """
+    }
+
+    public static func parseSlots(_ rows: [MeshQueries.Row]) -> [ProviderSlotObserved] {
+        rows.compactMap { row in
+            guard let name = MeshQueries.text(row, "name") else { return nil }
+            return ProviderSlotObserved(name: name, database: MeshQueries.text(row, "database") ?? "",
+                                        active: MeshQueries.text(row, "active") == "true",
+                                        confirmed: MeshQueries.text(row, "confirmed").flatMap(LSN.init(text:)),
+                                        lost: MeshQueries.text(row, "wal_status") == "lost")
+        }
+    }
+
+    /// The physical standbys' lowest flush position (NULL flush counts as nothing flushed) and
+    /// how many there are; logical walsenders (the mesh's own) are left out.
+    public static let standbys = """
+        SELECT count(*)::text AS standbys,
+               min(coalesce(r.flush_lsn, '0/0'::pg_lsn))::text AS flushed
+          FROM pg_catalog.pg_stat_replication r
+         WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots s
+                            WHERE s.active_pid = r.pid AND s.slot_type = 'logical')
+        """
+}

@@ -1,0 +1,64 @@
+import Foundation
+import StazCore
+import StazPostgres
+
+/// The I/O of held slots (`HeldSlots`) in the integrity check's round on the zone leader.
+extension MeshIntegrityGuard {
+    /// Subscriber side: puts how far our standbys have applied each subscription into the
+    /// ledger the round stores. Only that changing is saved at most every
+    /// `standbyConfirmedInterval`: a held copy that lags a few seconds costs the provider a
+    /// little WAL, never a change.
+    func publishStandbyConfirmed(_ plan: inout IntegrityPlan, stored: MeshLedger, subscriptions: [SubscriptionProgress]) async throws {
+        let session = try await environment.connector.open(nil)
+        defer { session.close() }
+        let row = try await session.query(HeldSlotQueries.standbys, timeout: environment.connector.statementTimeout).first
+        let count = row.flatMap { $0["standbys"] ?? nil }.flatMap { Int($0) } ?? 0
+        let flushed = row.flatMap { $0["flushed"] ?? nil }.flatMap(LSN.init(text:))
+        let positions = HeldSlots.standbyConfirmed(previous: plan.ledger.standbyConfirmed, subscriptions: subscriptions,
+                                                   standbysFlushed: flushed, standbyCount: count)
+        guard positions != plan.ledger.standbyConfirmed else { return }
+        let now = Date().timeIntervalSince1970
+        let onlyPositions = plan.ledger == stored && plan.ledgerBeforeActions == stored
+        if onlyPositions && now - standbyConfirmedSavedAt < standbyConfirmedInterval { return }
+        standbyConfirmedSavedAt = now
+        plan.ledger.standbyConfirmed = positions
+        plan.ledgerBeforeActions.standbyConfirmed = positions
+    }
+
+    /// Provider side: one round of `HeldSlots.plan` on our primary's slots. A failed action is
+    /// logged and the round goes on; the next round plans again from what exists.
+    func keepHeldSlots(plugin: String, standbyConfirmed: [String: LSN]) async throws {
+        let timeout = environment.connector.statementTimeout
+        let server = try await environment.connector.open(nil)
+        let slots = HeldSlotQueries.parseSlots(try await server.query(HeldSlotQueries.slots(plugin: plugin), timeout: timeout))
+        server.close()
+        for action in HeldSlots.plan(slots: slots, standbyConfirmed: standbyConfirmed) {
+            guard environment.isLeader() else { return }
+            let session = try await environment.connector.open(action.database)
+            defer { session.close() }
+            do {
+                _ = try await session.query(action.sql, timeout: timeout)
+                if case .advance = action {} else { logger.info("mesh held slots: \(action.summary)") }
+            } catch {
+                logger.warning("mesh held slots: could not \(action.summary): \(error)")
+                if case .swap(_, let slot, let held) = action { await restoreAfterFailedSwap(session, slot: slot, held: held) }
+            }
+        }
+    }
+
+    /// A swap whose copy failed after its drop leaves the subscription without a slot: copy the
+    /// held one back under the slot's name at once (a walsender cannot start without it).
+    func restoreAfterFailedSwap(_ session: SQLSession, slot: String, held: String) async {
+        let timeout = environment.connector.statementTimeout
+        let exists = "SELECT count(*)::text AS n FROM pg_catalog.pg_replication_slots WHERE slot_name = \(literal(slot))"
+        let rows = try? await session.query(exists, timeout: timeout)
+        guard let n = rows?.first?["n"] ?? nil, n == "0" else { return }
+        let restore = HeldSlotAction.create(database: "", slot: held, held: slot)
+        do {
+            _ = try await session.query(restore.sql, timeout: timeout)
+            logger.warning("mesh held slots: slot \(slot) restored from \(held) after a failed swap")
+        } catch {
+            logger.error("mesh held slots: slot \(slot) is gone and could not be restored from \(held): \(error)")
+        }
+    }
+}
