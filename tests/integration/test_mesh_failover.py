@@ -6,7 +6,10 @@ PostgreSQL 15), writers in every zone through each zone's HAProxy.
   acknowledged row ends up in all three zones: 0 lost, 0 skipped.
 - Asynchronous mode with a replica held behind: rows of the lost timeline that reached the
   other zones are listed in divergence reports, and no commit made on the new primary is
-  skipped by any subscriber (staz moved their origins back to the switch point)."""
+  skipped by any subscriber (staz moved their origins back to the switch point).
+- Synchronous mode, a subscriber zone's primary lost after confirming peer rows its standby
+  never received (pglogical applies with synchronous_commit=local): the rows still reach the
+  promoted standby."""
 
 import os
 import signal
@@ -137,3 +140,95 @@ def test_async_divergence_is_reported_and_new_commits_are_not_skipped(request, m
     on_new_primary = ids_in(mesh, "zone-a", 1, 21)
     print(f"COUNTED rows of the lost timeline: {len(lost_timeline)} in zone-b/zone-c, "
           f"{len(on_new_primary)} on zone-a's new primary; 50 new-timeline rows in every zone")
+
+
+def test_peer_changes_confirmed_by_a_lost_primary_reach_its_successor(request, make_cluster, profile):
+    """pglogical's apply worker commits with synchronous_commit=local and confirms a peer's
+    change to the provider once it is flushed locally, so a subscriber zone's primary can
+    confirm changes its synchronous standby never received. The provider's slot is then past
+    them: when that primary dies and the standby takes over, nothing sends them again unless
+    staz does. Forced here: zone-a's standby is held behind while zone-b's rows are applied and
+    confirmed by zone-a's primary, which is then lost."""
+    mesh = start_mesh(make_cluster, request.node.staz_clusters.append, "on")
+    zone_a = mesh.zones["zone-a"]
+    old = zone_a.leader_name()
+    replica = next(m for name, m in zone_a.members.items() if name != old)
+    subscription = mesh.subscription("zone-b", "zone-a")
+    slot = mesh.sql("zone-a", f"SELECT slot_name FROM pglogical.show_subscription_status('{subscription}')")
+    assert slot, f"no slot name for {subscription} on zone-a's primary"
+    rows = list(range(9_000_001, 9_000_021))
+
+    # Hold zone-a's synchronous standby behind (as in the async test). Nothing is written in
+    # zone-a meanwhile: its own commits would wait for this standby. pglogical's apply worker
+    # does not wait (synchronous_commit=local), which is the point. The stopped window stays
+    # well under wal_sender_timeout (60 s), or the primary would drop the standby from /sync
+    # and no failover would happen at all. The mesh can be ready a moment before the primary
+    # names its synchronous standby: wait for it, so the failover is certain.
+    wait_until(lambda: replica.rest("/sync")[0] == 200, 30, f"{replica.name} is the synchronous standby")
+    code, receiver, err = psql(replica.pg_port, "SELECT pid FROM pg_stat_wal_receiver")
+    assert code == 0 and receiver, err
+    os.kill(int(receiver), signal.SIGSTOP)
+    mesh.note(f"zone-a: WAL receiver of {replica.name} (pid {receiver}) stopped")
+    try:
+        for row in rows:
+            mesh.sql("zone-b", f"INSERT INTO public.{MESH_TABLE} VALUES ({row}, 'zone-b', "
+                     "'confirmed by a lost primary')")
+        written = mesh.sql("zone-b", "SELECT pg_current_wal_lsn()")
+        for scope in ("zone-a", "zone-c"):
+            mesh.wait_rows(scope, rows, timeout=30)
+
+        # zone-b's slot for zone-a is past the last row: zone-a's old primary confirmed rows
+        # its standby cannot have (its receiver is stopped), so zone-b will not resend them.
+        def confirmed():
+            position = mesh.sql("zone-b", "SELECT confirmed_flush_lsn FROM pg_replication_slots "
+                                f"WHERE slot_name = '{slot}'")
+            if not position or lsn_value(position) < lsn_value(written):
+                raise NotYet(f"slot {slot} confirmed {position or 'nothing'} < {written}")
+            return position
+        position = wait_until(confirmed, 30, f"zone-b's slot {slot} confirmed past {written}",
+                              interval=0.25)
+        # ... and zone-a's standby is behind the WAL that holds them (zone-a's LSNs).
+        code, out, err = psql(zone_a.members[old].pg_port, "SELECT pg_current_wal_lsn(), flush_lsn "
+                              f"FROM pg_stat_replication WHERE application_name = '{replica.name}'")
+        assert code == 0 and out, f"{replica.name} not in {old}'s pg_stat_replication: {err}"
+        primary_wal, standby_flush = out.split("|")
+        assert lsn_value(standby_flush) < lsn_value(primary_wal), (primary_wal, standby_flush)
+        mesh.note(f"rows {rows[0]}..{rows[-1]} of zone-b applied by {old} and confirmed (slot "
+                  f"{slot} at {position} >= {written}); {old} wrote up to {primary_wal}, "
+                  f"{replica.name} flushed only {standby_flush}")
+        zone_a.members[old].crash()
+        fault = time.monotonic()
+        mesh.note(f"zone-a: kill -9 of {old} (staz + postgres)")
+    finally:
+        # After the primary: what sits unread in the stopped receiver's socket dies with it.
+        os.kill(int(receiver), signal.SIGKILL)
+    new = zone_a.wait_for_new_leader({old}, profile.failover_timeout)
+    promoted = time.monotonic()
+    assert new == replica.name, f"zone-a promoted {new}, not its synchronous standby {replica.name}"
+    mesh.wait_replicating(timeout=60)
+    replicating = time.monotonic()
+
+    def present():
+        seen = ids_in(mesh, "zone-a", rows[0], rows[-1] + 1)
+        if seen != set(rows):
+            raise NotYet(f"missing on zone-a's new primary: {sorted(set(rows) - seen)}")
+        return True
+    try:
+        wait_until(present, 60, f"zone-b's rows {rows[0]}..{rows[-1]} on zone-a's new primary")
+    except AssertionError:
+        missing = sorted(set(rows) - ids_in(mesh, "zone-a", rows[0], rows[-1] + 1))
+        reports = divergence_reports(mesh, "zone-a")
+        raise AssertionError(
+            f"zone-b's rows confirmed by zone-a's lost primary {old} never reached its successor "
+            f"{new}: missing {{'zone-b->zone-a': {missing}}}; zone-a divergence reports: "
+            f"{reports}") from None
+    present_after = time.monotonic() - promoted
+    count = mesh.sql("zone-a", f"SELECT count(*) FROM public.{MESH_TABLE} "
+                     f"WHERE id BETWEEN {rows[0]} AND {rows[-1]}")
+    assert int(count) == len(rows), f"zone-a's new primary holds {count} rows of {len(rows)}"
+    for scope in ("zone-b", "zone-c"):
+        assert ids_in(mesh, scope, rows[0], rows[-1] + 1) == set(rows), scope
+    print(f"\nMEASURED zone-a node loss with {len(rows)} confirmed, unreplicated peer rows: new "
+          f"leader {new} after {promoted - fault:.1f} s; mesh replicating "
+          f"{replicating - promoted:.1f} s and all rows present {present_after:.1f} s after "
+          "the promotion")
