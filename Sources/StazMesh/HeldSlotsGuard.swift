@@ -40,8 +40,15 @@ extension MeshIntegrityGuard {
                 _ = try await session.query(action.sql, timeout: timeout)
                 if case .advance = action {} else { logger.info("mesh held slots: \(action.summary)") }
             } catch {
-                logger.warning("mesh held slots: could not \(action.summary): \(error)")
-                if case .swap(_, let slot, let held) = action { await restoreAfterFailedSwap(session, slot: slot, held: held) }
+                if case .swap(_, let slot, let held) = action {
+                    // A subscriber reconnected since we looked: the slot is in use again, which
+                    // is what the swap was waiting for anyway.
+                    if "\(error)".contains("is active for PID") { continue }
+                    logger.warning("mesh held slots: could not \(action.summary): \(error)")
+                    await restoreAfterFailedSwap(session, slot: slot, held: held)
+                } else {
+                    logger.warning("mesh held slots: could not \(action.summary): \(error)")
+                }
             }
         }
     }
