@@ -242,6 +242,8 @@ public struct ClusterView: Sendable, Equatable {
     public var failsafe: JSONObject?
     /// staz extension: the raw `mesh` key (the zone's mesh integrity ledger), nil when absent.
     public var mesh: String?
+    /// Values that could not be used, by key (`DCSProblems`).
+    public var problems: [String] = []
 
     public init(initialize: String? = nil, config: ClusterConfigRecord? = nil, leader: Leader? = nil,
                 members: [Member] = [], failover: FailoverRequest? = nil, history: [TimelineHistoryEntry]? = nil,
@@ -284,6 +286,7 @@ public struct ClusterView: Sendable, Equatable {
         if let s = keys[DCSKey.sync] { view.sync = SyncState.parse(s.value, version: s.version) }
         view.failsafe = keys[DCSKey.failsafe].flatMap { (try? JSONValue.parse($0.value))?.objectValue }
         view.mesh = keys[DCSKey.mesh]?.value
+        view.problems = DCSProblems.find(in: keys)
         return view
     }
 }

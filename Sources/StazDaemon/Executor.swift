@@ -405,7 +405,7 @@ extension HAController {
         if let slots = try? await postgres.replicationSlots() {
             status.slots = publishedSlotPositions(slots)
         }
-        status.retainSlots = (cluster?.members ?? []).filter { $0.name != me }.map { slotName(forMember: $0.name) }
+        status.retainSlots = (cluster?.members ?? []).filter { $0.name != me && $0.isUsable }.map { slotName(forMember: $0.name) }
         guard status != previous else { return }
         try? await dcs.setStatus(status.json)
     }

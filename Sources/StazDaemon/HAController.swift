@@ -72,6 +72,8 @@ actor HAController {
     var dcsLostDuringCycle = false
     /// Cycles the watchdog cancelled because they exceeded `cycleBound` (metrics, tests).
     var stuckCycles = 0
+    /// DCS values staz cannot use (`ClusterView.problems`), logged rate-limited.
+    var dcsProblemWarnings = RateLimitedWarnings()
 
     init(config: StazConfiguration, dcs: DCSClient, postgres: PostgresController, keeper: LeaseKeeper,
          apiState: APIState, http: HTTPClient, settings: DynamicSettings, logger: Logger) {
@@ -151,6 +153,7 @@ actor HAController {
             logger.error("Error communicating with DCS: \(error)")
         }
         if let cluster {
+            for problem in dcsProblemWarnings.due(cluster.problems) { logger.warning("DCS value not usable: \(problem)") }
             // Keep the keeper's notion of leadership in line with the DCS: a member that lost
             // the lock by any path (fence, expiry, another member's takeover) must not go on
             // refreshing "as leader", or a later acquire would start from a stale confirmation.
@@ -291,7 +294,8 @@ actor HAController {
     /// cascade from another member (`replicatefrom`); as a replica, those cascading from us.
     func syncMemberSlots(cluster: ClusterView, leading: Bool) async {
         let desired = cluster.members.filter { member in
-            guard member.name != me else { return false }
+            // A member key that does not say how to reach the member (garbage) gets no slot.
+            guard member.name != me, member.isUsable else { return false }
             let source = member.replicateFrom.flatMap { cluster.member(named: $0) != nil ? $0 : nil }
             return leading ? (source == nil || source == me || source == member.name) : source == me
         }.map { slotName(forMember: $0.name) }

@@ -1,0 +1,45 @@
+"""DCS values staz cannot use (issue 14): a garbage member key and a garbage failover key are
+named in one WARNING each (not every loop), the garbage member gets no replication slot, and
+the cluster goes on as before."""
+
+import subprocess
+import time
+
+import pytest
+
+from support import psql_value, wait_until
+
+pytestmark = pytest.mark.staz_only
+
+
+def etcd_put(cluster, key, value):
+    subprocess.run(["etcdctl", f"--endpoints=127.0.0.1:{cluster.etcd_port}", "put",
+                    f"/service/{cluster.scope}/{key}", value],
+                   check=True, capture_output=True, text=True, timeout=10,
+                   env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"})
+
+
+def test_garbage_keys_are_named_once_and_get_no_slot(make_cluster, profile):
+    cluster = make_cluster()
+    for name in ("m0", "m1"):
+        cluster.add_member(name)
+    leader_name = cluster.wait_for_healthy(replicas=1)
+    leader = cluster.member_named(leader_name)
+
+    etcd_put(cluster, "members/ghost", "not a member")
+    etcd_put(cluster, "failover", '{"foo": 1}')
+    cluster.note("wrote members/ghost = 'not a member' and failover = {\"foo\": 1}")
+
+    def warned():
+        text = leader.log_text()
+        return "DCS value not usable: members/ghost" in text and "DCS value not usable: failover" in text
+    wait_until(warned, 10 * profile.loop_wait + 5, f"{leader_name} names both garbage keys")
+    # Several more loops: still one warning per key (rate-limited), and no slot for the ghost.
+    time.sleep(5 * profile.loop_wait)
+    text = leader.log_text()
+    assert text.count("DCS value not usable: members/ghost") == 1, text[-3000:]
+    assert text.count("DCS value not usable: failover") == 1, text[-3000:]
+    slots = psql_value(leader.pg_port, "SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots")
+    assert "ghost" not in (slots or ""), f"slots on {leader_name}: {slots}"
+    # The cluster is unharmed: the same leader, its replica streaming.
+    assert cluster.wait_for_healthy(replicas=1) == leader_name
