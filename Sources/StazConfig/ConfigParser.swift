@@ -51,10 +51,7 @@ enum ConfigParser {
         let connect = reader.string("connect_address")
         if let connect { validateListenAddress(connect, path: reader.keyPath("connect_address"), diagnostics: reader.diagnostics) }
         var section = RestAPISection(listen: listen ?? "", connectAddress: connect ?? defaultConnectAddress(fromListen: listen ?? ""))
-        if let auth = reader.section("authentication") {
-            section.username = auth.string("username"); section.password = auth.string("password")
-            auth.finish()
-        }
+        (section.username, section.password) = parseCredentials(reader)
         section.certfile = reader.string("certfile")
         section.keyfile = reader.string("keyfile")
         section.cafile = reader.string("cafile")
@@ -65,12 +62,52 @@ enum ConfigParser {
                 reader.diagnostics.error(reader.keyPath("verify_client"), "expected none, optional or required, got '\(verify)'")
             }
         }
+        checkClientVerification(section, reader: reader)
         section.allowlist = reader.stringList("allowlist") ?? []
         section.allowlistIncludeMembers = reader.bool("allowlist_include_members") ?? false
         reader.unsupported("keyfile_password", "ciphers", "http_extra_headers", "https_extra_headers",
                            "request_queue_size", "thread_pool_size", "server_tokens")
         reader.finish()
         return listen == nil ? nil : section
+    }
+
+    /// `authentication` of `restapi` or `ctl`: both `username` and `password`, or no section.
+    /// Half a pair, an empty section or an unknown key is an error: the REST API would
+    /// otherwise run without authentication although the file asks for it (Patroni itself
+    /// fails on a missing half when it builds `username:password`).
+    static func parseCredentials(_ parent: SectionReader) -> (username: String?, password: String?) {
+        let key = "authentication"
+        parent.accept(key)
+        guard let value = parent.object[key] else { return (nil, nil) }
+        guard case .object(let object) = value, !object.isEmpty else {
+            // The value is not shown: it may well be `user:password`.
+            let got = value.isNull || value.objectValue != nil ? "an empty section" : "a \(value.arrayValue != nil ? "list" : "scalar")"
+            parent.diagnostics.error(parent.keyPath(key), "expected a mapping with username and password, got \(got)")
+            return (nil, nil)
+        }
+        let auth = SectionReader(path: parent.keyPath(key), object: object, diagnostics: parent.diagnostics)
+        let username = auth.string("username"), password = auth.string("password")
+        for (present, missing) in [("username", "password"), ("password", "username")]
+        where auth.has(present) && !auth.has(missing) {
+            auth.diagnostics.error(auth.keyPath(missing), "missing (\(present) is set; both are needed or neither)")
+        }
+        auth.finishRejectingUnknownKeys()
+        guard username != nil, password != nil else { return (nil, nil) }
+        return (username, password)
+    }
+
+    /// `verify_client` asks for client certificates, which only exist over TLS (`certfile`),
+    /// and are only worth something when checked against a CA of the operator's choosing
+    /// (`cafile`; without one the server would trust the system's public CAs, or, in
+    /// Patroni, no certificate at all). Either gap would leave unsafe requests unprotected.
+    static func checkClientVerification(_ section: RestAPISection, reader: SectionReader) {
+        guard let mode = section.verifyClient, mode != "none" else { return }
+        if (section.certfile ?? "").isEmpty {
+            reader.diagnostics.error(reader.keyPath("certfile"), "missing: verify_client \(mode) needs TLS (restapi.certfile)")
+        }
+        if (section.cafile ?? "").isEmpty {
+            reader.diagnostics.error(reader.keyPath("cafile"), "missing: verify_client \(mode) needs the CA that signs client certificates (restapi.cafile)")
+        }
     }
 
     /// `etcd` (v2) and `etcd3` (v3). At least one is required; other Patroni DCS types are not
@@ -163,10 +200,7 @@ enum ConfigParser {
     static func parseCtl(_ top: SectionReader) -> CtlSection {
         var ctl = CtlSection()
         guard let reader = top.section("ctl") else { return ctl }
-        if let auth = reader.section("authentication") {
-            ctl.username = auth.string("username"); ctl.password = auth.string("password")
-            auth.finish()
-        }
+        (ctl.username, ctl.password) = parseCredentials(reader)
         ctl.insecure = reader.bool("insecure") ?? false
         ctl.cacert = reader.string("cacert")
         ctl.certfile = reader.string("certfile")

@@ -135,6 +135,14 @@ final class SectionReader {
             diagnostics.warn(.unknownKey(keyPath(key)))
         }
     }
+
+    /// Like `finish`, but every key not read is an error: for security settings, where a
+    /// misspelt key (`pasword`) would otherwise leave the protection silently off.
+    func finishRejectingUnknownKeys() {
+        for key in object.keys where !consumed.contains(key) {
+            diagnostics.error(keyPath(key), "unknown key (not allowed in a security section; misspelt?)")
+        }
+    }
 }
 
 func formatNumber(_ d: Double) -> String {

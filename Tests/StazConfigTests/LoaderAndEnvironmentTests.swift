@@ -29,7 +29,7 @@ import StazCore
         ("RESTAPI_USERNAME", "api", { (c: StazConfiguration) in c.restapi.username == "api" }),
         ("RESTAPI_ALLOWLIST", "10.0.0.0/8, 127.0.0.1", { (c: StazConfiguration) in c.restapi.allowlist == ["10.0.0.0/8", "127.0.0.1"] }),
         ("RESTAPI_ALLOWLIST_INCLUDE_MEMBERS", "on", { (c: StazConfiguration) in c.restapi.allowlistIncludeMembers }),
-        ("RESTAPI_VERIFY_CLIENT", "required", { (c: StazConfiguration) in c.restapi.verifyClient == "required" }),
+        ("RESTAPI_VERIFY_CLIENT", "none", { (c: StazConfiguration) in c.restapi.verifyClient == "none" }),
         ("POSTGRESQL_DATA_DIR", "/pg/data", { (c: StazConfiguration) in c.postgresql.dataDir == "/pg/data" }),
         ("POSTGRESQL_CONNECT_ADDRESS", "db1:5433", { (c: StazConfiguration) in c.postgresql.connectAddress == "db1:5433" }),
         ("POSTGRESQL_BIN_PG_CTL", "pg_ctl15", { (c: StazConfiguration) in c.postgresql.binNames["pg_ctl"] == "pg_ctl15" }),
@@ -43,7 +43,6 @@ import StazCore
         ("ETCD3_CACERT", "/ca.pem", { (c: StazConfiguration) in c.etcd3?.cacert == "/ca.pem" }),
         ("ETCD_HOST", "e2:4001", { (c: StazConfiguration) in c.etcd?.endpoints == ["http://e2:4001"] && c.dcs?.api == .v3 }),
         ("CTL_INSECURE", "yes", { (c: StazConfiguration) in c.ctl.insecure }),
-        ("CTL_USERNAME", "ctluser", { (c: StazConfiguration) in c.ctl.username == "ctluser" }),
         ("LOG_LEVEL", "debug", { (c: StazConfiguration) in c.log.level == "DEBUG" }),
     ] as [(String, String, @Sendable (StazConfiguration) -> Bool)])
     func environmentOverride(suffix: String, value: String, check: @Sendable (StazConfiguration) -> Bool) throws {
@@ -54,6 +53,30 @@ import StazCore
             let (config, _) = try ConfigLoader.load(path: dir + "/p.yml", environment: [prefix + suffix: value])
             #expect(check(config), "\(prefix)\(suffix)")
         }
+    }
+
+    /// Credentials from the environment follow the file's rule: both halves or neither.
+    @Test(arguments: [
+        (["STAZ_CTL_USERNAME": "ctluser", "STAZ_CTL_PASSWORD": "ctlpass"], nil),
+        (["PATRONI_RESTAPI_USERNAME": "u2", "PATRONI_RESTAPI_PASSWORD": "p2"], nil),
+        (["STAZ_CTL_USERNAME": "ctluser"], "ctl.authentication.password"),
+        (["PATRONI_CTL_PASSWORD": "ctlpass"], "ctl.authentication.username"),
+        (["STAZ_RESTAPI_VERIFY_CLIENT": "required"], "restapi.certfile"),
+    ] as [([String: String], String?)])
+    func credentialsFromEnvironment(environment: [String: String], missing: String?) throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try patroniSampleYAML.write(toFile: dir + "/p.yml", atomically: true, encoding: .utf8)
+        guard let missing else {
+            let (config, _) = try ConfigLoader.load(path: dir + "/p.yml", environment: environment)
+            let pairs = [(config.ctl.username, config.ctl.password), (config.restapi.username, config.restapi.password)]
+            let fromEnvironment = pairs.filter { pair in pair.0.map { environment.values.contains($0) } ?? false }
+            #expect(fromEnvironment.count == 1 && fromEnvironment.allSatisfy { $0.1.map { environment.values.contains($0) } ?? false })
+            return
+        }
+        #expect {
+            try ConfigLoader.load(path: dir + "/p.yml", environment: environment)
+        } throws: { ($0 as? ConfigError)?.mentions(missing) == true }
     }
 
     @Test func stazWinsOverPatroniAlias() throws {

@@ -81,7 +81,6 @@ import StazCore
     @Test(arguments: [
         ("postgresql.foo", "unknown key 'postgresql.foo' (ignored)"),
         ("frobnicate", "unknown key 'frobnicate' (ignored)"),
-        ("restapi.authentication.token", "unknown key 'restapi.authentication.token' (ignored)"),
         ("etcd3.colour", "unknown key 'etcd3.colour' (ignored)"),
         ("bootstrap.dcs.tll", "unknown key 'bootstrap.dcs.tll' (ignored)"),
         ("postgresql.callbacks.on_boot", "unknown key 'postgresql.callbacks.on_boot' (ignored)"),
@@ -92,6 +91,60 @@ import StazCore
         let raw = setting(key, to: "x", in: try sampleRaw())
         let (_, warnings) = try ConfigLoader.parse(raw)
         #expect(warnings.map(\.message).contains(message), "\(warnings)")
+    }
+
+    /// Half-configured REST security is refused, naming the key that would complete it: with
+    /// it the API would otherwise serve unsafe requests without the protection the file asks for.
+    @Test(arguments: [
+        ([("restapi.authentication.password", nil)], "restapi.authentication.password", "missing (username is set; both are needed or neither)"),
+        ([("restapi.authentication.username", nil)], "restapi.authentication.username", "missing (password is set; both are needed or neither)"),
+        ([("restapi.authentication.password", .null)], "restapi.authentication.password", "missing (username is set"),
+        ([("restapi.authentication.password", nil), ("restapi.authentication.pasword", "x")], "restapi.authentication.pasword", "unknown key"),
+        ([("restapi.authentication.password", nil), ("restapi.authentication.pasword", "x")], "restapi.authentication.password", "missing"),
+        ([("restapi.authentication.token", "x")], "restapi.authentication.token", "unknown key"),
+        ([("restapi.authentication", .object(JSONObject()))], "restapi.authentication", "got an empty section"),
+        ([("restapi.authentication", .null)], "restapi.authentication", "got an empty section"),
+        ([("restapi.authentication", "user:secret")], "restapi.authentication", "got a scalar"),
+        ([("restapi.verify_client", "required")], "restapi.certfile", "needs TLS"),
+        ([("restapi.verify_client", "optional")], "restapi.certfile", "needs TLS"),
+        ([("restapi.verify_client", "required"), ("restapi.certfile", "")], "restapi.certfile", "needs TLS"),
+        ([("restapi.verify_client", "required"), ("restapi.certfile", "/tls/api.pem")], "restapi.cafile", "needs the CA"),
+        ([("restapi.verify_client", "optional"), ("restapi.certfile", "/tls/api.pem")], "restapi.cafile", "needs the CA"),
+        ([("ctl.authentication", ["username": "u"])], "ctl.authentication.password", "missing (username is set"),
+        ([("ctl.authentication", ["password": "p"])], "ctl.authentication.username", "missing (password is set"),
+        ([("ctl.authentication", ["username": "u", "password": "p", "pasword": "p"])], "ctl.authentication.pasword", "unknown key"),
+        ([("ctl.authentication", "u:p")], "ctl.authentication", "got a scalar"),
+    ] as [([(String, JSONValue?)], String, String)])
+    func halfConfiguredSecurityIsRefused(changes: [(String, JSONValue?)], path: String, fragment: String) throws {
+        var raw = try sampleRaw()
+        for (key, value) in changes { raw = setting(key, to: value, in: raw) }
+        let error = try #require(configError(raw))
+        let issue = error.issues.first { $0.path == path }
+        #expect(issue != nil, "no issue for \(path) in: \(error.description)")
+        #expect(issue?.message.contains(fragment) == true, "\(issue?.description ?? "")")
+        #expect(!error.description.contains("secret"), "the value of authentication is not shown")
+    }
+
+    /// Complete security settings, and every key Patroni documents for `restapi` and `ctl`,
+    /// still load (keys staz does not implement are warned about, never refused).
+    @Test(arguments: [
+        [("restapi.verify_client", "none")],
+        [("restapi.verify_client", "required"), ("restapi.certfile", "/tls/api.pem"), ("restapi.cafile", "/tls/ca.pem")],
+        [("restapi.verify_client", "optional"), ("restapi.certfile", "/tls/api.pem"), ("restapi.cafile", "/tls/ca.pem"),
+         ("restapi.keyfile", "/tls/api.key")],
+        [("restapi.authentication", nil)],
+        [("restapi.keyfile_password", "k"), ("restapi.ciphers", "HIGH"), ("restapi.http_extra_headers", ["X-Frame-Options": "DENY"]),
+         ("restapi.https_extra_headers", ["Strict-Transport-Security": "max-age=1"]), ("restapi.allowlist", ["127.0.0.1"]),
+         ("restapi.allowlist_include_members", true), ("restapi.request_queue_size", 5), ("restapi.server_tokens", "Minimal")],
+        [("ctl.authentication", ["username": "u", "password": "p"]), ("ctl.certfile", "/tls/c.pem"), ("ctl.keyfile", "/tls/c.key"),
+         ("ctl.keyfile_password", "k"), ("ctl.insecure", true), ("ctl.cacert", "/tls/ca.pem")],
+    ] as [[(String, JSONValue?)]])
+    func completeSecurityLoads(changes: [(String, JSONValue?)]) throws {
+        var raw = try sampleRaw()
+        for (key, value) in changes { raw = setting(key, to: value, in: raw) }
+        let (config, warnings) = try ConfigLoader.parse(raw)
+        #expect(!warnings.contains { $0.message.contains("unknown key") }, "\(warnings)")
+        #expect((config.restapi.username == nil) == (config.restapi.password == nil))
     }
 
     @Test func customTagsAreNotUnknown() throws {

@@ -62,6 +62,12 @@ BAD_CONFIGS = [
     ("missing scope", "scope", DELETE, "scope", True),
     ("unknown top-level key", "bogus_setting", 1, "bogus_setting", False),
     ("unknown nested key", "restapi.lisen", "127.0.0.1:1", "restapi.lisen", False),
+    # Half-configured REST security would leave unsafe endpoints open: refused.
+    ("username without password", "restapi.authentication", {"username": "admin"},
+     "restapi.authentication.password", True),
+    ("misspelt password key", "restapi.authentication", {"username": "admin", "pasword": "x"},
+     "restapi.authentication.pasword", True),
+    ("verify_client without TLS", "restapi.verify_client", "required", "restapi.certfile", True),
 ]
 
 
