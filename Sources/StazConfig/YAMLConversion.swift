@@ -16,10 +16,39 @@ public enum YAMLConversion {
         do {
             node = try Yams.compose(yaml: yaml)
         } catch {
-            throw SyntaxError(description: "invalid YAML: \(error)")
+            throw SyntaxError(description: "invalid YAML: " + describe(error, in: yaml))
         }
         guard let node else { return .null }
         return jsonValue(from: node)
+    }
+
+    /// Where and why the YAML is invalid, without any of its text: Yams' own descriptions quote
+    /// the offending line, or for a duplicated key the whole document, passwords included.
+    /// libyaml's problem and context phrases ("could not find expected ':'") are fixed texts.
+    static func describe(_ error: Error, in yaml: String) -> String {
+        guard let error = error as? YamlError else { return "cannot be parsed (\(type(of: error)))" }
+        func at(_ mark: Mark) -> String { at(mark.line, mark.column) }
+        func at(_ line: Int, _ column: Int) -> String { "line \(line), column \(column)" }
+        switch error {
+        case .scanner(let context, let problem, let mark, _),
+             .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            let during = context.map { " (\($0.text) at \(at($0.mark)))" } ?? ""
+            return "\(at(mark)): \(problem)\(during)"
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            // The key names are not shown either: they are text of the file. The position is
+            // the first occurrence of (the first of) the repeated keys.
+            let others = duplicates.count > 1 ? " (as do \(duplicates.count - 1) other keys of the same mapping)" : ""
+            return "\(at(context.mark)): this key appears again later in the same mapping\(others)"
+        case .reader(let problem, let offset, _, _):
+            guard let offset else { return "cannot be read: \(problem)" }
+            let lines = yaml.prefix(offset).split(separator: "\n", omittingEmptySubsequences: false)
+            return "\(at(lines.count, (lines.last?.count ?? 0) + 1)): cannot be read: \(problem)"
+        case .dataCouldNotBeDecoded(let encoding):
+            return "not valid \(encoding) text"
+        case .no, .memory, .writer, .emitter, .representer:
+            return "cannot be parsed"
+        }
     }
 
     /// Converts a composed YAML node.

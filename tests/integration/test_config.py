@@ -112,3 +112,22 @@ def test_validate_config_reports_unreachable_dcs(make_cluster, profile):
     code, output = validate(profile, member.config_path)
     assert code != 0, f"--validate-config exited 0 for an unreachable etcd3 host\n{output}"
     assert "etcd3" in output and str(closed_port) in output, output
+
+
+@pytest.mark.staz_only
+def test_validate_config_never_echoes_the_file(make_cluster, profile):
+    """A duplicated key is reported by line and column only: no text of the file, which holds
+    passwords, reaches the output."""
+    cluster = make_cluster()
+    member = cluster.add_member("m0", start=False)
+    config = member.config()
+    text = to_yaml(config) + "\n"
+    assert text.startswith("scope: ")
+    member.write_config(text + f"scope: {config['scope']}\n")
+    code, output = validate(profile, member.config_path)
+    assert code != 0, output
+    assert "line 1, column 1" in output, output  # the first of the repeated keys
+    passwords = [user["password"] for user in config["postgresql"]["authentication"].values()]
+    for secret in passwords + [config["scope"], config["name"]]:
+        assert secret not in output.replace(member.config_path, ""), f"{secret!r} echoed:\n{output}"
+    assert len(output.strip().splitlines()) == 1, output
