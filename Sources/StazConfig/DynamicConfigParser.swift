@@ -4,13 +4,24 @@ import StazCore
 /// Reads a dynamic configuration object (DCS `config` key or `bootstrap.dcs`) into
 /// `DynamicSettings`. Bad values are reported against `path` and leave the default in place.
 enum DynamicConfigParser {
+    /// `strict` (a configuration being checked before use, such as `bootstrap.dcs`): timing values
+    /// below the minimums the daemon enforces, or a `loop_wait` longer than `ttl`, are errors
+    /// instead of being adjusted later; a breach of `loop_wait + 2 * retry_timeout <= ttl`, which
+    /// Patroni also repairs at run time, is a warning saying what will be used.
     static func parse(_ object: JSONObject, path: String, diagnostics: Diagnostics, strict: Bool) -> DynamicSettings {
         var settings = DynamicSettings()
         settings.source = object
         let reader = SectionReader(path: path, object: object, diagnostics: diagnostics)
-        if let v = reader.number("ttl", exclusiveMin: 0) { settings.ttl = v }
-        if let v = reader.number("loop_wait", exclusiveMin: 0) { settings.loopWait = v }
-        if let v = reader.number("retry_timeout", exclusiveMin: 0) { settings.retryTimeout = v }
+        let issuesBeforeTiming = diagnostics.issues.count
+        func timing(_ key: String, minimum: Double) -> Double? {
+            strict ? reader.number(key, min: minimum) : reader.number(key, exclusiveMin: 0)
+        }
+        if let v = timing("ttl", minimum: DynamicSettings.minimumTTL) { settings.ttl = v }
+        if let v = timing("loop_wait", minimum: DynamicSettings.minimumLoopWait) { settings.loopWait = v }
+        if let v = timing("retry_timeout", minimum: DynamicSettings.minimumRetryTimeout) { settings.retryTimeout = v }
+        if strict && diagnostics.issues.count == issuesBeforeTiming {
+            checkTimingRule(settings, reader: reader)
+        }
         if let v = reader.int("maximum_lag_on_failover", min: 0) { settings.maximumLagOnFailover = Int64(v) }
         if let v = reader.int("maximum_lag_on_syncnode", min: -1) { settings.maximumLagOnSyncNode = Int64(v) }
         if let v = reader.int("max_timelines_history", min: 0) { settings.maxTimelinesHistory = v }
@@ -57,6 +68,21 @@ enum DynamicConfigParser {
         }
         reader.finish()
         return settings
+    }
+
+    /// The relations between `ttl`, `loop_wait` and `retry_timeout` (each already at least its
+    /// minimum). Values not given are the defaults, as they will be in force.
+    private static func checkTimingRule(_ settings: DynamicSettings, reader: SectionReader) {
+        let (ttl, loopWait) = (formatNumber(settings.ttl), formatNumber(settings.loopWait))
+        if settings.loopWait > settings.ttl {
+            reader.diagnostics.error(reader.keyPath("loop_wait"),
+                "loop_wait=\(loopWait) is greater than ttl=\(ttl): the leader key would expire between two cycles")
+            return
+        }
+        var adjusted = settings
+        for warning in adjusted.applyTimingRule() {
+            reader.diagnostics.warn(reader.keyPath(warning.path), "\(reader.path): \(warning.message)")
+        }
     }
 
     /// `synchronous_mode`: booleans (YAML `on` is already a boolean) or the strings on/off/quorum.

@@ -32,9 +32,9 @@ import StazCore
         ("tags.failover_priority", -1, "tags.failover_priority", "at least 0"),
         ("tags.failover_priority", "high", "tags.failover_priority", "expected an integer"),
         ("bootstrap.dcs.ttl", "abc", "bootstrap.dcs.ttl", "expected a number"),
-        ("bootstrap.dcs.ttl", 0, "bootstrap.dcs.ttl", "greater than 0"),
+        ("bootstrap.dcs.ttl", 0, "bootstrap.dcs.ttl", "must be at least 4, got 0"),
         ("bootstrap.dcs.loop_wait", [10], "bootstrap.dcs.loop_wait", "expected a number"),
-        ("bootstrap.dcs.retry_timeout", -5, "bootstrap.dcs.retry_timeout", "greater than 0"),
+        ("bootstrap.dcs.retry_timeout", -5, "bootstrap.dcs.retry_timeout", "must be at least 1, got -5"),
         ("bootstrap.dcs.maximum_lag_on_failover", -1, "bootstrap.dcs.maximum_lag_on_failover", "at least 0"),
         ("bootstrap.dcs.primary_start_timeout", "later", "bootstrap.dcs.primary_start_timeout", "expected a number"),
         ("bootstrap.dcs.synchronous_mode", "sometimes", "bootstrap.dcs.synchronous_mode", "on, off, true, false or quorum"),
@@ -145,6 +145,45 @@ import StazCore
         let (config, warnings) = try ConfigLoader.parse(raw)
         #expect(!warnings.contains { $0.message.contains("unknown key") }, "\(warnings)")
         #expect((config.restapi.username == nil) == (config.restapi.password == nil))
+    }
+
+    /// `bootstrap.dcs` timing below the minimums the daemon enforces, or a `loop_wait` longer
+    /// than `ttl` (the leader key would expire between two cycles), is refused. Keys not given
+    /// keep the sample's values (ttl 30, loop_wait 10, retry_timeout 10).
+    @Test(arguments: [
+        ([("ttl", 1)], "bootstrap.dcs.ttl", "must be at least \(formatNumber(DynamicSettings.minimumTTL)), got 1"),
+        ([("ttl", 3.5)], "bootstrap.dcs.ttl", "must be at least 4, got 3.5"),
+        ([("loop_wait", 0.5)], "bootstrap.dcs.loop_wait", "must be at least \(formatNumber(DynamicSettings.minimumLoopWait)), got 0.5"),
+        ([("retry_timeout", 0)], "bootstrap.dcs.retry_timeout", "must be at least \(formatNumber(DynamicSettings.minimumRetryTimeout)), got 0"),
+        ([("loop_wait", 40)], "bootstrap.dcs.loop_wait", "loop_wait=40 is greater than ttl=30"),
+        ([("ttl", 20), ("loop_wait", 21), ("retry_timeout", 1)], "bootstrap.dcs.loop_wait", "loop_wait=21 is greater than ttl=20"),
+        ([("ttl", nil), ("loop_wait", "31")], "bootstrap.dcs.loop_wait", "loop_wait=31 is greater than ttl=30"),
+    ] as [([(String, JSONValue?)], String, String)])
+    func bootstrapTimingOutOfRangeIsRefused(changes: [(String, JSONValue?)], path: String, fragment: String) throws {
+        var raw = try sampleRaw()
+        for (key, value) in changes { raw = setting("bootstrap.dcs." + key, to: value, in: raw) }
+        let error = try #require(configError(raw))
+        #expect(error.issues.map(\.path) == [path], "\(error)")
+        #expect(error.issues.first?.message.contains(fragment) == true, "\(error)")
+    }
+
+    /// A breach of `loop_wait + 2 * retry_timeout <= ttl` is repaired at run time (as Patroni
+    /// does), so it is a warning saying what will be used; a configuration keeping the rule
+    /// gets no timing warning.
+    @Test(arguments: [
+        ([("ttl", 20)], "bootstrap.dcs: loop_wait=10 + 2*retry_timeout=10 > ttl=20: using loop_wait=10, retry_timeout=5"),
+        ([("ttl", 4), ("loop_wait", 4), ("retry_timeout", 1)], "bootstrap.dcs: loop_wait=4 + 2*retry_timeout=1 > ttl=4: using loop_wait=2, retry_timeout=1"),
+        ([("ttl", 4), ("loop_wait", 2), ("retry_timeout", 1)], nil),
+        ([("ttl", 10), ("loop_wait", 10), ("retry_timeout", nil)], "bootstrap.dcs: loop_wait=10 + 2*retry_timeout=10 > ttl=10: using loop_wait=8, retry_timeout=1"),
+        ([], nil),
+    ] as [([(String, JSONValue?)], String?)])
+    func bootstrapTimingRuleWarns(changes: [(String, JSONValue?)], warning: String?) throws {
+        var raw = try sampleRaw()
+        for (key, value) in changes { raw = setting("bootstrap.dcs." + key, to: value, in: raw) }
+        let (_, warnings) = try ConfigLoader.parse(raw)
+        let timing = warnings.filter { $0.message.contains("ttl=") }
+        #expect(timing.map(\.message) == (warning.map { [$0] } ?? []))
+        #expect(timing.allSatisfy { $0.path.hasPrefix("bootstrap.dcs.") })
     }
 
     @Test func customTagsAreNotUnknown() throws {

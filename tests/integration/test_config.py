@@ -68,6 +68,9 @@ BAD_CONFIGS = [
     ("misspelt password key", "restapi.authentication", {"username": "admin", "pasword": "x"},
      "restapi.authentication.pasword", True),
     ("verify_client without TLS", "restapi.verify_client", "required", "restapi.certfile", True),
+    # What the daemon would die on (or silently adjust) at start.
+    ("ttl below the minimum", "bootstrap.dcs.ttl", 1, "bootstrap.dcs.ttl", True),
+    ("loop_wait above ttl", "bootstrap.dcs.loop_wait", 600, "bootstrap.dcs.loop_wait", True),
 ]
 
 
