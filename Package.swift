@@ -91,7 +91,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], swiftSettings: v5),
         .executableTarget(name: "staz", dependencies: [
-            "StazDaemon", "StazConfig", "StazDCS",
+            "StazDaemon", "StazConfig", "StazDCS", "StazAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "stazctl", dependencies: ["StazCtl"], swiftSettings: v5),

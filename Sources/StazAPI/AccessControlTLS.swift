@@ -1,12 +1,22 @@
 import Foundation
 import NIOSSL
+import StazConfig
 
 public enum RESTTLSError: Error, CustomStringConvertible {
     case unreadable(key: String, path: String, reason: String)
+    /// The private key is not the one of the certificate (`keyfile` nil: both in `certfile`).
+    case keyMismatch(certfile: String, keyfile: String?)
+    /// The files load but together do not make a TLS context.
+    case unusable(files: String, reason: String)
 
     public var description: String {
         switch self {
         case .unreadable(let key, let path, let reason): return "restapi.\(key) '\(path)': \(reason)"
+        case .keyMismatch(let certfile, let keyfile?):
+            return "restapi.keyfile does not match restapi.certfile: the key in '\(keyfile)' is not the one of the certificate in '\(certfile)'"
+        case .keyMismatch(let certfile, nil):
+            return "restapi.certfile '\(certfile)': the private key in the file is not the one of its certificate"
+        case .unusable(let files, let reason): return "restapi TLS (\(files)): \(reason)"
         }
     }
 }
@@ -53,7 +63,23 @@ extension RESTTLSSettings {
         case .optional: configuration.certificateVerification = .optionalVerification
         case .required: configuration.certificateVerification = .noHostnameVerification
         }
-        return try NIOSSLContext(configuration: configuration)
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch NIOSSLError.failedToLoadPrivateKey {
+            // The key parsed above, so BoringSSL refused it for not matching the certificate.
+            throw RESTTLSError.keyMismatch(certfile: certfile, keyfile: keyfile)
+        } catch {
+            let files = [("certfile", certfile), ("keyfile", keyfile), ("cafile", cafile)]
+                .compactMap { key, path in path.map { "restapi.\(key) '\($0)'" } }.joined(separator: ", ")
+            throw RESTTLSError.unusable(files: files, reason: "\(error)")
+        }
+    }
+
+    /// For `staz --validate-config`: builds the context as the REST server does at start and
+    /// returns why that fails, naming keys and files; nil when it works or TLS is off.
+    public static func problem(restapi: RestAPISection) -> String? {
+        guard let tls = RESTSecurity(restapi: restapi, resolve: { _ in [] }).tls else { return nil }
+        do { _ = try tls.makeServerContext(); return nil } catch { return "\(error)" }
     }
 
     static func contents(_ path: String) throws -> [UInt8] {

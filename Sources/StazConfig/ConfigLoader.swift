@@ -35,10 +35,11 @@ public enum ConfigLoader {
 
     /// For `staz --validate-config`: the lines to print, errors first (`error: <path>: <reason>`)
     /// then warnings (`warning: <message>`). Empty when the configuration is valid and clean.
+    /// Beyond loading, files the daemon opens at start are checked (`fileIssues`).
     public static func validate(path: String, environment: [String: String]) -> [String] {
         do {
-            let (_, warnings) = try load(path: path, environment: environment)
-            return warnings.map { "warning: \($0.message)" }
+            let (config, warnings) = try load(path: path, environment: environment)
+            return fileIssues(config).map { "error: \($0.description)" } + warnings.map { "warning: \($0.message)" }
         } catch let error as ConfigError {
             // Warnings are recomputed so that a failing config still shows them.
             var warningLines: [String] = []
@@ -51,6 +52,29 @@ public enum ConfigLoader {
         } catch {
             return ["error: \(error)"]
         }
+    }
+
+    /// Files the daemon reads at start that are missing or unreadable, by key: the REST API's
+    /// TLS files (only when `restapi.certfile` turns TLS on; without it the others are unused).
+    /// Not part of `load`, which must not depend on the machine it runs on.
+    public static func fileIssues(_ config: StazConfiguration) -> [ConfigIssue] {
+        guard let certfile = config.restapi.certfile, !certfile.isEmpty else { return [] }
+        let files = [("restapi.certfile", certfile), ("restapi.keyfile", config.restapi.keyfile),
+                     ("restapi.cafile", config.restapi.cafile)]
+        return files.compactMap { key, file in
+            guard let file, !file.isEmpty else { return nil }
+            return unreadableFileReason(file).map { ConfigIssue(path: key, message: "'\(file)' \($0)") }
+        }
+    }
+
+    /// Why `file` cannot be read as a regular file, or nil when it can.
+    static func unreadableFileReason(_ file: String) -> String? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else { return "does not exist" }
+        if isDirectory.boolValue { return "is a directory, not a file" }
+        guard let handle = FileHandle(forReadingAtPath: file) else { return "is not readable" }
+        try? handle.close()
+        return nil
     }
 
     /// The merged raw tree: file(s) or whole-config variable, with environment overrides applied.

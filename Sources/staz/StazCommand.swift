@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import StazAPI
 import StazConfig
 import StazDaemon
 import StazDCS
@@ -36,6 +37,12 @@ struct Staz: AsyncParsableCommand {
         if validateConfig {
             var lines = ConfigLoader.validate(path: path, environment: environment)
             if let (config, _) = try? ConfigLoader.load(path: path, environment: environment) {
+                // The TLS context the REST server builds at start; only once every file is
+                // readable (missing ones are already reported, by key).
+                if !lines.contains(where: { $0.hasPrefix("error: restapi.") }),
+                   let problem = RESTTLSSettings.problem(restapi: config.restapi) {
+                    lines.insert("error: " + problem, at: 0)
+                }
                 lines = await unreachableDCSEndpoints(configuration: config).map { "error: " + $0 } + lines
             }
             for line in lines { print(line) }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StazAPI
+import StazConfig
 import StazCore
 import Testing
 
@@ -133,6 +134,32 @@ struct SecureServerTests {
         let pem = try String(contentsOfFile: certs.serverCert, encoding: .utf8) + String(contentsOfFile: certs.serverKey, encoding: .utf8)
         try pem.write(toFile: combined, atomically: true, encoding: .utf8)
         _ = try RESTTLSSettings(certfile: combined).makeServerContext()
+    }
+
+    /// A key that is not the certificate's was refused by NIOSSL as "failedToLoadPrivateKey",
+    /// naming nothing; the daemon and `--validate-config` now name both keys and files.
+    @Test("a private key that does not match the certificate is named with both files")
+    func mismatchedKey() async throws {
+        let certs = try await TestCertificates.make()
+        defer { certs.remove() }
+        #expect { _ = try RESTTLSSettings(certfile: certs.serverCert, keyfile: certs.clientKey).makeServerContext() } throws: {
+            "\($0)" == "restapi.keyfile does not match restapi.certfile: the key in '\(certs.clientKey)' is not the one of the certificate in '\(certs.serverCert)'"
+        }
+        let combined = certs.directory + "/foreign.pem"
+        let pem = try String(contentsOfFile: certs.serverCert, encoding: .utf8) + String(contentsOfFile: certs.clientKey, encoding: .utf8)
+        try pem.write(toFile: combined, atomically: true, encoding: .utf8)
+        #expect { _ = try RESTTLSSettings(certfile: combined).makeServerContext() } throws: {
+            "\($0)" == "restapi.certfile '\(combined)': the private key in the file is not the one of its certificate"
+        }
+
+        var restapi = RestAPISection(listen: "127.0.0.1:8008", connectAddress: "127.0.0.1:8008")
+        #expect(RESTTLSSettings.problem(restapi: restapi) == nil, "no TLS, nothing to check")
+        restapi.certfile = certs.serverCert; restapi.keyfile = certs.clientKey
+        #expect(RESTTLSSettings.problem(restapi: restapi)?.hasPrefix("restapi.keyfile does not match restapi.certfile") == true)
+        restapi.keyfile = certs.directory + "/nope.key"
+        #expect(RESTTLSSettings.problem(restapi: restapi) == "restapi.keyfile '\(certs.directory)/nope.key': no such file")
+        restapi.keyfile = certs.serverKey; restapi.cafile = certs.ca; restapi.verifyClient = "required"
+        #expect(RESTTLSSettings.problem(restapi: restapi) == nil)
     }
 
     /// The connection (and its TLS session) is kept alive across health checks: one handshake

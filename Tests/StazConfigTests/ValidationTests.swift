@@ -186,6 +186,31 @@ import StazCore
         #expect(timing.allSatisfy { $0.path.hasPrefix("bootstrap.dcs.") })
     }
 
+    /// `--validate-config` checks the REST API's TLS files the daemon opens at start, by key.
+    @Test func validateChecksTLSFiles() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let existing = dir + "/api.pem", missing = dir + "/none.pem"
+        try "x".write(toFile: existing, atomically: true, encoding: .utf8)
+        func lines(_ tls: [String: String]) throws -> [String] {
+            var raw = try sampleRaw()
+            for (key, value) in tls { raw = setting("restapi." + key, to: .string(value), in: raw) }
+            let file = dir + "/config.yml"
+            try JSONValue.object(raw).compactString.write(toFile: file, atomically: true, encoding: .utf8)  // JSON is YAML
+            return ConfigLoader.validate(path: file, environment: [:])
+        }
+        #expect(try lines(["certfile": existing, "keyfile": existing, "cafile": existing]) == [])
+        #expect(try lines(["certfile": missing]) == ["error: restapi.certfile: '\(missing)' does not exist"])
+        #expect(try lines(["certfile": existing, "keyfile": dir, "cafile": missing]) ==
+                ["error: restapi.keyfile: '\(dir)' is a directory, not a file", "error: restapi.cafile: '\(missing)' does not exist"])
+        // Without certfile TLS is off and the other files are not opened.
+        #expect(try lines(["keyfile": missing, "cafile": missing]) == [])
+        if getuid() != 0 {
+            try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: existing)
+            #expect(try lines(["certfile": existing]) == ["error: restapi.certfile: '\(existing)' is not readable"])
+        }
+    }
+
     @Test func customTagsAreNotUnknown() throws {
         let raw = setting("tags.rack", to: "r1", in: try sampleRaw())
         let (config, warnings) = try ConfigLoader.parse(raw)

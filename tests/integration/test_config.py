@@ -69,6 +69,7 @@ BAD_CONFIGS = [
      "restapi.authentication.pasword", True),
     ("verify_client without TLS", "restapi.verify_client", "required", "restapi.certfile", True),
     # What the daemon would die on (or silently adjust) at start.
+    ("missing certfile", "restapi.certfile", "/nonexistent/server.crt", "restapi.certfile", True),
     ("ttl below the minimum", "bootstrap.dcs.ttl", 1, "bootstrap.dcs.ttl", True),
     ("loop_wait above ttl", "bootstrap.dcs.loop_wait", 600, "bootstrap.dcs.loop_wait", True),
 ]
@@ -134,3 +135,29 @@ def test_validate_config_never_echoes_the_file(make_cluster, profile):
     for secret in passwords + [config["scope"], config["name"]]:
         assert secret not in output.replace(member.config_path, ""), f"{secret!r} echoed:\n{output}"
     assert len(output.strip().splitlines()) == 1, output
+
+
+@pytest.mark.staz_only
+def test_validate_config_reports_key_not_matching_certificate(make_cluster, profile):
+    """The daemon would refuse to start its REST API: --validate-config says so, naming both
+    keys and files."""
+    cluster = make_cluster()
+    member = cluster.add_member("m0", start=False)
+    certfile, keyfile, other_key = (cluster.path(name) for name in ("api.crt", "api.key", "other.key"))
+    for command in (["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                     "-subj", "/CN=127.0.0.1", "-keyout", keyfile, "-out", certfile],
+                    ["openssl", "genpkey", "-algorithm", "RSA", "-out", other_key]):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    config = member.config()
+    config["restapi"].update(certfile=certfile, keyfile=keyfile)
+    member.write_config(to_yaml(config) + "\n")
+    code, output = validate(profile, member.config_path)
+    assert code == 0, output
+
+    config["restapi"]["keyfile"] = other_key
+    member.write_config(to_yaml(config) + "\n")
+    code, output = validate(profile, member.config_path)
+    assert code != 0, output
+    assert "restapi.keyfile does not match restapi.certfile" in output, output
+    assert other_key in output and certfile in output, output
