@@ -39,9 +39,11 @@ public protocol JSONValueConvertible: Sendable { var jsonText: String { get } }
 extension APIResponse {
     /// Python `BaseHTTPRequestHandler.send_error(code)`, which Patroni uses for 400/409/502/503
     /// on some unsafe endpoints: its default HTML error page.
-    public static func httpError(_ code: Int) -> APIResponse {
+    /// `message` replaces the status phrase in the page, as `send_error(code, message)` does.
+    public static func httpError(_ code: Int, message: String? = nil) -> APIResponse {
         let status = HTTPResponseStatus(statusCode: code)
-        let (short, long) = pythonReasons[code] ?? (status.reasonPhrase, status.reasonPhrase)
+        let (phrase, long) = pythonReasons[code] ?? (status.reasonPhrase, status.reasonPhrase)
+        let short = message ?? phrase
         let body = """
         <!DOCTYPE HTML>
         <html lang="en">
@@ -66,6 +68,7 @@ extension APIResponse {
         400: ("Bad Request", "Bad request syntax or unsupported method"),
         409: ("Conflict", "Request conflict"),
         411: ("Length Required", "Client must specify Content-Length"),
+        413: ("Request Entity Too Large", "Entity is too large"),
         502: ("Bad Gateway", "Invalid responses from another server/proxy"),
         503: ("Service Unavailable", "The server cannot process the request due to a high load"),
     ]

@@ -127,24 +127,41 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private static let maxBodyBytes = 1 << 20
+    /// The largest request body accepted (Patroni has no limit; 1 MiB is far above any real
+    /// `PATCH /config`). A larger one is answered 413 and the connection closed.
+    static let maxBodyBytes = 1 << 20
     private let router: Router
     private let securityState: SecurityState
     private let logger: Logger
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
+    /// Set once a reply that ends the connection is sent: whatever else arrives is dropped.
+    private var closing = false
 
     init(router: Router, securityState: SecurityState, logger: Logger) {
         self.router = router; self.securityState = securityState; self.logger = logger
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
             head = requestHead
             body = nil
+            // Refuse at once what the client declares, before reading any of it.
+            if let declared = requestHead.headers.first(name: "Content-Length").flatMap({ Int($0) }),
+               declared > Self.maxBodyBytes {
+                rejectOversizedBody(requestHead, context: context)
+            }
         case .body(var chunk):
-            if body == nil { body = chunk } else if body!.readableBytes + chunk.readableBytes <= Self.maxBodyBytes {
+            guard let requestHead = head else { return }
+            // Chunked bodies (no Content-Length) are measured as they arrive; no part of an
+            // oversized body ever reaches the router.
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > Self.maxBodyBytes {
+                rejectOversizedBody(requestHead, context: context)
+            } else if body == nil {
+                body = chunk
+            } else {
                 body!.writeBuffer(&chunk)
             }
         case .end:
@@ -170,6 +187,27 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
                 }
             }
         }
+    }
+
+    private func rejectOversizedBody(_ request: HTTPRequestHead, context: ChannelHandlerContext) {
+        logger.debug("REST API: \(request.method.rawValue) \(request.uri) body over \(Self.maxBodyBytes) bytes, answered 413")
+        head = nil
+        body = nil
+        respondAndClose(.httpError(413, message: "Request body larger than \(Self.maxBodyBytes) bytes"),
+                        for: request, context: context)
+    }
+
+    /// Sends `response` with `Connection: close` and ends the connection; later input is ignored.
+    private func respondAndClose(_ response: APIResponse, for request: HTTPRequestHead, context: ChannelHandlerContext) {
+        closing = true
+        var head = Self.responseHead(response, for: request)
+        head.headers.replaceOrAdd(name: "Connection", value: "close")
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if let body = response.body, request.method != .HEAD, request.method != .CONNECT {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in closeAfterReply(channel) }
     }
 
     static func isUnsafe(_ method: HTTPMethod) -> Bool {
@@ -242,5 +280,25 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         return HTTPResponseHead(version: request.version.major == 1 && request.version.minor == 0 ? .http1_0 : .http1_1,
                                 status: response.status, headers: headers)
+    }
+}
+
+/// How long a connection that was answered and is being closed may still send: long enough for
+/// the client to finish writing a request it had started (so it reads the reply instead of a
+/// reset), short enough that closing connections never pile up.
+let closeLingerTime = TimeAmount.seconds(2)
+
+/// Ends a connection after a final reply without losing the reply. A plain close while the client
+/// is still sending (the rest of an oversized body) makes the kernel answer with a reset, which
+/// discards the reply before the client reads it. So: send FIN (half-close), keep reading and
+/// dropping what still arrives, and close fully when the client closes or after `closeLingerTime`.
+func closeAfterReply(_ channel: Channel) {
+    guard channel.isActive else { return }
+    channel.close(mode: .output).whenComplete { result in
+        if case .failure = result {
+            channel.close(promise: nil)
+            return
+        }
+        channel.eventLoop.scheduleTask(in: closeLingerTime) { channel.close(promise: nil) }
     }
 }

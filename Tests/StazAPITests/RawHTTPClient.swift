@@ -42,6 +42,47 @@ final class RawHTTPClient {
         return try readResponse(expectBody: method != "HEAD")
     }
 
+    /// Sends bytes as they are (MSG_NOSIGNAL: a server that already closed gives an error, not
+    /// SIGPIPE). Returns false when the server refused or reset the connection.
+    @discardableResult
+    func sendRaw(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBufferPointer { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
+
+    func sendRaw(_ text: String) -> Bool { sendRaw(Array(text.utf8)) }
+
+    func readResponse() throws -> Response { try readResponse(expectBody: true) }
+
+    enum Ending: Equatable { case closed, stillOpen }
+
+    /// Waits up to `seconds` for the server to end the connection (EOF or reset), dropping
+    /// anything it still sends; `.stillOpen` when it did not.
+    func waitForClose(seconds: Int) -> Ending {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        defer {
+            var restore = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &restore, socklen_t(MemoryLayout<timeval>.size))
+        }
+        let deadline = Date().addingTimeInterval(TimeInterval(seconds))
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while Date() < deadline {
+            let n = chunk.withUnsafeMutableBufferPointer { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return .closed }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno == EAGAIN || errno == EWOULDBLOCK ? .stillOpen : .closed
+            }
+        }
+        return .stillOpen
+    }
+
     private func readResponse(expectBody: Bool) throws -> Response {
         let separator: [UInt8] = [13, 10, 13, 10]
         var headerEnd: Int?

@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+import StazAPI
+import StazCore
+import Synchronization
+import Testing
+
+/// Records the configuration changes the REST layer hands over; none may arrive from a body
+/// that was refused.
+final class ConfigRecordingActions: APIActions {
+    let patches = Mutex(0)
+    func reload() async {}
+    func patchConfig(_ patch: JSONObject) async -> APIResponse {
+        patches.withLock { $0 += 1 }
+        return .json(200, JSONValue.object(patch))
+    }
+}
+
+/// What the REST server does with input that would otherwise tie it up: oversized bodies,
+/// unfinished or idle connections, too many connections, requests it cannot serve. Real
+/// sockets on 127.0.0.1, ports 26020–26039; every wait is bounded.
+@Suite("REST API limits over the wire", .serialized)
+struct ServerLimitsTests {
+    /// `{"pad": "xxx…"}` of `size` bytes: valid JSON, so a truncated or glued copy of it would
+    /// reach the router as a (wrong) configuration patch.
+    static func paddedJSON(size: Int) -> String {
+        let prefix = #"{"pad": ""#, suffix = #""}"#
+        return prefix + String(repeating: "x", count: size - prefix.utf8.count - suffix.utf8.count) + suffix
+    }
+
+    @Test("a 1.4 MB body with Content-Length is answered 413 and the connection closed")
+    func declaredOversizedBody() async throws {
+        let actions = ConfigRecordingActions()
+        try await ServerTests.withServer(port: 26020, snapshot: Fixtures.leader(at: .now), actions: actions) { (_: APIState, client: RawHTTPClient) throws in
+            let body = Self.paddedJSON(size: 1_400_000)
+            let head = "PATCH /config HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+            #expect(client.sendRaw(head))
+            // The server answers from the head; the client may still send the body (it is read
+            // and dropped, so the reply is not lost to a reset).
+            client.sendRaw(body)
+            let reply = try client.readResponse()
+            #expect(reply.statusCode == 413)
+            #expect(reply.headers["connection"] == "close")
+            #expect(reply.body.contains("1048576"))
+            #expect(client.waitForClose(seconds: 5) == .closed)
+        }
+        #expect(actions.patches.withLock { $0 } == 0)
+    }
+
+    @Test("a 1.4 MB chunked body is answered 413 once it passes the limit, and closed")
+    func chunkedOversizedBody() async throws {
+        let actions = ConfigRecordingActions()
+        try await ServerTests.withServer(port: 26021, snapshot: Fixtures.leader(at: .now), actions: actions) { (_: APIState, client: RawHTTPClient) throws in
+            let body = Array(Self.paddedJSON(size: 1_400_000).utf8)
+            #expect(client.sendRaw("PATCH /config HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"))
+            var offset = 0
+            while offset < body.count {
+                let piece = body[offset..<min(offset + 65536, body.count)]
+                // Stop once the server has answered and closed its side.
+                guard client.sendRaw(Array(String(piece.count, radix: 16).utf8) + [13, 10] + piece + [13, 10]) else { break }
+                offset += piece.count
+            }
+            client.sendRaw("0\r\n\r\n")
+            let reply = try client.readResponse()
+            #expect(reply.statusCode == 413)
+            #expect(client.waitForClose(seconds: 5) == .closed)
+        }
+        #expect(actions.patches.withLock { $0 } == 0)
+    }
+
+    @Test("a body just under the limit still reaches the handler")
+    func bodyUnderTheLimit() async throws {
+        let actions = ConfigRecordingActions()
+        try await ServerTests.withServer(port: 26022, snapshot: Fixtures.leader(at: .now), actions: actions) { (_: APIState, client: RawHTTPClient) throws in
+            let reply = try client.request("PATCH", "/config", body: Self.paddedJSON(size: 1 << 20))
+            #expect(reply.statusCode == 200)
+            // Same connection, still usable.
+            #expect(try client.request("GET", "/patroni").statusCode == 200)
+        }
+        #expect(actions.patches.withLock { $0 } == 1)
+    }
+}
