@@ -40,6 +40,14 @@ final class SecurityState: Sendable {
     }
 }
 
+/// The connection limits in force; replaced on reload, read once per new connection.
+final class LimitsState: Sendable {
+    private let box: Mutex<RESTServerLimits>
+    init(_ limits: RESTServerLimits) { box = Mutex(limits) }
+    var current: RESTServerLimits { box.withLock { $0 } }
+    func replace(with limits: RESTServerLimits) { box.withLock { $0 = limits } }
+}
+
 /// Patroni-compatible REST API over SwiftNIO HTTP/1.1 with keep-alive. Health checks are
 /// answered on the event loop from the pre-rendered snapshot; handlers that need the DCS or
 /// the daemon run in a Task and write back on the channel's event loop. With
@@ -51,13 +59,14 @@ public final class RESTServer: @unchecked Sendable {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let securityState: SecurityState
+    private let limitsState: LimitsState
     // Touched only by start()/shutdown(), which the owner calls in sequence.
     private var channel: Channel?
 
     /// Throws when `listen` is malformed or a TLS file (certfile/keyfile/cafile) is unusable.
     public init(listen: String, state: APIState, actions: APIActions,
                 clusterProvider: @escaping @Sendable () async throws -> ClusterView, logger: Logger,
-                security: RESTSecurity = .none) throws {
+                security: RESTSecurity = .none, limits: RESTServerLimits = RESTServerLimits()) throws {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
             throw RESTServerError.invalidListenAddress(listen)
         }
@@ -69,6 +78,7 @@ public final class RESTServer: @unchecked Sendable {
         self.logger = logger
         self.router = Router(state: state, actions: actions, clusterProvider: clusterProvider, logger: logger)
         self.securityState = try SecurityState(security)
+        self.limitsState = LimitsState(limits)
         for problem in security.problems { logger.error("\(problem)") }
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
     }
@@ -82,6 +92,11 @@ public final class RESTServer: @unchecked Sendable {
         for problem in security.problems { logger.error("\(problem)") }
     }
 
+    /// New time limits (SIGHUP / POST /reload): connections opened from now on use them.
+    public func updateLimits(_ limits: RESTServerLimits) {
+        limitsState.replace(with: limits)
+    }
+
     /// The bound port (useful when listening on port 0).
     public var boundPort: Int? { channel?.localAddress?.port }
 
@@ -89,6 +104,7 @@ public final class RESTServer: @unchecked Sendable {
         let router = self.router
         let logger = self.logger
         let securityState = self.securityState
+        let limitsState = self.limitsState
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -100,8 +116,13 @@ public final class RESTServer: @unchecked Sendable {
                     if let tlsContext = securityState.current.tlsContext {
                         try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext))
                     }
+                    let limits = limitsState.current
+                    let deadlines = ConnectionDeadlineHandler(idleTimeout: TimeAmount(limits.idleTimeout),
+                                                              requestTimeout: TimeAmount(limits.requestTimeout), logger: logger)
+                    try pipeline.addHandler(deadlines)
                     try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
-                    try pipeline.addHandler(HTTPRequestHandler(router: router, securityState: securityState, logger: logger))
+                    try pipeline.addHandler(HTTPRequestHandler(router: router, securityState: securityState,
+                                                               deadlines: deadlines, logger: logger))
                 }
             }
         do {
@@ -122,7 +143,9 @@ public final class RESTServer: @unchecked Sendable {
 }
 
 /// One per connection. NIO's pipelining handler (from `configureHTTPServerPipeline`) queues
-/// further requests until a response is complete, so replies always go out in order.
+/// further requests until a response is complete, so replies always go out in order. Tells the
+/// connection's `ConnectionDeadlineHandler` when a request starts and ends and when its reply
+/// is written.
 final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -132,14 +155,15 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
     static let maxBodyBytes = 1 << 20
     private let router: Router
     private let securityState: SecurityState
+    private let deadlines: ConnectionDeadlineHandler
     private let logger: Logger
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     /// Set once a reply that ends the connection is sent: whatever else arrives is dropped.
     private var closing = false
 
-    init(router: Router, securityState: SecurityState, logger: Logger) {
-        self.router = router; self.securityState = securityState; self.logger = logger
+    init(router: Router, securityState: SecurityState, deadlines: ConnectionDeadlineHandler, logger: Logger) {
+        self.router = router; self.securityState = securityState; self.deadlines = deadlines; self.logger = logger
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -148,6 +172,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
         case .head(let requestHead):
             head = requestHead
             body = nil
+            deadlines.requestStarted()
             // Refuse at once what the client declares, before reading any of it.
             if let declared = requestHead.headers.first(name: "Content-Length").flatMap({ Int($0) }),
                declared > Self.maxBodyBytes {
@@ -167,6 +192,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
         case .end:
             guard let requestHead = head else { return }
             head = nil
+            deadlines.requestComplete()
             var outcome = router.route(method: requestHead.method, uri: requestHead.uri)
             if case .deferred(let handler) = outcome, Self.isUnsafe(requestHead.method) {
                 outcome = guarded(handler, request: requestHead, context: context)
@@ -179,10 +205,11 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
                 let target = RequestTarget(requestHead.uri)
                 let requestBody = body
                 let logger = self.logger
+                let deadlines = NIOLoopBound(self.deadlines, eventLoop: channel.eventLoop)
                 Task {
                     let response = await handler(target, requestBody)
                     channel.eventLoop.execute {
-                        HTTPRequestHandler.send(response, for: requestHead, on: channel, logger: logger)
+                        HTTPRequestHandler.send(response, for: requestHead, on: channel, deadlines: deadlines.value, logger: logger)
                     }
                 }
             }
@@ -200,6 +227,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Sends `response` with `Connection: close` and ends the connection; later input is ignored.
     private func respondAndClose(_ response: APIResponse, for request: HTTPRequestHead, context: ChannelHandlerContext) {
         closing = true
+        deadlines.closing()
         var head = Self.responseHead(response, for: request)
         head.headers.replaceOrAdd(name: "Connection", value: "close")
         context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -248,6 +276,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
         if let body = response.body, request.method != .HEAD {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
+        deadlines.replySent()
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else {
@@ -256,12 +285,14 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    private static func send(_ response: APIResponse, for request: HTTPRequestHead, on channel: Channel, logger: Logger) {
+    private static func send(_ response: APIResponse, for request: HTTPRequestHead, on channel: Channel,
+                             deadlines: ConnectionDeadlineHandler, logger: Logger) {
         guard channel.isActive else { return }
         channel.write(HTTPServerResponsePart.head(responseHead(response, for: request)), promise: nil)
         if let body = response.body, request.method != .HEAD {
             channel.write(HTTPServerResponsePart.body(.byteBuffer(body)), promise: nil)
         }
+        deadlines.replySent()
         channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { result in
             if case .failure(let error) = result { logger.debug("REST API write failed: \(error)") }
             if !request.isKeepAlive { channel.close(promise: nil) }
@@ -281,6 +312,19 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
         return HTTPResponseHead(version: request.version.major == 1 && request.version.minor == 0 ? .http1_0 : .http1_1,
                                 status: response.status, headers: headers)
     }
+}
+
+/// A complete reply as bytes, with `Connection: close`, for replies sent below the HTTP codec
+/// (where no request head may have been decoded yet).
+func rawReply(_ response: APIResponse) -> ByteBuffer {
+    var body = response.body ?? ByteBuffer()
+    var text = "HTTP/1.1 \(response.status.code) \(response.status.reasonPhrase)\r\n"
+    text += "Server: Patroni/\(StazVersion.patroniCompatible)\r\n"
+    if let contentType = response.contentType { text += "Content-Type: \(contentType)\r\n" }
+    text += "Content-Length: \(body.readableBytes)\r\nConnection: close\r\n\r\n"
+    var buffer = ByteBuffer(string: text)
+    buffer.writeBuffer(&body)
+    return buffer
 }
 
 /// How long a connection that was answered and is being closed may still send: long enough for

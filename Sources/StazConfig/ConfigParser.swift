@@ -65,6 +65,9 @@ enum ConfigParser {
         checkClientVerification(section, reader: reader)
         section.allowlist = reader.stringList("allowlist") ?? []
         section.allowlistIncludeMembers = reader.bool("allowlist_include_members") ?? false
+        // staz's own keys (Patroni's REST server has no time limits).
+        section.idleTimeout = connectionTimeout(reader, "idle_timeout")
+        section.requestTimeout = connectionTimeout(reader, "request_timeout")
         reader.unsupported("keyfile_password", "ciphers", "http_extra_headers", "https_extra_headers",
                            "request_queue_size", "thread_pool_size", "server_tokens")
         reader.finish()
@@ -108,6 +111,17 @@ enum ConfigParser {
         if (section.cafile ?? "").isEmpty {
             reader.diagnostics.error(reader.keyPath("cafile"), "missing: verify_client \(mode) needs the CA that signs client certificates (restapi.cafile)")
         }
+    }
+
+    /// A REST connection time limit in seconds: at least 1 (a health check must have time to
+    /// arrive on a busy host), at most a day.
+    static func connectionTimeout(_ reader: SectionReader, _ key: String) -> Double? {
+        guard let seconds = reader.number(key, min: 1) else { return nil }
+        if seconds > 86400 {
+            reader.diagnostics.error(reader.keyPath(key), "must be at most 86400 (one day), got \(formatNumber(seconds))")
+            return nil
+        }
+        return seconds
     }
 
     /// `etcd` (v2) and `etcd3` (v3). At least one is required; other Patroni DCS types are not

@@ -63,6 +63,10 @@ public struct RestAPISection: Sendable, Equatable {
     public var verifyClient: String? = nil
     public var allowlist: [String] = []
     public var allowlistIncludeMembers: Bool = false
+    /// staz only: seconds a keep-alive connection may stay idle (nil: the REST server's default).
+    public var idleTimeout: Double? = nil
+    /// staz only: seconds from a request's first byte to its end (nil: the REST server's default).
+    public var requestTimeout: Double? = nil
     public init(listen: String, connectAddress: String) { self.listen = listen; self.connectAddress = connectAddress }
 
     public var apiURL: String {

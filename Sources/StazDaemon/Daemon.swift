@@ -57,11 +57,13 @@ public final class StazDaemon: Service, Sendable {
         let mesh = config.mesh == nil ? nil : MeshRuntime(config: config, ha: ha, apiState: apiState, logger: logger)
         let server = try RESTServer(listen: config.restapi.listen, state: apiState, actions: DaemonActions(ha: ha, mesh: mesh),
                                 clusterProvider: { try await dcs.loadCluster(fresh: true) }, logger: logger,
-                                    security: RESTSecurity(restapi: config.restapi))
+                                    security: RESTSecurity(restapi: config.restapi),
+                                    limits: RESTServerLimits(restapi: config.restapi))
         try await server.start()
         let securityLogger = logger
         await ha.onReload { fresh in
             mesh?.reload(fresh)
+            server.updateLimits(RESTServerLimits(restapi: fresh.restapi))
             do { try server.updateSecurity(RESTSecurity(restapi: fresh.restapi)) } catch {
                 securityLogger.error("REST API security settings not reloaded: \(error)")
             }

@@ -59,6 +59,13 @@ final class RawHTTPClient {
 
     func readResponse() throws -> Response { try readResponse(expectBody: true) }
 
+    /// True when the server sent something (or closed) within `milliseconds`.
+    func isReadable(milliseconds: Int32) -> Bool {
+        if !buffer.isEmpty { return true }
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, milliseconds) > 0
+    }
+
     enum Ending: Equatable { case closed, stillOpen }
 
     /// Waits up to `seconds` for the server to end the connection (EOF or reset), dropping

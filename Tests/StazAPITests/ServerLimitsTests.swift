@@ -80,3 +80,88 @@ struct ServerLimitsTests {
         #expect(actions.patches.withLock { $0 } == 1)
     }
 }
+
+/// Answers `PATCH /config` only after `delay`: longer than the request timeout under test.
+final class SlowConfigActions: APIActions {
+    let delay: Duration
+    init(delay: Duration) { self.delay = delay }
+    func reload() async {}
+    func patchConfig(_ patch: JSONObject) async -> APIResponse {
+        try? await Task.sleep(for: delay)
+        return .json(200, JSONValue.object(patch))
+    }
+}
+
+extension ServerLimitsTests {
+    /// The limit under test is short; the other is long, so that only the one under test acts.
+    static let shortRequestTimeout = RESTServerLimits(idleTimeout: .seconds(60), requestTimeout: .milliseconds(500))
+    static let shortIdleTimeout = RESTServerLimits(idleTimeout: .milliseconds(500), requestTimeout: .seconds(60))
+
+    @Test("a half-sent request is answered 408 and closed after the request timeout")
+    func halfSentRequest() async throws {
+        try await ServerTests.withServer(port: 26023, snapshot: Fixtures.leader(at: .now),
+                                         limits: Self.shortRequestTimeout) { (_: APIState, client: RawHTTPClient) throws in
+            // The head never ends: no empty line.
+            #expect(client.sendRaw("GET /patroni HTTP/1.1\r\nHost: 127.0.0.1\r\n"))
+            let reply = try client.readResponse()  // the client's 5 s receive timeout bounds the wait
+            #expect(reply.statusCode == 408)
+            #expect(reply.headers["connection"] == "close")
+            #expect(client.waitForClose(seconds: 5) == .closed)
+        }
+    }
+
+    @Test("a request trickled byte by byte is cut off after the request timeout (slowloris)")
+    func trickledRequest() async throws {
+        try await ServerTests.withServer(port: 26024, snapshot: Fixtures.leader(at: .now),
+                                         limits: Self.shortRequestTimeout) { (_: APIState, client: RawHTTPClient) throws in
+            let request = Array(("GET /patroni HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: "
+                + String(repeating: "a", count: 200) + "\r\n\r\n").utf8)
+            // One byte every 20 ms keeps the connection busy for ~4.6 s: each byte is new input,
+            // but the time limit runs from the first one.
+            var sent = 0
+            while sent < request.count, !client.isReadable(milliseconds: 20) {
+                guard client.sendRaw([request[sent]]) else { break }
+                sent += 1
+            }
+            #expect(sent < request.count, "the whole trickled request was accepted")
+            #expect(try client.readResponse().statusCode == 408)
+            #expect(client.waitForClose(seconds: 5) == .closed)
+        }
+    }
+
+    @Test("an idle keep-alive connection is closed after the idle timeout; requests keep it open")
+    func idleKeepAlive() async throws {
+        let limits = RESTServerLimits(idleTimeout: .seconds(1), requestTimeout: .seconds(60))
+        try await ServerTests.withServer(port: 26025, snapshot: Fixtures.leader(at: .now),
+                                         limits: limits) { (_: APIState, client: RawHTTPClient) throws in
+            // Requests 0.1 s apart for longer than the idle timeout: each reply restarts it.
+            for _ in 0..<15 {
+                #expect(try client.request("GET", "/patroni").statusCode == 200)
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            #expect(client.waitForClose(seconds: 5) == .closed)
+        }
+    }
+
+    @Test("a reply that takes longer than the request timeout is still sent")
+    func slowReplyIsNotCutOff() async throws {
+        let limits = RESTServerLimits(idleTimeout: .seconds(3), requestTimeout: .milliseconds(300))
+        try await ServerTests.withServer(port: 26026, snapshot: Fixtures.leader(at: .now),
+                                         actions: SlowConfigActions(delay: .milliseconds(1000)),
+                                         limits: limits) { (_: APIState, client: RawHTTPClient) throws in
+            #expect(try client.request("PATCH", "/config", body: #"{"ttl": 30}"#).statusCode == 200)
+            #expect(try client.request("GET", "/patroni").statusCode == 200, "still the same open connection")
+        }
+    }
+
+    @Test("pipelined requests are all answered under short limits")
+    func pipelinedRequests() async throws {
+        try await ServerTests.withServer(port: 26027, snapshot: Fixtures.leader(at: .now),
+                                         limits: Self.shortRequestTimeout) { (_: APIState, client: RawHTTPClient) throws in
+            let one = "GET /patroni HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            #expect(client.sendRaw(one + one + one))
+            for _ in 0..<3 { #expect(try client.readResponse().statusCode == 200) }
+            #expect(try client.request("GET", "/liveness").statusCode == 200)
+        }
+    }
+}
