@@ -60,6 +60,7 @@ public final class RESTServer: @unchecked Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let securityState: SecurityState
     private let limitsState: LimitsState
+    private let connections = ConnectionCounter()
     // Touched only by start()/shutdown(), which the owner calls in sequence.
     private var channel: Channel?
 
@@ -78,7 +79,7 @@ public final class RESTServer: @unchecked Sendable {
         self.logger = logger
         self.router = Router(state: state, actions: actions, clusterProvider: clusterProvider, logger: logger)
         self.securityState = try SecurityState(security)
-        self.limitsState = LimitsState(limits)
+        self.limitsState = LimitsState(Self.fitted(limits, logger: logger))
         for problem in security.problems { logger.error("\(problem)") }
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
     }
@@ -93,8 +94,15 @@ public final class RESTServer: @unchecked Sendable {
     }
 
     /// New time limits (SIGHUP / POST /reload): connections opened from now on use them.
+    /// The connection cap applies at once.
     public func updateLimits(_ limits: RESTServerLimits) {
-        limitsState.replace(with: limits)
+        limitsState.replace(with: Self.fitted(limits, logger: logger))
+    }
+
+    private static func fitted(_ limits: RESTServerLimits, logger: Logger) -> RESTServerLimits {
+        let (fitted, warning) = limits.fitted(toOpenFileLimit: RESTServerLimits.openFileSoftLimit())
+        if let warning { logger.warning("\(warning)") }
+        return fitted
     }
 
     /// The bound port (useful when listening on port 0).
@@ -105,9 +113,16 @@ public final class RESTServer: @unchecked Sendable {
         let logger = self.logger
         let securityState = self.securityState
         let limitsState = self.limitsState
+        let connections = self.connections
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionCapHandler(counter: connections, cap: { limitsState.current.maxConnections }, logger: logger))
+                }
+            }
             .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in

@@ -68,6 +68,7 @@ enum ConfigParser {
         // staz's own keys (Patroni's REST server has no time limits).
         section.idleTimeout = connectionTimeout(reader, "idle_timeout")
         section.requestTimeout = connectionTimeout(reader, "request_timeout")
+        section.maxConnections = reader.int("max_connections", min: 1, max: 1_000_000)
         reader.unsupported("keyfile_password", "ciphers", "http_extra_headers", "https_extra_headers",
                            "request_queue_size", "thread_pool_size", "server_tokens")
         reader.finish()

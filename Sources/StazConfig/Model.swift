@@ -67,6 +67,8 @@ public struct RestAPISection: Sendable, Equatable {
     public var idleTimeout: Double? = nil
     /// staz only: seconds from a request's first byte to its end (nil: the REST server's default).
     public var requestTimeout: Double? = nil
+    /// staz only: REST connections open at once (nil: the REST server's default).
+    public var maxConnections: Int? = nil
     public init(listen: String, connectAddress: String) { self.listen = listen; self.connectAddress = connectAddress }
 
     public var apiURL: String {

@@ -14,7 +14,7 @@ final class RawHTTPClient {
 
     enum ClientError: Error { case connectFailed(Int32), closed, malformed(String) }
 
-    private let fd: Int32
+    private var fd: Int32
     private var buffer = [UInt8]()
 
     init(port: Int) throws {
@@ -28,10 +28,16 @@ final class RawHTTPClient {
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        if result != 0 { close(fd); throw ClientError.connectFailed(errno) }
+        if result != 0 { Glibc.close(fd); throw ClientError.connectFailed(errno) }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { Glibc.close(fd) } }
+
+    /// Closes the connection now (instead of when the client is released).
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
 
     func request(_ method: String, _ path: String, body: String? = nil) throws -> Response {
         var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"

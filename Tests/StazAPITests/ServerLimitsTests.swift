@@ -165,3 +165,79 @@ extension ServerLimitsTests {
         }
     }
 }
+
+/// Keeps every log line (level and text) for the test to read.
+final class CapturingLogHandler: LogHandler, @unchecked Sendable {
+    let lines = Mutex<[(Logger.Level, String)]>([])
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .debug
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+             file: String, function: String, line: UInt) {
+        lines.withLock { $0.append((level, message.description)) }
+    }
+    func warnings(containing text: String) -> [String] {
+        lines.withLock { $0.filter { $0.0 == .warning && $0.1.contains(text) }.map(\.1) }
+    }
+}
+
+extension ServerLimitsTests {
+    @Test("connections beyond the cap are closed at once, with one warning naming the cap")
+    func connectionCap() async throws {
+        let capture = CapturingLogHandler()
+        let logger = Logger(label: "test.cap") { _ in capture }
+        let limits = RESTServerLimits(maxConnections: 2)
+        let port = 26028
+        try await ServerTests.withServer(port: port, snapshot: Fixtures.leader(at: .now), limits: limits,
+                                         logger: logger) { (_: APIState, first: RawHTTPClient) throws in
+            let second = try RawHTTPClient(port: port)
+            // Both are accepted and counted once they have been answered.
+            #expect(try first.request("GET", "/patroni").statusCode == 200)
+            #expect(try second.request("GET", "/patroni").statusCode == 200)
+            // The kernel completes the handshake; the server closes the connection unanswered.
+            for _ in 0..<3 {
+                let extra = try RawHTTPClient(port: port)
+                extra.sendRaw("GET /patroni HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                #expect(extra.waitForClose(seconds: 5) == .closed)
+            }
+            // The accepted ones are unaffected.
+            #expect(try first.request("GET", "/liveness").statusCode == 200)
+            #expect(try second.request("GET", "/liveness").statusCode == 200)
+        }
+        let warnings = capture.warnings(containing: "max_connections")
+        #expect(warnings.count == 1, "one warning per minute, not one per refused connection: \(warnings)")
+        #expect(warnings.first?.contains("max_connections: 2") == true)
+    }
+
+    @Test("a place freed by a closed connection is given to the next one")
+    func capReleasesClosedConnections() async throws {
+        let port = 26029
+        try await ServerTests.withServer(port: port, snapshot: Fixtures.leader(at: .now),
+                                         limits: RESTServerLimits(maxConnections: 1)) { (_: APIState, first: RawHTTPClient) throws in
+            #expect(try first.request("GET", "/patroni").statusCode == 200)
+            first.close()
+            // The server notices the close asynchronously: retry for a bounded time.
+            let deadline = Date().addingTimeInterval(5)
+            var answered = false
+            while !answered && Date() < deadline {
+                let next = try RawHTTPClient(port: port)
+                answered = (try? next.request("GET", "/patroni").statusCode) == 200
+                if !answered { Thread.sleep(forTimeInterval: 0.05) }
+            }
+            #expect(answered)
+        }
+    }
+
+    @Test func capIsKeptUnderHalfTheOpenFileLimit() {
+        let wanted = RESTServerLimits(maxConnections: 5000)
+        let (fitted, warning) = wanted.fitted(toOpenFileLimit: 1024)
+        #expect(fitted.maxConnections == 512)
+        #expect(warning?.contains("restapi.max_connections 5000 lowered to 512") == true)
+        #expect(wanted.fitted(toOpenFileLimit: 100_000).0 == wanted)
+        #expect(wanted.fitted(toOpenFileLimit: nil).1 == nil)
+        #expect(RESTServerLimits().fitted(toOpenFileLimit: 1024).1 == nil, "the default fits Debian's default limit")
+    }
+}

@@ -13,11 +13,11 @@ final class RecordingActions: APIActions {
 struct ServerTests {
     static func withServer(port: Int, snapshot: NodeSnapshot, actions: APIActions = NoAPIActions(),
                            cluster: @escaping @Sendable () async throws -> ClusterView = { ClusterView() },
-                           limits: RESTServerLimits = RESTServerLimits(),
+                           limits: RESTServerLimits = RESTServerLimits(), logger: Logger = Logger(label: "test"),
                            _ body: @escaping (APIState, RawHTTPClient) throws -> Void) async throws {
         let state = APIState(snapshot)
         let server = try RESTServer(listen: "127.0.0.1:\(port)", state: state, actions: actions,
-                                    clusterProvider: cluster, logger: Logger(label: "test"), limits: limits)
+                                    clusterProvider: cluster, logger: logger, limits: limits)
         try await server.start()
         do {
             // The client blocks in recv(); run it on its own thread so it never starves the

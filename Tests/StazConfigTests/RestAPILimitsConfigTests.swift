@@ -9,6 +9,7 @@ import StazCore
         let (config, warnings) = try ConfigLoader.parse(try sampleRaw(), environment: ["HOME": "/home/test"])
         #expect(config.restapi.idleTimeout == nil)
         #expect(config.restapi.requestTimeout == nil)
+        #expect(config.restapi.maxConnections == nil)
         #expect(!warnings.contains { $0.description.contains("timeout") })
     }
 
@@ -29,6 +30,25 @@ import StazCore
         ("restapi.request_timeout", ["a"], "expected a number"),
     ] as [(String, JSONValue, String)])
     func invalidValuesNameTheKey(key: String, value: JSONValue, fragment: String) throws {
+        let error = try #require(configError(setting(key, to: value, in: try sampleRaw())))
+        let issue = error.issues.first { $0.path == key }
+        #expect(issue?.message.contains(fragment) == true, "\(error.description)")
+    }
+}
+
+extension RestAPILimitsConfigTests {
+    @Test func maxConnectionsIsRead() throws {
+        let raw = setting("restapi.max_connections", to: 64, in: try sampleRaw())
+        let (config, _) = try ConfigLoader.parse(raw, environment: ["HOME": "/home/test"])
+        #expect(config.restapi.maxConnections == 64)
+    }
+
+    @Test(arguments: [
+        ("restapi.max_connections", "many", "expected an integer"),
+        ("restapi.max_connections", 0, "at least 1"),
+        ("restapi.max_connections", 2_000_000, "at most 1000000"),
+    ] as [(String, JSONValue, String)])
+    func invalidMaxConnectionsNamesTheKey(key: String, value: JSONValue, fragment: String) throws {
         let error = try #require(configError(setting(key, to: value, in: try sampleRaw())))
         let issue = error.issues.first { $0.path == key }
         #expect(issue?.message.contains(fragment) == true, "\(error.description)")
