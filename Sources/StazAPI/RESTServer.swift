@@ -188,6 +188,12 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
             head = requestHead
             body = nil
             deadlines.requestStarted()
+            // NIO's parser reads nothing after a CONNECT (the rest would be a tunnel) and its
+            // encoder sends no body, so a 501 kept open would leave the client waiting for one.
+            if requestHead.method == .CONNECT {
+                head = nil
+                return respondAndClose(.statusOnly(501), for: requestHead, context: context)
+            }
             // Refuse at once what the client declares, before reading any of it.
             if let declared = requestHead.headers.first(name: "Content-Length").flatMap({ Int($0) }),
                declared > Self.maxBodyBytes {
@@ -205,9 +211,12 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
                 body!.writeBuffer(&chunk)
             }
         case .end:
-            guard let requestHead = head else { return }
+            guard var requestHead = head else { return }
             head = nil
             deadlines.requestComplete()
+            // After a request asking to upgrade the protocol NIO's parser stops reading, so a
+            // further request on the connection would never be answered: close after this one.
+            if Self.asksForUpgrade(requestHead) { requestHead.headers.replaceOrAdd(name: "Connection", value: "close") }
             var outcome = router.route(method: requestHead.method, uri: requestHead.uri)
             if case .deferred(let handler) = outcome, Self.isUnsafe(requestHead.method) {
                 outcome = guarded(handler, request: requestHead, context: context)
@@ -251,6 +260,26 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in closeAfterReply(channel) }
+    }
+
+    /// A request the parser treats as an upgrade: an `Upgrade` header and `upgrade` among the
+    /// `Connection` options.
+    static func asksForUpgrade(_ request: HTTPRequestHead) -> Bool {
+        request.headers.contains(name: "Upgrade")
+            && request.headers[canonicalForm: "Connection"].contains { $0.lowercased() == "upgrade" }
+    }
+
+    /// A malformed request: NIO's error handler (from `configureHTTPServerPipeline`) has answered
+    /// 400 with `Connection: close`, but the parser may have merely stopped, leaving the
+    /// connection open. End it.
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if error is HTTPParserError, !closing {
+            closing = true
+            deadlines.closing()
+            logger.debug("REST API: malformed request: \(error)")
+            closeAfterReply(context.channel)
+        }
+        context.fireErrorCaught(error)
     }
 
     static func isUnsafe(_ method: HTTPMethod) -> Bool {

@@ -96,6 +96,24 @@ final class RawHTTPClient {
         return .stillOpen
     }
 
+    /// Everything the server sends until it ends the connection or `seconds` pass.
+    func readUntilClose(seconds: Double) -> (text: String, closed: Bool) {
+        let deadline = Date().addingTimeInterval(seconds)
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 { break }
+            var timeout = timeval(tv_sec: Int(left), tv_usec: Int((left - left.rounded(.down)) * 1e6))
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let n = chunk.withUnsafeMutableBufferPointer { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0 { buffer.append(contentsOf: chunk[..<n]); continue }
+            if n < 0 && errno == EINTR { continue }
+            let closed = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
+            return (String(decoding: buffer, as: UTF8.self), closed)
+        }
+        return (String(decoding: buffer, as: UTF8.self), false)
+    }
+
     private func readResponse(expectBody: Bool) throws -> Response {
         let separator: [UInt8] = [13, 10, 13, 10]
         var headerEnd: Int?

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-import StazAPI
+import NIOCore
+@testable import StazAPI
 import StazCore
 import Synchronization
 import Testing
@@ -239,5 +240,52 @@ extension ServerLimitsTests {
         #expect(wanted.fitted(toOpenFileLimit: 100_000).0 == wanted)
         #expect(wanted.fitted(toOpenFileLimit: nil).1 == nil)
         #expect(RESTServerLimits().fitted(toOpenFileLimit: 1024).1 == nil, "the default fits Debian's default limit")
+    }
+}
+
+extension ServerLimitsTests {
+    /// Requests the server cannot serve get an answer and a close at once, well within the
+    /// default time limits (which would otherwise be what ends them).
+    @Test("CONNECT, HTTP/0.9 and malformed requests are answered and closed, never left hanging", arguments: [
+        ("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", "HTTP/1.1 501"),
+        ("CONNECT example.com:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 501"),
+        ("GET /\r\n", "HTTP/1.1 400"),
+        ("GET /patroni\r\n\r\n", "HTTP/1.1 400"),
+        ("POST /reload\r\n", "HTTP/1.1 400"),
+        // The parser stops after a request asking for an upgrade: answered, then closed.
+        ("GET /patroni HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", "HTTP/1.1 200"),
+        // A parse error: NIO answers 400; the connection must not stay open behind it.
+        ("GET /patroni HTTP/1.1\r\nHost x\r\n\r\n", "HTTP/1.1 400"),
+        ("GET /patroni HTTP/2.0\r\nHost: x\r\n\r\n", "HTTP/1.1 400"),
+        // Control: an empty line before a request is allowed, and Connection: close closes.
+        ("\r\nGET /patroni HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 200"),
+    ])
+    func unservableRequests(request: String, statusLine: String) async throws {
+        try await ServerTests.withServer(port: 26030, snapshot: Fixtures.leader(at: .now)) { (_: APIState, client: RawHTTPClient) throws in
+            #expect(client.sendRaw(request))
+            let (text, closed) = client.readUntilClose(seconds: 3)
+            #expect(text.hasPrefix(statusLine), "got: \(text.debugDescription)")
+            #expect(closed, "connection left open after: \(text.debugDescription)")
+        }
+    }
+}
+
+extension ServerLimitsTests {
+    @Test func requestLineCheck() {
+        func verdict(_ pieces: String...) -> RequestLineCheck.Verdict {
+            var check = RequestLineCheck()
+            var last = RequestLineCheck.Verdict.undecided
+            for piece in pieces { last = check.feed(ByteBuffer(string: piece)) }
+            return last
+        }
+        #expect(verdict("GET / HTTP/1.1\r\n") == .http1)
+        #expect(verdict("GET /\r\n") == .noVersion)
+        #expect(verdict("GET /patroni\n") == .noVersion)
+        #expect(verdict("\r\n\r\nGET /\r\n") == .noVersion)
+        #expect(verdict("\r\nGET /patroni HTTP/1.0\r\n") == .http1)
+        #expect(verdict("G", "ET /pat", "roni HT", "TP/1.1\r", "\n") == .http1, "trickled")
+        #expect(verdict("GET /", "\r\n") == .noVersion, "trickled")
+        #expect(verdict("GET /patroni HTTP/1.1") == .undecided)
+        #expect(verdict("GET /" + String(repeating: "a", count: 9000)) == .http1, "long lines are left to the parser")
     }
 }
