@@ -1,9 +1,14 @@
 """REST API security (basic authentication, TLS with a private CA) and Prometheus metrics."""
 
+import json
 import os
 import pwd
 import re
+import socket
 import subprocess
+import time
+
+import pytest
 
 from support import http_request, wait_until
 from workload import postmaster_start_time
@@ -113,3 +118,95 @@ def test_metrics_report_primary_and_replica(make_cluster, profile):
     assert metric(replica, "patroni_primary") == 0
     assert metric(replica, "patroni_postgres_streaming") == 1
     assert metric(leader, "patroni_postgres_running") == 1
+
+
+def _connect(port):
+    connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+    connection.settimeout(5)
+    return connection
+
+
+def _read_until_closed(connection, seconds):
+    """(bytes received, whether the server ended the connection) within `seconds`."""
+    received = b""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        connection.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            chunk = connection.recv(65536)
+        except socket.timeout:
+            break
+        except OSError:  # reset: closed too
+            return received, True
+        if not chunk:
+            return received, True
+        received += chunk
+    return received, False
+
+
+@pytest.mark.staz_only
+def test_rest_connections_are_bounded(make_cluster, profile):
+    """Bodies over 1 MiB get 413 and change nothing; unfinished, idle and surplus connections
+    are closed; CONNECT and HTTP/0.9 are answered and closed (staz's restapi limits)."""
+    cluster = make_cluster()
+    limits = {"request_timeout": 1, "idle_timeout": 2, "max_connections": 16}
+    member = cluster.add_member("m0", overrides={"restapi": limits})
+    cluster.wait_for_healthy(replicas=0)
+    code, before = member.rest("/config")
+    assert code == 200, (code, before)
+
+    # 1.4 MB of valid JSON: refused whole, nothing written to the DCS.
+    pad = "x" * 1_400_000
+    body = json.dumps({"pad": pad}).encode()
+    connection = _connect(member.api_port)
+    connection.sendall(b"PATCH /config HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                       b"Content-Length: %d\r\n\r\n" % len(body))
+    try:
+        connection.sendall(body)
+    except OSError:
+        pass
+    reply, closed = _read_until_closed(connection, 5)
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert closed
+    assert member.rest("/config") == (200, before)
+
+    # Half a request: 408 and closed after request_timeout.
+    connection = _connect(member.api_port)
+    connection.sendall(b"GET /patroni HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    reply, closed = _read_until_closed(connection, 5)
+    assert reply.startswith(b"HTTP/1.1 408") and closed, reply[:200]
+
+    # Kept alive and idle: closed after idle_timeout.
+    connection = _connect(member.api_port)
+    connection.sendall(b"GET /patroni HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    reply, closed = _read_until_closed(connection, 6)
+    assert reply.startswith(b"HTTP/1.1 200") and closed, reply[:200]
+
+    # Requests staz cannot serve: answered at once, then closed.
+    for request, status in ((b"CONNECT example.com:443 HTTP/1.1\r\n\r\n", b"HTTP/1.1 501"),
+                            (b"GET /\r\n", b"HTTP/1.1 400")):
+        connection = _connect(member.api_port)
+        connection.sendall(request)
+        reply, closed = _read_until_closed(connection, 3)
+        assert reply.startswith(status) and closed, (request, reply[:200])
+
+    # More connections than max_connections: the surplus is closed unanswered, with a WARNING.
+    # (All opened before any can reach idle_timeout.)
+    held = [_connect(member.api_port) for _ in range(limits["max_connections"] + 8)]
+    for connection in held:
+        connection.sendall(b"GET /liveness HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    answers = []
+    for connection in held:
+        try:
+            answers.append(connection.recv(65536))
+        except socket.timeout:
+            answers.append(None)
+        except OSError:
+            answers.append(b"")
+    answered = sum(1 for answer in answers if answer and answer.startswith(b"HTTP/1.1 200"))
+    refused = sum(1 for answer in answers if answer == b"")
+    assert refused >= 8 and answered + refused == len(held), answers
+    wait_until(lambda: "restapi.max_connections: 16" in member.log_text(), 10, "the connection-limit warning")
+    for connection in held:
+        connection.close()
+    wait_until(lambda: member.rest("/patroni")[0] == 200, 10, "the API answering again")
