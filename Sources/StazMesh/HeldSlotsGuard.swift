@@ -8,14 +8,10 @@ extension MeshIntegrityGuard {
     /// ledger the round stores. Only that changing is saved at most every
     /// `standbyConfirmedInterval`: a held copy that lags a few seconds costs the provider a
     /// little WAL, never a change.
-    func publishStandbyConfirmed(_ plan: inout IntegrityPlan, stored: MeshLedger, subscriptions: [SubscriptionProgress]) async throws {
-        let session = try await environment.connector.open(nil)
-        defer { session.close() }
-        let row = try await session.query(HeldSlotQueries.standbys, timeout: environment.connector.statementTimeout).first
-        let count = row.flatMap { $0["standbys"] ?? nil }.flatMap { Int($0) } ?? 0
-        let flushed = row.flatMap { $0["flushed"] ?? nil }.flatMap(LSN.init(text:))
+    func publishStandbyConfirmed(_ plan: inout IntegrityPlan, stored: MeshLedger, subscriptions: [SubscriptionProgress],
+                                 standbys: (count: Int, flushed: LSN?)) {
         let positions = HeldSlots.standbyConfirmed(previous: plan.ledger.standbyConfirmed, subscriptions: subscriptions,
-                                                   standbysFlushed: flushed, standbyCount: count)
+                                                   standbysFlushed: standbys.flushed, standbyCount: standbys.count)
         guard positions != plan.ledger.standbyConfirmed else { return }
         let now = Date().timeIntervalSince1970
         let onlyPositions = plan.ledger == stored && plan.ledgerBeforeActions == stored
@@ -25,13 +21,23 @@ extension MeshIntegrityGuard {
         plan.ledgerBeforeActions.standbyConfirmed = positions
     }
 
-    /// Provider side: one round of `HeldSlots.plan` on our primary's slots. A failed action is
-    /// logged and the round goes on; the next round plans again from what exists.
-    func keepHeldSlots(plugin: String, standbyConfirmed: [String: LSN]) async throws {
+    /// Both sides' observations in one session: our physical standbys' lowest flush position and
+    /// our primary's logical slots of the provider's plugin.
+    func observeHeldSlots(plugin: String) async throws -> (standbys: (count: Int, flushed: LSN?), slots: [ProviderSlotObserved]) {
         let timeout = environment.connector.statementTimeout
         let server = try await environment.connector.open(nil)
+        defer { server.close() }
+        let row = try await server.query(HeldSlotQueries.standbys, timeout: timeout).first
+        let count = row.flatMap { $0["standbys"] ?? nil }.flatMap { Int($0) } ?? 0
+        let flushed = row.flatMap { $0["flushed"] ?? nil }.flatMap(LSN.init(text:))
         let slots = HeldSlotQueries.parseSlots(try await server.query(HeldSlotQueries.slots(plugin: plugin), timeout: timeout))
-        server.close()
+        return ((count, flushed), slots)
+    }
+
+    /// Provider side: one round of `HeldSlots.plan` on our primary's slots. A failed action is
+    /// logged and the round goes on; the next round plans again from what exists.
+    func keepHeldSlots(_ slots: [ProviderSlotObserved], standbyConfirmed: [String: LSN]) async throws {
+        let timeout = environment.connector.statementTimeout
         for action in HeldSlots.plan(slots: slots, standbyConfirmed: standbyConfirmed) {
             guard environment.isLeader() else { return }
             let session = try await environment.connector.open(action.database)

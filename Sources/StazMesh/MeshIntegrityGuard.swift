@@ -101,9 +101,8 @@ public actor MeshIntegrityGuard {
                                                 subscriptions: subscriptions, providers: providers,
                                                 now: MeshReport.isoTimestamp(Date().timeIntervalSince1970),
                                                 clock: Date().timeIntervalSince1970))
-        if provider.kind == .pglogical {
-            try await publishStandbyConfirmed(&plan, stored: ledger, subscriptions: subscriptions)
-        }
+        let held = provider.kind == .pglogical ? try await observeHeldSlots(plugin: provider.outputPlugin) : nil
+        if let held { publishStandbyConfirmed(&plan, stored: ledger, subscriptions: subscriptions, standbys: held.standbys) }
         for report in plan.ledger.divergence where !ledger.divergence.contains(report) {
             logger.warning("mesh divergence: \(report.kind.rawValue) \(report.database)/\(report.subscription) \(report.provider)→\(report.subscriber) \(report.fromLSN)..\(report.toLSN): \(report.action)")
         }
@@ -113,8 +112,8 @@ public actor MeshIntegrityGuard {
         if plan.ledger != plan.ledgerBeforeActions { try await environment.saveLedger(plan.ledger) }
         logOnce(plan.notes, warning: false)
         environment.publish(plan.ledger, plan.notes)
-        if provider.kind == .pglogical, environment.isLeader() {
-            try await keepHeldSlots(plugin: provider.outputPlugin, standbyConfirmed: peerStandbyConfirmed)
+        if let held, environment.isLeader() {
+            try await keepHeldSlots(held.slots, standbyConfirmed: peerStandbyConfirmed)
         }
     }
 
