@@ -41,13 +41,34 @@ actor EtcdTestServer {
         try await startup!.value
     }
 
-    /// Sends a signal (SIGSTOP / SIGCONT) to the etcd process.
-    func signal(_ signal: Int32) throws {
+    /// Sends a signal (SIGSTOP / SIGCONT) to the etcd process. After SIGSTOP it returns only
+    /// once every etcd thread has stopped: kill() merely queues the signal, and on a busy
+    /// machine etcd's other threads go on answering requests until one of them acts on it.
+    func signal(_ signal: Int32) async throws {
         let text = try String(contentsOfFile: pidFile, encoding: .utf8)
         guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw StartFailure.notReady("no pid in \(pidFile)")
         }
         kill(pid, signal)
+        guard signal == SIGSTOP else { return }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !Self.allThreadsStopped(pid) {
+            guard ContinuousClock.now < deadline else { throw StartFailure.notReady("etcd \(pid) did not stop") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Whether every thread of `pid` is stopped (state T or t in /proc/PID/task/TID/stat).
+    private static func allThreadsStopped(_ pid: Int32) -> Bool {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task"), !tasks.isEmpty else {
+            return true
+        }
+        return tasks.allSatisfy { task in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .ascii),
+                  let afterName = stat.range(of: ")", options: .backwards) else { return true }
+            let state = stat[afterName.upperBound...].split(separator: " ").first
+            return state == "T" || state == "t"
+        }
     }
 
     private static func start(endpoint: String, peerPort: Int, pidFile: String) async throws {

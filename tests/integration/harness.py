@@ -14,7 +14,7 @@ import tempfile
 import time
 
 from members import Member, etcd_section
-from support import (NotYet, PortAllocator, http_request, pid_alive, pids_referencing, psql,
+from support import (NotYet, freeze_process, PortAllocator, http_request, pid_alive, pids_referencing, psql,
                      release_port, tail, terminate, wait_until)
 
 REST_PORTS = PortAllocator(24008, 24299)
@@ -81,7 +81,7 @@ class Cluster:
         self.note(f"etcd up on {self.etcd_port} (pid {self.etcd_process.pid})")
 
     def freeze_etcd(self):
-        os.kill(self.etcd_process.pid, signal.SIGSTOP)
+        freeze_process(self.etcd_process.pid)
         self.note("etcd frozen (SIGSTOP)")
 
     def thaw_etcd(self):

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from support import PG_BIN, SUPERUSER_PASSWORD, http_request, pid_alive, signal_pid, to_yaml
+from support import PG_BIN, SUPERUSER_PASSWORD, freeze_process, http_request, pid_alive, signal_pid, to_yaml
 
 
 def etcd_section(dcs, port):
@@ -151,7 +151,12 @@ class Member:
             return
         pid = self.process.pid
         try:
-            os.killpg(pid, sig) if sig == signal.SIGKILL else os.kill(pid, sig)
+            if sig == signal.SIGKILL:
+                os.killpg(pid, sig)
+            elif sig == signal.SIGSTOP:
+                freeze_process(pid)
+            else:
+                os.kill(pid, sig)
         except ProcessLookupError:
             pass
         if not quiet:

@@ -126,6 +126,28 @@ def port_is_free(port):
     return True
 
 
+def freeze_process(pid, timeout=5.0):
+    """SIGSTOP `pid` and return once every thread of it has stopped. kill() returns when the
+    signal is queued: until one thread of a busy machine gets a CPU to act on it, the other
+    threads keep running (an etcd answers requests, a daemon writes), so "frozen" is only
+    true once /proc says so."""
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+            states = []
+            for task in tasks:
+                with open(f"/proc/{pid}/task/{task}/stat", encoding="ascii", errors="replace") as handle:
+                    states.append(handle.read().rsplit(")", 1)[1].split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            return  # gone: nothing runs
+        if states and all(state in ("T", "t") for state in states):
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"process {pid} did not stop within {timeout}s of SIGSTOP")
+
+
 def http_request(port, path, method="GET", body=None, timeout=3.0, scheme="http", cafile=None,
                  auth=None, host="127.0.0.1"):
     """Returns (status, parsed JSON or text). status is None when nothing answered.

@@ -19,7 +19,7 @@ import pytest
 
 from mesh_harness import MESH_DATABASE, MESH_TABLE
 from mesh_workload import ZoneWriter, ids_in, lsn_value, start_mesh, wait_all_present
-from support import NotYet, psql, wait_until
+from support import NotYet, freeze_process, psql, wait_until
 
 pytestmark = pytest.mark.staz_only
 
@@ -90,7 +90,7 @@ def test_async_divergence_is_reported_and_new_commits_are_not_skipped(request, m
     # it); the replica's postmaster restarts its children and it recovers from its own WAL.
     code, receiver, err = psql(replica.pg_port, "SELECT pid FROM pg_stat_wal_receiver")
     assert code == 0 and receiver, err
-    os.kill(int(receiver), signal.SIGSTOP)
+    freeze_process(int(receiver))
     mesh.note(f"zone-a: WAL receiver of {replica.name} (pid {receiver}) stopped")
     try:
         lost_timeline = list(range(1, 21))
@@ -167,7 +167,7 @@ def test_peer_changes_confirmed_by_a_lost_primary_reach_its_successor(request, m
     wait_until(lambda: replica.rest("/sync")[0] == 200, 30, f"{replica.name} is the synchronous standby")
     code, receiver, err = psql(replica.pg_port, "SELECT pid FROM pg_stat_wal_receiver")
     assert code == 0 and receiver, err
-    os.kill(int(receiver), signal.SIGSTOP)
+    freeze_process(int(receiver))
     mesh.note(f"zone-a: WAL receiver of {replica.name} (pid {receiver}) stopped")
     try:
         for row in rows:
