@@ -22,6 +22,9 @@ public protocol APIActions: Sendable {
     func patchConfig(_ patch: JSONObject) async -> APIResponse
     /// `PUT /config`: replace the dynamic configuration.
     func replaceConfig(_ config: JSONObject) async -> APIResponse
+    /// `POST /config/check` (staz): what `PUT /config` with this body would refuse, without
+    /// writing anything: 200 when nothing, else 400 naming each key (`stazctl edit-config`).
+    func checkConfig(_ config: JSONObject) async -> APIResponse
     /// `POST /mesh/ddl`: run DDL through the mesh provider's DDL replication on this zone's
     /// leader (200 with the result, 503 when this member is not the leader or has no mesh).
     func meshDDL(_ request: MeshDDLRequest) async -> APIResponse
@@ -38,6 +41,7 @@ extension APIActions {
     public func reinitialize(force: Bool, fromLeader: Bool) async -> APIResponse { .httpError(503) }
     public func patchConfig(_ patch: JSONObject) async -> APIResponse { .httpError(503) }
     public func replaceConfig(_ config: JSONObject) async -> APIResponse { .httpError(503) }
+    public func checkConfig(_ config: JSONObject) async -> APIResponse { .httpError(503) }
     public func meshDDL(_ request: MeshDDLRequest) async -> APIResponse { .text(503, "mesh is not configured on this member") }
     public func acceptFailsafe(_ request: FailsafeRequest) async -> APIResponse { .httpError(502) }
 }

@@ -58,6 +58,13 @@ extension Router {
                 case .success(let patch): return await actions.patchConfig(patch)
                 }
             },
+            "POST config": { target, body in
+                guard target.path == "/config/check" else { return .text(501, "Unsupported method ('POST')") }
+                switch RequestBody.object(body, optional: false) {
+                case .failure(let response): return response
+                case .success(let config): return await actions.checkConfig(config)
+                }
+            },
             "PUT config": { _, body in
                 switch RequestBody.object(body, optional: false) {
                 case .failure(let response): return response

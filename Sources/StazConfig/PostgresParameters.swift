@@ -129,9 +129,10 @@ public func effectivePostgresParameters(local: StazConfiguration, dynamic: Dynam
     }
     for (name, value) in PostgresParameterRules.stazDefaults { parameters[name] = value }
     let (dynamicParameters, _) = PostgresParameterRules.validatedDynamic(dynamic.parameters, path: "config.postgresql.parameters")
-    for (name, value) in dynamicParameters.pairs { parameters[name] = value }
+    // A null value means "not set" (PostgreSQL's default), as `work_mem:` with no value in YAML.
+    for (name, value) in dynamicParameters.pairs { parameters[name] = value.isNull ? JSONValue?.none : value }
     for (name, value) in local.postgresql.parameters.pairs where !PostgresParameterRules.isCommandLineOption(name) {
-        parameters[name] = value
+        parameters[name] = value.isNull ? JSONValue?.none : value
     }
     if parameters["wal_level"]?.stringValue == "hot_standby" { parameters["wal_level"] = "logical" }
 

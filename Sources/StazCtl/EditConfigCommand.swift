@@ -64,6 +64,7 @@ struct EditConfigCommand: AsyncParsableCommand {
                 echo("Use --force option to apply changes")
                 return
             }
+            try await checkWithMembers(changed, current: record.data, view: view, session: session)
             if try force || confirm("Apply these changes?") {
                 guard try await session.dcs.setConfig(.object(changed), version: record.version) else {
                     throw CtlError("Config modification aborted due to concurrent changes")
@@ -72,6 +73,27 @@ struct EditConfigCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// Refuses what staz would refuse (`DynamicConfigValidation`), and asks a member (the leader
+/// first) to check the PostgreSQL parameter values against its running server
+/// (`POST /config/check`); members that cannot (unreachable, Patroni) are skipped with a word.
+func checkWithMembers(_ proposed: JSONObject, current: JSONObject, view: ClusterView, session: CtlSession) async throws {
+    let issues = DynamicConfigValidation.newIssues(proposed: proposed, current: current, catalog: nil)
+    if !issues.isEmpty {
+        throw CtlError("Invalid configuration, nothing was changed:\n" + issues.map(\.description).joined(separator: "\n"))
+    }
+    for member in membersLeaderFirst(view) {
+        guard let response = try? await session.rest.request(member, method: .POST, endpoint: "config/check",
+                                                             body: .object(proposed)) else { continue }
+        switch response.status {
+        case 200: return
+        case 400: throw CtlError(response.body.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(
+                      of: "invalid configuration", with: "Invalid configuration"))
+        default: continue
+        }
+    }
+    echo("Warning: no member could check the PostgreSQL parameter values (POST /config/check)")
 }
 
 /// patronictl's `format_config_for_editing`: block-style YAML, keys sorted.

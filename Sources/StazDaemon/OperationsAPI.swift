@@ -1,5 +1,6 @@
 import Foundation
 import StazAPI
+import StazConfig
 import StazCore
 import StazDCS
 import StazHA
@@ -116,6 +117,7 @@ struct DaemonActions: APIActions {
               let version = config.version, version != "0" else { return .httpError(503) }
         var data = config.data
         if ConfigPatch.apply(patch, to: &data) {
+            if let refusal = await refusal(of: data, replacing: config.data) { return refusal }
             guard (try? await ha.dcs.setConfig(.object(data), version: version)) == true else { return .httpError(409) }
         }
         ha.requestWakeup()
@@ -125,9 +127,24 @@ struct DaemonActions: APIActions {
     func replaceConfig(_ config: JSONObject) async -> APIResponse {
         let current = try? await ha.dcs.loadCluster(fresh: true).config
         if current?.data != config {
+            if let refusal = await refusal(of: config, replacing: current?.data ?? JSONObject()) { return refusal }
             guard (try? await ha.dcs.setConfig(.object(config), version: nil)) == true else { return .httpError(502) }
         }
         ha.requestWakeup()
         return .json(200, JSONValue.object(config))
+    }
+
+    func checkConfig(_ config: JSONObject) async -> APIResponse {
+        let current = (try? await ha.dcs.loadCluster(fresh: true).config?.data) ?? JSONObject()
+        return await refusal(of: config, replacing: current) ?? .text(200, "configuration is valid")
+    }
+
+    /// 400 naming each key of `proposed` that staz or this member's PostgreSQL would refuse
+    /// (and `current` did not already have), so nothing invalid is ever written.
+    private func refusal(of proposed: JSONObject, replacing current: JSONObject) async -> APIResponse? {
+        let issues = DynamicConfigValidation.newIssues(proposed: proposed, current: current,
+                                                       catalog: await ha.postgres.parameterCatalog())
+        guard !issues.isEmpty else { return nil }
+        return .text(400, "invalid configuration, nothing was changed:\n" + issues.map(\.description).joined(separator: "\n"))
     }
 }

@@ -73,23 +73,4 @@ extension PostgresController {
         return SQLSession.Target(host: local.host, port: local.port, user: user ?? local.user,
                                  password: user == nil ? local.password : password, database: database)
     }
-
-    /// GUC names the server binary knows (`postgres --describe-config`; needs no running server
-    /// and no data directory), cached per binary. nil when it cannot be run.
-    public func serverParameterNames() async -> Set<String>? {
-        let executable = binary("postgres")
-        if let cached = ServerParameterNames.cache.withLock({ $0[executable] }) { return cached }
-        guard let result = try? await ProcessRunner.run(executable, ["--describe-config"], timeout: 10),
-              result.succeeded else { return nil }
-        let names = Set(result.stdout.split(separator: "\n").compactMap { line -> String? in
-            line.split(separator: "\t", maxSplits: 1).first.map(String.init)
-        })
-        guard !names.isEmpty else { return nil }
-        ServerParameterNames.cache.withLock { $0[executable] = names }
-        return names
-    }
-}
-
-enum ServerParameterNames {
-    static let cache = Mutex<[String: Set<String>]>([:])
 }

@@ -16,6 +16,14 @@ import StazCore
         return effectivePostgresParameters(local: config, dynamic: dynamic, majorVersion: major)
     }
 
+    @Test func nullValuesMeanNotSet() {
+        let p = effective(dynamic: JSONObject([("work_mem", .null), ("hot_standby_feedback", .null)]),
+                          local: JSONObject([("temp_buffers", .null)]))
+        #expect(p["work_mem"] == nil)
+        #expect(p["hot_standby_feedback"] == nil)
+        #expect(p["temp_buffers"] == nil)
+    }
+
     @Test func defaults() {
         let p = effective(dynamic: JSONObject())
         #expect(p["wal_level"] == "logical")
