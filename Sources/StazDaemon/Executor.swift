@@ -315,9 +315,20 @@ extension HAController {
             parameters["synchronous_standby_names"] = .string(managed)
         }
         applySlotFailoverParameters(to: &parameters, primary: recovery == nil)
+        parameters = await withoutRefusedValues(parameters)
         try await postgres.writeConfiguration(parameters: parameters, hba: settings.pgHBA ?? config.postgresql.pgHBA, recovery: recovery)
         currentRecovery = recovery
+        writtenParameters = parameters
         return parameters
+    }
+
+    /// `parameters` with every value the server would refuse replaced by the last good one
+    /// (`ParameterGuard`), each refusal logged as an ERROR naming the key.
+    private func withoutRefusedValues(_ parameters: JSONObject) async -> JSONObject {
+        guard let catalog = await postgres.parameterCatalog() else { return parameters }
+        let (accepted, rejections) = ParameterGuard.apply(parameters, catalog: catalog, lastGood: writtenParameters)
+        for text in parameterRejectionErrors.due(rejections.map(\.description)) { logger.error("\(text)") }
+        return accepted
     }
 
     func promote() async throws {

@@ -74,6 +74,11 @@ actor HAController {
     var stuckCycles = 0
     /// DCS values staz cannot use (`ClusterView.problems`), logged rate-limited.
     var dcsProblemWarnings = RateLimitedWarnings()
+    /// PostgreSQL parameters as last written to postgresql.conf: the last good values kept when
+    /// the DCS holds one the server would refuse (`ParameterGuard`), whose errors are logged
+    /// rate-limited.
+    var writtenParameters = JSONObject()
+    var parameterRejectionErrors = RateLimitedWarnings()
 
     init(config: StazConfiguration, dcs: DCSClient, postgres: PostgresController, keeper: LeaseKeeper,
          apiState: APIState, http: HTTPClient, settings: DynamicSettings, logger: Logger) {

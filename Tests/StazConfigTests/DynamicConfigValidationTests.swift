@@ -167,3 +167,15 @@ struct SplitMix64: RandomNumberGenerator {
     }
 }
 
+@Suite struct ParameterGuardTests {
+    @Test func aRefusedValueKeepsTheLastGoodOne() {
+        let (accepted, rejections) = ParameterGuard.apply(
+            JSONObject([("work_mem", "lots"), ("checkpoint_timeout", "never"), ("search_path", "app")]),
+            catalog: postgres15Catalog, lastGood: JSONObject([("work_mem", "4MB"), ("checkpoint_timeout", "1s")]))
+        #expect(accepted["work_mem"] == "4MB")
+        #expect(accepted["checkpoint_timeout"] == nil, "the last value was bad too: left out")
+        #expect(accepted["search_path"] == "app")
+        #expect(rejections.map(\.name) == ["work_mem", "checkpoint_timeout"])
+        #expect(rejections.first?.description.contains("keeping the last good value '4MB'") == true)
+    }
+}
