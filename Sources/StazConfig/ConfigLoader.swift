@@ -54,19 +54,6 @@ public enum ConfigLoader {
         }
     }
 
-    /// Files the daemon reads at start that are missing or unreadable, by key: the REST API's
-    /// TLS files (only when `restapi.certfile` turns TLS on; without it the others are unused).
-    /// Not part of `load`, which must not depend on the machine it runs on.
-    public static func fileIssues(_ config: StazConfiguration) -> [ConfigIssue] {
-        guard let certfile = config.restapi.certfile, !certfile.isEmpty else { return [] }
-        let files = [("restapi.certfile", certfile), ("restapi.keyfile", config.restapi.keyfile),
-                     ("restapi.cafile", config.restapi.cafile)]
-        return files.compactMap { key, file in
-            guard let file, !file.isEmpty else { return nil }
-            return unreadableFileReason(file).map { ConfigIssue(path: key, message: "'\(file)' \($0)") }
-        }
-    }
-
     /// Why `file` cannot be read as a regular file, or nil when it can.
     static func unreadableFileReason(_ file: String) -> String? {
         var isDirectory: ObjCBool = false

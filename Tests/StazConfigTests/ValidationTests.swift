@@ -211,6 +211,28 @@ import StazCore
         }
     }
 
+    @Test func dataDirectoryMustBeOwnedByTheUserRunningStaz() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let owned = dir + "/owned", file = dir + "/file"
+        try FileManager.default.createDirectory(atPath: owned, withIntermediateDirectories: false)
+        try "x".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(ConfigLoader.dataDirectoryProblem(file, user: getuid())?.contains("is not a directory") == true)
+        #expect(ConfigLoader.dataDirectoryProblem(dir + "/new/deeper", user: getuid()) == nil)
+        guard getuid() == 0 else { return }  // only root can hand a directory to another user
+        #expect(ConfigLoader.dataDirectoryProblem(owned, user: 0)?.contains("owned by root") == true)
+        #expect(chown(owned, 65534, 65534) == 0)
+        #expect(ConfigLoader.dataDirectoryProblem(owned, user: 65534) == nil)
+        #expect(ConfigLoader.dataDirectoryProblem(owned, user: 65533)?.contains("not by") == true)
+        #expect(ConfigLoader.dataDirectoryProblem(owned, user: 0) == nil, "root checking a config for another user")
+    }
+
+    @Test func validateChecksEtcdTLSFiles() throws {
+        let raw = setting("etcd3.cacert", to: "/nonexistent/ca.pem", in: try sampleRaw())
+        let (config, _) = try ConfigLoader.parse(raw)
+        #expect(ConfigLoader.fileIssues(config).map(\.path) == ["etcd3.cacert"])
+    }
+
     @Test func customTagsAreNotUnknown() throws {
         let raw = setting("tags.rack", to: "r1", in: try sampleRaw())
         let (config, warnings) = try ConfigLoader.parse(raw)

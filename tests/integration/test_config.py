@@ -72,6 +72,9 @@ BAD_CONFIGS = [
     ("missing certfile", "restapi.certfile", "/nonexistent/server.crt", "restapi.certfile", True),
     ("ttl below the minimum", "bootstrap.dcs.ttl", 1, "bootstrap.dcs.ttl", True),
     ("loop_wait above ttl", "bootstrap.dcs.loop_wait", 600, "bootstrap.dcs.loop_wait", True),
+    ("data directory owned by root", "postgresql.data_dir", "/root", "postgresql.data_dir", True),
+    ("data directory is a file", "postgresql.data_dir", "/etc/hostname", "postgresql.data_dir", True),
+    ("missing etcd3 CA file", "etcd3.cacert", "/nonexistent/ca.crt", "etcd3.cacert", True),
 ]
 
 
