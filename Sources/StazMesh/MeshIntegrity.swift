@@ -147,9 +147,10 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
         let report = DivergenceReport(
             kind: .possibleSubscriberGap, database: sub.database, subscription: sub.name, provider: sub.providerNode,
             subscriber: input.ownNode, fromLSN: origin, toLSN: published, timeline: timeline, detectedAt: input.now,
-            action: "none possible: \(sub.providerNode) confirmed this range to our old primary and will not resend it; if it holds commits, repair them from \(sub.providerNode)")
+            action: "\(sub.providerNode) confirmed this range to our old primary and will not resend it: asking \(sub.providerNode) whether it holds commits",
+            verification: .pending, requestedAt: input.clock)
         ledger.record(report); reports.record(report)
-        notes.append("after our promotion \(sub.name) is behind what \(sub.providerNode) confirmed: possible gap \(origin)..\(published) recorded")
+        notes.append("after our promotion \(sub.name) is behind what \(sub.providerNode) confirmed: possible gap \(origin)..\(published), asking \(sub.providerNode) to read it")
     }
     if let own = input.ownTimeline {
         if let checked = ledger.ownTimeline, own > checked {
@@ -176,7 +177,7 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
             }
             ledger.lastFailover[input.ownNode] = FailoverCheck(
                 timeline: own, checkedAt: input.now,
-                outcome: gaps > 0 ? "divergence recorded" : awaiting > 0 ? "awaiting held slots" : "clean")
+                outcome: gaps > 0 ? FailoverCheck.verifyingGap : awaiting > 0 ? "awaiting held slots" : "clean")
         }
         ledger.ownTimeline = own
     }
@@ -195,7 +196,7 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
             recordGap(sub, from: origin, to: published, timeline: input.ownTimeline ?? 0)
         }
         if var check = ledger.lastFailover[input.ownNode], ledger.awaitingRewind.isEmpty, check.outcome == "awaiting held slots" {
-            check.outcome = rewound ? "clean" : "divergence recorded"
+            check.outcome = rewound ? "clean" : FailoverCheck.verifyingGap
             ledger.lastFailover[input.ownNode] = check
         }
         if paused.contains(key) {

@@ -69,12 +69,14 @@ public actor MeshIntegrityGuard {
         let provider = MeshProvider.forKind(mesh.provider)
         var providers: [String: ProviderZoneView] = [:]
         var peerStandbyConfirmed: [String: LSN] = [:]
+        var peerLedgers: [String: MeshLedger] = [:]
         for zone in mesh.peers {
             // An unreadable zone counts as "no leader": its subscriptions are paused, which
             // costs nothing while we cannot tell what its primary is.
             let cluster = try? await environment.zoneCluster(zone.scope)
+            if let cluster { peerLedgers[zone.nodeName] = MeshLedger.parse(cluster.mesh) }
             if let cluster, cluster.leader != nil {
-                peerStandbyConfirmed.merge(MeshLedger.parse(cluster.mesh).standbyConfirmed) { first, _ in first }
+                peerStandbyConfirmed.merge(peerLedgers[zone.nodeName]?.standbyConfirmed ?? [:]) { first, _ in first }
             }
             var view = cluster.map { Self.view(of: $0, node: zone.nodeName) }
                 ?? ProviderZoneView(node: zone.nodeName, leader: nil, timeline: nil)
@@ -97,14 +99,27 @@ public actor MeshIntegrityGuard {
             }
         }
         let ledger = MeshLedger.parse(try await environment.loadLedger())
-        var plan = planIntegrity(IntegrityInput(ledger: ledger, ownNode: mesh.nodeName, ownTimeline: environment.ownTimeline(),
+        let clock = Date().timeIntervalSince1970
+        let (settled, settledLines) = GapVerification.settle(ledger, providerLedgers: peerLedgers, clock: clock)
+        var plan = planIntegrity(IntegrityInput(ledger: settled, ownNode: mesh.nodeName, ownTimeline: environment.ownTimeline(),
                                                 subscriptions: subscriptions, providers: providers,
                                                 now: MeshReport.isoTimestamp(Date().timeIntervalSince1970),
-                                                clock: Date().timeIntervalSince1970))
+                                                clock: clock))
+        let answers = GapVerification.answers(
+            current: ledger.verifiedRanges,
+            new: await readRanges(GapVerification.pendingChecks(peerLedgers: peerLedgers, ownNode: mesh.nodeName,
+                                                               answered: ledger.verifiedRanges)),
+            peerLedgers: peerLedgers, ownNode: mesh.nodeName)
+        plan.ledger.verifiedRanges = answers
+        plan.ledgerBeforeActions.verifiedRanges = answers
         let held = provider.kind == .pglogical ? try await observeHeldSlots(plugin: provider.outputPlugin) : nil
         if let held { publishStandbyConfirmed(&plan, stored: ledger, subscriptions: subscriptions, standbys: held.standbys) }
-        for report in plan.ledger.divergence where !ledger.divergence.contains(report) {
-            logger.warning("mesh divergence: \(report.kind.rawValue) \(report.database)/\(report.subscription) \(report.provider)→\(report.subscriber) \(report.fromLSN)..\(report.toLSN): \(report.action)")
+        for report in plan.ledger.divergence where !settled.divergence.contains(report) {
+            let line = "mesh divergence: \(report.kind.rawValue) \(report.database)/\(report.subscription) \(report.provider)→\(report.subscriber) \(report.fromLSN)..\(report.toLSN): \(report.action)"
+            if report.verification == .pending { logger.info("\(line)") } else { logger.warning("\(line)") }
+        }
+        for line in settledLines {
+            if line.contains("no gap") { logger.info("mesh integrity: \(line)") } else { logger.warning("mesh integrity: \(line)") }
         }
         guard environment.isLeader() else { return }
         if plan.ledgerBeforeActions != ledger { try await environment.saveLedger(plan.ledgerBeforeActions) }
@@ -115,6 +130,33 @@ public actor MeshIntegrityGuard {
         if let held, environment.isLeader() {
             try await keepHeldSlots(held.slots, standbyConfirmed: peerStandbyConfirmed)
         }
+    }
+
+    /// Reads each range peers asked about in this primary's WAL (`GapVerification`). A range
+    /// that cannot be read is answered as such: the subscriber then keeps its report.
+    func readRanges(_ checks: [RangeCheck]) async -> [String: RangeVerification] {
+        guard !checks.isEmpty else { return [:] }
+        var answers: [String: RangeVerification] = [:]
+        let timeout = environment.connector.statementTimeout
+        do {
+            let session = try await environment.connector.open(nil)
+            defer { session.close() }
+            _ = try await session.query(GapVerification.createExtension, timeout: timeout)
+            for check in checks {
+                do {
+                    let rows = try await session.query(GapVerification.query(database: check.database, from: check.fromLSN,
+                                                                              to: check.toLSN), timeout: timeout)
+                    answers[check.key] = .commits(rows.compactMap { $0["xid"] ?? nil })
+                } catch {
+                    answers[check.key] = .unreadable(MeshDSN.redactedText("\(error)"))
+                }
+                logger.info("mesh integrity: read \(check.fromLSN)..\(check.toLSN) of our WAL for a peer: \(answers[check.key].map { "\($0)" } ?? "")")
+            }
+        } catch {
+            // No session or no pg_walinspect: try again next round rather than answer for good.
+            logger.warning("mesh integrity: cannot read WAL ranges peers asked about: \(MeshDSN.redactedText("\(error)"))")
+        }
+        return answers
     }
 
     static func view(of cluster: ClusterView, node: String) -> ProviderZoneView {

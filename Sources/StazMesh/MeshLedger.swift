@@ -27,6 +27,9 @@ public struct MeshLedger: Sendable, Equatable {
     /// Subscriptions paused after our own promotion until their provider replaces a slot that
     /// is ahead of our origin by its held copy (`database/name` → when, seconds since the epoch).
     public var awaitingRewind: [String: Double] = [:]
+    /// Provider side of `GapVerification`: this zone's answers to peers' possible gaps, by
+    /// range key.
+    public var verifiedRanges: [String: RangeVerification] = [:]
 
     public init() {}
 
@@ -56,6 +59,9 @@ public struct MeshLedger: Sendable, Equatable {
         if !awaitingRewind.isEmpty {
             o["awaiting_rewind"] = .object(JSONObject(awaitingRewind.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.double($0.value)) }))
         }
+        if !verifiedRanges.isEmpty {
+            o["verified_ranges"] = .object(JSONObject(verifiedRanges.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) }))
+        }
         return .object(o)
     }
 
@@ -84,6 +90,9 @@ public struct MeshLedger: Sendable, Equatable {
         }
         for (key, value) in o["awaiting_rewind"]?.objectValue?.pairs ?? [] {
             if let at = value.doubleValue ?? value.intValue.map(Double.init) { ledger.awaitingRewind[key] = at }
+        }
+        for (key, value) in o["verified_ranges"]?.objectValue?.pairs ?? [] {
+            if let answer = RangeVerification(json: value) { ledger.verifiedRanges[key] = answer }
         }
         return ledger
     }
@@ -118,12 +127,25 @@ public struct DivergenceReport: Sendable, Equatable {
     public var detectedAt: String
     /// What staz did about it.
     public var action: String
+    /// For a possible gap: what reading the range on the provider found (`GapVerification`).
+    public var verification: Verification?
+    /// When the provider was asked (seconds since the epoch).
+    public var requestedAt: Double?
+
+    public enum Verification: Sendable, Equatable {
+        case pending
+        /// The commits in the range, by transaction id on the provider (never empty: a range
+        /// without commits is no gap and its report is dropped).
+        case verified([String])
+        case unverifiable(String)
+    }
 
     public init(kind: Kind, database: String, subscription: String, provider: String, subscriber: String,
-                fromLSN: LSN, toLSN: LSN, timeline: Int64, detectedAt: String, action: String) {
+                fromLSN: LSN, toLSN: LSN, timeline: Int64, detectedAt: String, action: String,
+                verification: Verification? = nil, requestedAt: Double? = nil) {
         self.kind = kind; self.database = database; self.subscription = subscription; self.provider = provider
         self.subscriber = subscriber; self.fromLSN = fromLSN; self.toLSN = toLSN; self.timeline = timeline
-        self.detectedAt = detectedAt; self.action = action
+        self.detectedAt = detectedAt; self.action = action; self.verification = verification; self.requestedAt = requestedAt
     }
 
     func sameEvent(as other: DivergenceReport) -> Bool {
@@ -137,7 +159,20 @@ public struct DivergenceReport: Sendable, Equatable {
             ("from_lsn", .string(fromLSN.description)), ("to_lsn", .string(toLSN.description)),
             ("bytes", .int(Int64(toLSN.bytesAhead(of: fromLSN)))),
             ("timeline", .int(timeline)), ("detected_at", .string(detectedAt)), ("action", .string(action)),
-        ]))
+        ] + verificationFields))
+    }
+
+    private var verificationFields: [(String, JSONValue)] {
+        var fields: [(String, JSONValue)] = []
+        switch verification {
+        case nil: return []
+        case .pending: fields.append(("verification", "pending"))
+        case .verified(let xids):
+            fields += [("verification", "verified"), ("commits", .int(Int64(xids.count))), ("xids", .array(xids.map { .string($0) }))]
+        case .unverifiable(let reason): fields += [("verification", "unverifiable"), ("verification_error", .string(reason))]
+        }
+        if let requestedAt { fields.append(("requested_at", .double(requestedAt))) }
+        return fields
     }
 
     init?(json o: JSONObject) {
@@ -148,6 +183,13 @@ public struct DivergenceReport: Sendable, Equatable {
                   provider: o["provider"]?.stringValue ?? "", subscriber: o["subscriber"]?.stringValue ?? "",
                   fromLSN: from, toLSN: to, timeline: o["timeline"]?.intValue ?? 0,
                   detectedAt: o["detected_at"]?.stringValue ?? "", action: o["action"]?.stringValue ?? "")
+        switch o["verification"]?.stringValue {
+        case "pending": verification = .pending
+        case "verified": verification = .verified((o["xids"]?.arrayValue ?? []).compactMap(\.stringValue))
+        case "unverifiable": verification = .unverifiable(o["verification_error"]?.stringValue ?? "")
+        default: verification = nil
+        }
+        requestedAt = o["requested_at"].flatMap { $0.doubleValue ?? $0.intValue.map(Double.init) }
     }
 }
 

@@ -148,7 +148,7 @@ struct HeldSlotsTests {
                              clock: 100 + heldSlotWait + 1)
         #expect(late.actions == [.enableSubscription(database: "app", name: "sub_zone2_zone1")])
         #expect(late.ledger.divergence.map(\.kind) == [.possibleSubscriberGap])
-        #expect(late.ledger.lastFailover["zone1"]?.outcome == "divergence recorded")
+        #expect(late.ledger.lastFailover["zone1"]?.outcome == FailoverCheck.verifyingGap)
     }
 
     @Test func aHeldCopyAheadOfOurOriginCannotHelp() {

@@ -173,7 +173,8 @@ struct MeshIntegrityTests {
         #expect(plan.ledger.divergence.map(\.kind) == [.possibleSubscriberGap])
         #expect(plan.ledger.divergence.first?.fromLSN == LSN(0x6000000))
         #expect(plan.ledger.ownTimeline == 2)
-        #expect(plan.ledger.lastFailover["zone1"]?.outcome == "divergence recorded")
+        #expect(plan.ledger.divergence.first?.verification == .pending, "the provider is asked to read the range")
+        #expect(plan.ledger.lastFailover["zone1"]?.outcome == FailoverCheck.verifyingGap)
         // Not promoted (same timeline) → no gap check even if positions differ.
         let quiet = Self.plan(ledger: Self.ledger(checked: 2, leader: "z2m1", own: 2), view: zone2,
                               subs: [Self.sub(origin: "0/6000000")], ownTimeline: 2)
