@@ -131,7 +131,11 @@ enum DynamicConfigParser {
         for (name, value) in slots.pairs {
             let slotPath = path + "." + name
             switch value {
-            case .null: result[name] = .object(JSONObject([("type", "physical")]))
+            // Patroni treats any false-like value (null, 0, "", false, empty) as a physical slot.
+            case .null, .int(0), .bool(false), .string(""), .array([]):
+                result[name] = .object(JSONObject([("type", "physical")]))
+            case .object(let slot) where slot.isEmpty:
+                result[name] = .object(JSONObject([("type", "physical")]))
             case .object(let slot):
                 let type = slot["type"]?.stringValue ?? "physical"
                 guard type == "physical" || type == "logical" else {

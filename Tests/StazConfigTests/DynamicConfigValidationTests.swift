@@ -98,6 +98,24 @@ let postgres15Catalog = ParameterCatalog([
         #expect(try issues(good) == [])
     }
 
+    /// Changes Patroni's own acceptance features make through PATCH /config must all pass.
+    @Test(arguments: [
+        #"{"ttl": 20, "synchronous_mode": true}"#,
+        #"{"pause": true, "maximum_lag_on_syncnode": 15000000, "postgresql": {"parameters": {"synchronous_commit": "remote_apply"}}}"#,
+        #"{"synchronous_mode": null, "master_start_timeout": 0}"#,
+        #"{"loop_wait": 2, "ttl": 20, "retry_timeout": 3, "failsafe_mode": true}"#,
+        #"{"postgresql": {"parameters": {"wal_level": "logical"}}, "slots": {"dcs_slot_1": null, "postgres_0": null}}"#,
+        #"{"slots": {"dcs_slot_0": {"type": "logical", "database": "postgres", "plugin": "test_decoding"}}}"#,
+        #"{"ignore_slots": [{"name": "unmanaged_slot_3"}], "postgresql": {"parameters": {"wal_level": "logical"}}}"#,
+        #"{"ttl": 20, "postgresql": {"parameters": {"max_connections": "101"}}}"#,
+        #"{"slots": {"test_physical": 0, "postgres_3": 0}, "postgresql": {"parameters": {"wal_level": "logical"}}}"#,
+        #"{"synchronous_mode": "quorum", "synchronous_mode_strict": true, "synchronous_node_count": 2}"#,
+        #"{"standby_cluster": null}"#,
+    ])
+    func patroniAcceptanceChangesPass(_ json: String) throws {
+        #expect(try issues(json) == [])
+    }
+
     @Test func onlyProblemsAChangeAddsAreRefused() throws {
         guard case .object(let current) = try JSONValue.parse(#"{"ttl":"abc","loop_wait":10}"#),
               case .object(let proposed) = try JSONValue.parse(#"{"ttl":"abc","loop_wait":5}"#),
