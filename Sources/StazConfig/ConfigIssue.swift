@@ -33,9 +33,6 @@ public struct ConfigWarning: Sendable, Equatable, CustomStringConvertible {
     static func unknownKey(_ path: String) -> ConfigWarning {
         ConfigWarning(path: path, message: "unknown key '\(path)' (ignored)")
     }
-    static func unsupportedKey(_ path: String) -> ConfigWarning {
-        ConfigWarning(path: path, message: "key '\(path)' is not supported by staz (ignored)")
-    }
 }
 
 /// Collects issues and warnings while a configuration is read.

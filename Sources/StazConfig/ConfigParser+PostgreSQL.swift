@@ -72,6 +72,12 @@ extension ConfigParser {
             section.createReplicaMethods = methods
             if methods.isEmpty { diagnostics.error(reader.keyPath("create_replica_methods"), "must list at least one method") }
         }
+        // Until staz runs custom replica methods, asking for one is an error: cloning with
+        // pg_basebackup instead would load the primary the user meant to spare.
+        for method in section.createReplicaMethods where method != "basebackup" {
+            diagnostics.error(reader.keyPath("create_replica_methods"),
+                              "replica method '\(method)' is not implemented by staz yet; only basebackup is")
+        }
         for method in section.createReplicaMethods where method != "basebackup" {
             if let settings = reader.mapping(method) {
                 section.replicaMethodSettings[method] = settings
@@ -89,6 +95,9 @@ extension ConfigParser {
         section.prePromote = reader.string("pre_promote")
         section.beforeStop = reader.string("before_stop")
         section.recoveryConf = reader.mapping("recovery_conf")
+        if section.recoveryConf != nil {
+            diagnostics.error(reader.keyPath("recovery_conf"), "not implemented by staz yet (a replica would run without it); set restore_command in postgresql.parameters instead")
+        }
         section.customConf = reader.string("custom_conf")
         section.useUnixSocket = reader.bool("use_unix_socket") ?? false
         section.useUnixSocketRepl = reader.bool("use_unix_socket_repl") ?? false
@@ -178,6 +187,9 @@ extension ConfigParser {
         bootstrap.postBootstrap = reader.string("post_bootstrap") ?? reader.string("post_init")
         reader.accept("post_bootstrap", "post_init")
         if bootstrap.method != "initdb" {
+            // Running initdb instead would start an empty primary where a restore was asked for.
+            reader.diagnostics.error(reader.keyPath("method"),
+                                     "custom bootstrap method '\(bootstrap.method)' is not implemented by staz yet; only initdb is")
             if let settings = reader.mapping(bootstrap.method) {
                 bootstrap.methodSettings = settings
                 if settings["command"] == nil {

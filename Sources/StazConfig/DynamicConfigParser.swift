@@ -65,6 +65,8 @@ enum DynamicConfigParser {
         if let standby = reader.mapping("standby_cluster"),
            ["host", "port", "restore_command"].contains(where: { standby[$0] != nil && standby[$0]?.isNull == false }) {
             settings.standbyCluster = standby
+            // Bootstrapping an independent primary instead of a standby would fork the data.
+            diagnostics.error(reader.keyPath("standby_cluster"), "standby clusters are not implemented by staz yet")
         }
         reader.finish()
         return settings

@@ -121,11 +121,13 @@ final class SectionReader {
     /// Marks keys as known and used without reading them.
     func accept(_ keys: String...) { consumed.formUnion(keys) }
 
-    /// Patroni keys that staz knows but does not implement: warn when present.
+    /// Patroni keys that staz knows but does not implement: an error when present, since
+    /// running without what the key asks for (a cipher list, a proxy, another DCS) would
+    /// silently differ from what the user configured.
     func unsupported(_ keys: String...) {
         for key in keys where object[key] != nil {
             consumed.insert(key)
-            diagnostics.warn(.unsupportedKey(keyPath(key)))
+            diagnostics.error(keyPath(key), "a Patroni setting staz does not implement; remove it to run staz without it")
         }
     }
 
