@@ -58,7 +58,7 @@ public struct ParameterCatalog: Sendable, Equatable {
 
     private static func kind(_ vartype: String) -> Definition.Kind? {
         switch vartype.lowercased() {
-        case "bool": return .bool
+        case "bool", "boolean": return .bool  // pg_settings says bool, --describe-config BOOLEAN
         case "integer": return .integer
         case "real": return .real
         case "string": return .string
