@@ -229,21 +229,4 @@ enum ConfigParser {
         reader.finish()
         return ctl
     }
-
-    static let logLevels = ["DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL", "CRITICAL"]
-
-    static func parseLog(_ top: SectionReader) -> LogSection {
-        var log = LogSection()
-        guard let reader = top.section("log") else { return log }
-        if let level = reader.string("level") {
-            if logLevels.contains(level.uppercased()) { log.level = level.uppercased() } else {
-                reader.diagnostics.error(reader.keyPath("level"), "expected one of \(logLevels.joined(separator: ", ")), got '\(level)'")
-            }
-        }
-        log.dir = reader.string("dir")
-        reader.unsupported("type", "traceback_level", "format", "dateformat", "static_fields", "max_queue_size",
-                           "mode", "file_num", "file_size", "loggers", "deduplicate_heartbeat_logs")
-        reader.finish()
-        return log
-    }
 }

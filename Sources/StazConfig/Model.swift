@@ -86,12 +86,6 @@ public struct CtlSection: Sendable, Equatable {
     public init() {}
 }
 
-public struct LogSection: Sendable, Equatable {
-    public var level: String = "INFO"
-    public var dir: String? = nil
-    public init() {}
-}
-
 public struct BootstrapSection: Sendable, Equatable {
     /// `bootstrap.dcs`: the initial dynamic configuration written into the `config` key.
     public var dcs: JSONObject = JSONObject()

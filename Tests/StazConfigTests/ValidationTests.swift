@@ -84,6 +84,7 @@ import StazCore
         ("etcd3.colour", "unknown key 'etcd3.colour' (ignored)"),
         ("bootstrap.dcs.tll", "unknown key 'bootstrap.dcs.tll' (ignored)"),
         ("postgresql.callbacks.on_boot", "unknown key 'postgresql.callbacks.on_boot' (ignored)"),
+        ("log.colour", "unknown key 'log.colour' (ignored)"),
     ])
     func unknownKeysWarn(key: String, message: String) throws {
         let raw = setting(key, to: "x", in: try sampleRaw())
