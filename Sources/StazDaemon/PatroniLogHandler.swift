@@ -1,43 +1,32 @@
 import Foundation
 import Logging
+import StazConfig
 
-/// Log lines in Patroni's default format (`%(asctime)s %(levelname)s: %(message)s`), so existing
-/// log shipping and grep patterns keep working: `2024-05-01 10:00:00,123 INFO: no action. ...`.
+/// swift-log's entry into staz's log output: each call becomes a `LogRecord` that `LogOutput`
+/// renders in the format of `log:` (by default Patroni's `%(asctime)s %(levelname)s:
+/// %(message)s`, `2024-05-01 10:00:00,123 INFO: no action. ...`), so existing log shipping and
+/// grep patterns keep working.
 public struct PatroniLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
-    private let lock = NSLock()
+    private let label: String
+    private let output: LogOutput
 
-    public init(label: String, level: Logger.Level = .info) { logLevel = level }
+    init(label: String, level: Logger.Level, output: LogOutput) {
+        self.label = label; logLevel = level; self.output = output
+    }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
-        var tv = timeval()
-        gettimeofday(&tv, nil)
-        var t = time_t(tv.tv_sec)
-        var parts = tm()
-        localtime_r(&t, &parts)
-        let stamp = String(format: "%04d-%02d-%02d %02d:%02d:%02d,%03d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                           parts.tm_hour, parts.tm_min, parts.tm_sec, Int(tv.tv_usec / 1000))
-        let text = "\(stamp) \(PatroniLogHandler.levelName(level)): \(message)\n"
-        lock.lock()
-        FileHandle.standardError.write(text.data(using: .utf8)!)
-        lock.unlock()
-    }
-
-    static func levelName(_ level: Logger.Level) -> String {
-        switch level {
-        case .trace, .debug: return "DEBUG"
-        case .info, .notice: return "INFO"
-        case .warning: return "WARNING"
-        case .error: return "ERROR"
-        case .critical: return "CRITICAL"
-        }
+    /// Metadata is not written: DCS errors and endpoints ride in it, and only the message
+    /// texts are reviewed for secrets.
+    public func log(event: LogEvent) {
+        output.emit(LogRecord(level: event.level, label: label, message: event.message.description, function: event.function,
+                              file: event.file, line: event.line, nanoseconds: LogRecord.now(),
+                              thread: LogRecord.currentThread(), isMainThread: Thread.isMainThread))
     }
 
     public static func level(fromPatroni name: String) -> Logger.Level {

@@ -27,7 +27,8 @@ struct Staz: AsyncParsableCommand {
 
     func run() async throws {
         if let fenceGuardDataDirectory {
-            LoggingSystem.bootstrap { PatroniLogHandler(label: $0, level: .info) }
+            // The guard writes to the stderr it shares with staz, in Patroni's default format.
+            _ = LogOutput.bootstrap(LogSection())
             throw ExitCode(FenceGuardCommand.run(dataDirectory: fenceGuardDataDirectory, logger: Logger(label: "staz-fence-guard")))
         }
         let environment = ProcessInfo.processInfo.environment
@@ -57,8 +58,7 @@ struct Staz: AsyncParsableCommand {
             FileHandle.standardError.write("staz: invalid configuration \(path):\n\(error)\n".data(using: .utf8)!)
             throw ExitCode(1)
         }
-        let level = PatroniLogHandler.level(fromPatroni: config.log.level)
-        LoggingSystem.bootstrap { PatroniLogHandler(label: $0, level: level) }
+        _ = LogOutput.bootstrap(config.log)
         let logger = Logger(label: "staz")
         for warning in warnings { logger.warning("\(warning)") }
 
