@@ -3,50 +3,55 @@ import Logging
 import StazConfig
 
 /// Where staz's log lines go, set up once at start from `log:`: each logger's level (its
-/// `log.loggers` entry or `log.level`) and the line format.
+/// `log.loggers` entry or `log.level`), the line format, and the queue (`log.max_queue_size`)
+/// a writer thread empties to stderr. A line is rendered by the thread that logs it, so its
+/// time is when it was logged, not when it was written.
 public final class LogOutput: @unchecked Sendable {
     let section: LogSection
     private let renderer: LogLineRenderer
-    private let lock = NSLock()
+    private let writer: LogWriter
 
-    public init(_ section: LogSection) {
+    init(_ section: LogSection, destination: LogDestination) {
         self.section = section
-        renderer = LogLineRenderer(section)
+        let renderer = LogLineRenderer(section)
+        self.renderer = renderer
+        writer = LogWriter(capacity: section.maxQueueSize, destination: destination) { count in
+            LogOutput.line(renderer, .warning, "QueueHandler has lost \(count) log records")
+        }
     }
 
-    /// Routes every swift-log logger of the process here.
+    /// The process's output once bootstrapped, for the exit handler.
+    nonisolated(unsafe) private static var installed: LogOutput?
+
+    /// Routes every swift-log logger of the process here. Whatever way the process ends
+    /// (`exit(1)` after a CRITICAL line included), queued lines are written first.
+    @discardableResult
     public static func bootstrap(_ section: LogSection) -> LogOutput {
-        let output = LogOutput(section)
+        // A closed stderr pipe must make a write fail, not kill the daemon.
+        signal(SIGPIPE, SIG_IGN)
+        let output = LogOutput(section, destination: StandardErrorDestination())
         LoggingSystem.bootstrap { label in
             PatroniLogHandler(label: label, level: PatroniLogHandler.level(fromPatroni: section.level(forLogger: label)), output: output)
         }
+        installed = output
+        atexit { LogOutput.installed?.flush() }
         return output
     }
 
     func emit(_ record: LogRecord) {
-        let line = renderer.render(record) + "\n"
-        lock.withLock { StandardError.write(line) }
+        writer.enqueue(renderer.render(record) + "\n")
     }
-}
 
-/// stderr through write(2): FileHandle traps on a failed write, and a log line must never take
-/// the daemon down.
-enum StandardError {
-    static func write(_ text: String) { _ = writeFully(STDERR_FILENO, Array(text.utf8)) }
-}
-
-/// Writes all of `bytes` to `descriptor`, retrying after signals and short writes; the errno
-/// of a failure, nil on success.
-func writeFully(_ descriptor: Int32, _ bytes: [UInt8]) -> Int32? {
-    var offset = 0
-    while offset < bytes.count {
-        let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        if written < 0 {
-            if errno == EINTR { continue }
-            return errno
-        }
-        if written == 0 { return EIO }
-        offset += written
+    /// Writes out what is queued, waiting at most `timeout` seconds; for the exit.
+    public func flush(timeout: TimeInterval = 2) {
+        writer.flush(timeout: timeout)
     }
-    return nil
+
+    /// A line of staz's own about its logging, in the configured format.
+    static func line(_ renderer: LogLineRenderer, _ level: Logger.Level, _ message: String,
+                     function: String = #function, file: String = #fileID, line: UInt = #line) -> String {
+        renderer.render(LogRecord(level: level, label: "staz", message: message, function: function, file: file, line: line,
+                                  nanoseconds: LogRecord.now(), thread: LogRecord.currentThread(),
+                                  isMainThread: Thread.isMainThread)) + "\n"
+    }
 }

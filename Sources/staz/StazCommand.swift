@@ -28,7 +28,7 @@ struct Staz: AsyncParsableCommand {
     func run() async throws {
         if let fenceGuardDataDirectory {
             // The guard writes to the stderr it shares with staz, in Patroni's default format.
-            _ = LogOutput.bootstrap(LogSection())
+            LogOutput.bootstrap(LogSection())
             throw ExitCode(FenceGuardCommand.run(dataDirectory: fenceGuardDataDirectory, logger: Logger(label: "staz-fence-guard")))
         }
         let environment = ProcessInfo.processInfo.environment
@@ -58,7 +58,7 @@ struct Staz: AsyncParsableCommand {
             FileHandle.standardError.write("staz: invalid configuration \(path):\n\(error)\n".data(using: .utf8)!)
             throw ExitCode(1)
         }
-        _ = LogOutput.bootstrap(config.log)
+        LogOutput.bootstrap(config.log)
         let logger = Logger(label: "staz")
         for warning in warnings { logger.warning("\(warning)") }
 
