@@ -4,8 +4,8 @@ import StazConfig
 
 /// Where staz's log lines go, set up once at start from `log:`: each logger's level (its
 /// `log.loggers` entry or `log.level`), the line format, and the queue (`log.max_queue_size`)
-/// a writer thread empties to stderr. A line is rendered by the thread that logs it, so its
-/// time is when it was logged, not when it was written.
+/// a writer thread empties to stderr or to `log.dir`. A line is rendered by the thread that
+/// logs it, so its time is when it was logged, not when it was written.
 public final class LogOutput: @unchecked Sendable {
     let section: LogSection
     private let renderer: LogLineRenderer
@@ -29,13 +29,24 @@ public final class LogOutput: @unchecked Sendable {
     public static func bootstrap(_ section: LogSection) -> LogOutput {
         // A closed stderr pipe must make a write fail, not kill the daemon.
         signal(SIGPIPE, SIG_IGN)
-        let output = LogOutput(section, destination: StandardErrorDestination())
+        let output = LogOutput(section, destination: destination(for: section))
         LoggingSystem.bootstrap { label in
             PatroniLogHandler(label: label, level: PatroniLogHandler.level(fromPatroni: section.level(forLogger: label)), output: output)
         }
         installed = output
         atexit { LogOutput.installed?.flush() }
         return output
+    }
+
+    /// `<log.dir>/patroni.log` when `log.dir` is set, else stderr (journald's, under systemd).
+    static func destination(for section: LogSection) -> LogDestination {
+        let standardError = StandardErrorDestination()
+        guard let path = section.filePath else { return standardError }
+        let renderer = LogLineRenderer(section)
+        return RotatingLogFile(path: path, maxBytes: section.fileSize, backupCount: section.fileNum, mode: section.mode,
+                               fallback: standardError) { error, message in
+            LogOutput.line(renderer, error ? .error : .info, message)
+        }
     }
 
     func emit(_ record: LogRecord) {
