@@ -7,14 +7,15 @@ import StazConfig
 /// a writer thread empties to stderr or to `log.dir`. A line is rendered by the thread that
 /// logs it, so its time is when it was logged, not when it was written.
 public final class LogOutput: @unchecked Sendable {
-    let section: LogSection
     private let renderer: LogLineRenderer
     private let writer: LogWriter
+    private let heartbeatLock = NSLock()
+    private var heartbeats: HeartbeatDeduplicator?
 
     init(_ section: LogSection, destination: LogDestination) {
-        self.section = section
         let renderer = LogLineRenderer(section)
         self.renderer = renderer
+        if section.deduplicateHeartbeatLogs && section.level == "INFO" { heartbeats = HeartbeatDeduplicator() }
         writer = LogWriter(capacity: section.maxQueueSize, destination: destination) { count in
             LogOutput.line(renderer, .warning, "QueueHandler has lost \(count) log records")
         }
@@ -50,6 +51,7 @@ public final class LogOutput: @unchecked Sendable {
     }
 
     func emit(_ record: LogRecord) {
+        if heartbeats != nil, !heartbeatLock.withLock({ heartbeats!.admits(record.message) }) { return }
         writer.enqueue(renderer.render(record) + "\n")
     }
 
