@@ -134,3 +134,25 @@ import StazCore
         #expect(log.level(forLogger: "staz") == "ERROR", "its own name before Patroni's")
     }
 }
+
+@Suite struct LogDirectoryCheckTests {
+    @Test func validateReportsALogDirectoryThatCannotBeWritten() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "x".write(toFile: dir + "/file", atomically: true, encoding: .utf8)
+        #expect(ConfigLoader.logDirectoryProblem(dir) == nil)
+        #expect(ConfigLoader.logDirectoryProblem(dir + "/new/deeper") == nil, "created at start")
+        #expect(ConfigLoader.logDirectoryProblem(dir + "/file") == "is not a directory")
+        #expect(ConfigLoader.logDirectoryProblem(dir + "/file/log")?.contains("cannot be created") == true)
+        try FileManager.default.createDirectory(atPath: dir + "/taken/patroni.log", withIntermediateDirectories: true)
+        #expect(ConfigLoader.logDirectoryProblem(dir + "/taken")?.contains("directory named patroni.log") == true)
+        if getuid() != 0 {
+            try FileManager.default.setAttributes([.posixPermissions: 0o500], ofItemAtPath: dir + "/taken")
+            #expect(ConfigLoader.logDirectoryProblem(dir + "/taken/sub")?.contains("cannot be created") == true)
+        }
+
+        let raw = setting("log.dir", to: .string(dir + "/file"), in: try sampleRaw())
+        let (config, _) = try ConfigLoader.parse(raw)
+        #expect(ConfigLoader.fileIssues(config).map(\.description).contains("log.dir: '\(dir)/file' is not a directory"))
+    }
+}
