@@ -87,11 +87,38 @@ struct EnvironmentOverrides {
         if !ctlAuth.isEmpty { ctl["authentication"] = .object(ctlAuth) }
         if !ctl.isEmpty { root["ctl"] = .object(ctl) }
 
+        if let log = logPatch() { root["log"] = .object(log) }
+        return root
+    }
+
+    /// `log`: Patroni reads every key from `PATRONI_LOG_<KEY>`; a format without `%(field)`
+    /// is a YAML list (`message, {levelname: level}`), static_fields and loggers are YAML
+    /// mappings with or without braces. Numbers and booleans stay text for the parser to read.
+    private func logPatch() -> JSONObject? {
         var log = JSONObject()
         if let v = value("LOG_LEVEL") ?? value("LOGLEVEL") { log["level"] = .string(v) }
-        if let v = value("LOG_DIR") { log["dir"] = .string(v) }
-        if !log.isEmpty { root["log"] = .object(log) }
-        return root
+        for key in ["TYPE", "TRACEBACK_LEVEL", "DATEFORMAT", "MAX_QUEUE_SIZE", "DIR", "MODE", "FILE_NUM", "FILE_SIZE",
+                    "DEDUPLICATE_HEARTBEAT_LOGS"] {
+            if let v = value("LOG_" + key), !v.isEmpty { log[key.lowercased()] = .string(v) }
+        }
+        if let v = value("LOG_FORMAT"), !v.isEmpty {
+            let isFormatString = v.range(of: #"%\(\w+\)"#, options: .regularExpression) != nil
+            log["format"] = isFormatString ? .string(v) : EnvironmentOverrides.yaml(v, opening: "[", closing: "]", unless: ["-", "["])
+        }
+        for key in ["STATIC_FIELDS", "LOGGERS"] {
+            if let v = value("LOG_" + key), !v.isEmpty {
+                log[key.lowercased()] = EnvironmentOverrides.yaml(v, opening: "{", closing: "}", unless: ["{"])
+            }
+        }
+        return log.isEmpty ? nil : log
+    }
+
+    /// `text` as YAML, wrapped in `opening`/`closing` unless it starts with one of `unless`;
+    /// the text itself when it is not YAML, for the parser to report by key.
+    static func yaml(_ text: String, opening: String, closing: String, unless: [String]) -> JSONValue {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let source = unless.contains(where: { trimmed.hasPrefix($0) }) ? trimmed : opening + trimmed + closing
+        return (try? YAMLConversion.parse(source)) ?? .string(text)
     }
 
     /// A list variable: YAML flow (`[a, b]`, `'h1:2379','h2:2379'`) or plain comma syntax.

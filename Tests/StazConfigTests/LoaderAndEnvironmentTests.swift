@@ -44,6 +44,17 @@ import StazCore
         ("ETCD_HOST", "e2:4001", { (c: StazConfiguration) in c.etcd?.endpoints == ["http://e2:4001"] && c.dcs?.api == .v3 }),
         ("CTL_INSECURE", "yes", { (c: StazConfiguration) in c.ctl.insecure }),
         ("LOG_LEVEL", "debug", { (c: StazConfiguration) in c.log.level == "DEBUG" }),
+        ("LOG_TYPE", "json", { (c: StazConfiguration) in c.log.format == .json(LogTemplate.patroniDefault.fields.map { JSONLogField($0) }) }),
+        ("LOG_FORMAT", "%(levelname)s %(message)s", { (c: StazConfiguration) in c.log.format == .plain(try! LogTemplate(parsing: "%(levelname)s %(message)s")) }),
+        ("LOG_DIR", "/var/log/staz", { (c: StazConfiguration) in c.log.filePath == "/var/log/staz/patroni.log" }),
+        ("LOG_MODE", "0640", { (c: StazConfiguration) in c.log.mode == 0o640 }),
+        ("LOG_FILE_SIZE", "1000", { (c: StazConfiguration) in c.log.fileSize == 1000 }),
+        ("LOG_FILE_NUM", "2", { (c: StazConfiguration) in c.log.fileNum == 2 }),
+        ("LOG_MAX_QUEUE_SIZE", "10", { (c: StazConfiguration) in c.log.maxQueueSize == 10 }),
+        ("LOG_DATEFORMAT", "%H:%M", { (c: StazConfiguration) in c.log.dateFormat == "%H:%M" }),
+        ("LOG_TRACEBACK_LEVEL", "DEBUG", { (c: StazConfiguration) in c.log.tracebackLevel == "DEBUG" }),
+        ("LOG_LOGGERS", "patroni: DEBUG, urllib3: WARNING", { (c: StazConfiguration) in c.log.loggers == ["patroni": "DEBUG", "urllib3": "WARNING"] }),
+        ("LOG_DEDUPLICATE_HEARTBEAT_LOGS", "on", { (c: StazConfiguration) in c.log.deduplicateHeartbeatLogs }),
     ] as [(String, String, @Sendable (StazConfiguration) -> Bool)])
     func environmentOverride(suffix: String, value: String, check: @Sendable (StazConfiguration) -> Bool) throws {
         let dir = try makeTemporaryDirectory()

@@ -106,6 +106,22 @@ import StazCore
         #expect(issue?.message.contains(fragment) == true, "\(found)")
     }
 
+    @Test func jsonSettingsFromTheEnvironmentAsPatroniReadsThem() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try patroniSampleYAML.write(toFile: dir + "/p.yml", atomically: true, encoding: .utf8)
+        let (config, warnings) = try ConfigLoader.load(path: dir + "/p.yml", environment: [
+            "PATRONI_LOG_TYPE": "json", "PATRONI_LOG_FORMAT": "message, {asctime: '@timestamp'}",
+            "PATRONI_LOG_STATIC_FIELDS": "app: staz, zone: 2"])
+        #expect(warnings.isEmpty)
+        #expect(config.log.format == .json([JSONLogField(.message), JSONLogField(.asctime, key: "@timestamp")]))
+        #expect(config.log.staticFields == JSONObject([("app", "staz"), ("zone", 2)]))
+        let error = #expect(throws: ConfigError.self) {
+            try ConfigLoader.load(path: dir + "/p.yml", environment: ["STAZ_LOG_STATIC_FIELDS": "{unclosed", "STAZ_LOG_FILE_NUM": "two"])
+        }
+        #expect(error?.mentions("log.static_fields") == true && error?.mentions("log.file_num") == true)
+    }
+
     @Test func modeAcceptsOctalSpellings() throws {
         #expect(try parsedLog("{mode: 0600}").0.mode == 0o600)  // YAML 1.1 octal, as PyYAML reads it
         #expect(try parsedLog("{mode: '0o640'}").0.mode == 0o640)
