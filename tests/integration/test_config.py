@@ -75,6 +75,9 @@ BAD_CONFIGS = [
     ("data directory owned by root", "postgresql.data_dir", "/root", "postgresql.data_dir", True),
     ("data directory is a file", "postgresql.data_dir", "/etc/hostname", "postgresql.data_dir", True),
     ("missing etcd3 CA file", "etcd3.cacert", "/nonexistent/ca.crt", "etcd3.cacert", True),
+    ("log dir is a file", "log", {"dir": "/etc/hostname"}, "log.dir: '/etc/hostname' is not a directory", True),
+    ("unknown log type", "log", {"type": "xml"}, "log.type: expected plain or json, got 'xml'", True),
+    ("unknown log format field", "log", {"format": "%(asctime)s %(bogus)s"}, "log.format: unknown field", True),
 ]
 
 
