@@ -73,6 +73,7 @@ final class TLSEtcd: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
+        watch(etcd: process.processIdentifier)
         let etcd = TLSEtcd(process: process, dataDirectory: data)
         var section = StazConfigEtcd.section(endpoint: endpoint, certs: certs)
         section.protocolScheme = "https"
@@ -85,6 +86,24 @@ final class TLSEtcd: @unchecked Sendable {
         }
         etcd.stop()
         throw Failure.notReady("etcd with TLS did not answer on \(endpoint)")
+    }
+
+    /// A test process that dies without `stop()` (a crash, a kill) would leave etcd holding
+    /// the port, and every later run would fail against a server with another CA: a detached
+    /// shell kills etcd once this process is gone (or a zombie).
+    private static func watch(etcd: Int32) {
+        let script = """
+            alive() { s=$(sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f1); [ -n "$s" ] && [ "$s" != Z ]; }
+            while alive \(getpid()) && alive \(etcd); do sleep 0.3; done
+            kill \(etcd) 2>/dev/null
+            """
+        let watchdog = Process()
+        watchdog.executableURL = URL(fileURLWithPath: "/bin/bash")
+        watchdog.arguments = ["-c", script]
+        watchdog.standardInput = FileHandle.nullDevice
+        watchdog.standardOutput = FileHandle.nullDevice
+        watchdog.standardError = FileHandle.nullDevice
+        try? watchdog.run()
     }
 
     func stop() {
