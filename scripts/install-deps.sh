@@ -5,6 +5,10 @@
 set -euo pipefail
 
 PACKAGES=(postgresql-15 postgresql-15-pglogical etcd-server etcd-client haproxy wrk iproute2 python3-venv libpq5)
+# The package test (tests/package/test_package.sh): dpkg-shlibdeps for scripts/package.sh's
+# Depends, objcopy, man to read the man pages, systemd-analyze to verify the unit, promtool
+# (Debian ships it in prometheus) for the alert rules, curl for the REST API.
+PACKAGES+=(dpkg-dev binutils man-db systemd prometheus curl)
 
 log() { echo "[install-deps] $*"; }
 
@@ -31,6 +35,7 @@ fi
 
 # Debian's postgresql package creates and starts a 15/main cluster on port 5432 and etcd-server
 # starts a daemon on 2379: both would collide with our members, so stop and disable them.
+# prometheus starts a server too (on 9090) that nothing here needs: only promtool is used.
 if command -v pg_lsclusters >/dev/null 2>&1; then
     while read -r version name _port status _rest; do
         [[ "$version" =~ ^[0-9]+$ ]] || continue
@@ -47,18 +52,21 @@ if command -v pg_lsclusters >/dev/null 2>&1; then
 fi
 
 if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
-    for unit in postgresql etcd; do
+    for unit in postgresql etcd prometheus; do
         systemctl disable --now "$unit" >/dev/null 2>&1 || true
     done
 else
     # No systemd (containers): the package's init script may still have started etcd.
-    if [[ -x /etc/init.d/etcd ]]; then
-        /etc/init.d/etcd stop >/dev/null 2>&1 || true
-    fi
-    if pid=$(pgrep -x -u etcd etcd 2>/dev/null); then
-        log "stopping packaged etcd daemon (pid $pid)"
-        kill $pid || true
-    fi
+    for daemon in etcd prometheus; do
+        if [[ -x /etc/init.d/$daemon ]]; then
+            /etc/init.d/$daemon stop >/dev/null 2>&1 || true
+        fi
+        # The package's daemon runs as the user of its name; other copies are left alone.
+        if pid=$(pgrep -x -u "$daemon" "$daemon" 2>/dev/null); then
+            log "stopping packaged $daemon daemon (pid $pid)"
+            kill $pid || true
+        fi
+    done
 fi
 
 # The integration suite runs with the interpreter called "python3" on PATH.

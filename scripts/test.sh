@@ -7,9 +7,12 @@
 #      and the unit tests that talk to a real etcd or server must not share them
 #   4. integration tests (pytest, real etcd / PostgreSQL 15 / HAProxy) against .build/debug/staz;
 #      no -x: every test runs, and the summary lists each failed test by name
-#   5. fault-injection suite (pytest tests/faults: members in network namespaces, 20 faults
+#   5. package test (tests/package/test_package.sh: the .deb of the debug binaries built in 2,
+#      installed into an empty root, its unit verified and its ExecStart bootstrapping a
+#      primary, the alert rules through promtool; about 30 s)
+#   6. fault-injection suite (pytest tests/faults: members in network namespaces, 20 faults
 #      each in synchronous_mode on and quorum, an async loss report; about 10 minutes)
-#   6. benchmark smoke run (bench/smoke.sh: release build, one short repetition of a few
+#   7. benchmark smoke run (bench/smoke.sh: release build, one short repetition of a few
 #      scenarios) so the benchmark suite cannot rot; missed targets do not fail it
 # Prints a summary and exits non-zero when any step failed.
 # Extra arguments go to pytest, e.g. scripts/test.sh -k failover
@@ -72,6 +75,9 @@ integration_tests() {
         logged integration python3 -m pytest -p no:cacheprovider -v -rfE tests/integration "$@"
 }
 
+# Packages the debug binaries step 2 built, so CI needs no release build for it.
+package_test() { STAZ_BIN_DIR="$REPO/.build/debug" logged package bash tests/package/test_package.sh; }
+
 # Not given the extra arguments: those select integration tests.
 fault_tests() {
     STAZ_DAEMON="$REPO/.build/debug/staz" STAZ_CTL="$REPO/.build/debug/stazctl" \
@@ -87,6 +93,8 @@ if step "swift build (debug, with tests)" swift build --build-tests; then
     collect_failures simulation
     step "integration tests (pytest)" integration_tests "$@"
     collect_failures integration
+    step "package test (tests/package/test_package.sh)" package_test
+    collect_failures package
     step "fault-injection suite (pytest tests/faults)" fault_tests
     collect_failures faults
     step "benchmark smoke (bench/smoke.sh)" sh bench/smoke.sh
@@ -94,6 +102,7 @@ else
     skip "swift test (unit tests)" "build failed"
     skip "simulation (swift test --filter Simulation)" "build failed"
     skip "integration tests (pytest)" "build failed"
+    skip "package test (tests/package/test_package.sh)" "build failed"
     skip "fault-injection suite (pytest tests/faults)" "build failed"
 fi
 
