@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import StazAPI
 import StazConfig
+import StazCore
 import StazDaemon
 import StazDCS
 
@@ -13,7 +14,7 @@ struct Staz: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "staz",
         abstract: "Patroni-compatible PostgreSQL high-availability daemon.",
-        version: "staz 0.1.0 (Patroni 4.1.5 compatible)")
+        version: "staz \(StazVersion.staz) (Patroni \(StazVersion.patroniCompatible) compatible)")
 
     @Flag(name: .long, help: "Check the configuration, print every problem, and exit.")
     var validateConfig = false
