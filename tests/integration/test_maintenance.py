@@ -43,7 +43,12 @@ def test_restart_reload_and_reinit(make_cluster, profile):
 
     # reinit: the replica's data directory vanishes under its running daemon.
     old_postmaster = replica.postmaster_pid()
-    shutil.rmtree(replica.data_dir)
+    # The running postmaster removes and writes files of its own meanwhile (postmaster.pid,
+    # stats): deleting under it races with that, so retry until the directory is gone.
+    def deleted():
+        shutil.rmtree(replica.data_dir, ignore_errors=True)
+        return not os.path.exists(replica.data_dir)
+    wait_until(deleted, 10, f"{replica.data_dir} deleted")
     cluster.note(f"deleted {replica.data_dir} (postmaster {old_postmaster} still running)")
     done = cluster.ctl("reinit", scope, replica.name, "--force")
     assert f"Success: reinitialize for member {replica.name}" in done.stdout, done.stdout
