@@ -82,7 +82,8 @@ enum MeshEndpoint {
 
     /// The samples as Prometheus text (a fresh registry per scrape, as for staz's other gauges).
     static func metrics(_ snapshot: NodeSnapshot) -> String {
-        guard let samples = snapshot.mesh?.samples, !samples.isEmpty else { return "" }
+        let samples = (snapshot.mesh?.samples ?? []) + snapshot.meshIntegritySamples
+        guard !samples.isEmpty else { return "" }
         let registry = PrometheusCollectorRegistry()
         let base = [("scope", snapshot.scope), ("name", snapshot.name)]
         for sample in samples {

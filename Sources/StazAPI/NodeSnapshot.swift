@@ -56,6 +56,8 @@ public struct NodeSnapshot: Sendable, Equatable {
     /// Keys other parts of staz add to `GET /mesh` (`slots_ready`, `divergence_reports`,
     /// `last_failover`), merged over the reconciler's report.
     public var meshExtras: JSONObject = JSONObject()
+    /// `staz_mesh_*` gauges of the integrity check (divergence reports), beside the reconciler's.
+    public var meshIntegritySamples: [MeshMetricSample] = []
 
     // MARK: health-check inputs
 

@@ -27,6 +27,7 @@ extension MeshRuntime {
                     snapshot.meshExtras["last_failover"] = ledger.json.objectValue?["last_failover"] ?? .object(JSONObject())
                     snapshot.meshExtras["paused_subscriptions"] = .array(ledger.pausedSubscriptions.map { .string($0) })
                     snapshot.meshExtras["integrity_notes"] = .array(notes.map { .string($0) })
+                    snapshot.meshIntegritySamples = MeshRuntime.divergenceSamples(ledger)
                 }
             })
         environment.answersAsPrimary = { member in

@@ -140,6 +140,24 @@ final class MeshRuntime: Sendable {
     }
 }
 
+extension MeshRuntime {
+    /// `staz_mesh_divergence_reports`: the integrity check's reports held in this zone's ledger,
+    /// by kind and verification (`pending` while a possible gap awaits its provider's answer),
+    /// so an alert fires when one is recorded. Every kind is present, at 0 when there is none.
+    static func divergenceSamples(_ ledger: MeshLedger) -> [MeshMetricSample] {
+        let kinds: [DivergenceReport.Kind] = [.subscriberAhead, .possibleSubscriberGap]
+        return kinds.flatMap { kind in
+            ["pending", "final"].map { state in
+                let count = ledger.divergence.filter { $0.kind == kind && ($0.verification == .pending) == (state == "pending") }.count
+                return MeshMetricSample(name: "staz_mesh_divergence_reports",
+                                        help: "Divergence and gap reports in this zone's mesh ledger (GET /mesh lists them).",
+                                        labels: [MeshMetricLabel("kind", kind.rawValue), MeshMetricLabel("verification", state)],
+                                        value: Double(count))
+            }
+        }
+    }
+}
+
 /// The configuration as last (re)loaded, shared with the reconciler's closures.
 final class ConfigurationBox: Sendable {
     private let box: Mutex<StazConfiguration>
