@@ -88,6 +88,20 @@ class Cluster:
         os.kill(self.etcd_process.pid, signal.SIGCONT)
         self.note("etcd resumed (SIGCONT)")
 
+    def etcdctl(self, *args):
+        """etcdctl (v3 API) against this cluster's etcd; returns its stdout."""
+        return subprocess.run(["etcdctl", f"--endpoints=127.0.0.1:{self.etcd_port}", *args],
+                              check=True, capture_output=True, text=True, timeout=10,
+                              env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"}).stdout
+
+    def dcs_get(self, key):
+        """The raw value of this cluster's DCS `key` (e.g. "config")."""
+        return self.etcdctl("get", "--print-value-only", f"/service/{self.scope}/{key}")
+
+    def dcs_put(self, key, value):
+        """Writes this cluster's DCS `key` directly, past staz."""
+        self.etcdctl("put", f"/service/{self.scope}/{key}", value)
+
     def dcs_section(self):
         return etcd_section(self.dcs, self.etcd_port)
 

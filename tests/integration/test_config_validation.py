@@ -7,7 +7,6 @@ the last good value, and its PostgreSQL still restarts."""
 
 import json
 import os
-import subprocess
 
 import pytest
 
@@ -17,18 +16,11 @@ pytestmark = pytest.mark.staz_only
 
 
 def etcd_config(cluster):
-    done = subprocess.run(["etcdctl", f"--endpoints=127.0.0.1:{cluster.etcd_port}", "get", "--print-value-only",
-                           f"/service/{cluster.scope}/config"],
-                          check=True, capture_output=True, text=True, timeout=10,
-                          env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"})
-    return json.loads(done.stdout)
+    return json.loads(cluster.dcs_get("config"))
 
 
 def etcd_put_config(cluster, config):
-    subprocess.run(["etcdctl", f"--endpoints=127.0.0.1:{cluster.etcd_port}", "put",
-                    f"/service/{cluster.scope}/config", json.dumps(config)],
-                   check=True, capture_output=True, text=True, timeout=10,
-                   env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"})
+    cluster.dcs_put("config", json.dumps(config))
 
 
 def conf_value(member, name):

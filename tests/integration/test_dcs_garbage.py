@@ -2,7 +2,6 @@
 named in one WARNING each (not every loop), the garbage member gets no replication slot, and
 the cluster goes on as before."""
 
-import subprocess
 import time
 
 import pytest
@@ -13,10 +12,7 @@ pytestmark = pytest.mark.staz_only
 
 
 def etcd_put(cluster, key, value):
-    subprocess.run(["etcdctl", f"--endpoints=127.0.0.1:{cluster.etcd_port}", "put",
-                    f"/service/{cluster.scope}/{key}", value],
-                   check=True, capture_output=True, text=True, timeout=10,
-                   env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"})
+    cluster.dcs_put(key, value)
 
 
 def test_garbage_keys_are_named_once_and_get_no_slot(make_cluster, profile):

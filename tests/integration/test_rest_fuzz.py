@@ -14,7 +14,6 @@ import json
 import os
 import random
 import socket
-import subprocess
 import time
 
 import pytest
@@ -61,11 +60,7 @@ TARGETS = ["/", "/patroni", "/config", "/config/check", "/cluster", "/history", 
 
 
 def etcd_config(cluster):
-    done = subprocess.run(["etcdctl", f"--endpoints=127.0.0.1:{cluster.etcd_port}", "get", "--print-value-only",
-                           f"/service/{cluster.scope}/config"],
-                          check=True, capture_output=True, text=True, timeout=10,
-                          env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"})
-    return json.loads(done.stdout)
+    return json.loads(cluster.dcs_get("config"))
 
 
 def nested(items):
