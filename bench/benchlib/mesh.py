@@ -1,13 +1,16 @@
-"""MESH (staz only; no peer manages a mesh): 3 zones x 2 members with pglogical, synchronous
-mode inside each zone. Measures the mesh bootstrap from empty data directories to 6
-subscriptions replicating, then, with writers in every zone, the node loss of one zone's
-primary: seconds from the promotion to all subscriptions replicating again, and acknowledged
-rows lost or skipped after the mesh drained."""
+"""MESH (staz only; no peer manages a mesh): 3 zones x 2 members with pglogical (or Spock:
+STAZ_MESH_PROVIDER=spock with STAZ_PG_BIN at a Spock-patched PostgreSQL), synchronous mode
+inside each zone. Measures the mesh bootstrap from empty data directories to 6 subscriptions
+replicating, then, with writers in every zone (each row into a keyed and a keyless table),
+the node loss of one zone's primary: seconds from the promotion to all subscriptions
+replicating again, acknowledged rows lost or skipped and rows applied twice after the mesh
+drained, divergence reports, and pauses of subscriptions whose provider did not fail over."""
 
 import time
 
 from .env import BenchCluster
-from mesh_workload import ZoneWriter, start_mesh, wait_all_present
+from mesh_workload import (ZoneWriter, duplicated_rows, healthy_pauses, pauses_by_subscription, start_mesh,
+                           wait_all_present)
 
 
 class _Zones:
@@ -29,7 +32,7 @@ class _Zones:
 
 
 def run_mesh(context, setup, reps):
-    bootstrap, recovery, lost = [], [], []
+    bootstrap, recovery, lost, duplicated, reports, paused = [], [], [], [], [], []
     runs = []
     for rep in range(reps):
         zones = _Zones(setup)
@@ -56,10 +59,18 @@ def run_mesh(context, setup, reps):
             acked = {scope: writer.acked for scope, writer in writers.items()}
             missing = wait_all_present(mesh, acked, timeout=90)
             lost.append(sum(len(ids) for ids in missing.values()))
-            runs.append({"promotion_s": promoted - fault, "replicating_after_promotion_s": replicating,
-                         "acked": {s: len(a) for s, a in acked.items()}, "missing": {k: len(v) for k, v in missing.items()}})
-            context.progress(f"MESH {setup.key} rep {rep + 1}/{reps}: bootstrap {bootstrap[-1]:.1f}s, "
-                             f"replicating {replicating:.1f}s after the promotion, lost {lost[-1]}")
+            twice = duplicated_rows(mesh)
+            duplicated.append(sum(len(ids) for ids in twice.values()))
+            divergence = {scope: (mesh.mesh_status(scope) or {}).get("divergence_reports") or [] for scope in mesh.scopes}
+            reports.append(sum(len(found) for found in divergence.values()))
+            healthy = healthy_pauses(mesh, pauses_by_subscription(mesh), [mesh.scopes[0]])
+            paused.append(sum(healthy.values()))
+            runs.append({"provider": mesh.provider, "promotion_s": promoted - fault, "replicating_after_promotion_s": replicating,
+                         "acked": {s: len(a) for s, a in acked.items()}, "missing": {k: len(v) for k, v in missing.items()},
+                         "duplicated": twice, "divergence_reports": divergence, "healthy_pauses": healthy})
+            context.progress(f"MESH {setup.key} {mesh.provider} rep {rep + 1}/{reps}: bootstrap {bootstrap[-1]:.1f}s, "
+                             f"replicating {replicating:.1f}s after the promotion, lost {lost[-1]}, "
+                             f"twice {duplicated[-1]}, reports {reports[-1]}, healthy pauses {paused[-1]}")
         finally:
             zones.cleanup()
     context.record("MESH", setup, "mesh bootstrap, 3 zones x 2 members, to 6 subscriptions replicating", "s",
@@ -67,3 +78,6 @@ def run_mesh(context, setup, reps):
     context.record("MESH", setup, "zone primary node loss: subscriptions replicating after the promotion", "s",
                    recovery, runs)
     context.record("MESH", setup, "acknowledged rows lost or skipped (sync mode in zones)", "rows", lost, runs)
+    context.record("MESH", setup, "acknowledged rows applied twice (keyless table)", "rows", duplicated, runs)
+    context.record("MESH", setup, "divergence and gap reports (every zone)", "reports", reports, runs)
+    context.record("MESH", setup, "pauses of subscriptions whose provider did not fail over", "pauses", paused, runs)

@@ -2,7 +2,7 @@
 section in every member's configuration: the three-zone Spock/pglogical layout on loopback.
 
 Every zone's first member runs a post_bootstrap script that creates the mesh database and the
-test table, so the schema exists in every zone before the mesh subscribes (subscriptions are
+test tables (one with a primary key, one without), so the schema exists in every zone before the mesh subscribes (subscriptions are
 created without data synchronisation)."""
 
 import os
@@ -14,13 +14,17 @@ from support import NotYet, PG_BIN, psql, wait_until
 
 MESH_DATABASE = "app"
 MESH_TABLE = "mesh_items"
+# Without a primary key: in the insert-only replication set, and where a transaction applied
+# twice shows up as a duplicate row.
+MESH_KEYLESS_TABLE = "mesh_log"
 
 POST_BOOTSTRAP = f"""#!/bin/sh
 # $1: libpq DSN of the new cluster's postgres database (password from PGPASSFILE).
 set -e
 {PG_BIN}/psql "$1" -v ON_ERROR_STOP=1 -qc "CREATE DATABASE {MESH_DATABASE}"
 {PG_BIN}/psql "$(echo "$1" | sed 's/dbname=postgres/dbname={MESH_DATABASE}/')" -v ON_ERROR_STOP=1 -qc \\
-  "CREATE TABLE public.{MESH_TABLE} (id bigint PRIMARY KEY, zone text NOT NULL, note text)"
+  "CREATE TABLE public.{MESH_TABLE} (id bigint PRIMARY KEY, zone text NOT NULL, note text);
+   CREATE TABLE public.{MESH_KEYLESS_TABLE} (id bigint NOT NULL, zone text NOT NULL)"
 """
 
 
@@ -28,11 +32,13 @@ class Mesh:
     """zones[scope] -> Cluster; all members carry `mesh_section()` in their configuration."""
 
     def __init__(self, make_cluster, register, zones=("zone-a", "zone-b", "zone-c"),
-                 provider="pglogical", reconcile_interval=2):
+                 provider=None, reconcile_interval=2):
         """make_cluster: the conftest factory (starts etcd); register(cluster): adds a zone's
         cluster to the test's clusters (cleanup and failure diagnostics)."""
         self.scopes = list(zones)
-        self.provider = provider
+        # STAZ_MESH_PROVIDER=spock runs the mesh tests on Spock (with STAZ_PG_BIN pointing at
+        # a Spock-patched PostgreSQL: scripts/spock-build.sh).
+        self.provider = provider or os.environ.get("STAZ_MESH_PROVIDER") or "pglogical"
         self.reconcile_interval = reconcile_interval
         self.zones = {}
         first = make_cluster(scope=self.scopes[0])
@@ -49,6 +55,20 @@ class Mesh:
         os.chmod(self.script, 0o755)
         postgres = pwd.getpwnam("postgres")
         os.chown(self.script, postgres.pw_uid, postgres.pw_gid)
+
+    # SQL names that differ between the providers (catalog tables and columns are the same).
+    FUNCTIONS = {
+        "pglogical": {"drop_subscription": "drop_subscription", "subscription_status": "show_subscription_status"},
+        "spock": {"drop_subscription": "sub_drop", "subscription_status": "sub_show_status"},
+    }
+
+    def fn(self, name):
+        """`schema.function` of the provider for a pglogical-style name in FUNCTIONS."""
+        return f"{self.provider}.{self.FUNCTIONS[self.provider][name]}"
+
+    @property
+    def output_plugin(self):
+        return f"{self.provider}_output"
 
     @property
     def first(self):

@@ -4,16 +4,17 @@ record acknowledged inserts, and checks that every acknowledged row reached ever
 import threading
 import time
 
-from mesh_harness import MESH_DATABASE, MESH_TABLE, Mesh
+from mesh_harness import MESH_DATABASE, MESH_KEYLESS_TABLE, MESH_TABLE, Mesh
 from support import NotYet, psql, wait_until
 
 ZONE_ID_BASE = 10_000_000  # zone k writes ids k*BASE + n: zones never collide
 
 
 class ZoneWriter:
-    """Inserts unique ids into the mesh table through one zone's HAProxy primary port. An id
-    counts as acknowledged only when psql exited 0 (COMMIT confirmed to the client). Each row
-    records the WAL position of its insert (`note`), to place it in a divergence range."""
+    """Inserts unique ids through one zone's HAProxy primary port, each into both mesh tables
+    in one transaction (the keyed one and the keyless one). An id counts as acknowledged only
+    when psql exited 0 (COMMIT confirmed to the client). Each keyed row records the WAL
+    position of its insert (`note`), to place it in a divergence range."""
 
     def __init__(self, mesh, scope, index, interval=0.03):
         self.cluster = mesh.zones[scope]
@@ -35,7 +36,9 @@ class ZoneWriter:
             self.next_id += 1
             code, _, _ = psql(self.cluster.haproxy_primary_port,
                               f"INSERT INTO public.{MESH_TABLE} VALUES ({row}, '{self.scope}', "
-                              "pg_current_wal_lsn()::text)", timeout=5, database=MESH_DATABASE)
+                              "pg_current_wal_lsn()::text); "
+                              f"INSERT INTO public.{MESH_KEYLESS_TABLE} VALUES ({row}, '{self.scope}')",
+                              timeout=5, database=MESH_DATABASE)
             if code == 0:
                 self.acked.append(row)
             else:
@@ -87,21 +90,34 @@ def wait_slot_copies_ready(mesh, timeout):
     wait_until(ready, timeout, "every replica's logical slot copies ready", interval=0.5)
 
 
-def ids_in(mesh, scope, low, high):
-    out = mesh.sql(scope, f"SELECT id FROM public.{MESH_TABLE} WHERE id >= {low} AND id < {high}")
+def ids_in(mesh, scope, low, high, table=MESH_TABLE):
+    out = mesh.sql(scope, f"SELECT id FROM public.{table} WHERE id >= {low} AND id < {high}")
     return {int(line) for line in out.split()} if out else set()
 
 
 def missing_rows(mesh, acked_by_zone):
-    """{"origin->scope": [acknowledged ids of origin missing in scope]}; zones in mesh order."""
+    """{"origin->scope": [acknowledged ids of origin missing in scope]} for the keyed table,
+    and "origin->scope (keyless)" for the keyless one; zones in mesh order."""
     missing = {}
     for index, (origin, acked) in enumerate(acked_by_zone.items()):
         low = (index + 1) * ZONE_ID_BASE
         for scope in acked_by_zone:
-            absent = set(acked) - ids_in(mesh, scope, low, low + ZONE_ID_BASE)
-            if absent:
-                missing[f"{origin}->{scope}"] = sorted(absent)
+            for table, suffix in ((MESH_TABLE, ""), (MESH_KEYLESS_TABLE, " (keyless)")):
+                absent = set(acked) - ids_in(mesh, scope, low, low + ZONE_ID_BASE, table)
+                if absent:
+                    missing[f"{origin}->{scope}{suffix}"] = sorted(absent)
     return missing
+
+
+def duplicated_rows(mesh):
+    """{scope: [ids that appear more than once in the keyless table]}: a transaction applied
+    twice (the keyed table would refuse the second copy, the keyless one keeps it)."""
+    duplicated = {}
+    for scope in mesh.scopes:
+        out = mesh.sql(scope, f"SELECT id FROM public.{MESH_KEYLESS_TABLE} GROUP BY id HAVING count(*) > 1")
+        if out:
+            duplicated[scope] = sorted(int(line) for line in out.split())
+    return duplicated
 
 
 def wait_all_present(mesh, acked_by_zone, timeout):
@@ -121,3 +137,25 @@ def wait_all_present(mesh, acked_by_zone, timeout):
 def lsn_value(text):
     high, low = text.split("/")
     return (int(high, 16) << 32) | int(low, 16)
+
+
+def pauses_by_subscription(mesh):
+    """{subscription: times staz paused it} over every member's log in every zone (the
+    integrity check logs "pause subscription NAME" for each pause it applies)."""
+    counts = {}
+    for cluster in mesh.zones.values():
+        for member in cluster.members.values():
+            for line in member.log_text().splitlines():
+                marker = line.find(": pause subscription ")
+                if "mesh integrity:" in line and marker >= 0:
+                    name = line[marker + len(": pause subscription "):].split()[0]
+                    counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def healthy_pauses(mesh, pauses, failed_scopes):
+    """The pauses of subscriptions whose provider zone did not fail over: each is a healthy
+    subscription stopped for nothing."""
+    failed_nodes = {mesh.node(scope) for scope in failed_scopes}
+    return {name: count for name, count in pauses.items()
+            if not any(name.startswith(f"sub_{node}_") for node in failed_nodes)}

@@ -14,7 +14,9 @@ import time
 import urllib.error
 import urllib.request
 
-PG_BIN = "/usr/lib/postgresql/15/bin"
+# The PostgreSQL every test runs: Debian's 15 unless STAZ_PG_BIN names another build's bin
+# directory (scripts/test.sh points it at the Spock-patched build for the Spock mesh tests).
+PG_BIN = os.environ.get("STAZ_PG_BIN") or "/usr/lib/postgresql/15/bin"
 SUPERUSER_PASSWORD = "zalando"
 
 

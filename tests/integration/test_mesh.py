@@ -1,4 +1,5 @@
-"""The managed three-zone mesh (issue 5, pglogical 2.4.2 on PostgreSQL 15): three zones of two
+"""The managed three-zone mesh (issue 5; pglogical 2.4.2 on PostgreSQL 15, or Spock 5 with
+STAZ_MESH_PROVIDER=spock): three zones of two
 members each, one shared etcd, every member configured with the same `mesh` section. From empty
 data directories the zone leaders build the full mesh themselves; reconciliation is idempotent
 and repairs a dropped subscription and an overridden setting."""
@@ -20,16 +21,17 @@ def mesh(request, make_cluster):
 
 def catalog_snapshot(mesh, scope):
     """The mesh catalog rows of a zone's leader (nodes, interfaces, subscriptions, sets)."""
-    return mesh.sql(scope, """
+    p = mesh.provider
+    return mesh.sql(scope, f"""
         SELECT string_agg(line, E'\\n' ORDER BY line) FROM (
           SELECT 'if ' || n.node_name || ' ' || i.if_id || ' ' || i.if_name || ' ' || i.if_dsn AS line
-            FROM pglogical.node n JOIN pglogical.node_interface i ON i.if_nodeid = n.node_id
+            FROM {p}.node n JOIN {p}.node_interface i ON i.if_nodeid = n.node_id
           UNION ALL SELECT 'sub ' || sub_name || ' ' || sub_origin_if || ' ' || sub_target_if || ' '
                            || sub_enabled || ' ' || sub_slot_name || ' ' || sub_replication_sets::text
-                           || ' ' || sub_forward_origins::text FROM pglogical.subscription
-          UNION ALL SELECT 'local ' || node_id || ' ' || node_local_interface FROM pglogical.local_node
-          UNION ALL SELECT 'set ' || set_name FROM pglogical.replication_set
-          UNION ALL SELECT 'table ' || set_id || ' ' || set_reloid::text FROM pglogical.replication_set_table
+                           || ' ' || sub_forward_origins::text FROM {p}.subscription
+          UNION ALL SELECT 'local ' || node_id || ' ' || node_local_interface FROM {p}.local_node
+          UNION ALL SELECT 'set ' || set_name FROM {p}.replication_set
+          UNION ALL SELECT 'table ' || set_id || ' ' || set_reloid::text FROM {p}.replication_set_table
         ) lines""")
 
 
@@ -53,7 +55,7 @@ def test_three_zones_converge_replicate_and_repair(mesh, profile):
     def settings_of(member):
         code, out, err = psql(member.pg_port, "SELECT current_setting('wal_level') || ' ' || "
                               "current_setting('track_commit_timestamp') || ' ' || "
-                              "current_setting('pglogical.conflict_resolution') || ' ' || "
+                              f"current_setting('{mesh.provider}.conflict_resolution') || ' ' || "
                               "coalesce(current_setting('output_plugin_libraries', true), '(none)')")
         if code != 0:
             raise NotYet(err)
@@ -62,7 +64,7 @@ def test_three_zones_converge_replicate_and_repair(mesh, profile):
     for cluster in mesh.zones.values():
         for member in cluster.members.values():
             out = wait_until(lambda: settings_of(member), 30, f"{member.name} answers", interval=0.5)
-            assert out in ("logical on last_update_wins pgoutput, test_decoding, pglogical_output",
+            assert out in (f"logical on last_update_wins pgoutput, test_decoding, {mesh.output_plugin}",
                            "logical on last_update_wins (none)"), (member.name, out)
 
     # A row written in any zone appears in the other two.
@@ -85,12 +87,12 @@ def test_three_zones_converge_replicate_and_repair(mesh, profile):
     # A missing subscription is re-created (zone-b -> zone-a dropped in zone-a). Rows written
     # while it is missing are not resent (a new slot starts at its creation): write after.
     dropped = mesh.subscription("zone-b", "zone-a")
-    mesh.sql("zone-a", f"SELECT pglogical.drop_subscription(subscription_name => '{dropped}')")
+    mesh.sql("zone-a", f"SELECT {mesh.fn('drop_subscription')}(subscription_name => '{dropped}')")
     mesh.note(f"dropped {dropped}")
     repair_started = time.monotonic()
 
     def recreated_and_replicating():
-        status = mesh.sql("zone-a", "SELECT status FROM pglogical.show_subscription_status("
+        status = mesh.sql("zone-a", f"SELECT status FROM {mesh.fn('subscription_status')}("
                           f"subscription_name => '{dropped}')")
         if status != "replicating":
             raise NotYet(status or "missing")
@@ -108,25 +110,29 @@ def test_three_zones_converge_replicate_and_repair(mesh, profile):
     mesh.wait_replicating(timeout=30)
     mesh.note("dropped subscription repaired")
 
-    # A wrong setting is repaired: an ALTER SYSTEM override of the conflict resolution.
-    mesh.sql("zone-c", "ALTER SYSTEM SET pglogical.conflict_resolution = 'apply_remote'", database="postgres")
+    # A wrong setting is repaired: an ALTER SYSTEM override of a setting the mesh needs (Spock
+    # accepts only last_update_wins as its conflict resolution, so there its exception mode).
+    name, wrong, wanted = ((f"{mesh.provider}.conflict_resolution", "apply_remote", "last_update_wins")
+                           if mesh.provider == "pglogical" else
+                           ("spock.exception_behaviour", "transdiscard", "discard"))
+    mesh.sql("zone-c", f"ALTER SYSTEM SET {name} = '{wrong}'", database="postgres")
     mesh.sql("zone-c", "SELECT pg_reload_conf()", database="postgres")
-    mesh.note("zone-c: pglogical.conflict_resolution overridden with apply_remote")
+    mesh.note(f"zone-c: {name} overridden with {wrong}")
 
     def repaired():
-        value = mesh.sql("zone-c", "SHOW pglogical.conflict_resolution", database="postgres")
-        if value != "last_update_wins":
+        value = mesh.sql("zone-c", f"SHOW {name}", database="postgres")
+        if value != wanted:
             raise NotYet(value)
-        auto = mesh.sql("zone-c", "SELECT count(*) FROM pg_file_settings WHERE name = "
-                        "'pglogical.conflict_resolution' AND sourcefile LIKE '%postgresql.auto.conf'",
+        auto = mesh.sql("zone-c", f"SELECT count(*) FROM pg_file_settings WHERE name = "
+                        f"'{name}' AND sourcefile LIKE '%postgresql.auto.conf'",
                         database="postgres")
         if auto != "0":
             raise NotYet("override still in postgresql.auto.conf")
         return True
-    wait_until(repaired, 30, "pglogical.conflict_resolution back to last_update_wins")
+    wait_until(repaired, 30, f"{name} back to {wanted}")
     resets = sum(1 for member in mesh.zones["zone-c"].members.values()
                  for line in member.log_text().splitlines()
-                 if "INFO: mesh: reset pglogical.conflict_resolution in postgresql.auto.conf" in line)
+                 if f"INFO: mesh: reset {name} in postgresql.auto.conf" in line)
     assert resets == 1, f"staz reset the override {resets} times"
 
     # And the mesh still carries writes everywhere.
@@ -150,7 +156,7 @@ def test_stazctl_mesh_and_replicated_ddl(mesh, profile):
 
     # The new table joins the default replication set in every zone; then rows flow.
     def in_default_set(scope):
-        return mesh.sql(scope, "SELECT count(*) FROM pglogical.tables WHERE relname = 'ddl_demo' "
+        return mesh.sql(scope, f"SELECT count(*) FROM {mesh.provider}.tables WHERE relname = 'ddl_demo' "
                         "AND set_name = 'default'") == "1"
     for scope in mesh.scopes:
         wait_until(lambda scope=scope: in_default_set(scope), 30, f"ddl_demo in the default set of {scope}")
@@ -200,7 +206,7 @@ def test_membership_change_moves_every_dsn(mesh, profile):
         return own, (seen[0] if seen else "")
 
     def interfaces_of_zone_a_in(scope):
-        return int(mesh.sql(scope, "SELECT count(*) FROM pglogical.node_interface i JOIN pglogical.node n "
+        return int(mesh.sql(scope, f"SELECT count(*) FROM {mesh.provider}.node_interface i JOIN {mesh.provider}.node n "
                             "ON n.node_id = i.if_nodeid WHERE n.node_name = 'zone_a'"))
 
     own, provider = zone_a_dsns()
@@ -245,3 +251,4 @@ def test_membership_change_moves_every_dsn(mesh, profile):
     mesh.sql("zone-c", f"INSERT INTO public.{MESH_TABLE} VALUES (32, 'zone-c', 'both members')")
     mesh.wait_rows("zone-a", [32], timeout=30)
     mesh.wait_rows("zone-b", [32], timeout=30)
+

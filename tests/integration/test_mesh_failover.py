@@ -1,15 +1,18 @@
 """The mesh across failovers (issue 5): three zones x two members (pglogical 2.4.2 on
-PostgreSQL 15), writers in every zone through each zone's HAProxy.
+PostgreSQL 15, or Spock 5 with STAZ_MESH_PROVIDER=spock), writers in every zone through each
+zone's HAProxy.
 
 - Synchronous mode inside each zone: a switchover in one zone, then node loss of another zone's
   primary (staz + postgres, kill -9). Every subscription replicates again, and every
   acknowledged row ends up in all three zones: 0 lost, 0 skipped.
-- Asynchronous mode with a replica held behind: rows of the lost timeline that reached the
-  other zones are listed in divergence reports, and no commit made on the new primary is
-  skipped by any subscriber (staz moved their origins back to the switch point).
+- Asynchronous mode with a replica held behind: with pglogical, rows of the lost timeline that
+  reached the other zones are listed in divergence reports; with Spock, its standby guard keeps
+  them from leaving the zone at all. Either way no commit made on the new primary is skipped
+  by any subscriber (staz moved their origins back to the switch point).
 - Synchronous mode, a subscriber zone's primary lost after confirming peer rows its standby
-  never received (pglogical applies with synchronous_commit=local): the rows still reach the
-  promoted standby."""
+  never received (pglogical applies with synchronous_commit=local; Spock 5 reports its last
+  received position once nothing waits for a local flush): the rows still reach the promoted
+  standby."""
 
 import os
 import signal
@@ -18,7 +21,7 @@ import time
 import pytest
 
 from mesh_harness import MESH_DATABASE, MESH_TABLE
-from mesh_workload import ZoneWriter, ids_in, lsn_value, start_mesh, wait_all_present
+from mesh_workload import ZoneWriter, duplicated_rows, ids_in, lsn_value, start_mesh, wait_all_present
 from support import NotYet, freeze_process, psql, wait_until
 
 pytestmark = pytest.mark.staz_only
@@ -68,47 +71,21 @@ def test_switchover_and_node_loss_in_sync_mode_lose_nothing(request, make_cluste
     counted = ", ".join(f"{scope}: {len(ids)} acked / {writers[scope].failures} failed"
                         for scope, ids in acked.items())
     lost = sum(len(ids) for ids in missing.values())
-    print(f"COUNTED {counted}; lost or skipped acknowledged rows: {lost}")
+    duplicated = duplicated_rows(mesh)
+    print(f"COUNTED {counted}; lost or skipped acknowledged rows (both tables): {lost}; "
+          f"applied twice: {sum(len(ids) for ids in duplicated.values())}")
     for scope in mesh.scopes:
         print(f"  {scope} divergence reports: {divergence_reports(mesh, scope)}")
     assert lost == 0, f"acknowledged rows missing: {missing}"
+    assert not duplicated, f"rows applied twice (keyless table): {duplicated}"
     # The promoted member kept the mesh slots: the subscriptions from zone-a use them.
     slots = mesh.sql("zone-a", "SELECT count(*) FROM pg_replication_slots WHERE plugin = "
-                     "'pglogical_output' AND NOT coalesce(wal_status = 'lost', false)", database=MESH_DATABASE)
+                     f"'{mesh.output_plugin}' AND NOT coalesce(wal_status = 'lost', false)", database=MESH_DATABASE)
     assert int(slots) >= 2, f"zone-a's new primary has {slots} usable mesh slots"
 
 
-def test_async_divergence_is_reported_and_new_commits_are_not_skipped(request, make_cluster, profile):
-    mesh = start_mesh(make_cluster, request.node.staz_clusters.append, "off")
-    zone_a = mesh.zones["zone-a"]
-    old = zone_a.leader_name()
-    replica = next(m for name, m in zone_a.members.items() if name != old)
-
-    # Hold zone-a's replica behind: stop its WAL receiver, then commit rows on the primary
-    # that reach zone-b and zone-c but never the replica. The stopped receiver is killed after
-    # the primary, so what sits unread in its socket is lost with it (a SIGCONT would deliver
-    # it); the replica's postmaster restarts its children and it recovers from its own WAL.
-    code, receiver, err = psql(replica.pg_port, "SELECT pid FROM pg_stat_wal_receiver")
-    assert code == 0 and receiver, err
-    freeze_process(int(receiver))
-    mesh.note(f"zone-a: WAL receiver of {replica.name} (pid {receiver}) stopped")
-    try:
-        lost_timeline = list(range(1, 21))
-        for row in lost_timeline:
-            mesh.sql("zone-a", f"INSERT INTO public.{MESH_TABLE} VALUES ({row}, 'zone-a', "
-                     "pg_current_wal_lsn()::text)")
-        for scope in ("zone-b", "zone-c"):
-            mesh.wait_rows(scope, lost_timeline, timeout=30)
-        mesh.note("rows 1..20 of zone-a reached zone-b and zone-c, not zone-a's replica")
-        zone_a.members[old].crash()
-        mesh.note(f"zone-a: kill -9 of {old}")
-    finally:
-        os.kill(int(receiver), signal.SIGKILL)
-    new = zone_a.wait_for_new_leader({old}, profile.failover_timeout)
-    assert new == replica.name
-    mesh.wait_replicating(timeout=60)
-
-    # Both subscriber zones report the range of zone-a's lost timeline they hold.
+def assert_lost_timeline_reported(mesh):
+    """Both subscriber zones report the range of zone-a's lost timeline they hold."""
     def reported():
         found = {}
         for scope in ("zone-b", "zone-c"):
@@ -129,6 +106,57 @@ def test_async_divergence_is_reported_and_new_commits_are_not_skipped(request, m
             row, position = line.split("|")
             assert lsn_value(position) < end, (scope, row, position, report)
         assert start < end
+
+
+def test_async_divergence_is_reported_and_new_commits_are_not_skipped(request, make_cluster, profile):
+    mesh = start_mesh(make_cluster, request.node.staz_clusters.append, "off")
+    zone_a = mesh.zones["zone-a"]
+    old = zone_a.leader_name()
+    replica = next(m for name, m in zone_a.members.items() if name != old)
+
+    # Hold zone-a's replica behind: stop its WAL receiver, then commit rows on the primary
+    # that reach zone-b and zone-c but never the replica. The stopped receiver is killed after
+    # the primary, so what sits unread in its socket is lost with it (a SIGCONT would deliver
+    # it); the replica's postmaster restarts its children and it recovers from its own WAL.
+    code, receiver, err = psql(replica.pg_port, "SELECT pid FROM pg_stat_wal_receiver")
+    assert code == 0 and receiver, err
+    freeze_process(int(receiver))
+    mesh.note(f"zone-a: WAL receiver of {replica.name} (pid {receiver}) stopped")
+    lost_timeline = list(range(1, 21))
+    try:
+        for row in lost_timeline:
+            mesh.sql("zone-a", f"INSERT INTO public.{MESH_TABLE} VALUES ({row}, 'zone-a', "
+                     "pg_current_wal_lsn()::text)")
+        if mesh.provider == "spock":
+            # Spock's standby guard (spock.pg_standby_slot_names, set by staz to the streaming
+            # standbys' slots) holds the logical walsenders back until the standby has the WAL:
+            # no other zone gets ahead of the standby that will be promoted.
+            time.sleep(5)
+            for scope in ("zone-b", "zone-c"):
+                assert ids_in(mesh, scope, 1, 21) == set(), f"{scope} got rows zone-a's standby lacks"
+            mesh.note("rows 1..20 of zone-a held back from zone-b and zone-c by the standby guard")
+        else:
+            for scope in ("zone-b", "zone-c"):
+                mesh.wait_rows(scope, lost_timeline, timeout=30)
+            mesh.note("rows 1..20 of zone-a reached zone-b and zone-c, not zone-a's replica")
+        zone_a.members[old].crash()
+        mesh.note(f"zone-a: kill -9 of {old}")
+    finally:
+        os.kill(int(receiver), signal.SIGKILL)
+    new = zone_a.wait_for_new_leader({old}, profile.failover_timeout)
+    assert new == replica.name
+    mesh.wait_replicating(timeout=60)
+
+    if mesh.provider == "spock":
+        # Nothing of the lost timeline left zone-a: no zone holds those rows and no zone
+        # reports a divergence.
+        time.sleep(5)
+        for scope in mesh.scopes:
+            assert ids_in(mesh, scope, 1, 21) == set(), scope
+        for scope in ("zone-b", "zone-c"):
+            assert not [r for r in divergence_reports(mesh, scope) if r.get("provider") == "zone_a"], scope
+    else:
+        assert_lost_timeline_reported(mesh)
 
     # New commits on the promoted primary reach both zones: nothing in the reused LSN range
     # was skipped.
@@ -154,7 +182,7 @@ def test_peer_changes_confirmed_by_a_lost_primary_reach_its_successor(request, m
     old = zone_a.leader_name()
     replica = next(m for name, m in zone_a.members.items() if name != old)
     subscription = mesh.subscription("zone-b", "zone-a")
-    slot = mesh.sql("zone-a", f"SELECT slot_name FROM pglogical.show_subscription_status('{subscription}')")
+    slot = mesh.sql("zone-a", f"SELECT slot_name FROM {mesh.fn('subscription_status')}('{subscription}')")
     assert slot, f"no slot name for {subscription} on zone-a's primary"
     rows = list(range(9_000_001, 9_000_021))
 
