@@ -16,11 +16,11 @@ public enum MeshParameterRules {
     /// Slots, walsenders and workers for `databases` databases meshed with `peers` other zones:
     /// per database each peer subscribes to us (one logical slot and walsender here, a second
     /// during its initial sync) and we subscribe to each peer (one apply worker, one sync
-    /// worker), plus one manager per database and the provider's supervisor. With pglogical,
-    /// each outgoing slot also has a held copy (StazMesh `HeldSlots`).
-    public static func sizes(databases: Int, peers: Int, heldSlots: Bool = false) -> (slots: Int64, senders: Int64, workers: Int64) {
+    /// worker), plus one manager per database and the provider's supervisor. Each outgoing slot
+    /// also has a held copy (StazMesh `HeldSlots`).
+    public static func sizes(databases: Int, peers: Int) -> (slots: Int64, senders: Int64, workers: Int64) {
         let streams = Int64(databases * peers)
-        return (memberBudget + (heldSlots ? 3 : 2) * streams, memberBudget + 2 * streams,
+        return (memberBudget + 3 * streams, memberBudget + 2 * streams,
                 workerBudget + 1 + Int64(databases) + 2 * streams)
     }
 
@@ -44,14 +44,15 @@ public enum MeshParameterRules {
         // Multi-master: the newest commit wins (pglogical's default `apply_remote` would let
         // whichever change arrives last win). Needs track_commit_timestamp.
         parameters[provider.conflictResolutionParameter] = "last_update_wins"
-        // With synchronous replication inside the zone, apply commits are made durable: Spock
-        // then holds its flush feedback until the synchronous standby has the commit, so a
-        // failover of this zone cannot skip peer transactions. pglogical maps `on` to a local
-        // flush only; held slots on its providers (StazMesh `HeldSlots`) close that gap.
+        // With synchronous replication inside the zone, apply commits are made durable. Neither
+        // provider's feedback waits for the synchronous standby every time (pglogical maps `on`
+        // to a local flush; Spock 5 reports its last received position whenever nothing is
+        // waiting for a local flush): held slots on the providers (StazMesh `HeldSlots`) close
+        // that gap for both.
         parameters[provider.synchronousCommitParameter] = synchronousMode ? "on" : nil
 
         let peers = mesh.zones.count - 1
-        let needed = sizes(databases: mesh.databases.count, peers: max(0, peers), heldSlots: provider == .pglogical)
+        let needed = sizes(databases: mesh.databases.count, peers: max(0, peers))
         for (name, minimum) in [("max_replication_slots", needed.slots), ("max_wal_senders", needed.senders),
                                 ("max_worker_processes", needed.workers)] {
             let current = parameters[name]?.intValue ?? 0

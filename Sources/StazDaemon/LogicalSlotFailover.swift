@@ -9,9 +9,6 @@ struct SlotFailoverSelection: Sendable, Equatable {
     let provider: MeshProviderKind
 
     var plugins: Set<String> { [provider.outputPlugin] }
-    /// pglogical has no slot synchronisation: staz copies and advances the slots. Spock's own
-    /// worker does it for Spock; staz configures it and only checks readiness.
-    var copiesSlots: Bool { provider == .pglogical }
 
     func selects(_ slot: ReplicationSlotInfo) -> Bool {
         slot.type == "logical" && plugins.contains(slot.plugin ?? "") && slot.walStatus != "lost"
@@ -94,8 +91,7 @@ extension HAController {
         guard let selection = config.slotFailoverSelection, selection.provider == .spock else { return }
         let version = lastObservation.serverVersion ?? postgres.dataDirectoryMajorVersion() ?? 15
         let settings = SpockSlotSettings.parameters(serverVersion: version, primary: primary,
-                                                    standbySlots: primary ? slotFailover.standbySlots : [],
-                                                    plugin: selection.provider.outputPlugin)
+                                                    standbySlots: primary ? slotFailover.standbySlots : [])
         for (name, value) in settings { parameters[name] = .string(value) }
     }
 
@@ -162,21 +158,19 @@ extension HAController {
             slotFailover.publishedNames = names
             slotFailover.notOnPrimary = []
         }
-        if selection.copiesSlots {
-            let owned = postgres.ownedLogicalSlotCopies()
-            let plan = LogicalSlotRules.plan(candidates: candidates, local: local, plugins: selection.plugins, owned: owned,
-                                             replay: observation.replayLSN, notOnPrimary: slotFailover.notOnPrimary,
-                                             statusHasSlots: !cluster.status.slots.isEmpty)
-            await dropStaleCopies(plan.drop, owned: owned)
-            let copy = plan.copy + slotFailover.recopy.intersection(owned).intersection(names).sorted()
-            if !copy.isEmpty, mayCopyNow() {
-                startLogicalSlotCopy(copy, from: upstream, plugins: selection.plugins)
-                return
-            }
-            startSlotWork(advances: plan.advance, local: local, candidates: names, plugins: selection.plugins, upstream: upstream)
-        } else {
-            startSlotWork(advances: [], local: local, candidates: names, plugins: selection.plugins, upstream: upstream)
+        // Neither provider has slot synchronisation staz can rely on (see SpockSlotSettings):
+        // staz copies and advances the slots for both.
+        let owned = postgres.ownedLogicalSlotCopies()
+        let plan = LogicalSlotRules.plan(candidates: candidates, local: local, plugins: selection.plugins, owned: owned,
+                                         replay: observation.replayLSN, notOnPrimary: slotFailover.notOnPrimary,
+                                         statusHasSlots: !cluster.status.slots.isEmpty)
+        await dropStaleCopies(plan.drop, owned: owned)
+        let copy = plan.copy + slotFailover.recopy.intersection(owned).intersection(names).sorted()
+        if !copy.isEmpty, mayCopyNow() {
+            startLogicalSlotCopy(copy, from: upstream, plugins: selection.plugins)
+            return
         }
+        startSlotWork(advances: plan.advance, local: local, candidates: names, plugins: selection.plugins, upstream: upstream)
         LogicalSlotRules.observe(&slotFailover.progress, candidates: candidates, local: local, plugins: selection.plugins)
         let notReady = LogicalSlotRules.readiness(candidates: candidates, local: local, plugins: selection.plugins,
                                                   progress: slotFailover.progress, notOnPrimary: slotFailover.notOnPrimary)

@@ -1,14 +1,16 @@
 import StazCore
 
-// Held slots: no peer change is skipped when a subscriber zone fails over (pglogical).
+// Held slots: no peer change is skipped when a subscriber zone fails over.
 //
 // pglogical's apply worker commits with synchronous_commit = local and confirms a change to its
-// provider as soon as the change is flushed locally (pglogical_apply.c). With synchronous
+// provider as soon as the change is flushed locally (pglogical_apply.c). Spock 5 holds its
+// feedback for the synchronous standby only while a local flush is outstanding: once every
+// applied commit is flushed locally it reports the last position it received
+// (spock_apply.c, send_feedback), whether the standby has it or not. With synchronous
 // replication inside the subscriber zone, its standby can still lack a change the provider's
 // slot already moved past; if the subscriber's primary dies then, the promoted standby asks for
 // its own origin position, the walsender starts at max(that, the slot's confirmed_flush_lsn),
-// and the change is never sent again. (Spock holds its feedback until the synchronous standby
-// has the commit, so this is for pglogical only.)
+// and the change is never sent again.
 //
 // So the provider zone's leader keeps, beside each subscription slot S, a held copy T
 // (`HeldSlotName.forSlot(S)`) that moves only as far as the subscriber zone's standbys have

@@ -19,11 +19,11 @@ import StazCore
 //
 // The subscriber side of a failover (our own zone promoted): our old primary may have confirmed
 // changes to a provider that our new primary never received, and the provider will not resend
-// them while its slot's confirmed_flush_lsn is ahead of our origin. With pglogical the provider
-// keeps a held copy of the slot that only our standbys' positions move (`HeldSlots`): if that
+// them while its slot's confirmed_flush_lsn is ahead of our origin. The provider keeps a held
+// copy of the slot that only our standbys' positions move (`HeldSlots`): if that
 // copy is not ahead of our origin, the subscription waits, paused, until the provider has put
-// the copy in the slot's place, and then resumes without a gap. Otherwise (no copy, or Spock,
-// whose delayed feedback should make this impossible) the range is recorded as a possible gap:
+// the copy in the slot's place, and then resumes without a gap. Otherwise (no copy) the range
+// is recorded as a possible gap, verified against the provider's WAL (`GapVerification`):
 // the apply worker also confirms positions of WAL without transactions, so it may hold no
 // commit at all.
 

@@ -112,8 +112,8 @@ public actor MeshIntegrityGuard {
             peerLedgers: peerLedgers, ownNode: mesh.nodeName)
         plan.ledger.verifiedRanges = answers
         plan.ledgerBeforeActions.verifiedRanges = answers
-        let held = provider.kind == .pglogical ? try await observeHeldSlots(plugin: provider.outputPlugin) : nil
-        if let held { publishStandbyConfirmed(&plan, stored: ledger, subscriptions: subscriptions, standbys: held.standbys) }
+        let held = try await observeHeldSlots(plugin: provider.outputPlugin)
+        publishStandbyConfirmed(&plan, stored: ledger, subscriptions: subscriptions, standbys: held.standbys)
         for report in plan.ledger.divergence where !settled.divergence.contains(report) {
             let line = "mesh divergence: \(report.kind.rawValue) \(report.database)/\(report.subscription) \(report.provider)→\(report.subscriber) \(report.fromLSN)..\(report.toLSN): \(report.action)"
             if report.verification == .pending { logger.info("\(line)") } else { logger.warning("\(line)") }
@@ -127,7 +127,7 @@ public actor MeshIntegrityGuard {
         if plan.ledger != plan.ledgerBeforeActions { try await environment.saveLedger(plan.ledger) }
         logOnce(plan.notes, warning: false)
         environment.publish(plan.ledger, plan.notes)
-        if let held, environment.isLeader() {
+        if environment.isLeader() {
             try await keepHeldSlots(held.slots, standbyConfirmed: peerStandbyConfirmed)
         }
     }

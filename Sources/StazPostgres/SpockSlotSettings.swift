@@ -1,26 +1,26 @@
 import StazCore
 
-/// Spock keeps its logical slots on standbys itself: a `spock_failover_slots`
-/// worker on every standby copies the primary's slots (PostgreSQL 15-17), and a primary-side
-/// guard holds logical walsenders back until the listed physical standby slots have flushed a
-/// change, so a subscriber is never ahead of the standby that may be promoted. staz only
-/// configures both, as pure functions of role, server version and the healthy standbys.
+/// Spock's slot settings. Spock ships a `spock_failover_slots` worker that copies the primary's
+/// logical slots to standbys (PostgreSQL 15-17), but only every 60 s, one slot at a time, and a
+/// standby promoted before or during a copy loses its subscribers' changes without a word. staz
+/// copies and advances the slots itself for Spock as for pglogical (the race knows whether the
+/// copies are ready), so the worker is switched off: an empty `spock.synchronize_slot_names`.
+/// The primary-side guard stays: it holds logical walsenders back until the listed physical
+/// standby slots have flushed a change, so a subscriber is never ahead of the standby that may
+/// be promoted. Pure functions of role, server version and the healthy standbys.
 public enum SpockSlotSettings {
     /// The guard GUC: Spock's own on 15/16, PostgreSQL's `synchronized_standby_slots` on 17+.
     public static func guardParameter(serverVersion: Int) -> String {
         normalized(serverVersion) >= 170000 ? "synchronized_standby_slots" : "spock.pg_standby_slot_names"
     }
 
-    /// `spock.synchronize_slot_names` filter: only the slots of Spock's output plugin (the mesh's
-    /// subscribers), not every logical slot of the server.
-    public static func slotFilter(plugin: String) -> String { "plugin:\(plugin)" }
-
-    /// Parameters for a member: the worker's slot filter (where the worker runs, PostgreSQL ≤ 17)
-    /// and the guard, set to the healthy standbys' physical slots on the primary and cleared on
-    /// a replica (a promoted replica must not wait for slots nobody consumes: pgEdge's runbook).
-    public static func parameters(serverVersion: Int, primary: Bool, standbySlots: [String], plugin: String) -> [(String, String)] {
+    /// Parameters for a member: Spock's slot worker off (where it exists, PostgreSQL ≤ 17: an
+    /// empty list synchronises nothing) and the guard, set to the healthy standbys' physical
+    /// slots on the primary and cleared on a replica (a promoted replica must not wait for slots
+    /// nobody consumes: pgEdge's runbook).
+    public static func parameters(serverVersion: Int, primary: Bool, standbySlots: [String]) -> [(String, String)] {
         var out: [(String, String)] = []
-        if normalized(serverVersion) < 180000 { out.append(("spock.synchronize_slot_names", slotFilter(plugin: plugin))) }
+        if normalized(serverVersion) < 180000 { out.append(("spock.synchronize_slot_names", "")) }
         out.append((guardParameter(serverVersion: serverVersion), primary ? standbySlots.joined(separator: ",") : ""))
         return out
     }

@@ -163,7 +163,8 @@ import StazCore
         #expect(p["output_plugin_libraries"] == "pgoutput, test_decoding, spock_output")
         #expect(p["spock.conflict_resolution"] == "last_update_wins")
         #expect(p["spock.synchronous_commit"] == "on")
-        #expect(p["max_replication_slots"] == .int(18))
+        // 2 databases x 2 peers: 4 outgoing slots, each with a held copy.
+        #expect(p["max_replication_slots"] == .int(22))
         #expect(p["max_worker_processes"] == .int(19))
     }
 

@@ -32,8 +32,6 @@ struct LogicalSlotFailoverTests {
     @Test func spockSelectsItsOwnPlugin() {
         let spock = SlotFailoverSelection(provider: .spock)
         #expect(spock.plugins == ["spock_output"])
-        #expect(!spock.copiesSlots, "Spock's worker copies, not staz")
-        #expect(Self.pglogical.copiesSlots)
     }
 
     @Test func readinessTravelsInThePeerAnswer() {

@@ -175,16 +175,16 @@ import Testing
     }
 }
 
-/// Spock: the slot worker's filter and the primary-side standby guard, per role and version.
+/// Spock: its slot worker switched off (staz copies the slots) and the primary-side standby
+/// guard, per role and version.
 @Suite struct SpockSlotSettingsTests {
     static func rendered(_ version: Int, primary: Bool, slots: [String] = ["m1", "m2"]) -> [String: String] {
-        Dictionary(uniqueKeysWithValues: SpockSlotSettings.parameters(serverVersion: version, primary: primary, standbySlots: slots,
-                                                                      plugin: "spock_output"))
+        Dictionary(uniqueKeysWithValues: SpockSlotSettings.parameters(serverVersion: version, primary: primary, standbySlots: slots))
     }
 
     @Test func postgres15PrimaryListsTheHealthyStandbys() {
         #expect(Self.rendered(150020, primary: true) == [
-            "spock.synchronize_slot_names": "plugin:spock_output",
+            "spock.synchronize_slot_names": "",
             "spock.pg_standby_slot_names": "m1,m2",
         ])
     }
@@ -198,7 +198,7 @@ import Testing
         let settings = Self.rendered(170004, primary: true)
         #expect(settings["synchronized_standby_slots"] == "m1,m2")
         #expect(settings["spock.pg_standby_slot_names"] == nil)
-        #expect(settings["spock.synchronize_slot_names"] == "plugin:spock_output", "the worker still runs on 17")
+        #expect(settings["spock.synchronize_slot_names"] == "", "the worker exists on 17: switched off")
     }
 
     @Test func postgres18HasNoSlotWorker() {
