@@ -50,6 +50,7 @@ public enum MeshParameterRules {
         // waiting for a local flush): held slots on the providers (StazMesh `HeldSlots`) close
         // that gap for both.
         parameters[provider.synchronousCommitParameter] = synchronousMode ? "on" : nil
+        for (name, value) in exceptionSettings(provider) { parameters[name] = .string(value) }
 
         let peers = mesh.zones.count - 1
         let needed = sizes(databases: mesh.databases.count, peers: max(0, peers))
@@ -70,7 +71,22 @@ public enum MeshParameterRules {
             (mesh.provider.conflictResolutionParameter, "last_update_wins"),
         ]
         if synchronousMode { settings.append((mesh.provider.synchronousCommitParameter, "on")) }
+        settings += exceptionSettings(mesh.provider)
         return settings
+    }
+
+    /// Spock's apply worker records the transaction it is in, and when it restarts inside that
+    /// same transaction (killed by a disable, its provider gone mid-stream) it replays it in
+    /// "exception mode". With Spock's default `transdiscard` that replay rolls back every change
+    /// and still moves the origin past the commit, and `sub_disable` does the same when nothing
+    /// failed (spock_apply.c, handle_commit): an interrupted transaction is lost. `discard`
+    /// replays each change in a subtransaction and keeps every one that succeeds, so only a
+    /// change that really fails is skipped; logging only those (`discard`) makes every row of
+    /// `spock.exception_log` a skipped change, which the mesh reports. pglogical has no such
+    /// mode.
+    public static func exceptionSettings(_ provider: MeshProviderKind) -> [(name: String, value: String)] {
+        guard provider == .spock else { return [] }
+        return [("spock.exception_behaviour", "discard"), ("spock.exception_logging", "discard")]
     }
 
     /// Settings checked for containing an entry rather than for equality.

@@ -163,9 +163,18 @@ import StazCore
         #expect(p["output_plugin_libraries"] == "pgoutput, test_decoding, spock_output")
         #expect(p["spock.conflict_resolution"] == "last_update_wins")
         #expect(p["spock.synchronous_commit"] == "on")
+        // An interrupted transaction is replayed change by change, never discarded whole, and
+        // only the changes that failed are logged (MeshParameterRules.exceptionSettings).
+        #expect(p["spock.exception_behaviour"] == "discard")
+        #expect(p["spock.exception_logging"] == "discard")
         // 2 databases x 2 peers: 4 outgoing slots, each with a held copy.
         #expect(p["max_replication_slots"] == .int(22))
         #expect(p["max_worker_processes"] == .int(19))
+    }
+
+    @Test func pglogicalHasNoExceptionMode() throws {
+        let p = try parameters(["provider": "pglogical", "databases": ["a"], "zones": ["batman", "x", "y"]], synchronous: false)
+        #expect(p["spock.exception_behaviour"] == nil && p["pglogical.exception_behaviour"] == nil)
     }
 
     @Test func noMeshNoChange() throws {

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from mesh_harness import MESH_TABLE, Mesh
+from mesh_harness import MESH_KEYLESS_TABLE, MESH_TABLE, Mesh
 from support import NotYet, psql, wait_until
 
 pytestmark = pytest.mark.staz_only
@@ -252,3 +252,44 @@ def test_membership_change_moves_every_dsn(mesh, profile):
     mesh.wait_rows("zone-a", [32], timeout=30)
     mesh.wait_rows("zone-b", [32], timeout=30)
 
+
+def test_an_apply_worker_killed_inside_a_transaction_loses_none_of_it(mesh, profile):
+    """An apply worker can die inside a peer's transaction (a disable with immediate := true,
+    its provider gone mid-stream, a crash). Spock then replays that transaction in "exception
+    mode", and with its default `transdiscard` the replay rolls every change back while the
+    origin still moves past the commit: the transaction is gone. staz runs Spock with
+    `discard`, which keeps every change that applies. Forced here: zone-a's apply worker for
+    zone-b is killed while it applies one large transaction; every row must arrive once, and
+    Spock's exception log must stay empty."""
+    mesh.add_members(per_zone=1)
+    for cluster in mesh.zones.values():
+        cluster.wait_for_healthy(replicas=0, timeout=180)
+    mesh.wait_replicating(timeout=120)
+    rows = 200_000
+    low, high = 50_000_000, 50_000_000 + rows
+    mesh.sql("zone-b", f"""INSERT INTO public.{MESH_TABLE} SELECT g, 'zone-b', 'one transaction'
+                             FROM generate_series({low}, {high - 1}) g;
+                           INSERT INTO public.{MESH_KEYLESS_TABLE} SELECT g, 'zone-b'
+                             FROM generate_series({low}, {high - 1}) g""")
+    mesh.note(f"zone-b: {rows} rows into both tables in one transaction")
+
+    # The apply worker inside that transaction: it holds a transaction id until it commits.
+    def applying():
+        pid = mesh.sql("zone-a", "SELECT pid FROM pg_stat_activity WHERE backend_type LIKE '%apply%' "
+                       "AND backend_xid IS NOT NULL LIMIT 1")
+        if not pid:
+            raise NotYet("no apply worker inside a transaction")
+        return pid
+    pid = wait_until(applying, 60, "zone-a's apply worker inside zone-b's transaction", interval=0.05)
+    mesh.sql("zone-a", f"SELECT pg_terminate_backend({pid})")
+    mesh.note(f"zone-a: apply worker {pid} killed inside the transaction")
+
+    def arrived():
+        counts = mesh.sql("zone-a", f"SELECT (SELECT count(*) FROM public.{MESH_TABLE} WHERE id >= {low}) || ' ' || "
+                          f"(SELECT count(*) FROM public.{MESH_KEYLESS_TABLE} WHERE id >= {low})")
+        if counts != f"{rows} {rows}":
+            raise NotYet(f"zone-a has {counts} of {rows} {rows}")
+        return True
+    wait_until(arrived, 180, f"all {rows} rows of the interrupted transaction in zone-a, once", interval=1)
+    if mesh.provider == "spock":
+        assert mesh.sql("zone-a", "SELECT count(*) FROM spock.exception_log") == "0"
