@@ -113,6 +113,11 @@ final class MeshRuntime: Sendable {
         }
         guard let observation = report.observation else { return samples }
         for database in observation.databases {
+            if let skipped = database.skippedChanges {
+                samples.append(MeshMetricSample(name: "staz_mesh_skipped_changes",
+                                                help: "Changes Spock skipped because they failed to apply (spock.exception_log rows).",
+                                                labels: [MeshMetricLabel("database", database.name)], value: Double(skipped.count)))
+            }
             for subscription in database.subscriptions {
                 samples.append(MeshMetricSample(
                     name: "staz_mesh_subscription_up", help: "1 if the subscription is replicating, 0 otherwise.",

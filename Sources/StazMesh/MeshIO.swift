@@ -63,6 +63,10 @@ public enum MeshObserver {
                 }
                 observed.tables = MeshQueries.parseTables(try await session.query(
                     MeshQueries.tables(provider, schemas: database.schemas), timeout: timeout))
+                if provider.kind == .spock {
+                    observed.skippedChanges = MeshQueries.parseSkippedChanges(try await session.query(MeshQueries.skippedChanges,
+                                                                                                     timeout: timeout))
+                }
             }
             observation.databases.append(observed)
         }

@@ -54,10 +54,24 @@ public struct MeshDatabaseObserved: Sendable, Equatable {
     public var tables: [MeshTableObserved] = []
     /// The required settings as a session in this database sees them (per-database overrides).
     public var settings: [String: MeshSettingObserved] = [:]
+    /// Spock: changes its apply workers skipped (`spock.exception_log`); nil with pglogical.
+    public var skippedChanges: MeshSkippedChanges?
     public init(name: String) { self.name = name }
 
     public func node(_ name: String) -> MeshNodeObserved? { nodes.first { $0.name == name } }
     public func subscription(_ name: String) -> MeshSubscriptionObserved? { subscriptions.first { $0.name == name } }
+}
+
+/// Rows of `spock.exception_log`: with `spock.exception_behaviour = discard` and
+/// `exception_logging = discard` (MeshParameterRules), each one is a change that failed to
+/// apply and was skipped, so a peer zone has it and this one does not.
+public struct MeshSkippedChanges: Sendable, Equatable {
+    public var count: Int
+    public var latestAt: String?
+    public var latestError: String?
+    public init(count: Int, latestAt: String? = nil, latestError: String? = nil) {
+        self.count = count; self.latestAt = latestAt; self.latestError = latestError
+    }
 }
 
 public struct MeshLocalNode: Sendable, Equatable {

@@ -127,6 +127,11 @@ private func planDatabase(_ desired: MeshDesired, _ database: MeshDatabaseDesire
         plan.actions.append(.setLocalInterface(database: name, node: local.name, interface: target))
         plan.actions.append(.dropInterface(database: name, node: local.name, interface: local.interfaceName))
     }
+    if let skipped = observed.skippedChanges, skipped.count > 0 {
+        plan.notes.append("\(name): Spock skipped \(skipped.count) change(s) it could not apply (spock.exception_log, newest at "
+                          + "\(skipped.latestAt ?? "?"): \(skipped.latestError ?? "?")): another zone has them and this one does not; "
+                          + "repair those rows, then delete the log's rows")
+    }
     for set in database.replicationSets where !observed.replicationSets.contains(set) {
         plan.actions.append(.createReplicationSet(database: name, name: set))
     }

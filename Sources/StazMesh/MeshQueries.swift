@@ -145,6 +145,18 @@ public enum MeshQueries {
         }
     }
 
+    /// Spock's exception log: how many changes were skipped, and the newest one.
+    public static let skippedChanges = """
+        SELECT count(*)::text AS skipped, max(retry_errored_at)::text AS latest,
+               (SELECT error_message FROM spock.exception_log ORDER BY retry_errored_at DESC LIMIT 1) AS error
+          FROM spock.exception_log
+        """
+
+    public static func parseSkippedChanges(_ rows: [Row]) -> MeshSkippedChanges? {
+        guard let row = rows.first, let count = text(row, "skipped").flatMap({ Int($0) }) else { return nil }
+        return MeshSkippedChanges(count: count, latestAt: text(row, "latest"), latestError: text(row, "error"))
+    }
+
     public static func replicationSets(_ provider: MeshProvider) -> String {
         """
         SELECT rs.set_name::text AS name FROM \(provider.table("replication_set")) rs

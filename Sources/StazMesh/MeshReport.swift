@@ -104,6 +104,11 @@ public struct MeshReport: Sendable, Equatable {
         d["replication_sets"] = .array(observed.replicationSets.map { .string($0) })
         d["tables"] = .int(Int64(observed.tables.count))
         d["tables_replicated"] = .int(Int64(observed.tables.filter { !$0.sets.isEmpty }.count))
+        if let skipped = observed.skippedChanges {
+            d["skipped_changes"] = .int(Int64(skipped.count))
+            if let at = skipped.latestAt { d["last_skipped_at"] = .string(at) }
+            if let error = skipped.latestError { d["last_skipped_error"] = .string(error) }
+        }
         d["subscriptions"] = .array(observed.subscriptions.map { sub in
             var s = JSONObject()
             s["name"] = .string(sub.name)
