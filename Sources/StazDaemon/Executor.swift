@@ -3,6 +3,7 @@ import StazConfig
 import StazCore
 import StazDCS
 import StazHA
+import StazMesh
 import StazPostgres
 
 /// Carries out a plan. Only I/O lives here; every choice was made by `decide`.
@@ -342,7 +343,19 @@ extension HAController {
         // and waits wal_retrieve_retry_interval (5 s) before its next try. A standby can create
         // physical slots.
         if settings.useSlots, let cluster = lastCluster { await syncMemberSlots(cluster: cluster, leading: true) }
-        try await postgres.promote()
+        // Spock: the subscriptions' origins must catch up with what we replayed the moment
+        // recovery ends, before Spock starts its apply workers (StazMesh `OriginHandoff`).
+        let handoff = await OriginHandoff.prepare(mesh: config.mesh, connector: MeshRuntime.localConnector(config: config, logger: logger),
+                                                  logger: logger)
+        let settling = handoff.map { handoff in Task { await handoff.settle(within: .seconds(10)) } }
+        do {
+            try await postgres.promote()
+        } catch {
+            settling?.cancel()
+            await settling?.value
+            throw error
+        }
+        await settling?.value
         // From here on PostgreSQL takes writes: say so (REST and member key) before the
         // post-promote work below, which can take long (a checkpoint of a large cluster). Until
         // that checkpoint, pg_control still names the old timeline, and a rewind against us

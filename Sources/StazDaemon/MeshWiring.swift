@@ -27,12 +27,7 @@ final class MeshRuntime: Sendable {
         self.logger = logger
         let peers = PeerScopes(base: config, logger: logger)
         self.peers = peers
-        let section = config.postgresql
-        let host = ConfigRendering.localConnectHost(listenHosts: section.listenHosts)
-        connector = MeshConnector(target: { database in
-            SQLSession.Target(host: host, port: section.port, user: section.superuser.username,
-                              password: section.superuser.password, database: database)
-        }, logger: logger)
+        connector = Self.localConnector(config: config, logger: logger)
         let environment = MeshReconciler.Environment(
             configuration: {
                 let mesh = box.value.mesh
@@ -50,6 +45,16 @@ final class MeshRuntime: Sendable {
         reconciler = MeshReconciler(environment: environment, logger: logger)
         let guardian = makeIntegrityGuard(config: box, ha: ha, apiState: apiState)
         integrity.withLock { $0 = guardian }
+    }
+
+    /// Sessions to the local server as its superuser, one database each.
+    static func localConnector(config: StazConfiguration, logger: Logger) -> MeshConnector {
+        let section = config.postgresql
+        let host = ConfigRendering.localConnectHost(listenHosts: section.listenHosts)
+        return MeshConnector(target: { database in
+            SQLSession.Target(host: host, port: section.port, user: section.superuser.username,
+                              password: section.superuser.password, database: database)
+        }, logger: logger)
     }
 
     /// Leader = holds an unexpired lock and runs as primary; read from memory, never waits.
