@@ -7,12 +7,17 @@
 #      and the unit tests that talk to a real etcd or server must not share them
 #   4. integration tests (pytest, real etcd / PostgreSQL 15 / HAProxy) against .build/debug/staz;
 #      no -x: every test runs, and the summary lists each failed test by name
-#   5. package test (tests/package/test_package.sh: the .deb of the debug binaries built in 2,
+#   5. the mesh tests again on pgEdge Spock 5 (scripts/spock-build.sh 15: PostgreSQL 15 with
+#      Spock's patches and Spock, built into /var/cache/staz-spock when not there yet, about
+#      5 minutes cold; then test_mesh.py and test_mesh_failover.py, about 4 minutes). It needs
+#      Spock's source: SPOCK_SRC, or ../shared/spock/spock-5.0.9.tar.gz next to the repository;
+#      without it the step is reported NOT RUN in the summary, never as passed
+#   6. package test (tests/package/test_package.sh: the .deb of the debug binaries built in 2,
 #      installed into an empty root, its unit verified and its ExecStart bootstrapping a
 #      primary, the alert rules through promtool; about 30 s)
-#   6. fault-injection suite (pytest tests/faults: members in network namespaces, 20 faults
+#   7. fault-injection suite (pytest tests/faults: members in network namespaces, 20 faults
 #      each in synchronous_mode on and quorum, an async loss report; about 10 minutes)
-#   7. benchmark smoke run (bench/smoke.sh: release build, one short repetition of a few
+#   8. benchmark smoke run (bench/smoke.sh: release build, one short repetition of a few
 #      scenarios) so the benchmark suite cannot rot; missed targets do not fail it
 # Prints a summary and exits non-zero when any step failed.
 # Extra arguments go to pytest, e.g. scripts/test.sh -k failover
@@ -75,6 +80,17 @@ integration_tests() {
         logged integration python3 -m pytest -p no:cacheprovider -v -rfE tests/integration "$@"
 }
 
+# The mesh tests on Spock (pglogical ran them in the integration step).
+spock_source() { [[ -n "${SPOCK_SRC:-}" ]] && echo "$SPOCK_SRC" || echo "$REPO/../shared/spock/spock-5.0.9.tar.gz"; }
+spock_mesh_tests() {
+    local prefix
+    prefix=$(bash scripts/spock-build.sh 15 | tail -n1) || return 1
+    STAZ_PG_BIN="$prefix/bin" STAZ_MESH_PROVIDER=spock \
+        STAZ_DAEMON="$REPO/.build/debug/staz" STAZ_CTL="$REPO/.build/debug/stazctl" \
+        logged spock python3 -m pytest -p no:cacheprovider -v -rfE \
+        tests/integration/test_mesh.py tests/integration/test_mesh_failover.py
+}
+
 # Packages the debug binaries step 2 built, so CI needs no release build for it.
 package_test() { STAZ_BIN_DIR="$REPO/.build/debug" logged package bash tests/package/test_package.sh; }
 
@@ -93,6 +109,12 @@ if step "swift build (debug, with tests)" swift build --build-tests; then
     collect_failures simulation
     step "integration tests (pytest)" integration_tests "$@"
     collect_failures integration
+    if [[ -e "$(spock_source)" ]]; then
+        step "mesh tests on Spock (scripts/spock-build.sh 15)" spock_mesh_tests
+        collect_failures spock
+    else
+        SUMMARY+=("NOT RUN mesh tests on Spock (no Spock source at $(spock_source): set SPOCK_SRC)")
+    fi
     step "package test (tests/package/test_package.sh)" package_test
     collect_failures package
     step "fault-injection suite (pytest tests/faults)" fault_tests
@@ -102,6 +124,7 @@ else
     skip "swift test (unit tests)" "build failed"
     skip "simulation (swift test --filter Simulation)" "build failed"
     skip "integration tests (pytest)" "build failed"
+    skip "mesh tests on Spock (scripts/spock-build.sh 15)" "build failed"
     skip "package test (tests/package/test_package.sh)" "build failed"
     skip "fault-injection suite (pytest tests/faults)" "build failed"
 fi
