@@ -154,8 +154,11 @@ def pauses_by_subscription(mesh):
 
 
 def healthy_pauses(mesh, pauses, failed_scopes):
-    """The pauses of subscriptions whose provider zone did not fail over: each is a healthy
-    subscription stopped for nothing."""
+    """The pauses of subscriptions whose provider zone and subscriber zone both kept their
+    primary: each is a healthy subscription stopped for nothing. (A subscriber zone that failed
+    over may pause its own subscriptions while a provider puts a held slot copy in place.)"""
     failed_nodes = {mesh.node(scope) for scope in failed_scopes}
-    return {name: count for name, count in pauses.items()
-            if not any(name.startswith(f"sub_{node}_") for node in failed_nodes)}
+
+    def touched(name):
+        return any(name.startswith(f"sub_{node}_") or name.endswith(f"_{node}") for node in failed_nodes)
+    return {name: count for name, count in pauses.items() if not touched(name)}
