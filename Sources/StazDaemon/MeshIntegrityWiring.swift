@@ -31,8 +31,10 @@ extension MeshRuntime {
                 }
             })
         environment.answersAsPrimary = { member in
+            // A running primary reports its WAL position (`xlog.location`); a staz whose
+            // PostgreSQL is stopped or stopping still says role primary, without one.
             let status = await prober.probeOne(member)
-            return status.reachable && !status.isInRecovery
+            return status.reachable && status.role == .primary && (status.walPosition?.value ?? 0) > 0
         }
         return MeshIntegrityGuard(environment: environment, logger: logger)
     }

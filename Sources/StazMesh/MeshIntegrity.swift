@@ -284,6 +284,14 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
             }
             ledger.checkedLeaders[provider] = view.leader
             for sub in subs where !awaitingRewind.contains(sub.key) {
+                if sub.enabled && sub.status == "down" && view.leaderAnswers == true {
+                    // Its provider's leader answers as a running primary right now: the worker
+                    // restarted (DDL, an interface switch, a blip), no primary is dying. Should
+                    // that primary die in the next seconds, the worker is still down at the
+                    // next round, which comes long before a successor can be promoted (ttl).
+                    notes.append("\(sub.name) is down while zone \(provider)'s primary answers: not paused")
+                    continue
+                }
                 if sub.enabled && sub.status == "down" {
                     // Lost its provider: maybe that primary died and a replica is about to be
                     // promoted. Pause now, while the leader key still names the old primary, so

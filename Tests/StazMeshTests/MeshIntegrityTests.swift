@@ -145,6 +145,23 @@ struct MeshIntegrityTests {
         #expect(promoted.ledger.pausedAt.isEmpty)
     }
 
+    @Test func aDownSubscriptionWhoseProviderAnswersIsNotPaused() {
+        var down = Self.sub()
+        down.status = "down"
+        var answering = Self.zone2()
+        answering.leaderAnswers = true
+        let plan = planIntegrity(IntegrityInput(ledger: Self.ledger(checked: 2, leader: "z2m1"), ownNode: "zone1", ownTimeline: 1,
+                                                subscriptions: [down], providers: ["zone2": answering], now: Self.now, clock: 1000))
+        #expect(plan.actions.isEmpty && plan.ledger.pausedSubscriptions.isEmpty)
+        #expect(plan.notes.contains { $0.contains("not paused") })
+        // Not asked, or not answering: paused as before.
+        var silent = Self.zone2()
+        silent.leaderAnswers = false
+        let paused = planIntegrity(IntegrityInput(ledger: Self.ledger(checked: 2, leader: "z2m1"), ownNode: "zone1", ownTimeline: 1,
+                                                  subscriptions: [down], providers: ["zone2": silent], now: Self.now, clock: 1000))
+        #expect(paused.actions == [Self.disable])
+    }
+
     @Test func aheadReportNamesTheRangeAndZones() throws {
         let plan = Self.plan(ledger: Self.ledger(), view: Self.zone2(), subs: [Self.sub(origin: "0/5000100")])
         let report = try #require(plan.ledger.divergence.first)
