@@ -316,11 +316,48 @@ extension HAController {
             parameters["synchronous_standby_names"] = .string(managed)
         }
         applySlotFailoverParameters(to: &parameters, primary: recovery == nil)
+        if spockApplyGateClosed { parameters[SpockApplyGate.parameter] = .string(SpockApplyGate.closedValue) }
         parameters = await withoutRefusedValues(parameters)
         try await postgres.writeConfiguration(parameters: parameters, hba: settings.pgHBA ?? config.postgresql.pgHBA, recovery: recovery)
         currentRecovery = recovery
         writtenParameters = parameters
         return parameters
+    }
+
+    /// Closes Spock's apply gate on this standby (`SpockApplyGate`): written, reloaded and seen
+    /// by a session, so every worker the postmaster starts from now on has it. False (logged)
+    /// when it is not in effect; the hand-off then races the workers.
+    private func closeSpockApplyGate(_ handoff: OriginHandoff?) async -> Bool {
+        guard let handoff else { return false }
+        spockApplyGateClosed = true
+        do {
+            _ = try await writePostgresConfiguration(recovery: currentRecovery)
+            try await postgres.reload()
+        } catch {
+            logger.warning("mesh: cannot close Spock's apply gate before the promotion: \(error)")
+        }
+        if await handoff.waitForGate(closed: true, within: .seconds(3)) { return true }
+        logger.warning("mesh: Spock's apply gate is not in effect: an apply worker may start before its origin has moved")
+        return false
+    }
+
+    /// Opens the gate again (a no-op without hand-off) and waits until sessions see it open,
+    /// so nobody is refused a write once the promotion is published.
+    private func openSpockApplyGate(_ handoff: OriginHandoff?, recovery: RecoveryConfiguration?) async {
+        guard let handoff else { return }
+        defer { handoff.close() }
+        guard spockApplyGateClosed else { return }
+        spockApplyGateClosed = false
+        do {
+            _ = try await writePostgresConfiguration(recovery: recovery)
+            try await postgres.reload()
+        } catch {
+            logger.error("mesh: cannot open Spock's apply gate after the promotion: \(error)")
+            return
+        }
+        if await !handoff.waitForGate(closed: false, within: .seconds(3)) {
+            logger.error("mesh: Spock's apply gate is still closed 3 s after the reload")
+        }
     }
 
     /// `parameters` with every value the server would refuse replaced by the last good one
@@ -343,19 +380,22 @@ extension HAController {
         // and waits wal_retrieve_retry_interval (5 s) before its next try. A standby can create
         // physical slots.
         if settings.useSlots, let cluster = lastCluster { await syncMemberSlots(cluster: cluster, leading: true) }
-        // Spock: the subscriptions' origins must catch up with what we replayed the moment
-        // recovery ends, before Spock starts its apply workers (StazMesh `OriginHandoff`).
+        // Spock: the subscriptions' origins must catch up with what we replayed before any
+        // apply worker applies a change (StazMesh `OriginHandoff`): behind a closed gate.
         let handoff = await OriginHandoff.prepare(mesh: config.mesh, connector: MeshRuntime.localConnector(config: config, logger: logger),
-                                                  logger: logger)
-        let settling = handoff.map { handoff in Task { await handoff.settle(within: .seconds(10)) } }
+                                                  logger: logger, environment: ProcessInfo.processInfo.environment)
+        let gated = await closeSpockApplyGate(handoff)
+        let settling = handoff.map { handoff in Task { await handoff.settle(within: .seconds(10), gated: gated) } }
         do {
             try await postgres.promote()
         } catch {
             settling?.cancel()
             await settling?.value
+            await openSpockApplyGate(handoff, recovery: currentRecovery)
             throw error
         }
         await settling?.value
+        await openSpockApplyGate(handoff, recovery: nil)
         // From here on PostgreSQL takes writes: say so (REST and member key) before the
         // post-promote work below, which can take long (a checkpoint of a large cluster). Until
         // that checkpoint, pg_control still names the old timeline, and a rewind against us

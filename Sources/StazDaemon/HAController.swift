@@ -34,6 +34,9 @@ actor HAController {
     var lastRole = MemberRole.uninitialized
     var longActionTask: Task<Void, Never>?
     var checkpointAfterPromotePending = false
+    /// Spock's apply gate is in the configuration (only during a promotion; every later write
+    /// of the configuration drops it).
+    var spockApplyGateClosed = false
     var stopping = false
     var reloadHook: (@Sendable (StazConfiguration) -> Void)?
     /// When this member won a leader race, to measure how long the promotion took (metrics).
@@ -225,6 +228,11 @@ actor HAController {
         // Patroni: once the DCS answers again the leader no longer runs on failsafe.
         if cluster != nil { failsafe.confirmedAt = nil }
         if let blocked = blockedFailoverReason, blocked != previouslyBlocked { logger.warning("\(blocked)") }
+        // A daemon that died during a promotion may have left Spock's apply gate in
+        // postgresql.conf: the first configuration written by this one drops it.
+        if memory.firstCycle, memoryAtStart.longAction == nil, config.mesh?.provider == .spock, observation.isRunning {
+            await applyPostgresConfiguration()
+        }
         if memoryAtStart.longAction == nil { memory.firstCycle = false }
 
         progress.enter("observing PostgreSQL after the actions")

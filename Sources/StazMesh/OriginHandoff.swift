@@ -13,13 +13,19 @@ import StazPostgres
 // position, and whatever the provider's slot still has beyond it (a held copy put in the slot's
 // place, or feedback that had not arrived yet) is applied a second time.
 //
-// So when recovery ends, before Spock's supervisor (started by the postmaster at the end of
-// recovery) has started the apply workers, staz moves every slot-named origin up to the
-// position its provider node's origin replayed. The sessions are opened before the promotion
-// and poll every few milliseconds; the workers need tens of milliseconds to start. A worker that
-// still comes first holds its origin (the advance fails with "already active"): reported as a
-// range that may have been applied twice, never hidden. pglogical needs none of this: its
-// commits carry the slot-named origin, which a standby replays.
+// So when recovery ends staz moves every slot-named origin up to the position its provider
+// node's origin replayed, and no worker may apply anything before that. The workers start the
+// moment recovery ends (the supervisor starts them, not staz), so instead of racing them staz
+// closes a gate first: `spock.readonly = all` in postgresql.conf, reloaded and confirmed while
+// still a standby. A worker started behind the gate reads its stale origin but fails on the
+// first change it receives, before applying it (spock_apply.c, replication_handler), and holds
+// nothing after it exits. staz moves each origin once no worker holds it (retrying while one
+// does), then opens the gate; the workers restart from the right position. The gate also
+// refuses client writes, which reach a new primary only after the promotion is published,
+// i.e. after the gate is open again. If the gate cannot be confirmed, the hand-off still runs
+// and a worker that comes first is reported as a range that may have been applied twice.
+// pglogical needs none of this: its commits carry the slot-named origin, which a standby
+// replays.
 //
 // The provider node's origin is shared by every database (replication origins are
 // server-wide), so with more than one meshed database it cannot say which database got how
@@ -38,7 +44,14 @@ public struct OriginCatchUp: Sendable, Equatable {
     }
 }
 
+/// The setting that keeps Spock's apply workers from applying while the origins move.
+public enum SpockApplyGate {
+    public static let parameter = "spock.readonly"
+    public static let closedValue = "all"
+}
+
 public enum OriginHandoffSQL {
+    public static let gate = "SELECT coalesce(current_setting('\(SpockApplyGate.parameter)', true), '') AS gate"
     public static let inRecovery = "SELECT pg_catalog.pg_is_in_recovery()::text AS recovery"
 
     /// Local subscriptions whose slot-named origin is behind the provider node's origin. A node
@@ -72,20 +85,36 @@ public enum OriginHandoffSQL {
 
     /// The apply worker started first and holds its origin.
     public static func workerCameFirst(_ error: Error) -> Bool { "\(error)".contains("is already active") }
+
+    /// The process holding the origin, from PostgreSQL's "… is already active for PID n".
+    public static func holder(_ error: Error) -> Int32? {
+        let text = "\(error)"
+        guard let range = text.range(of: "already active for PID ") else { return nil }
+        return Int32(text[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    public static func terminate(_ pid: Int32) -> String {
+        "SELECT pg_catalog.pg_terminate_backend(\(pid))::text AS result"
+    }
 }
 
-/// The promotion side of the hand-off: sessions opened before `pg_ctl promote`, then
-/// `settle` polls until recovery has ended and moves the origins. Every wait is bounded.
+/// The promotion side of the hand-off: sessions opened before `pg_ctl promote`; the caller
+/// closes the gate (`waitForGate`), promotes while `settle` polls, opens the gate, `close()`s.
+/// Every wait is bounded.
 public final class OriginHandoff: Sendable {
     let sessions: [(database: String, session: SQLSession)]
     let logger: Logger
+    /// Test-only fault injection (`STAZ_FAULT_HANDOFF_DELAY_MS`): the hand-off starts this much
+    /// after recovery ended, so the apply workers certainly come first.
+    let injectedDelay: Duration
 
-    init(sessions: [(database: String, session: SQLSession)], logger: Logger) {
-        self.sessions = sessions; self.logger = logger
+    init(sessions: [(database: String, session: SQLSession)], logger: Logger, injectedDelay: Duration = .zero) {
+        self.sessions = sessions; self.logger = logger; self.injectedDelay = injectedDelay
     }
 
     /// nil unless the mesh runs on Spock; with several databases, logs why nothing is moved.
-    public static func prepare(mesh: MeshSection?, connector: MeshConnector, logger: Logger) async -> OriginHandoff? {
+    public static func prepare(mesh: MeshSection?, connector: MeshConnector, logger: Logger,
+                               environment: [String: String] = [:]) async -> OriginHandoff? {
         guard let mesh, mesh.provider == .spock else { return nil }
         guard mesh.databases.count == 1 else {
             logger.warning("mesh: \(mesh.databases.count) databases on Spock share each provider node's replication origin: after this promotion, changes the apply workers received before it may be applied twice")
@@ -99,41 +128,95 @@ public final class OriginHandoff: Sendable {
                 logger.warning("mesh: cannot prepare the origin hand-off in \(database): \(error)")
             }
         }
-        return sessions.isEmpty ? nil : OriginHandoff(sessions: sessions, logger: logger)
+        let delay = environment["STAZ_FAULT_HANDOFF_DELAY_MS"].flatMap(Int.init).map { Duration.milliseconds($0) } ?? .zero
+        return sessions.isEmpty ? nil : OriginHandoff(sessions: sessions, logger: logger, injectedDelay: delay)
+    }
+
+    /// Polls until the server's sessions see the gate `closed` (or open): a backend sees a
+    /// reloaded setting only after the postmaster, whose children (the apply workers) inherit
+    /// it. False when it did not within `within`.
+    public func waitForGate(closed: Bool, within: Duration) async -> Bool {
+        guard let session = sessions.first?.session else { return false }
+        let deadline = ContinuousClock.now + within
+        while ContinuousClock.now < deadline, !Task.isCancelled {
+            if let row = try? await session.query(OriginHandoffSQL.gate, timeout: 1).first {
+                let value = (row["gate"] ?? nil) ?? ""
+                if (value == SpockApplyGate.closedValue) == closed { return true }
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    public func close() {
+        for (_, session) in sessions { session.close() }
     }
 
     /// Polls every 2 ms (each poll bounded by one second) until recovery has ended, then moves
-    /// every origin that is behind. Gives up after `within`, or when cancelled.
-    public func settle(within: Duration) async {
-        defer { for (_, session) in sessions { session.close() } }
+    /// every origin that is behind, retrying while a worker holds one. Gives up at `within`,
+    /// or when cancelled. True when no origin is left behind.
+    /// `gated`: the gate is closed, so a worker holding an origin has applied nothing and is
+    /// stopped (its supervisor restarts it once the gate is open).
+    @discardableResult
+    public func settle(within: Duration, gated: Bool) async -> Bool {
         let deadline = ContinuousClock.now + within
+        var settled = true
         for (database, session) in sessions {
+            var recovered = false
             while ContinuousClock.now < deadline, !Task.isCancelled {
                 guard let row = try? await session.query(OriginHandoffSQL.inRecovery, timeout: 1).first else { break }
-                if (row["recovery"] ?? nil) == "false" {
-                    await catchUp(database: database, session: session)
-                    break
-                }
+                if (row["recovery"] ?? nil) == "false" { recovered = true; break }
                 try? await Task.sleep(for: .milliseconds(2))
             }
+            guard recovered else { settled = false; continue }
+            if injectedDelay > .zero { try? await Task.sleep(for: injectedDelay) }
+            if await !catchUp(database: database, session: session, deadline: deadline, gated: gated) { settled = false }
         }
+        return settled
     }
 
-    private func catchUp(database: String, session: SQLSession) async {
-        let rows: [[String: String?]]
-        do { rows = try await session.query(OriginHandoffSQL.behind, timeout: 5) } catch {
-            logger.warning("mesh: \(database): cannot read the replayed origins after the promotion: \(error)")
-            return
-        }
-        for item in OriginHandoffSQL.parse(rows, database: database) {
-            do {
-                _ = try await session.query(OriginHandoffSQL.advance(item), timeout: 5)
-                logger.info("mesh: \(database): subscription \(item.subscription) resumes from \(item.replayed), what this member replayed (its own origin said \(item.own))")
-            } catch where OriginHandoffSQL.workerCameFirst(error) {
-                logger.warning("mesh: \(database): the apply worker of \(item.subscription) started before staz could move its origin from \(item.own) to \(item.replayed): changes of its provider in that range may be applied twice")
-            } catch {
-                logger.warning("mesh: \(database): cannot move the origin of \(item.subscription) to \(item.replayed): \(error)")
+    /// Moves every origin that is behind; an origin a worker holds is tried again every millisecond
+    /// (a restarted worker takes several to reach its origin).
+    /// Behind the gate the worker is stopped first: it exits by itself at the first change it
+    /// receives, but with nothing to receive it would keep the origin.
+    private func catchUp(database: String, session: SQLSession, deadline: ContinuousClock.Instant, gated: Bool) async -> Bool {
+        var held: [String: OriginCatchUp] = [:]
+        var stopped: Set<Int32> = []
+        while !Task.isCancelled {
+            let rows: [[String: String?]]
+            do { rows = try await session.query(OriginHandoffSQL.behind, timeout: 5) } catch {
+                logger.warning("mesh: \(database): cannot read the replayed origins after the promotion: \(error)")
+                return false
             }
+            let behind = OriginHandoffSQL.parse(rows, database: database)
+            if behind.isEmpty { return true }
+            var failed = false
+            for item in behind {
+                do {
+                    _ = try await session.query(OriginHandoffSQL.advance(item), timeout: 5)
+                    held[item.subscription] = nil
+                    logger.info("mesh: \(database): subscription \(item.subscription) resumes from \(item.replayed), what this member replayed (its own origin said \(item.own))")
+                } catch where OriginHandoffSQL.workerCameFirst(error) {
+                    held[item.subscription] = item
+                    if gated, let pid = OriginHandoffSQL.holder(error), !stopped.contains(pid) {
+                        stopped.insert(pid)
+                        _ = try? await session.query(OriginHandoffSQL.terminate(pid), timeout: 5)
+                        logger.info("mesh: \(database): stopped the apply worker of \(item.subscription) (pid \(pid)) behind the gate, to move its origin")
+                    }
+                } catch {
+                    logger.warning("mesh: \(database): cannot move the origin of \(item.subscription) to \(item.replayed): \(error)")
+                    failed = true
+                }
+            }
+            if failed { return false }
+            if ContinuousClock.now >= deadline {
+                for item in held.values.sorted(by: { $0.subscription < $1.subscription }) {
+                    logger.warning("mesh: \(database): the apply worker of \(item.subscription) kept its origin until the hand-off gave up: it resumes from \(item.own), not \(item.replayed); changes of its provider in that range may be applied twice")
+                }
+                return false
+            }
+            try? await Task.sleep(for: .milliseconds(1))
         }
+        return false
     }
 }

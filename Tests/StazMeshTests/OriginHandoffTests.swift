@@ -26,6 +26,17 @@ import StazCore
         struct Other: Error {}
         #expect(OriginHandoffSQL.workerCameFirst(Refusal()))
         #expect(!OriginHandoffSQL.workerCameFirst(Other()))
+        // Behind the gate that worker is stopped: its pid comes from the refusal.
+        #expect(OriginHandoffSQL.holder(Refusal()) == 4242)
+        #expect(OriginHandoffSQL.holder(Other()) == nil)
+        #expect(OriginHandoffSQL.terminate(4242) == "SELECT pg_catalog.pg_terminate_backend(4242)::text AS result")
+    }
+
+    @Test func theGateIsSpocksReadOnlyModeForEveryone() {
+        // `all` also stops the apply workers (spock_apply.c, replication_handler); `user` would not.
+        #expect(SpockApplyGate.parameter == "spock.readonly")
+        #expect(SpockApplyGate.closedValue == "all")
+        #expect(OriginHandoffSQL.gate.contains("current_setting('spock.readonly', true)"))
     }
 
     @Test func theOriginListSkipsNodeIdsThatAreAlsoNamedOrigins() {

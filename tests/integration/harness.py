@@ -41,6 +41,8 @@ class Cluster:
         os.chown(self.dir, postgres.pw_uid, postgres.pw_gid)
         os.chmod(self.dir, 0o755)
         self.members = {}
+        # Extra environment for every daemon started from now on (test-only fault injection).
+        self.daemon_env = {}
         self.view_errors = {}
         self.events = []  # (wall clock offset, text): printed when a test fails
         self.started_at = time.monotonic()

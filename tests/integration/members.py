@@ -130,7 +130,7 @@ class Member:
         postgres = pwd.getpwnam("postgres")
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": self.cluster.dir,
                "USER": "postgres", "LOGNAME": "postgres", "LANG": "C.UTF-8",
-               "PYTHONUNBUFFERED": "1"}
+               "PYTHONUNBUFFERED": "1", **self.cluster.daemon_env}
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [self.daemon, self.config_path], cwd=self.cluster.dir, env=env,

@@ -55,10 +55,13 @@ class ZoneWriter:
         self._thread.join(timeout=30)
 
 
-def start_mesh(make_cluster, register, synchronous_mode):
+def start_mesh(make_cluster, register, synchronous_mode, daemon_env=None):
     """3 zones x 2 members with HAProxy per zone, mesh replicating, slot copies ready.
-    `mesh.converged_after`: seconds from starting the daemons to 6 subscriptions replicating."""
+    `mesh.converged_after`: seconds from starting the daemons to 6 subscriptions replicating.
+    `daemon_env`: scope -> extra environment of that zone's daemons."""
     mesh = Mesh(make_cluster, register=register, reconcile_interval=2)
+    for scope, env in (daemon_env or {}).items():
+        mesh.zones[scope].daemon_env.update(env)
     started = time.monotonic()
     mesh.add_members(per_zone=2, dcs={"synchronous_mode": synchronous_mode})
     for cluster in mesh.zones.values():

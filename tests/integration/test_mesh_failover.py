@@ -31,7 +31,12 @@ def divergence_reports(mesh, scope):
 
 
 def test_switchover_and_node_loss_in_sync_mode_lose_nothing(request, make_cluster, profile):
-    mesh = start_mesh(make_cluster, request.node.staz_clusters.append, "on")
+    # On Spock, zone-a's promoted member moves its subscriptions' origins only 2 s after
+    # recovery ended (fault injection), so Spock's apply workers certainly start first: they
+    # must apply nothing until the origins moved, or what the provider's held slot copy sends
+    # again is applied twice. pglogical has no hand-off; the setting does nothing there.
+    mesh = start_mesh(make_cluster, request.node.staz_clusters.append, "on",
+                      daemon_env={"zone-a": {"STAZ_FAULT_HANDOFF_DELAY_MS": "2000"}})
     writers = {scope: ZoneWriter(mesh, scope, index).start() for index, scope in enumerate(mesh.scopes)}
     try:
         for writer in writers.values():
@@ -78,6 +83,14 @@ def test_switchover_and_node_loss_in_sync_mode_lose_nothing(request, make_cluste
         print(f"  {scope} divergence reports: {divergence_reports(mesh, scope)}")
     assert lost == 0, f"acknowledged rows missing: {missing}"
     assert not duplicated, f"rows applied twice (keyless table): {duplicated}"
+    if mesh.provider == "spock":
+        with open(zone_a.members[new_a].log_path, errors="replace") as handle:
+            log = handle.read()
+        for line in log.splitlines():
+            if "gate" in line or "resumes from" in line or "apply worker" in line:
+                print(f"HANDOFF {new_a}: {line}")
+        assert "resumes from" in log, f"{new_a} never moved a subscription's origin"
+        assert "may be applied twice" not in log, f"{new_a} reports a hand-off it lost"
     # The promoted member kept the mesh slots: the subscriptions from zone-a use them.
     slots = mesh.sql("zone-a", "SELECT count(*) FROM pg_replication_slots WHERE plugin = "
                      f"'{mesh.output_plugin}' AND NOT coalesce(wal_status = 'lost', false)", database=MESH_DATABASE)
