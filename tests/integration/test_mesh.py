@@ -4,12 +4,42 @@ members each, one shared etcd, every member configured with the same `mesh` sect
 data directories the zone leaders build the full mesh themselves; reconciliation is idempotent
 and repairs a dropped subscription and an overridden setting."""
 
+import os
+import subprocess
 import time
 
 import pytest
 
-from mesh_harness import MESH_KEYLESS_TABLE, MESH_TABLE, Mesh
-from support import NotYet, psql, wait_until
+from mesh_harness import MESH_DATABASE, MESH_KEYLESS_TABLE, MESH_TABLE, Mesh
+from support import PG_BIN, SUPERUSER_PASSWORD, NotYet, psql, wait_until
+
+# MeshCatalogLock.key in StazMesh: every staz writer of the subscription catalog holds it.
+MESH_CATALOG_LOCK = 0x7374617A6D657368
+LOCK_HOLDER = "staz-test-catalog-lock"
+
+
+def hold_catalog_lock(port):
+    """A session holding the mesh catalog lock, as the integrity check does while it pauses a
+    subscription; released by release_catalog_lock."""
+    env = dict(os.environ, PGPASSWORD=SUPERUSER_PASSWORD, PGAPPNAME=LOCK_HOLDER)
+    holder = subprocess.Popen([f"{PG_BIN}/psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+                               "-d", MESH_DATABASE, "-Atc", f"SELECT pg_advisory_lock({MESH_CATALOG_LOCK})",
+                               "-c", "SELECT pg_sleep(300)"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def held():
+        code, out, _ = psql(port, "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                            f"WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = '{LOCK_HOLDER}'")
+        if code != 0 or out != "1":
+            raise NotYet("catalog lock not held yet")
+        return True
+    wait_until(held, 10, "the test session holds the mesh catalog lock")
+    return holder
+
+
+def release_catalog_lock(port, holder):
+    psql(port, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{LOCK_HOLDER}'")
+    holder.wait(timeout=10)
 
 pytestmark = pytest.mark.staz_only
 
@@ -232,8 +262,26 @@ def test_membership_change_moves_every_dsn(mesh, profile):
     mesh.wait_rows("zone-c", [30, 31], timeout=30)
     mesh.wait_rows("zone-a", [31], timeout=30)
 
-    replica.start()
-    zone_a.wait_for_healthy(replicas=1, timeout=120)
+    # The second switch is interleaved with another writer of zone-b's subscription catalog
+    # (a session holding the catalog lock, as the integrity check does while it pauses): the
+    # reconciler waits for it instead of writing over it, then switches.
+    zone_b_leader = mesh.leader_member("zone-b")
+    holder = hold_catalog_lock(zone_b_leader.pg_port)
+    try:
+        replica.start()
+        zone_a.wait_for_healthy(replicas=1, timeout=120)
+
+        def own_with_replica():
+            own, _ = zone_a_dsns()
+            if port not in own:
+                raise NotYet(f"own={own}")
+            return True
+        wait_until(own_with_replica, 60, f"zone-a's own DSN with {replica.name} again")
+        time.sleep(3 * mesh.reconcile_interval)
+        own, provider = zone_a_dsns()
+        assert port not in provider, f"zone-b switched its subscription while another writer held the lock: {provider}"
+    finally:
+        release_catalog_lock(zone_b_leader.pg_port, holder)
 
     def with_replica():
         own, provider = zone_a_dsns()
