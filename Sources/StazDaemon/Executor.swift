@@ -331,7 +331,7 @@ extension HAController {
         guard let handoff else { return false }
         spockApplyGateClosed = true
         do {
-            _ = try await writePostgresConfiguration(recovery: currentRecovery)
+            _ = try await writePostgresConfiguration(recovery: recoveryForRunningStandby(lastObservation))
             try await postgres.reload()
         } catch {
             logger.warning("mesh: cannot close Spock's apply gate before the promotion: \(error)")
@@ -391,7 +391,7 @@ extension HAController {
         } catch {
             settling?.cancel()
             await settling?.value
-            await openSpockApplyGate(handoff, recovery: currentRecovery)
+            await openSpockApplyGate(handoff, recovery: recoveryForRunningStandby(lastObservation))
             throw error
         }
         await settling?.value
