@@ -113,6 +113,24 @@ public enum HeldSlots {
         return actions
     }
 
+    /// Slots whose walsender serves a member that no longer leads its subscriber zone: the zone
+    /// has a new leader since the last round (`previousLeaders` → `leaders`, zone → leader name;
+    /// a zone seen for the first time or without a leader is no change) and the slot, one of
+    /// that zone's subscriptions (`subscriberSlots`, from its ledger), is still in use. A
+    /// partitioned old primary keeps its connection until `wal_sender_timeout`, and while it
+    /// does the held copy cannot take the slot's place: ending that walsender lets the swap
+    /// happen before the promoted member's apply workers come back (they wait behind staz's
+    /// gate and Spock's restart delay, or pglogical's).
+    public static func staleWalsenders(previousLeaders: [String: String], leaders: [String: String],
+                                       subscriberSlots: [String: Set<String>], slots: [ProviderSlotObserved]) -> [String] {
+        let changed = Set(leaders.compactMap { zone, leader in
+            previousLeaders[zone].map { $0 != leader } == true ? zone : nil
+        })
+        let theirs = changed.reduce(into: Set<String>()) { $0.formUnion(subscriberSlots[$1] ?? []) }
+        return slots.filter { $0.active && !HeldSlotName.isHeld($0.name) && theirs.contains($0.name) }
+            .map(\.name).sorted()
+    }
+
     /// The subscriber side: how far this zone's standbys have applied each subscription. An
     /// origin's last applied commit (`remote`) is theirs once every standby has flushed our WAL
     /// past the local commit (`local`). Without standbys nothing can be promoted that lacks it.
@@ -138,6 +156,16 @@ public enum HeldSlots {
 }
 
 public enum HeldSlotQueries {
+    /// Ends the walsender of `slot` (see `HeldSlots.staleWalsenders`).
+    public static func endWalsender(slot: String) -> String {
+        "SELECT coalesce(bool_and(pg_catalog.pg_terminate_backend(active_pid)), false)::text AS ended "
+            + "FROM pg_catalog.pg_replication_slots WHERE slot_name = \(literal(slot)) AND active"
+    }
+
+    public static func slotActive(_ slot: String) -> String {
+        "SELECT coalesce(bool_or(active), false)::text AS active FROM pg_catalog.pg_replication_slots WHERE slot_name = \(literal(slot))"
+    }
+
     /// Every non-temporary logical slot of `plugin` on the primary (none on a standby).
     public static func slots(plugin: String) -> String {
         """

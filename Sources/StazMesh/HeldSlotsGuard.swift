@@ -34,10 +34,30 @@ extension MeshIntegrityGuard {
         return ((count, flushed), slots)
     }
 
-    /// Provider side: one round of `HeldSlots.plan` on our primary's slots. A failed action is
-    /// logged and the round goes on; the next round plans again from what exists.
-    func keepHeldSlots(_ slots: [ProviderSlotObserved], standbyConfirmed: [String: LSN]) async throws {
+    /// Provider side: ends the walsenders `HeldSlots.staleWalsenders` names (waiting up to two
+    /// seconds for each slot to be free), then one round of `HeldSlots.plan` on our primary's
+    /// slots. A failed action is logged and the round goes on; the next round plans again from
+    /// what exists.
+    func keepHeldSlots(_ observed: [ProviderSlotObserved], standbyConfirmed: [String: LSN], stale: [String]) async throws {
         let timeout = environment.connector.statementTimeout
+        var slots = observed
+        if !stale.isEmpty {
+            let server = try await environment.connector.open(nil)
+            defer { server.close() }
+            for slot in stale {
+                _ = try await server.query(HeldSlotQueries.endWalsender(slot: slot), timeout: timeout)
+                logger.info("mesh held slots: ended the walsender of slot \(slot): its subscriber zone has a new leader")
+                let deadline = ContinuousClock.now + .seconds(2)
+                while ContinuousClock.now < deadline {
+                    let active = try await server.query(HeldSlotQueries.slotActive(slot), timeout: timeout).first?["active"] ?? nil
+                    if active != "true" {
+                        if let index = slots.firstIndex(where: { $0.name == slot }) { slots[index].active = false }
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+        }
         for action in HeldSlots.plan(slots: slots, standbyConfirmed: standbyConfirmed) {
             guard environment.isLeader() else { return }
             let session = try await environment.connector.open(action.database)

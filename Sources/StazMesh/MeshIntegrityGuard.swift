@@ -48,6 +48,8 @@ public actor MeshIntegrityGuard {
     /// most every `standbyConfirmedInterval` seconds: each write is an etcd revision).
     var standbyConfirmedSavedAt: Double = 0
     public var standbyConfirmedInterval: Double = 5
+    /// Each peer zone's leader as last seen (node name → member name), to notice a new one.
+    var peerLeaders: [String: String] = [:]
 
     public init(environment: Environment, logger: Logger) {
         self.environment = environment; self.logger = logger
@@ -60,6 +62,8 @@ public actor MeshIntegrityGuard {
                     logOnce(["integrity check failed: \(MeshDSN.redactedText("\(error)"))"], warning: true)
                 }
             }
+            // Leaders seen in an earlier term are no reference for the next one.
+            if !environment.isLeader() { peerLeaders = [:] }
             try? await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
         }
     }
@@ -70,11 +74,13 @@ public actor MeshIntegrityGuard {
         var providers: [String: ProviderZoneView] = [:]
         var peerStandbyConfirmed: [String: LSN] = [:]
         var peerLedgers: [String: MeshLedger] = [:]
+        var leaders: [String: String] = [:]
         for zone in mesh.peers {
             // An unreadable zone counts as "no leader": its subscriptions are paused, which
             // costs nothing while we cannot tell what its primary is.
             let cluster = try? await environment.zoneCluster(zone.scope)
             if let cluster { peerLedgers[zone.nodeName] = MeshLedger.parse(cluster.mesh) }
+            if let leader = cluster?.leader?.name { leaders[zone.nodeName] = leader }
             if let cluster, cluster.leader != nil {
                 peerStandbyConfirmed.merge(peerLedgers[zone.nodeName]?.standbyConfirmed ?? [:]) { first, _ in first }
             }
@@ -98,6 +104,9 @@ public actor MeshIntegrityGuard {
                                      originLocalLSN: $0.localLSN.flatMap(LSN.init(text:)))
             }
         }
+        // Taken in at once: a round that fails later must not end the new leader's walsenders.
+        let previousLeaders = peerLeaders
+        peerLeaders.merge(leaders) { _, new in new }
         let ledger = MeshLedger.parse(try await environment.loadLedger())
         let clock = Date().timeIntervalSince1970
         let (settled, settledLines) = GapVerification.settle(ledger, providerLedgers: peerLedgers, clock: clock)
@@ -128,7 +137,10 @@ public actor MeshIntegrityGuard {
         logOnce(plan.notes, warning: false)
         environment.publish(plan.ledger, plan.notes)
         if environment.isLeader() {
-            try await keepHeldSlots(held.slots, standbyConfirmed: peerStandbyConfirmed)
+            let stale = HeldSlots.staleWalsenders(previousLeaders: previousLeaders, leaders: leaders,
+                                                  subscriberSlots: peerLedgers.mapValues { Set($0.standbyConfirmed.keys) },
+                                                  slots: held.slots)
+            try await keepHeldSlots(held.slots, standbyConfirmed: peerStandbyConfirmed, stale: stale)
         }
     }
 

@@ -79,6 +79,26 @@ struct HeldSlotsTests {
                              originLocalLSN: local.flatMap(LSN.init(text:)))
     }
 
+    /// A subscriber zone with a new leader: the walsenders still serving its slots serve the
+    /// old primary (a partitioned one keeps them until wal_sender_timeout) and are ended.
+    @Test func aSubscriberZoneWithANewLeaderHasItsWalsendersEnded() {
+        let other = "pgl_app_zone3_sub_zone3_zone1"
+        let slots = [Self.observed(Self.slot, at: "0/5000000"), Self.observed(Self.held, at: "0/4000000"),
+                     Self.observed(other, at: "0/5000000")]
+        let subscriberSlots: [String: Set<String>] = ["zone2": [Self.slot], "zone3": [other]]
+        let stale = { (previous: [String: String], now: [String: String], slots: [ProviderSlotObserved]) in
+            HeldSlots.staleWalsenders(previousLeaders: previous, leaders: now, subscriberSlots: subscriberSlots, slots: slots)
+        }
+        #expect(stale(["zone2": "b1", "zone3": "c1"], ["zone2": "b2", "zone3": "c1"], slots) == [Self.slot])
+        // Same leaders, a zone seen for the first time, a zone without a leader: nothing.
+        #expect(stale(["zone2": "b1", "zone3": "c1"], ["zone2": "b1", "zone3": "c1"], slots).isEmpty)
+        #expect(stale([:], ["zone2": "b2", "zone3": "c1"], slots).isEmpty)
+        #expect(stale(["zone2": "b1"], ["zone3": "c1"], slots).isEmpty)
+        // An idle slot has no walsender to end (the plan swaps it anyway).
+        let idle = [Self.observed(Self.slot, active: false, at: "0/5000000"), Self.observed(Self.held, at: "0/4000000")]
+        #expect(stale(["zone2": "b1"], ["zone2": "b2"], idle).isEmpty)
+    }
+
     @Test func standbysConfirmAnOriginOnceTheyFlushedItsLocalCommit() {
         let sub = Self.progress(origin: "0/5000000", local: "0/9000000")
         let behind = HeldSlots.standbyConfirmed(previous: [Self.slot: LSN(0x4000000)], subscriptions: [sub],

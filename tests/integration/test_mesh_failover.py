@@ -189,7 +189,8 @@ def test_peer_changes_confirmed_by_a_lost_primary_reach_its_successor(request, m
     confirm changes its synchronous standby never received. The provider's slot is then past
     them: when that primary dies and the standby takes over, nothing sends them again unless
     staz does. Forced here: zone-a's standby is held behind while zone-b's rows are applied and
-    confirmed by zone-a's primary, which is then lost."""
+    confirmed by zone-a's primary, which is then lost, its apply workers still connected to
+    their providers (as a partitioned primary's would be)."""
     mesh = start_mesh(make_cluster, request.node.staz_clusters.append, "on")
     zone_a = mesh.zones["zone-a"]
     old = zone_a.leader_name()
@@ -237,16 +238,34 @@ def test_peer_changes_confirmed_by_a_lost_primary_reach_its_successor(request, m
         mesh.note(f"rows {rows[0]}..{rows[-1]} of zone-b applied by {old} and confirmed (slot "
                   f"{slot} at {position} >= {written}); {old} wrote up to {primary_wal}, "
                   f"{replica.name} flushed only {standby_flush}")
+        # Its apply workers are stopped first and outlive it: their connections stay open, as
+        # a partitioned primary's do, so each provider's walsender for zone-a keeps its slot
+        # until wal_sender_timeout (60 s) unless staz ends it.
+        code, out, err = psql(zone_a.members[old].pg_port,
+                              "SELECT pid FROM pg_stat_activity WHERE backend_type ILIKE '%apply%'")
+        assert code == 0 and out, f"no apply workers on {old}: {err}"
+        stale_workers = [int(pid) for pid in out.split()]
+        for pid in stale_workers:
+            freeze_process(pid)
         zone_a.members[old].crash()
         fault = time.monotonic()
-        mesh.note(f"zone-a: kill -9 of {old} (staz + postgres)")
+        mesh.note(f"zone-a: apply workers {stale_workers} of {old} stopped, then kill -9 of {old} (staz + postgres)")
     finally:
         # After the primary: what sits unread in the stopped receiver's socket dies with it.
         os.kill(int(receiver), signal.SIGKILL)
-    new = zone_a.wait_for_new_leader({old}, profile.failover_timeout)
-    promoted = time.monotonic()
-    assert new == replica.name, f"zone-a promoted {new}, not its synchronous standby {replica.name}"
-    mesh.wait_replicating(timeout=60)
+    try:
+        new = zone_a.wait_for_new_leader({old}, profile.failover_timeout)
+        promoted = time.monotonic()
+        assert new == replica.name, f"zone-a promoted {new}, not its synchronous standby {replica.name}"
+        # Half of wal_sender_timeout: the walsenders of the stopped workers must not be what
+        # ends the wait.
+        mesh.wait_replicating(timeout=30)
+    finally:
+        for pid in stale_workers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
     replicating = time.monotonic()
 
     def present():
