@@ -45,14 +45,18 @@ public enum MeshQueries {
 
     public static let databases = "SELECT datname::text AS name FROM pg_catalog.pg_database WHERE datallowconn"
 
-    /// Logical slots of the provider's plugin, with the lag of their consumer.
+    /// Logical slots of the provider's plugin, with the lag of their consumer. PostgreSQL
+    /// shows no `replay_lag` once a consumer has caught up and nothing new is written: that is
+    /// no lag (0), not an unknown one.
     public static func outgoingSlots(plugin: String) -> String {
         """
         SELECT s.slot_name::text AS name, s.database::text AS database, s.active::text AS active,
                s.confirmed_flush_lsn::text AS confirmed_flush_lsn,
                CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL
                     ELSE pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint::text END AS lag_bytes,
-               extract(epoch FROM r.replay_lag)::text AS lag_seconds, r.application_name AS consumer
+               CASE WHEN r.replay_lag IS NOT NULL THEN extract(epoch FROM r.replay_lag)::text
+                    WHEN r.replay_lsn IS NOT NULL AND r.replay_lsn >= r.sent_lsn THEN '0' END AS lag_seconds,
+               r.application_name AS consumer
           FROM pg_catalog.pg_replication_slots s
           LEFT JOIN pg_catalog.pg_stat_replication r ON r.pid = s.active_pid
          WHERE s.slot_type = 'logical' AND s.plugin = \(literal(plugin))

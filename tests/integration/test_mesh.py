@@ -214,6 +214,19 @@ def test_stazctl_mesh_and_replicated_ddl(mesh, profile):
     bad = mesh.first.ctl("mesh", "ddl", "CREATE TABLE public.ddl_demo (id int)", check=False)
     assert bad.returncode != 0 and "already exists" in (bad.stdout + bad.stderr)
 
+    # Apply lag in seconds for every outgoing slot in use: a caught-up consumer is 0, not blank.
+    def lag_seconds():
+        missing = []
+        for scope in mesh.scopes:
+            for slot in (mesh.mesh_status(scope) or {}).get("slots", []):
+                if slot.get("active") and not slot.get("held") and slot.get("lag_seconds") is None:
+                    missing.append(f"{scope}/{slot.get('name')}")
+        if missing:
+            raise NotYet(f"no lag in seconds: {missing}")
+        return True
+    wait_until(lag_seconds, 30, "every active mesh slot has an apply lag in seconds")
+
+
 
 def test_membership_change_moves_every_dsn(mesh, profile):
     """A zone's DSN follows its member keys: when a member is lost, subscribers in the other
