@@ -50,7 +50,7 @@ public enum MeshParameterRules {
         // waiting for a local flush): held slots on the providers (StazMesh `HeldSlots`) close
         // that gap for both.
         parameters[provider.synchronousCommitParameter] = synchronousMode ? "on" : nil
-        for (name, value) in exceptionSettings(provider) { parameters[name] = .string(value) }
+        for (name, value) in spockApplySettings(provider) { parameters[name] = .string(value) }
 
         let peers = mesh.zones.count - 1
         let needed = sizes(databases: mesh.databases.count, peers: max(0, peers))
@@ -71,7 +71,7 @@ public enum MeshParameterRules {
             (mesh.provider.conflictResolutionParameter, "last_update_wins"),
         ]
         if synchronousMode { settings.append((mesh.provider.synchronousCommitParameter, "on")) }
-        settings += exceptionSettings(mesh.provider)
+        settings += spockApplySettings(mesh.provider)
         return settings
     }
 
@@ -83,10 +83,12 @@ public enum MeshParameterRules {
     /// replays each change in a subtransaction and keeps every one that succeeds, so only a
     /// change that really fails is skipped; logging only those (`discard`) makes every row of
     /// `spock.exception_log` a skipped change, which the mesh reports. pglogical has no such
-    /// mode.
-    public static func exceptionSettings(_ provider: MeshProviderKind) -> [(name: String, value: String)] {
+    /// mode. The conflicts Spock resolves are kept in `spock.resolutions`
+    /// (`save_resolutions`), which the mesh counts; pglogical only logs them.
+    public static func spockApplySettings(_ provider: MeshProviderKind) -> [(name: String, value: String)] {
         guard provider == .spock else { return [] }
-        return [("spock.exception_behaviour", "discard"), ("spock.exception_logging", "discard")]
+        return [("spock.exception_behaviour", "discard"), ("spock.exception_logging", "discard"),
+                ("spock.save_resolutions", "on")]
     }
 
     /// Settings checked for containing an entry rather than for equality.

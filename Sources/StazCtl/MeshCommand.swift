@@ -164,6 +164,7 @@ func renderMesh(_ zones: [MeshZoneView]) -> String {
         }
         out += PrettyTable(columns: ["Database", "Subscription", "From", "Status", "Lag bytes", "Lag s"], rows: rows,
                            alignments: ["Lag bytes": .right, "Lag s": .right], title: title).render() + "\n"
+        for database in status["databases"]?.arrayValue ?? [] { out += renderApplyOutcomes(database) }
         if let last = status["last_reconcile"]?.objectValue {
             let converged = last["converged"] == true
             out += " last reconcile: \(last["at"]?.stringValue ?? "?") \(converged ? "converged" : "NOT converged")\n"
@@ -177,6 +178,28 @@ func renderMesh(_ zones: [MeshZoneView]) -> String {
         out += renderIntegrity(.object(status))
     }
     return out
+}
+
+/// Spock's apply outcomes in one database: conflicts resolved and changes skipped (absent with
+/// pglogical, which keeps neither).
+func renderApplyOutcomes(_ database: JSONValue) -> String {
+    var parts: [String] = []
+    if let resolved = database["conflicts_resolved"]?.intValue {
+        var text = "\(resolved) conflicts resolved"
+        if let last = database["last_conflict"]?.stringValue {
+            text += " (last: \(last) at \(database["last_conflict_at"]?.stringValue ?? "?"))"
+        }
+        parts.append(text)
+    }
+    if let skipped = database["skipped_changes"]?.intValue {
+        var text = "\(skipped) changes skipped"
+        if skipped > 0, let error = database["last_skipped_error"]?.stringValue {
+            text += " (last: \(error) at \(database["last_skipped_at"]?.stringValue ?? "?"))"
+        }
+        parts.append(text)
+    }
+    guard !parts.isEmpty else { return "" }
+    return " \(database["name"]?.stringValue ?? "?"): \(parts.joined(separator: ", "))\n"
 }
 
 /// The integrity check's findings of one zone: the last promotion check per zone, paused

@@ -123,6 +123,11 @@ final class MeshRuntime: Sendable {
                                                 help: "Changes Spock skipped because they failed to apply (spock.exception_log rows).",
                                                 labels: [MeshMetricLabel("database", database.name)], value: Double(skipped.count)))
             }
+            if let conflicts = database.resolvedConflicts {
+                samples.append(MeshMetricSample(name: "staz_mesh_conflicts_resolved",
+                                                help: "Conflicts Spock's apply workers resolved (spock.resolutions rows).",
+                                                labels: [MeshMetricLabel("database", database.name)], value: Double(conflicts.count)))
+            }
             for subscription in database.subscriptions {
                 samples.append(MeshMetricSample(
                     name: "staz_mesh_subscription_up", help: "1 if the subscription is replicating, 0 otherwise.",

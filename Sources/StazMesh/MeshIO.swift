@@ -66,6 +66,8 @@ public enum MeshObserver {
                 if provider.kind == .spock {
                     observed.skippedChanges = MeshQueries.parseSkippedChanges(try await session.query(MeshQueries.skippedChanges,
                                                                                                      timeout: timeout))
+                    observed.resolvedConflicts = MeshQueries.parseResolvedConflicts(
+                        try await session.query(MeshQueries.resolvedConflicts, timeout: timeout))
                 }
             }
             observation.databases.append(observed)

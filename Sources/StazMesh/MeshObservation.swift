@@ -56,6 +56,9 @@ public struct MeshDatabaseObserved: Sendable, Equatable {
     public var settings: [String: MeshSettingObserved] = [:]
     /// Spock: changes its apply workers skipped (`spock.exception_log`); nil with pglogical.
     public var skippedChanges: MeshSkippedChanges?
+    /// Spock: conflicts its apply workers resolved (`spock.resolutions`); nil with pglogical,
+    /// which only logs them (`pglogical.conflict_log_level`).
+    public var resolvedConflicts: MeshResolvedConflicts?
     public init(name: String) { self.name = name }
 
     public func node(_ name: String) -> MeshNodeObserved? { nodes.first { $0.name == name } }
@@ -71,6 +74,18 @@ public struct MeshSkippedChanges: Sendable, Equatable {
     public var latestError: String?
     public init(count: Int, latestAt: String? = nil, latestError: String? = nil) {
         self.count = count; self.latestAt = latestAt; self.latestError = latestError
+    }
+}
+
+/// Rows of `spock.resolutions` (`spock.save_resolutions = on`, MeshParameterRules): each one a
+/// conflict an apply worker resolved (last update wins), the newest described.
+public struct MeshResolvedConflicts: Sendable, Equatable {
+    public var count: Int
+    public var latestAt: String?
+    /// `insert_exists on public.t: apply_remote`, say.
+    public var latest: String?
+    public init(count: Int, latestAt: String? = nil, latest: String? = nil) {
+        self.count = count; self.latestAt = latestAt; self.latest = latest
     }
 }
 

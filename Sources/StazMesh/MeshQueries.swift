@@ -161,6 +161,19 @@ public enum MeshQueries {
         return MeshSkippedChanges(count: count, latestAt: text(row, "latest"), latestError: text(row, "error"))
     }
 
+    /// Spock's resolution log: how many conflicts were resolved, and the newest one.
+    public static let resolvedConflicts = """
+        SELECT count(*)::text AS resolved, max(log_time)::text AS latest,
+               (SELECT concat(conflict_type, ' on ', relname, ': ', conflict_resolution)
+                  FROM spock.resolutions ORDER BY log_time DESC, id DESC LIMIT 1) AS conflict
+          FROM spock.resolutions
+        """
+
+    public static func parseResolvedConflicts(_ rows: [Row]) -> MeshResolvedConflicts? {
+        guard let row = rows.first, let count = text(row, "resolved").flatMap({ Int($0) }) else { return nil }
+        return MeshResolvedConflicts(count: count, latestAt: text(row, "latest"), latest: text(row, "conflict"))
+    }
+
     public static func replicationSets(_ provider: MeshProvider) -> String {
         """
         SELECT rs.set_name::text AS name FROM \(provider.table("replication_set")) rs

@@ -109,6 +109,11 @@ public struct MeshReport: Sendable, Equatable {
             if let at = skipped.latestAt { d["last_skipped_at"] = .string(at) }
             if let error = skipped.latestError { d["last_skipped_error"] = .string(error) }
         }
+        if let conflicts = observed.resolvedConflicts {
+            d["conflicts_resolved"] = .int(Int64(conflicts.count))
+            if let at = conflicts.latestAt { d["last_conflict_at"] = .string(at) }
+            if let latest = conflicts.latest { d["last_conflict"] = .string(latest) }
+        }
         d["subscriptions"] = .array(observed.subscriptions.map { sub in
             var s = JSONObject()
             s["name"] = .string(sub.name)

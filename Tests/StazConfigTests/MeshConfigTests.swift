@@ -164,9 +164,11 @@ import StazCore
         #expect(p["spock.conflict_resolution"] == "last_update_wins")
         #expect(p["spock.synchronous_commit"] == "on")
         // An interrupted transaction is replayed change by change, never discarded whole, and
-        // only the changes that failed are logged (MeshParameterRules.exceptionSettings).
+        // only the changes that failed are logged (MeshParameterRules.spockApplySettings).
         #expect(p["spock.exception_behaviour"] == "discard")
         #expect(p["spock.exception_logging"] == "discard")
+        // Resolved conflicts are kept, so the mesh can count them.
+        #expect(p["spock.save_resolutions"] == "on")
         // 2 databases x 2 peers: 4 outgoing slots, each with a held copy.
         #expect(p["max_replication_slots"] == .int(22))
         #expect(p["max_worker_processes"] == .int(19))

@@ -66,6 +66,24 @@ struct MeshRenderingTests {
     }
 }
 
+struct MeshApplyOutcomeRenderingTests {
+    @Test func spockConflictsAndSkippedChangesAreOneLinePerDatabase() throws {
+        let spock = try JSONValue.parse("""
+        {"name": "app", "conflicts_resolved": 3, "last_conflict": "update_exists on public.t: apply_remote",
+         "last_conflict_at": "2026-12-04 01:00:00+00", "skipped_changes": 0}
+        """)
+        #expect(renderApplyOutcomes(spock)
+                == " app: 3 conflicts resolved (last: update_exists on public.t: apply_remote at 2026-12-04 01:00:00+00), 0 changes skipped\n")
+        let skipped = try JSONValue.parse("""
+        {"name": "app", "conflicts_resolved": 0, "skipped_changes": 1, "last_skipped_error": "boom",
+         "last_skipped_at": "2026-12-04 01:00:01+00"}
+        """)
+        #expect(renderApplyOutcomes(skipped) == " app: 0 conflicts resolved, 1 changes skipped (last: boom at 2026-12-04 01:00:01+00)\n")
+        // pglogical keeps neither: no line.
+        #expect(renderApplyOutcomes(try JSONValue.parse(#"{"name": "app"}"#)) == "")
+    }
+}
+
 struct MeshIntegrityRenderingTests {
     @Test func reportsChecksAndPausedSubscriptionsAreOneLineEach() throws {
         let status = try JSONValue.parse("""

@@ -5,6 +5,7 @@ data directories the zone leaders build the full mesh themselves; reconciliation
 and repairs a dropped subscription and an overridden setting."""
 
 import os
+import re
 import subprocess
 import time
 
@@ -226,6 +227,37 @@ def test_stazctl_mesh_and_replicated_ddl(mesh, profile):
         return True
     wait_until(lag_seconds, 30, "every active mesh slot has an apply lag in seconds")
 
+    if mesh.provider != "spock":
+        # pglogical keeps no record of resolved conflicts (it only logs them): none is claimed.
+        databases = (mesh.mesh_status("zone-c") or {}).get("databases", [])
+        assert databases and all("conflicts_resolved" not in d for d in databases), databases
+        return
+    # A conflict, made on purpose: zone-c holds id 2 that was never replicated (repair mode),
+    # then zone-b inserts id 2. The newer update wins in zone-c, and the resolution is counted.
+    mesh.sql("zone-c", "BEGIN; SELECT spock.repair_mode(true); "
+             "INSERT INTO public.ddl_demo VALUES (2, 'only in c'); COMMIT;")
+    mesh.sql("zone-b", "INSERT INTO public.ddl_demo VALUES (2, 'from b')")
+
+    def newest_wins():
+        value = mesh.sql("zone-c", "SELECT v FROM public.ddl_demo WHERE id = 2")
+        if value != "from b":
+            raise NotYet(f"zone-c's row 2 is {value!r}")
+        return True
+    wait_until(newest_wins, 30, "zone-b's row 2 wins in zone-c")
+
+    def resolved():
+        database = next(d for d in (mesh.mesh_status("zone-c") or {}).get("databases", [{}]) if d.get("name") == MESH_DATABASE)
+        if not database.get("conflicts_resolved"):
+            raise NotYet(f"conflicts_resolved={database.get('conflicts_resolved')}")
+        return database
+    database = wait_until(resolved, 30, "zone-c's GET /mesh counts the resolved conflict")
+    assert "ddl_demo" in database.get("last_conflict", ""), database
+    code, metrics = mesh.leader_member("zone-c").rest("/metrics")
+    counted = re.search(r'^staz_mesh_conflicts_resolved\{[^}]*database="' + MESH_DATABASE + r'"[^}]*\} (\S+)$',
+                        metrics if code == 200 else "", re.M)
+    assert counted and float(counted.group(1)) >= 1, metrics
+    table = mesh.first.ctl("mesh").stdout
+    assert "conflicts resolved" in table, table
 
 
 def test_membership_change_moves_every_dsn(mesh, profile):
