@@ -28,9 +28,13 @@ public struct ProviderSlotObserved: Sendable, Equatable {
     public var confirmed: LSN?
     /// `wal_status = 'lost'`: invalidated, its WAL is gone.
     public var lost: Bool
+    /// When the walsender using it started (the provider's clock, epoch seconds).
+    public var walsenderStartedAt: Double?
 
-    public init(name: String, database: String, active: Bool, confirmed: LSN?, lost: Bool = false) {
+    public init(name: String, database: String, active: Bool, confirmed: LSN?, lost: Bool = false,
+                walsenderStartedAt: Double? = nil) {
         self.name = name; self.database = database; self.active = active; self.confirmed = confirmed; self.lost = lost
+        self.walsenderStartedAt = walsenderStartedAt
     }
 }
 
@@ -115,20 +119,25 @@ public enum HeldSlots {
 
     /// Slots whose walsender serves a member that no longer leads its subscriber zone: the zone
     /// has a new leader since the last round (`previousLeaders` → `leaders`, zone → leader name;
-    /// a zone seen for the first time or without a leader is no change) and the slot, one of
-    /// that zone's subscriptions (`subscriberSlots`, from its ledger), is still in use. A
+    /// a zone seen for the first time or without a leader is no change), the slot is one of
+    /// that zone's subscriptions (`subscriberSlots`, from its ledger), and its walsender started
+    /// before the last round (`previousRoundAt`, the provider's clock), when the old leader still
+    /// led: a later one may already serve the new leader, whose worker must not be cut off. A
     /// partitioned old primary keeps its connection until `wal_sender_timeout`, and while it
     /// does the held copy cannot take the slot's place: ending that walsender lets the swap
-    /// happen before the promoted member's apply workers come back (they wait behind staz's
-    /// gate and Spock's restart delay, or pglogical's).
+    /// happen.
     public static func staleWalsenders(previousLeaders: [String: String], leaders: [String: String],
-                                       subscriberSlots: [String: Set<String>], slots: [ProviderSlotObserved]) -> [String] {
+                                       subscriberSlots: [String: Set<String>], slots: [ProviderSlotObserved],
+                                       previousRoundAt: Double?) -> [String] {
+        guard let previousRoundAt else { return [] }
         let changed = Set(leaders.compactMap { zone, leader in
             previousLeaders[zone].map { $0 != leader } == true ? zone : nil
         })
         let theirs = changed.reduce(into: Set<String>()) { $0.formUnion(subscriberSlots[$1] ?? []) }
-        return slots.filter { $0.active && !HeldSlotName.isHeld($0.name) && theirs.contains($0.name) }
-            .map(\.name).sorted()
+        return slots.filter {
+            $0.active && !HeldSlotName.isHeld($0.name) && theirs.contains($0.name)
+                && ($0.walsenderStartedAt.map { $0 < previousRoundAt } ?? false)
+        }.map(\.name).sorted()
     }
 
     /// The subscriber side: how far this zone's standbys have applied each subscription. An
@@ -169,10 +178,12 @@ public enum HeldSlotQueries {
     /// Every non-temporary logical slot of `plugin` on the primary (none on a standby).
     public static func slots(plugin: String) -> String {
         """
-        SELECT slot_name::text AS name, database::text AS database, active::text AS active,
-               confirmed_flush_lsn::text AS confirmed, coalesce(wal_status, '') AS wal_status
-          FROM pg_catalog.pg_replication_slots
-         WHERE slot_type = 'logical' AND NOT temporary AND plugin = \(literal(plugin))
+        SELECT s.slot_name::text AS name, s.database::text AS database, s.active::text AS active,
+               s.confirmed_flush_lsn::text AS confirmed, coalesce(s.wal_status, '') AS wal_status,
+               extract(epoch FROM a.backend_start)::text AS walsender_started
+          FROM pg_catalog.pg_replication_slots s
+          LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = s.active_pid
+         WHERE s.slot_type = 'logical' AND NOT s.temporary AND s.plugin = \(literal(plugin))
            AND NOT pg_catalog.pg_is_in_recovery()
         """
     }
@@ -183,14 +194,15 @@ public enum HeldSlotQueries {
             return ProviderSlotObserved(name: name, database: MeshQueries.text(row, "database") ?? "",
                                         active: MeshQueries.text(row, "active") == "true",
                                         confirmed: MeshQueries.text(row, "confirmed").flatMap(LSN.init(text:)),
-                                        lost: MeshQueries.text(row, "wal_status") == "lost")
+                                        lost: MeshQueries.text(row, "wal_status") == "lost",
+                                        walsenderStartedAt: MeshQueries.text(row, "walsender_started").flatMap { Double($0) })
         }
     }
 
     /// The physical standbys' lowest flush position (NULL flush counts as nothing flushed) and
     /// how many there are; logical walsenders (the mesh's own) are left out.
     public static let standbys = """
-        SELECT count(*)::text AS standbys,
+        SELECT count(*)::text AS standbys, extract(epoch FROM pg_catalog.clock_timestamp())::text AS server_time,
                min(coalesce(r.flush_lsn, '0/0'::pg_lsn))::text AS flushed
           FROM pg_catalog.pg_stat_replication r
          WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots s

@@ -21,17 +21,19 @@ extension MeshIntegrityGuard {
         plan.ledgerBeforeActions.standbyConfirmed = positions
     }
 
-    /// Both sides' observations in one session: our physical standbys' lowest flush position and
-    /// our primary's logical slots of the provider's plugin.
-    func observeHeldSlots(plugin: String) async throws -> (standbys: (count: Int, flushed: LSN?), slots: [ProviderSlotObserved]) {
+    /// Both sides' observations in one session: our physical standbys' lowest flush position,
+    /// the server's clock and our primary's logical slots of the provider's plugin.
+    func observeHeldSlots(plugin: String) async throws -> (standbys: (count: Int, flushed: LSN?), serverTime: Double?,
+                                                           slots: [ProviderSlotObserved]) {
         let timeout = environment.connector.statementTimeout
         let server = try await environment.connector.open(nil)
         defer { server.close() }
         let row = try await server.query(HeldSlotQueries.standbys, timeout: timeout).first
         let count = row.flatMap { $0["standbys"] ?? nil }.flatMap { Int($0) } ?? 0
         let flushed = row.flatMap { $0["flushed"] ?? nil }.flatMap(LSN.init(text:))
+        let serverTime = row.flatMap { $0["server_time"] ?? nil }.flatMap { Double($0) }
         let slots = HeldSlotQueries.parseSlots(try await server.query(HeldSlotQueries.slots(plugin: plugin), timeout: timeout))
-        return ((count, flushed), slots)
+        return ((count, flushed), serverTime, slots)
     }
 
     /// Provider side: ends the walsenders `HeldSlots.staleWalsenders` names (waiting up to two

@@ -50,6 +50,8 @@ public actor MeshIntegrityGuard {
     public var standbyConfirmedInterval: Double = 5
     /// Each peer zone's leader as last seen (node name → member name), to notice a new one.
     var peerLeaders: [String: String] = [:]
+    /// The provider's clock at the last round's slot observation (`HeldSlots.staleWalsenders`).
+    var lastSlotsObservedAt: Double?
 
     public init(environment: Environment, logger: Logger) {
         self.environment = environment; self.logger = logger
@@ -63,7 +65,7 @@ public actor MeshIntegrityGuard {
                 }
             }
             // Leaders seen in an earlier term are no reference for the next one.
-            if !environment.isLeader() { peerLeaders = [:] }
+            if !environment.isLeader() { peerLeaders = [:]; lastSlotsObservedAt = nil }
             try? await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
         }
     }
@@ -122,6 +124,8 @@ public actor MeshIntegrityGuard {
         plan.ledger.verifiedRanges = answers
         plan.ledgerBeforeActions.verifiedRanges = answers
         let held = try await observeHeldSlots(plugin: provider.outputPlugin)
+        let previousSlotsObservedAt = lastSlotsObservedAt
+        lastSlotsObservedAt = held.serverTime
         publishStandbyConfirmed(&plan, stored: ledger, subscriptions: subscriptions, standbys: held.standbys)
         for report in plan.ledger.divergence where !settled.divergence.contains(report) {
             let line = "mesh divergence: \(report.kind.rawValue) \(report.database)/\(report.subscription) \(report.provider)→\(report.subscriber) \(report.fromLSN)..\(report.toLSN): \(report.action)"
@@ -139,7 +143,7 @@ public actor MeshIntegrityGuard {
         if environment.isLeader() {
             let stale = HeldSlots.staleWalsenders(previousLeaders: previousLeaders, leaders: leaders,
                                                   subscriberSlots: peerLedgers.mapValues { Set($0.standbyConfirmed.keys) },
-                                                  slots: held.slots)
+                                                  slots: held.slots, previousRoundAt: previousSlotsObservedAt)
             try await keepHeldSlots(held.slots, standbyConfirmed: peerStandbyConfirmed, stale: stale)
         }
     }

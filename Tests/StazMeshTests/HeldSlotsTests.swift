@@ -79,24 +79,32 @@ struct HeldSlotsTests {
                              originLocalLSN: local.flatMap(LSN.init(text:)))
     }
 
-    /// A subscriber zone with a new leader: the walsenders still serving its slots serve the
-    /// old primary (a partitioned one keeps them until wal_sender_timeout) and are ended.
-    @Test func aSubscriberZoneWithANewLeaderHasItsWalsendersEnded() {
+    /// A subscriber zone with a new leader: the walsenders still serving its slots since before
+    /// the last round serve the old primary (a partitioned one keeps them until
+    /// wal_sender_timeout) and are ended; a newer one may serve the new leader and is kept.
+    @Test func aSubscriberZoneWithANewLeaderHasItsOldWalsendersEnded() {
         let other = "pgl_app_zone3_sub_zone3_zone1"
-        let slots = [Self.observed(Self.slot, at: "0/5000000"), Self.observed(Self.held, at: "0/4000000"),
-                     Self.observed(other, at: "0/5000000")]
-        let subscriberSlots: [String: Set<String>] = ["zone2": [Self.slot], "zone3": [other]]
-        let stale = { (previous: [String: String], now: [String: String], slots: [ProviderSlotObserved]) in
-            HeldSlots.staleWalsenders(previousLeaders: previous, leaders: now, subscriberSlots: subscriberSlots, slots: slots)
+        func slot(_ name: String, active: Bool = true, since: Double?) -> ProviderSlotObserved {
+            ProviderSlotObserved(name: name, database: "app", active: active, confirmed: LSN(text: "0/5000000"),
+                                 walsenderStartedAt: since)
         }
-        #expect(stale(["zone2": "b1", "zone3": "c1"], ["zone2": "b2", "zone3": "c1"], slots) == [Self.slot])
-        // Same leaders, a zone seen for the first time, a zone without a leader: nothing.
-        #expect(stale(["zone2": "b1", "zone3": "c1"], ["zone2": "b1", "zone3": "c1"], slots).isEmpty)
-        #expect(stale([:], ["zone2": "b2", "zone3": "c1"], slots).isEmpty)
-        #expect(stale(["zone2": "b1"], ["zone3": "c1"], slots).isEmpty)
+        let slots = [slot(Self.slot, since: 100), slot(Self.held, since: 50), slot(other, since: 100)]
+        let subscriberSlots: [String: Set<String>] = ["zone2": [Self.slot], "zone3": [other]]
+        let stale = { (previous: [String: String], now: [String: String], slots: [ProviderSlotObserved], lastRound: Double?) in
+            HeldSlots.staleWalsenders(previousLeaders: previous, leaders: now, subscriberSlots: subscriberSlots, slots: slots,
+                                      previousRoundAt: lastRound)
+        }
+        #expect(stale(["zone2": "b1", "zone3": "c1"], ["zone2": "b2", "zone3": "c1"], slots, 200) == [Self.slot])
+        // A walsender that started after the last round may be the new leader's own: kept.
+        #expect(stale(["zone2": "b1"], ["zone2": "b2"], [slot(Self.slot, since: 250)], 200).isEmpty)
+        #expect(stale(["zone2": "b1"], ["zone2": "b2"], [slot(Self.slot, since: nil)], 200).isEmpty)
+        // No earlier round, same leaders, a zone seen for the first time, a zone without a leader.
+        #expect(stale(["zone2": "b1"], ["zone2": "b2"], slots, nil).isEmpty)
+        #expect(stale(["zone2": "b1", "zone3": "c1"], ["zone2": "b1", "zone3": "c1"], slots, 200).isEmpty)
+        #expect(stale([:], ["zone2": "b2", "zone3": "c1"], slots, 200).isEmpty)
+        #expect(stale(["zone2": "b1"], ["zone3": "c1"], slots, 200).isEmpty)
         // An idle slot has no walsender to end (the plan swaps it anyway).
-        let idle = [Self.observed(Self.slot, active: false, at: "0/5000000"), Self.observed(Self.held, at: "0/4000000")]
-        #expect(stale(["zone2": "b1"], ["zone2": "b2"], idle).isEmpty)
+        #expect(stale(["zone2": "b1"], ["zone2": "b2"], [slot(Self.slot, active: false, since: nil)], 200).isEmpty)
     }
 
     @Test func standbysConfirmAnOriginOnceTheyFlushedItsLocalCommit() {
