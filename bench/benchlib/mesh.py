@@ -7,6 +7,9 @@ replicating again, acknowledged rows lost or skipped and rows applied twice afte
 drained, divergence reports, and pauses of subscriptions between two zones that both kept
 their primary."""
 
+import os
+import shutil
+import tempfile
 import time
 
 from .env import BenchCluster
@@ -74,6 +77,9 @@ def run_mesh(context, setup, reps):
             context.progress(f"MESH {setup.key} {mesh.provider} rep {rep + 1}/{reps}: bootstrap {bootstrap[-1]:.1f}s, "
                              f"replicating {replicating:.1f}s after the promotion, lost {lost[-1]}, "
                              f"twice {duplicated[-1]}, reports {reports[-1]}, healthy pauses {paused[-1]}")
+        except Exception:
+            _keep_logs(zones, rep)
+            raise
         finally:
             zones.cleanup()
     context.record("MESH", setup, "mesh bootstrap, 3 zones x 2 members, to 6 subscriptions replicating", "s",
@@ -84,3 +90,13 @@ def run_mesh(context, setup, reps):
     context.record("MESH", setup, "acknowledged rows applied twice (keyless table)", "rows", duplicated, runs)
     context.record("MESH", setup, "divergence and gap reports (every zone)", "reports", reports, runs)
     context.record("MESH", setup, "pauses of subscriptions between zones that kept their primary", "pauses", paused, runs)
+
+
+def _keep_logs(zones, rep):
+    """A failed repetition's daemon logs, kept before the clean-up removes them."""
+    target = tempfile.mkdtemp(prefix=f"staz-bench-mesh-rep{rep + 1}-", dir="/tmp")
+    for cluster in zones.clusters:
+        for member in cluster.members.values():
+            if os.path.exists(member.log_path):
+                shutil.copy(member.log_path, os.path.join(target, f"{cluster.scope}-{member.name}.log"))
+    print(f"daemon logs of the failed repetition kept in {target}", flush=True)
