@@ -21,7 +21,8 @@ import time
 import pytest
 
 from mesh_harness import MESH_DATABASE, MESH_TABLE
-from mesh_workload import ZoneWriter, duplicated_rows, ids_in, lsn_value, start_mesh, wait_all_present
+from mesh_workload import (ZoneWriter, duplicated_rows, healthy_pauses, ids_in, lsn_value, pauses_by_subscription,
+                           start_mesh, wait_all_present)
 from support import NotYet, freeze_process, psql, wait_until
 
 pytestmark = pytest.mark.staz_only
@@ -83,6 +84,12 @@ def test_switchover_and_node_loss_in_sync_mode_lose_nothing(request, make_cluste
         print(f"  {scope} divergence reports: {divergence_reports(mesh, scope)}")
     assert lost == 0, f"acknowledged rows missing: {missing}"
     assert not duplicated, f"rows applied twice (keyless table): {duplicated}"
+    # Subscriptions are paused only where a zone changed its primary, and not over and over
+    # (Spock once paused and resumed the same subscriptions about 60 times in 60 s).
+    pauses = pauses_by_subscription(mesh)
+    print(f"PAUSES by subscription: {pauses}")
+    assert not healthy_pauses(mesh, pauses, ["zone-a", "zone-b"]), f"healthy subscriptions paused: {pauses}"
+    assert all(count <= 4 for count in pauses.values()), f"subscriptions paused again and again: {pauses}"
     if mesh.provider == "spock":
         with open(zone_a.members[new_a].log_path, errors="replace") as handle:
             log = handle.read()
