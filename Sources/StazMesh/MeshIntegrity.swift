@@ -134,6 +134,11 @@ public struct IntegrityPlan: Sendable, Equatable {
 /// held copy before the range is reported as a possible gap and the subscription resumes.
 public let heldSlotWait: Double = 60
 
+/// Seconds an enabled subscription may stay down while its provider's primary answers before
+/// its apply worker is restarted (disable, enable). pglogical restarts a crashed apply worker
+/// only at its manager's next round, which can be minutes away; Spock after its restart delay.
+public let stuckWorkerRestartAfter: Double = 10
+
 public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
     var ledger = input.ledger
     var reports = input.ledger
@@ -289,7 +294,17 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
                     // restarted (DDL, an interface switch, a blip), no primary is dying. Should
                     // that primary die in the next seconds, the worker is still down at the
                     // next round, which comes long before a successor can be promoted (ttl).
-                    notes.append("\(sub.name) is down while zone \(provider)'s primary answers: not paused")
+                    // Down for long, it is restarted: a down worker is inside no transaction.
+                    let since = ledger.downSince[sub.key] ?? input.clock
+                    if input.clock - since >= stuckWorkerRestartAfter {
+                        actions.append(.disableSubscription(database: sub.database, name: sub.name))
+                        actions.append(.enableSubscription(database: sub.database, name: sub.name))
+                        ledger.downSince[sub.key] = input.clock
+                        notes.append("\(sub.name) down for \(Int(input.clock - since)) s while zone \(provider)'s primary answers: apply worker restarted")
+                    } else {
+                        ledger.downSince[sub.key] = since
+                        notes.append("\(sub.name) is down while zone \(provider)'s primary answers: not paused")
+                    }
                     continue
                 }
                 if sub.enabled && sub.status == "down" {
@@ -319,10 +334,13 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
     let existing = Set(input.subscriptions.map(\.key))
     ledger.pausedSubscriptions = paused.filter(existing.contains).sorted()
     ledger.pausedAt = ledger.pausedAt.filter { ledger.pausedSubscriptions.contains($0.key) }
+    let downNow = Set(input.subscriptions.filter { $0.enabled && $0.status == "down" }.map(\.key))
+    ledger.downSince = ledger.downSince.filter { downNow.contains($0.key) }
     // Stored before acting: every subscription we are about to disable is marked as ours, so a
     // crash between disabling and saving never leaves it looking like an operator's disable.
     reports.pausedSubscriptions = Set(reports.pausedSubscriptions).union(paused).union(disabling).filter(existing.contains).sorted()
     reports.pausedAt = ledger.pausedAt.merging(reports.pausedAt) { mine, _ in mine }
         .filter { reports.pausedSubscriptions.contains($0.key) }
+    reports.downSince = ledger.downSince
     return IntegrityPlan(actions: actions, ledger: ledger, ledgerBeforeActions: reports, notes: notes)
 }

@@ -27,6 +27,9 @@ public struct MeshLedger: Sendable, Equatable {
     /// Subscriptions paused after our own promotion until their provider replaces a slot that
     /// is ahead of our origin by its held copy (`database/name` → when, seconds since the epoch).
     public var awaitingRewind: [String: Double] = [:]
+    /// Enabled subscriptions whose apply worker is down while their provider's primary answers
+    /// (`database/name` → since when, seconds since the epoch; `stuckWorkerRestartAfter`).
+    public var downSince: [String: Double] = [:]
     /// Provider side of `GapVerification`: this zone's answers to peers' possible gaps, by
     /// range key.
     public var verifiedRanges: [String: RangeVerification] = [:]
@@ -59,6 +62,9 @@ public struct MeshLedger: Sendable, Equatable {
         if !awaitingRewind.isEmpty {
             o["awaiting_rewind"] = .object(JSONObject(awaitingRewind.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.double($0.value)) }))
         }
+        if !downSince.isEmpty {
+            o["down_since"] = .object(JSONObject(downSince.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.double($0.value)) }))
+        }
         if !verifiedRanges.isEmpty {
             o["verified_ranges"] = .object(JSONObject(verifiedRanges.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) }))
         }
@@ -90,6 +96,9 @@ public struct MeshLedger: Sendable, Equatable {
         }
         for (key, value) in o["awaiting_rewind"]?.objectValue?.pairs ?? [] {
             if let at = value.doubleValue ?? value.intValue.map(Double.init) { ledger.awaitingRewind[key] = at }
+        }
+        for (key, value) in o["down_since"]?.objectValue?.pairs ?? [] {
+            if let at = value.doubleValue ?? value.intValue.map(Double.init) { ledger.downSince[key] = at }
         }
         for (key, value) in o["verified_ranges"]?.objectValue?.pairs ?? [] {
             if let answer = RangeVerification(json: value) { ledger.verifiedRanges[key] = answer }

@@ -160,6 +160,23 @@ struct MeshIntegrityTests {
         let paused = planIntegrity(IntegrityInput(ledger: Self.ledger(checked: 2, leader: "z2m1"), ownNode: "zone1", ownTimeline: 1,
                                                   subscriptions: [down], providers: ["zone2": silent], now: Self.now, clock: 1000))
         #expect(paused.actions == [Self.disable])
+        // Still down 10 s later: restarted (pglogical's manager may not restart it for minutes),
+        // then counted again from then; once running it is forgotten.
+        var later = plan.ledger
+        #expect(later.downSince[down.key] == 1000)
+        let early = planIntegrity(IntegrityInput(ledger: later, ownNode: "zone1", ownTimeline: 1,
+                                                 subscriptions: [down], providers: ["zone2": answering], now: Self.now, clock: 1009))
+        #expect(early.actions.isEmpty)
+        later = early.ledger
+        let kicked = planIntegrity(IntegrityInput(ledger: later, ownNode: "zone1", ownTimeline: 1,
+                                                  subscriptions: [down], providers: ["zone2": answering], now: Self.now, clock: 1010))
+        #expect(kicked.actions == [Self.disable, Self.enable])
+        #expect(kicked.ledger.downSince[down.key] == 1010 && kicked.ledgerBeforeActions.downSince[down.key] == 1010)
+        #expect(kicked.ledger.pausedSubscriptions.isEmpty && kicked.notes.contains { $0.contains("apply worker restarted") })
+        let running = planIntegrity(IntegrityInput(ledger: kicked.ledger, ownNode: "zone1", ownTimeline: 1,
+                                                   subscriptions: [Self.sub()], providers: ["zone2": answering], now: Self.now, clock: 1011))
+        #expect(running.actions.isEmpty && running.ledger.downSince.isEmpty)
+        #expect(MeshLedger.parse(kicked.ledger.json.compactString).downSince == [down.key: 1010])
     }
 
     @Test func aheadReportNamesTheRangeAndZones() throws {
