@@ -231,7 +231,7 @@ actor HAController {
         // A daemon that died during a promotion may have left Spock's apply gate in
         // postgresql.conf: the first configuration written by this one drops it.
         if memory.firstCycle, memoryAtStart.longAction == nil, config.mesh?.provider == .spock, observation.isRunning {
-            await applyPostgresConfiguration()
+            await rewritePostgresConfiguration()
         }
         if memoryAtStart.longAction == nil { memory.firstCycle = false }
 

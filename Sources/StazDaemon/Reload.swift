@@ -31,10 +31,20 @@ extension HAController {
         wakeup.signal()
     }
 
-    /// Rewrites the configuration files and reloads a running PostgreSQL.
+    /// Rewrites the configuration files and reloads a running PostgreSQL, then runs the user's
+    /// `on_reload` callback.
     func applyPostgresConfiguration() async {
+        guard await rewritePostgresConfiguration() else { return }
+        reloadCallbacks.fire(config.postgresql.callbacks["on_reload"], event: "on_reload", role: lastRole)
+    }
+
+    /// Rewrites the configuration files and reloads a running PostgreSQL; false when PostgreSQL
+    /// is not running, a long action owns it, or the write failed. Housekeeping (dropping a
+    /// leftover apply gate) calls this directly: it is not a reload the user asked for.
+    @discardableResult
+    func rewritePostgresConfiguration() async -> Bool {
         let observation = await postgres.observe()
-        guard observation.isRunning, memory.longAction == nil else { return }
+        guard observation.isRunning, memory.longAction == nil else { return false }
         do {
             let parameters = try await writePostgresConfiguration(recovery: observation.isInRecovery ? recoveryForRunningStandby(observation) : nil)
             try await postgres.reload()
@@ -42,9 +52,10 @@ extension HAController {
             if !commandLinePending.isEmpty {
                 logger.info("changes of \(commandLinePending.keys.joined(separator: ", ")) need a restart")
             }
-            reloadCallbacks.fire(config.postgresql.callbacks["on_reload"], event: "on_reload", role: lastRole)
+            return true
         } catch {
             logger.error("could not apply the PostgreSQL configuration: \(error)")
+            return false
         }
     }
 }
