@@ -51,6 +51,9 @@ public enum MeshParameterRules {
         // that gap for both.
         parameters[provider.synchronousCommitParameter] = synchronousMode ? "on" : nil
         for (name, value) in spockApplySettings(provider) { parameters[name] = .string(value) }
+        if provider == .spock, parameters[spockRestartDelay.name] == nil {
+            parameters[spockRestartDelay.name] = .int(spockRestartDelay.milliseconds)
+        }
 
         let peers = mesh.zones.count - 1
         let needed = sizes(databases: mesh.databases.count, peers: max(0, peers))
@@ -90,6 +93,13 @@ public enum MeshParameterRules {
         return [("spock.exception_behaviour", "discard"), ("spock.exception_logging", "discard"),
                 ("spock.save_resolutions", "on")]
     }
+
+    /// Spock restarts a failed apply worker `spock.restart_delay_default` after it stopped (5 s
+    /// by default; spock_manager.c). Every worker of a promoted member fails once behind the
+    /// apply gate (StazMesh `SpockApplyGate`), so that delay is time the promoted zone applies
+    /// nothing from its peers. 1 s still keeps a worker that fails on every start out of a busy
+    /// loop. A value the user set is kept; the setting takes effect at the next restart.
+    public static let spockRestartDelay = (name: "spock.restart_delay_default", milliseconds: Int64(1000))
 
     /// Settings checked for containing an entry rather than for equality.
     public static let listSettings: Set<String> = ["shared_preload_libraries", "output_plugin_libraries"]

@@ -169,6 +169,11 @@ import StazCore
         #expect(p["spock.exception_logging"] == "discard")
         // Resolved conflicts are kept, so the mesh can count them.
         #expect(p["spock.save_resolutions"] == "on")
+        // A worker failed behind the promotion's apply gate restarts after 1 s, not Spock's 5 s.
+        #expect(p["spock.restart_delay_default"] == .int(1000))
+        let userDelay = try parameters(["provider": "spock", "databases": ["a"], "zones": ["batman", "x", "y"]],
+                                       local: JSONObject([("spock.restart_delay_default", 3000)]), synchronous: false)
+        #expect(userDelay["spock.restart_delay_default"] == .int(3000), "the user's value is kept")
         // 2 databases x 2 peers: 4 outgoing slots, each with a held copy.
         #expect(p["max_replication_slots"] == .int(22))
         #expect(p["max_worker_processes"] == .int(19))
@@ -177,6 +182,7 @@ import StazCore
     @Test func pglogicalHasNoExceptionMode() throws {
         let p = try parameters(["provider": "pglogical", "databases": ["a"], "zones": ["batman", "x", "y"]], synchronous: false)
         #expect(p["spock.exception_behaviour"] == nil && p["pglogical.exception_behaviour"] == nil)
+        #expect(p["spock.restart_delay_default"] == nil)
     }
 
     @Test func noMeshNoChange() throws {
