@@ -386,3 +386,23 @@ def test_an_apply_worker_killed_inside_a_transaction_loses_none_of_it(mesh, prof
     wait_until(arrived, 180, f"all {rows} rows of the interrupted transaction in zone-a, once", interval=1)
     if mesh.provider == "spock":
         assert mesh.sql("zone-a", "SELECT count(*) FROM spock.exception_log") == "0"
+
+    # A worker that dies while its provider's primary answers is restarted, never paused: the
+    # integrity check once paused such healthy subscriptions, and on Spock paused and resumed
+    # the same ones about 60 times in 60 s. Forced: zone-a's apply workers are killed again and
+    # again for 5 s, so every integrity round in that time sees them down.
+    leader = mesh.zones["zone-a"].members[mesh.zones["zone-a"].leader_name()]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        mesh.sql("zone-a", "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                 "WHERE backend_type LIKE '%apply%'")
+        time.sleep(0.1)
+    mesh.note("zone-a: apply workers killed every 100 ms for 5 s")
+    mesh.sql("zone-b", f"INSERT INTO public.{MESH_TABLE} VALUES (33, 'zone-b', 'after the worker deaths')")
+    mesh.sql("zone-c", f"INSERT INTO public.{MESH_TABLE} VALUES (34, 'zone-c', 'after the worker deaths')")
+    mesh.wait_rows("zone-a", [33, 34], timeout=60)
+    log = leader.log_text()
+    paused = [line for line in log.splitlines() if "paused until its primary is confirmed" in line]
+    assert not paused, f"healthy subscriptions paused: {paused}"
+    assert "is down while zone" in log, f"{leader.name}'s integrity check never saw a worker down"
+
