@@ -64,9 +64,9 @@ public enum MeshObserver {
                 observed.tables = MeshQueries.parseTables(try await session.query(
                     MeshQueries.tables(provider, schemas: database.schemas), timeout: timeout))
                 if provider.kind == .spock {
-                    observed.skippedChanges = MeshQueries.parseSkippedChanges(try await session.query(MeshQueries.skippedChanges,
-                                                                                                     timeout: timeout))
-                    observed.resolvedConflicts = MeshQueries.parseResolvedConflicts(
+                    observed.skippedChanges = MeshQueries.parseApplyLog(
+                        try await session.query(MeshQueries.skippedChanges, timeout: timeout))
+                    observed.resolvedConflicts = MeshQueries.parseApplyLog(
                         try await session.query(MeshQueries.resolvedConflicts, timeout: timeout))
                 }
             }

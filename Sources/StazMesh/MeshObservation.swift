@@ -55,34 +55,26 @@ public struct MeshDatabaseObserved: Sendable, Equatable {
     /// The required settings as a session in this database sees them (per-database overrides).
     public var settings: [String: MeshSettingObserved] = [:]
     /// Spock: changes its apply workers skipped (`spock.exception_log`); nil with pglogical.
-    public var skippedChanges: MeshSkippedChanges?
+    public var skippedChanges: MeshApplyLog?
     /// Spock: conflicts its apply workers resolved (`spock.resolutions`); nil with pglogical,
     /// which only logs them (`pglogical.conflict_log_level`).
-    public var resolvedConflicts: MeshResolvedConflicts?
+    public var resolvedConflicts: MeshApplyLog?
     public init(name: String) { self.name = name }
 
     public func node(_ name: String) -> MeshNodeObserved? { nodes.first { $0.name == name } }
     public func subscription(_ name: String) -> MeshSubscriptionObserved? { subscriptions.first { $0.name == name } }
 }
 
-/// Rows of `spock.exception_log`: with `spock.exception_behaviour = discard` and
-/// `exception_logging = discard` (MeshParameterRules), each one is a change that failed to
-/// apply and was skipped, so a peer zone has it and this one does not.
-public struct MeshSkippedChanges: Sendable, Equatable {
+/// A count of rows in one of Spock's apply logs, with the newest row's time and text:
+/// `spock.exception_log`, where each row is a change that failed to apply and was skipped
+/// (`spock.exception_behaviour = discard`, `exception_logging = discard`: MeshParameterRules),
+/// so a peer zone has it and this one does not; or `spock.resolutions`, where each row is a
+/// conflict an apply worker resolved (`spock.save_resolutions = on`; last update wins).
+public struct MeshApplyLog: Sendable, Equatable {
     public var count: Int
     public var latestAt: String?
-    public var latestError: String?
-    public init(count: Int, latestAt: String? = nil, latestError: String? = nil) {
-        self.count = count; self.latestAt = latestAt; self.latestError = latestError
-    }
-}
-
-/// Rows of `spock.resolutions` (`spock.save_resolutions = on`, MeshParameterRules): each one a
-/// conflict an apply worker resolved (last update wins), the newest described.
-public struct MeshResolvedConflicts: Sendable, Equatable {
-    public var count: Int
-    public var latestAt: String?
-    /// `insert_exists on public.t: apply_remote`, say.
+    /// The newest row: the error of a skipped change, or `insert_exists on public.t:
+    /// apply_remote` for a conflict.
     public var latest: String?
     public init(count: Int, latestAt: String? = nil, latest: String? = nil) {
         self.count = count; self.latestAt = latestAt; self.latest = latest

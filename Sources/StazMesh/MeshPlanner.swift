@@ -129,7 +129,7 @@ private func planDatabase(_ desired: MeshDesired, _ database: MeshDatabaseDesire
     }
     if let skipped = observed.skippedChanges, skipped.count > 0 {
         plan.notes.append("\(name): Spock skipped \(skipped.count) change(s) it could not apply (spock.exception_log, newest at "
-                          + "\(skipped.latestAt ?? "?"): \(skipped.latestError ?? "?")): another zone has them and this one does not; "
+                          + "\(skipped.latestAt ?? "?"): \(skipped.latest ?? "?")): another zone has them and this one does not; "
                           + "repair those rows, then delete the log's rows")
     }
     for set in database.replicationSets where !observed.replicationSets.contains(set) {

@@ -151,27 +151,23 @@ public enum MeshQueries {
 
     /// Spock's exception log: how many changes were skipped, and the newest one.
     public static let skippedChanges = """
-        SELECT count(*)::text AS skipped, max(retry_errored_at)::text AS latest,
-               (SELECT error_message FROM spock.exception_log ORDER BY retry_errored_at DESC LIMIT 1) AS error
+        SELECT count(*)::text AS count, max(retry_errored_at)::text AS latest_at,
+               (SELECT error_message FROM spock.exception_log ORDER BY retry_errored_at DESC LIMIT 1) AS latest
           FROM spock.exception_log
         """
 
-    public static func parseSkippedChanges(_ rows: [Row]) -> MeshSkippedChanges? {
-        guard let row = rows.first, let count = text(row, "skipped").flatMap({ Int($0) }) else { return nil }
-        return MeshSkippedChanges(count: count, latestAt: text(row, "latest"), latestError: text(row, "error"))
-    }
-
     /// Spock's resolution log: how many conflicts were resolved, and the newest one.
     public static let resolvedConflicts = """
-        SELECT count(*)::text AS resolved, max(log_time)::text AS latest,
+        SELECT count(*)::text AS count, max(log_time)::text AS latest_at,
                (SELECT concat(conflict_type, ' on ', relname, ': ', conflict_resolution)
-                  FROM spock.resolutions ORDER BY log_time DESC, id DESC LIMIT 1) AS conflict
+                  FROM spock.resolutions ORDER BY log_time DESC, id DESC LIMIT 1) AS latest
           FROM spock.resolutions
         """
 
-    public static func parseResolvedConflicts(_ rows: [Row]) -> MeshResolvedConflicts? {
-        guard let row = rows.first, let count = text(row, "resolved").flatMap({ Int($0) }) else { return nil }
-        return MeshResolvedConflicts(count: count, latestAt: text(row, "latest"), latest: text(row, "conflict"))
+    /// The one row of `skippedChanges` or `resolvedConflicts`.
+    public static func parseApplyLog(_ rows: [Row]) -> MeshApplyLog? {
+        guard let row = rows.first, let count = text(row, "count").flatMap({ Int($0) }) else { return nil }
+        return MeshApplyLog(count: count, latestAt: text(row, "latest_at"), latest: text(row, "latest"))
     }
 
     public static func replicationSets(_ provider: MeshProvider) -> String {

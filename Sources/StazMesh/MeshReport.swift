@@ -107,7 +107,7 @@ public struct MeshReport: Sendable, Equatable {
         if let skipped = observed.skippedChanges {
             d["skipped_changes"] = .int(Int64(skipped.count))
             if let at = skipped.latestAt { d["last_skipped_at"] = .string(at) }
-            if let error = skipped.latestError { d["last_skipped_error"] = .string(error) }
+            if let error = skipped.latest { d["last_skipped_error"] = .string(error) }
         }
         if let conflicts = observed.resolvedConflicts {
             d["conflicts_resolved"] = .int(Int64(conflicts.count))

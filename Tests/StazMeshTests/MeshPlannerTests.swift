@@ -82,11 +82,11 @@ import StazCore
              observation: base.withApp { $0.localNode?.name = "legacy" },
              actions: [], notes: ["staz never drops a node"]),
         Case(name: "changes Spock skipped are reported, nothing is done about them",
-             observation: base.withApp { $0.skippedChanges = MeshSkippedChanges(count: 3, latestAt: "2026-12-03 22:00:00+00",
-                                                                               latestError: "duplicate key") },
+             observation: base.withApp { $0.skippedChanges = MeshApplyLog(count: 3, latestAt: "2026-12-03 22:00:00+00",
+                                                                         latest: "duplicate key") },
              actions: [], notes: ["Spock skipped 3 change(s) it could not apply (spock.exception_log, newest at 2026-12-03 22:00:00+00: duplicate key)"]),
         Case(name: "an empty exception log says nothing",
-             observation: base.withApp { $0.skippedChanges = MeshSkippedChanges(count: 0) }, actions: []),
+             observation: base.withApp { $0.skippedChanges = MeshApplyLog(count: 0) }, actions: []),
         Case(name: "extension missing is created",
              observation: base.withApp { app in
                  app.extensionInstalled = false; app.localNode = nil; app.nodes = []; app.subscriptions = []

@@ -2,20 +2,23 @@ import Testing
 @testable import StazMesh
 
 /// Reading `spock.exception_log` (MeshQueries.skippedChanges) and `spock.resolutions`
-/// (MeshQueries.resolvedConflicts).
+/// (MeshQueries.resolvedConflicts): both answer one row that MeshQueries.parseApplyLog reads.
 @Suite struct SkippedChangesTests {
-    @Test func exceptionLogRows() {
-        #expect(MeshQueries.parseSkippedChanges([["skipped": "0", "latest": nil, "error": nil]]) == MeshSkippedChanges(count: 0))
-        #expect(MeshQueries.parseSkippedChanges([["skipped": "2", "latest": "2026-12-03 22:00:00+00", "error": "boom"]])
-                == MeshSkippedChanges(count: 2, latestAt: "2026-12-03 22:00:00+00", latestError: "boom"))
-        #expect(MeshQueries.parseSkippedChanges([]) == nil)
+    @Test func applyLogRows() {
+        #expect(MeshQueries.parseApplyLog([["count": "0", "latest_at": nil, "latest": nil]]) == MeshApplyLog(count: 0))
+        #expect(MeshQueries.parseApplyLog([["count": "4", "latest_at": "2026-12-04 01:00:00+00",
+                                            "latest": "update_exists on public.t: apply_remote"]])
+                == MeshApplyLog(count: 4, latestAt: "2026-12-04 01:00:00+00", latest: "update_exists on public.t: apply_remote"))
+        #expect(MeshQueries.parseApplyLog([["count": "many", "latest_at": nil, "latest": nil]]) == nil)
+        #expect(MeshQueries.parseApplyLog([]) == nil)
     }
 
-    @Test func resolutionLogRows() {
-        #expect(MeshQueries.parseResolvedConflicts([["resolved": "0", "latest": nil, "conflict": nil]]) == MeshResolvedConflicts(count: 0))
-        #expect(MeshQueries.parseResolvedConflicts([["resolved": "4", "latest": "2026-12-04 01:00:00+00",
-                                                     "conflict": "update_exists on public.t: apply_remote"]])
-                == MeshResolvedConflicts(count: 4, latestAt: "2026-12-04 01:00:00+00", latest: "update_exists on public.t: apply_remote"))
-        #expect(MeshQueries.parseResolvedConflicts([]) == nil)
+    /// Both queries name their columns as parseApplyLog reads them.
+    @Test func bothQueriesAnswerTheSameColumns() {
+        for query in [MeshQueries.skippedChanges, MeshQueries.resolvedConflicts] {
+            for column in ["AS count,", "AS latest_at,", "AS latest\n"] {
+                #expect(query.contains(column), "\(column) in \(query)")
+            }
+        }
     }
 }
