@@ -145,8 +145,8 @@ class Member:
         return self.process.pid if self.process and self.process.poll() is None else None
 
     def kill_daemon(self, sig=signal.SIGKILL, quiet=False):
-        """Signals the daemon's whole process group (it may have children such as
-        pg_basebackup); SIGKILL/SIGTERM wait for the exit."""
+        """Signals the daemon (SIGKILL: its whole process group, which holds children such
+        as pg_basebackup but not the postmaster). Does not wait: see wait_daemon_exit."""
         if not self.daemon_pid:
             return
         pid = self.process.pid

@@ -87,8 +87,9 @@ class Mesh:
     def subscription(self, provider_scope, subscriber_scope):
         return f"sub_{self.node(provider_scope)}_{self.node(subscriber_scope)}"
 
-    def add_members(self, per_zone=2, start=True, dcs=None):
-        """dcs: bootstrap dynamic configuration for every zone (e.g. synchronous_mode)."""
+    def add_members(self, per_zone=2, start=True, dcs=None, extra=None):
+        """dcs: bootstrap dynamic configuration for every zone (e.g. synchronous_mode); extra:
+        more configuration for every member."""
         for scope, cluster in self.zones.items():
             for index in range(per_zone):
                 bootstrap = {"post_bootstrap": self.script}
@@ -97,6 +98,7 @@ class Mesh:
                 cluster.add_member(f"{scope[-1]}{index}", start=start, overrides={
                     "mesh": self.mesh_section(),
                     "bootstrap": bootstrap,
+                    **(extra or {}),
                 })
 
     # ---- observations ------------------------------------------------------------

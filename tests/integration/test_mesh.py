@@ -5,6 +5,7 @@ data directories the zone leaders build the full mesh themselves; reconciliation
 and repairs a dropped subscription and an overridden setting."""
 
 import os
+import pwd
 import re
 import subprocess
 import time
@@ -406,3 +407,51 @@ def test_an_apply_worker_killed_inside_a_transaction_loses_none_of_it(mesh, prof
     assert not paused, f"healthy subscriptions paused: {paused}"
     assert "is down while zone" in log, f"{leader.name}'s integrity check never saw a worker down"
 
+
+def test_a_leader_daemon_restarted_mid_promotion_leaves_no_apply_gate(mesh, profile):
+    """A daemon can die during a promotion between closing Spock's apply gate
+    (`spock.readonly = all` in postgresql.conf) and opening it: its PostgreSQL would then apply
+    nothing from the peers for good. The next daemon's first cycle rewrites the configuration,
+    which drops the gate, without running the user's on_reload callback (nobody asked for a
+    reload). Forced: zone-a's leader daemon is killed (PostgreSQL keeps running), the gate is
+    written and reloaded, and the daemon started again. pglogical has no gate: the restarted
+    daemon must keep its zone applying all the same."""
+    calls = mesh.first.path("callbacks.log")
+    script = mesh.first.path("callback.sh")
+    with open(script, "w") as handle:
+        handle.write(f"#!/bin/sh\necho \"$@\" >> {calls}\n")
+    os.chmod(script, 0o755)
+    postgres = pwd.getpwnam("postgres")
+    os.chown(script, postgres.pw_uid, postgres.pw_gid)
+    mesh.add_members(per_zone=1, extra={"postgresql": {"callbacks": {"on_reload": script}}})
+    for cluster in mesh.zones.values():
+        cluster.wait_for_healthy(replicas=0, timeout=180)
+    mesh.wait_replicating(timeout=120)
+    leader = mesh.leader_member("zone-a")
+
+    def gate_is(wanted):
+        code, out, err = psql(leader.pg_port, "SELECT current_setting('spock.readonly')")
+        assert code == 0, err
+        if out != wanted:
+            raise NotYet(f"spock.readonly = {out}")
+        return True
+    leader.kill_daemon()
+    assert leader.wait_daemon_exit(10) is not None, f"{leader.name}'s daemon outlived SIGKILL"
+    mesh.note(f"zone-a: daemon of {leader.name} killed, PostgreSQL left running")
+    if mesh.provider == "spock":
+        with open(os.path.join(leader.data_dir, "postgresql.conf"), "a") as handle:
+            handle.write("spock.readonly = 'all'\n")
+        psql(leader.pg_port, "SELECT pg_reload_conf()")
+        wait_until(lambda: gate_is("all"), 10, "the gate closed")
+        mesh.note("zone-a: apply gate closed as a dying promotion leaves it")
+    if os.path.exists(calls):
+        os.unlink(calls)
+    leader.start()
+    if mesh.provider == "spock":
+        wait_until(lambda: gate_is("off"), 30, "the restarted daemon drops the gate")
+    mesh.sql("zone-b", f"INSERT INTO public.{MESH_TABLE} VALUES (41, 'zone-b', 'after the restart')")
+    mesh.sql("zone-c", f"INSERT INTO public.{MESH_TABLE} VALUES (42, 'zone-c', 'after the restart')")
+    mesh.wait_rows("zone-a", [41, 42], timeout=60)
+    assert mesh.leader("zone-a") == leader.name, "the restarted daemon lost its zone's leadership"
+    ran = open(calls).read() if os.path.exists(calls) else ""
+    assert "on_reload" not in ran, f"a daemon start ran the on_reload callback: {ran!r}"
