@@ -172,11 +172,17 @@ public actor MeshReconciler {
         return outcome
     }
 
-    /// Logs when the overall state changes, not every pass.
+    /// Logs when the overall state changes, not every pass. A converged mesh with notes (changes
+    /// Spock skipped, a node staz will not drop) is a warning: each note needs the operator.
     func logState(_ result: MeshReconcileResult) {
-        let state = result.converged ? "converged" : "not converged: " + (result.errors + result.notes + result.pending).joined(separator: "; ")
+        let state: String
+        if result.converged {
+            state = result.notes.isEmpty ? "converged" : "converged, with notes: " + result.notes.joined(separator: "; ")
+        } else {
+            state = "not converged: " + (result.errors + result.notes + result.pending).joined(separator: "; ")
+        }
         if state != lastLoggedState {
-            if result.converged { logger.info("mesh \(state)") } else { logger.warning("mesh \(state)") }
+            if state == "converged" { logger.info("mesh \(state)") } else { logger.warning("mesh \(state)") }
             lastLoggedState = state
         }
     }
