@@ -29,6 +29,14 @@ extension ConfigParser {
         for (index, name) in databases.enumerated() where name.isEmpty || name.utf8.count > 63 {
             diagnostics.error(reader.keyPath("databases") + "[\(index)]", "database names must have 1 to 63 characters")
         }
+        if provider == .spock, databases.count > 1 {
+            // Spock's commits carry the provider node's origin, which is server-wide: a promoted
+            // member cannot tell how far each database got, so its workers restart from their
+            // own origins (StazMesh OriginHandoff).
+            diagnostics.warn(reader.keyPath("databases"), "mesh.databases: with Spock and more than one database, "
+                             + "a zone failover may apply a peer's transactions twice (Spock's node origins are "
+                             + "shared by all databases); mesh one database for failovers without duplicates")
+        }
 
         let ownNodeName = reader.string("node_name")
         if let ownNodeName { validateNodeName(ownNodeName, path: reader.keyPath("node_name"), diagnostics: diagnostics) }

@@ -109,6 +109,15 @@ import StazCore
         #expect(warnings.contains { $0.path == "mesh.peers" })
     }
 
+    @Test func spockWithSeveralDatabasesWarnsOfDuplicates() throws {
+        let (_, several) = try parse(["provider": "spock", "databases": ["a", "b"], "zones": ["batman", "x", "y"]])
+        #expect(several.contains { $0.path == "mesh.databases" && $0.message.contains("twice") }, "\(several)")
+        let (_, one) = try parse(["provider": "spock", "databases": ["a"], "zones": ["batman", "x", "y"]])
+        #expect(!one.contains { $0.path == "mesh.databases" })
+        let (_, pglogical) = try parse(["provider": "pglogical", "databases": ["a", "b"], "zones": ["batman", "x", "y"]])
+        #expect(!pglogical.contains { $0.path == "mesh.databases" })
+    }
+
     // MARK: required settings
 
     func parameters(_ mesh: JSONValue, dynamic: JSONObject = JSONObject(), local: JSONObject? = nil,
