@@ -56,6 +56,7 @@ let package = Package(
             "StazCore", "StazConfig",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], swiftSettings: v5),
         // The cross-zone Spock/pglogical mesh: pure planner plus SQL observe/apply edges.
         .target(name: "StazMesh", dependencies: [

@@ -114,9 +114,17 @@ extension ConfigParser {
         guard let username = reader.string("username", required: true) else { reader.finish(); return nil }
         var credentials = Credentials(username: username, password: reader.string("password"))
         credentials.sslmode = reader.string("sslmode")
+        if let mode = credentials.sslmode, !Credentials.sslModes.contains(mode) {
+            reader.diagnostics.error(reader.keyPath("sslmode"), "expected one of \(Credentials.sslModes.joined(separator: ", ")), got '\(mode)'")
+        }
         for option in ["sslkey", "sslpassword", "sslcert", "sslrootcert", "sslcrl", "sslcrldir", "sslnegotiation",
                        "gssencmode", "channel_binding"] {
             if let v = reader.string(option) { credentials.connectionOptions[option] = v }
+        }
+        if role == "superuser" {
+            for (key, reason) in credentials.optionsOwnConnectionsCannotHonour() {
+                reader.diagnostics.error(reader.keyPath(key), "not supported for the superuser: \(reason)")
+            }
         }
         reader.finish()
         return credentials

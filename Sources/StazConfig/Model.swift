@@ -108,6 +108,29 @@ public struct Credentials: Sendable, Equatable {
     /// `channel_binding`, ...), passed through to connection strings.
     public var connectionOptions: [String: String] = [:]
     public init(username: String, password: String? = nil) { self.username = username; self.password = password }
+
+    /// libpq's `sslmode` values.
+    public static let sslModes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+    /// Settings staz's own SQL connections (PostgresNIO) cannot honour as libpq would, with the
+    /// reason: refused for the role those connections use (the superuser), where ignoring one
+    /// would connect less safely than asked.
+    public func optionsOwnConnectionsCannotHonour() -> [(key: String, reason: String)] {
+        var out: [(String, String)] = []
+        for key in ["sslcrl", "sslcrldir"] where connectionOptions[key] != nil {
+            out.append((key, "staz's own connections cannot check certificate revocation lists"))
+        }
+        if connectionOptions["sslnegotiation"] == "direct" {
+            out.append(("sslnegotiation", "staz's own connections negotiate TLS the PostgreSQL 15 way only ('postgres')"))
+        }
+        if connectionOptions["gssencmode"] == "require" {
+            out.append(("gssencmode", "staz's own connections have no GSSAPI encryption"))
+        }
+        if connectionOptions["channel_binding"] == "require" {
+            out.append(("channel_binding", "staz's own connections do not bind SCRAM to the TLS channel"))
+        }
+        return out
+    }
 }
 
 public struct PostgreSQLSection: Sendable, Equatable {

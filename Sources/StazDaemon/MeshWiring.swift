@@ -50,11 +50,7 @@ final class MeshRuntime: Sendable {
     /// Sessions to the local server as its superuser, one database each.
     static func localConnector(config: StazConfiguration, logger: Logger) -> MeshConnector {
         let section = config.postgresql
-        let host = ConfigRendering.localConnectHost(listenHosts: section.listenHosts)
-        return MeshConnector(target: { database in
-            SQLSession.Target(host: host, port: section.port, user: section.superuser.username,
-                              password: section.superuser.password, database: database)
-        }, logger: logger)
+        return MeshConnector(target: { database in SQLSession.Target.local(section, database: database) }, logger: logger)
     }
 
     /// Leader = holds an unexpired lock and runs as primary; read from memory, never waits.

@@ -1,3 +1,4 @@
+import StazConfig
 import StazCore
 
 /// The PostgreSQL instance a replica streams from (or pg_basebackup / pg_rewind copy from).
@@ -74,20 +75,26 @@ public enum ConfigRendering {
         pairs.map { "\($0.0)=\(conninfoValue($0.1))" }.joined(separator: " ")
     }
 
-    /// Patroni's `primary_conninfo` for a streaming replica (password lives in the pgpass file).
-    public static func primaryConninfo(upstream: UpstreamTarget, replicationUser: String, passfile: String,
+    /// Patroni's `primary_conninfo` for a streaming replica (password lives in the pgpass file):
+    /// the replication role's TLS settings, libpq's `prefer` defaults for those not given.
+    public static func primaryConninfo(upstream: UpstreamTarget, replication: Credentials, passfile: String,
                                        applicationName: String, serverMajorVersion: Int) -> String {
+        var defaults = [("sslmode", "prefer")]
+        if serverMajorVersion >= 12 { defaults.append(("gssencmode", "prefer")) }
+        if serverMajorVersion >= 13 { defaults.append(("channel_binding", "prefer")) }
+        let security = ConnectionSecurity.libpqPairs(replication, defaults: defaults)
+        let late: Set<String> = ["gssencmode", "channel_binding"]
         var pairs: [(String, String)] = [
-            ("user", replicationUser), ("passfile", passfile), ("host", upstream.host), ("port", String(upstream.port)),
-            ("sslmode", "prefer"), ("application_name", applicationName),
+            ("user", replication.username), ("passfile", passfile), ("host", upstream.host), ("port", String(upstream.port)),
         ]
-        if serverMajorVersion >= 12 { pairs.append(("gssencmode", "prefer")) }
-        if serverMajorVersion >= 13 { pairs.append(("channel_binding", "prefer")) }
+        pairs += security.filter { !late.contains($0.0) }
+        pairs.append(("application_name", applicationName))
+        pairs += security.filter { late.contains($0.0) }
         return conninfo(pairs)
     }
 
     /// The recovery parameters of a standby, sorted by name when rendered.
-    public static func recoveryParameters(_ recovery: RecoveryConfiguration, replicationUser: String, passfile: String,
+    public static func recoveryParameters(_ recovery: RecoveryConfiguration, replication: Credentials, passfile: String,
                                           memberName: String, serverMajorVersion: Int) -> [(String, String)] {
         var params: [(String, String)] = [
             ("recovery_target", ""), ("recovery_target_lsn", ""), ("recovery_target_name", ""),
@@ -95,7 +102,7 @@ public enum ConfigRendering {
         ]
         if let upstream = recovery.upstream {
             params.append(("primary_conninfo", primaryConninfo(
-                upstream: upstream, replicationUser: replicationUser, passfile: passfile,
+                upstream: upstream, replication: replication, passfile: passfile,
                 applicationName: memberName, serverMajorVersion: serverMajorVersion)))
             if let slot = recovery.slotName, !slot.isEmpty { params.append(("primary_slot_name", slot)) }
         }

@@ -59,7 +59,7 @@ extension PostgresController {
         var recoveryBlock: [(String, String)]?
         if let recovery {
             recoveryBlock = ConfigRendering.recoveryParameters(
-                recovery, replicationUser: section.replication.username, passfile: section.pgpass,
+                recovery, replication: section.replication, passfile: section.pgpass,
                 memberName: memberName, serverMajorVersion: major)
             replicationPgpassEntry = recovery.upstream.map {
                 PgpassEntry(host: $0.host, port: $0.port, user: section.replication.username,

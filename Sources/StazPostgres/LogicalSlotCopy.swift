@@ -35,7 +35,7 @@ extension PostgresController {
 
     nonisolated func superuserEndpoint(_ upstream: UpstreamTarget, database: String = "postgres") -> SQLEndpoint {
         SQLEndpoint(host: upstream.host, port: upstream.port, user: section.superuser.username,
-                    password: section.superuser.password, database: database)
+                    password: section.superuser.password, database: database, security: superuserSecurity)
     }
 
     /// The named logical slots of `plugins` on the primary `upstream`, with their state files.

@@ -11,6 +11,10 @@ struct SQLEndpoint: Sendable {
     var user: String
     var password: String?
     var database: String = "postgres"
+    /// TLS by the role's settings (libpq's default `prefer` when none are given).
+    var security = ConnectionSecurity.libpqDefault
+    /// A unix socket file to use instead of host and port (`use_unix_socket`).
+    var unixSocket: String? = nil
 }
 
 /// Thrown by `withDeadline` when the operation did not finish in time.
@@ -43,20 +47,37 @@ func withDeadline<T: Sendable>(_ seconds: Double, what: String, onTimeout: @esca
 typealias TextRow = [String: String?]
 
 extension PostgresController {
+    /// The local server as the superuser: over the unix socket with `use_unix_socket`, else TCP
+    /// with the superuser's TLS settings (Patroni's `resolve_connection_addresses`).
     nonisolated var localEndpoint: SQLEndpoint {
         SQLEndpoint(host: ConfigRendering.localConnectHost(listenHosts: section.listenHosts), port: section.port,
-                    user: section.superuser.username, password: section.superuser.password)
+                    user: section.superuser.username, password: section.superuser.password,
+                    security: superuserSecurity, unixSocket: localUnixSocket)
     }
 
+    /// The superuser's TLS settings, for staz's own connections (local and to the leader).
+    nonisolated var superuserSecurity: ConnectionSecurity { ConnectionSecurity.superuser(of: section) }
+
+    /// The local socket file when `use_unix_socket` is on and a usable directory is configured.
+    nonisolated var localUnixSocket: String? { LocalAddress.unixSocket(of: section) }
+
     static func openConnection(_ endpoint: SQLEndpoint, id: Int, timeout: Double, logger: Logger) async throws -> PostgresConnection {
-        var config = PostgresConnection.Configuration(host: endpoint.host, port: endpoint.port, username: endpoint.user,
-                                                      password: endpoint.password, database: endpoint.database, tls: .disable)
+        var config: PostgresConnection.Configuration
+        if let socket = endpoint.unixSocket {
+            config = PostgresConnection.Configuration(unixSocketPath: socket, username: endpoint.user,
+                                                      password: endpoint.password, database: endpoint.database)
+        } else {
+            config = PostgresConnection.Configuration(host: endpoint.host, port: endpoint.port, username: endpoint.user,
+                                                      password: endpoint.password, database: endpoint.database,
+                                                      tls: try endpoint.security.postgresTLS())
+        }
         config.options.connectTimeout = .milliseconds(Int64(timeout * 1000))
         config.options.additionalStartupParameters = [("application_name", "staz")]
         let connectLogger = Logger(label: "staz.postgres.nio", factory: { _ in SwiftLogNoOpLogHandler() })
         _ = logger
         let configuration = config
-        return try await withDeadline(timeout + 0.5, what: "connect to \(endpoint.host):\(endpoint.port)",
+        let place = endpoint.unixSocket ?? "\(endpoint.host):\(endpoint.port)"
+        return try await withDeadline(timeout + 0.5, what: "connect to \(place)",
                                       onTimeout: {}) {
             try await PostgresConnection.connect(configuration: configuration, id: id, logger: connectLogger)
         }

@@ -1,10 +1,13 @@
 import Foundation
+import StazConfig
 import StazCore
 
 extension PostgresController {
-    /// libpq DSN for tools that connect to `upstream` (password comes from the pgpass file).
-    nonisolated func toolDSN(_ upstream: UpstreamTarget, user: String) -> String {
-        ConfigRendering.conninfo([("dbname", "postgres"), ("user", user), ("host", upstream.host), ("port", String(upstream.port))])
+    /// libpq DSN for tools that connect to `upstream` as `credentials` (password comes from the
+    /// pgpass file; the role's TLS settings go with it).
+    nonisolated func toolDSN(_ upstream: UpstreamTarget, credentials: Credentials) -> String {
+        ConfigRendering.conninfo([("dbname", "postgres"), ("user", credentials.username), ("host", upstream.host),
+                                  ("port", String(upstream.port))] + ConnectionSecurity.libpqPairs(credentials))
     }
 
     // MARK: pg_basebackup
@@ -15,7 +18,7 @@ extension PostgresController {
         let user = section.replication.username
         try writePgpass(extra: [PgpassEntry(host: upstream.host, port: upstream.port, user: user,
                                             password: section.replication.password ?? "")])
-        var args = ["--pgdata=\(dataDirectory)", "-X", "stream", "--dbname=\(toolDSN(upstream, user: user))"]
+        var args = ["--pgdata=\(dataDirectory)", "-X", "stream", "--dbname=\(toolDSN(upstream, credentials: section.replication))"]
         if !extraArguments.contains(where: { $0.hasPrefix("--checkpoint") || $0 == "-c" }) { args.append("--checkpoint=fast") }
         args += extraArguments
         let env = ProcessRunner.environment(adding: ["PGPASSFILE": section.pgpass])
@@ -70,7 +73,7 @@ extension PostgresController {
         logger.info("running pg_rewind from \(upstream.memberName)")
         let env = ProcessRunner.environment(adding: ["PGPASSFILE": section.pgpass, "PGOPTIONS": "-c statement_timeout=0"])
         let result = try await ProcessRunner.runChecked(
-            binary("pg_rewind"), ["-D", dataDirectory, "--source-server=\(toolDSN(upstream, user: credentials.username))", "--progress"],
+            binary("pg_rewind"), ["-D", dataDirectory, "--source-server=\(toolDSN(upstream, credentials: credentials))", "--progress"],
             environment: env, logger: logger)
         let summary = (result.stderr + result.stdout).split(separator: "\n").suffix(2).joined(separator: "; ")
         logger.info("pg_rewind finished: \(summary)")
@@ -80,8 +83,7 @@ extension PostgresController {
     /// checkpoint after promotion; before that it wrongly answers "no rewind required". Runs that
     /// CHECKPOINT on the source (as superuser) when its control file still lags.
     func ensureCheckpointAfterPromote(on upstream: UpstreamTarget) async throws {
-        let endpoint = SQLEndpoint(host: upstream.host, port: upstream.port, user: section.superuser.username,
-                                   password: section.superuser.password)
+        let endpoint = superuserEndpoint(upstream)
         let row: TextRow?
         do {
             row = try await Self.queryOnce(endpoint, [
@@ -113,8 +115,7 @@ extension PostgresController {
     /// leader is still in recovery.
     public func needsRewind(leader: UpstreamTarget) async -> RewindVerdict {
         guard let local = await localWALPosition() else { return .unknown }
-        let endpoint = SQLEndpoint(host: leader.host, port: leader.port, user: section.superuser.username,
-                                   password: section.superuser.password)
+        let endpoint = superuserEndpoint(leader)
         do {
             let state = try await Self.queryOnce(endpoint, ["""
                 SELECT pg_catalog.pg_is_in_recovery()::text AS r,

@@ -63,7 +63,10 @@ extension PostgresController {
     public func runPostBootstrap(script: String) async throws {
         let local = localEndpoint
         try writePgpass(extra: [localSuperuserPgpass])
-        let dsn = ConfigRendering.conninfo([("dbname", "postgres"), ("user", local.user), ("host", local.host), ("port", String(local.port))])
+        // libpq takes a socket's directory as its host.
+        let host = local.unixSocket.map { ($0 as NSString).deletingLastPathComponent } ?? local.host
+        let dsn = ConfigRendering.conninfo([("dbname", "postgres"), ("user", local.user), ("host", host), ("port", String(local.port))]
+                                           + (local.unixSocket == nil ? ConnectionSecurity.libpqPairs(section.superuser) : []))
         let env = ProcessRunner.environment(adding: [
             "PGPASSFILE": section.pgpass, "PGOPTIONS": "-c synchronous_commit=local -c statement_timeout=0",
         ], cLocale: false)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import StazConfig
 import StazCore
 import Synchronization
 
@@ -14,8 +15,21 @@ public final class SQLSession: @unchecked Sendable {
         public var user: String
         public var password: String?
         public var database: String
-        public init(host: String, port: Int, user: String, password: String?, database: String) {
+        public var security: ConnectionSecurity
+        /// A unix socket file used instead of host and port.
+        public var unixSocket: String?
+        public init(host: String, port: Int, user: String, password: String?, database: String,
+                    security: ConnectionSecurity = .libpqDefault, unixSocket: String? = nil) {
             self.host = host; self.port = port; self.user = user; self.password = password; self.database = database
+            self.security = security; self.unixSocket = unixSocket
+        }
+
+        /// The local server as the superuser, the way staz's own local connections go
+        /// (`use_unix_socket`, the superuser's TLS settings).
+        public static func local(_ section: PostgreSQLSection, database: String) -> Target {
+            Target(host: ConfigRendering.localConnectHost(listenHosts: section.listenHosts), port: section.port,
+                   user: section.superuser.username, password: section.superuser.password, database: database,
+                   security: .superuser(of: section), unixSocket: LocalAddress.unixSocket(of: section))
         }
     }
 
@@ -35,8 +49,8 @@ public final class SQLSession: @unchecked Sendable {
 
     /// Opens a connection (connect bounded by `timeout` seconds).
     public static func open(_ target: Target, timeout: Double, logger: Logger) async throws -> SQLSession {
-        let endpoint = SQLEndpoint(host: target.host, port: target.port, user: target.user,
-                                   password: target.password, database: target.database)
+        let endpoint = SQLEndpoint(host: target.host, port: target.port, user: target.user, password: target.password,
+                                   database: target.database, security: target.security, unixSocket: target.unixSocket)
         do {
             let connection = try await PostgresController.openConnection(endpoint, id: 0, timeout: timeout, logger: logger)
             return SQLSession(connection: connection, target: target)
@@ -69,8 +83,8 @@ public final class SQLSession: @unchecked Sendable {
 extension PostgresController {
     /// A session to `database` on the local server as `user` (the mesh's role).
     public func localSQLTarget(database: String, user: String? = nil, password: String? = nil) -> SQLSession.Target {
-        let local = localEndpoint
-        return SQLSession.Target(host: local.host, port: local.port, user: user ?? local.user,
-                                 password: user == nil ? local.password : password, database: database)
+        var target = SQLSession.Target.local(section, database: database)
+        if let user { target.user = user; target.password = password }
+        return target
     }
 }

@@ -1,3 +1,4 @@
+import StazConfig
 import StazCore
 import Testing
 @testable import StazPostgres
@@ -53,7 +54,7 @@ import Testing
     @Test func replicaRecoveryBlock() {
         let recovery = ConfigRendering.recoveryParameters(
             RecoveryConfiguration(upstream: UpstreamTarget(host: "10.0.0.1", port: 5432, memberName: "pg1"), slotName: "pg2"),
-            replicationUser: "replicator", passfile: "/var/lib/pg/pgpass", memberName: "pg2", serverMajorVersion: 15)
+            replication: Credentials(username: "replicator"), passfile: "/var/lib/pg/pgpass", memberName: "pg2", serverMajorVersion: 15)
         let conf = ConfigRendering.postgresqlConf(parameters: [], hbaFile: "/d/pg_hba.conf", identFile: "/d/pg_ident.conf",
                                                   recovery: recovery)
         #expect(conf.hasSuffix("""
@@ -74,7 +75,7 @@ import Testing
 
     @Test func standbyWithoutUpstreamHasNoConninfoOrSlot() {
         let recovery = ConfigRendering.recoveryParameters(
-            RecoveryConfiguration(upstream: nil, slotName: "pg2"), replicationUser: "r", passfile: "/p",
+            RecoveryConfiguration(upstream: nil, slotName: "pg2"), replication: Credentials(username: "r"), passfile: "/p",
             memberName: "pg2", serverMajorVersion: 16)
         #expect(!recovery.contains { $0.0 == "primary_conninfo" })
         #expect(!recovery.contains { $0.0 == "primary_slot_name" })
@@ -87,7 +88,7 @@ import Testing
     ])
     func primaryConninfoDependsOnVersion(major: Int, expected: String) {
         let conninfo = ConfigRendering.primaryConninfo(
-            upstream: UpstreamTarget(host: "h", port: 1, memberName: "x"), replicationUser: "u", passfile: "/p",
+            upstream: UpstreamTarget(host: "h", port: 1, memberName: "x"), replication: Credentials(username: "u"), passfile: "/p",
             applicationName: "m", serverMajorVersion: major)
         #expect(conninfo == expected)
     }
