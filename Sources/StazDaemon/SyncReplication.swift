@@ -26,7 +26,8 @@ extension HAController {
                 if mode == .off && view.sync.version == nil && view.sync.leader == nil { return }
                 let input = SyncPlannerInput(me: me, settings: settings, members: view.members, sync: view.sync,
                                              walSenders: walSenders.map(Self.walSender), standbyNames: standbyNames,
-                                             standbyNamesAppliedAt: standbyNamesAppliedAt)
+                                             standbyNamesAppliedAt: standbyNamesAppliedAt,
+                                             primaryLSN: walSenders.first?.primaryFlushLSN)
                 guard let action = nextSyncAction(input) else { return }
                 switch action {
                 case .deleteSync(let log):
@@ -53,7 +54,13 @@ extension HAController {
     }
 
     static func walSender(_ row: ReplicationConnection) -> WalSender {
-        WalSender(applicationName: row.applicationName, state: row.state, syncState: row.syncState, lsn: row.flushLSN)
+        let lsn: LSN?
+        switch WalSender.position(for: row.synchronousCommit) {
+        case .replay: lsn = row.replayLSN
+        case .write: lsn = row.writeLSN
+        case .flush: lsn = row.flushLSN
+        }
+        return WalSender(applicationName: row.applicationName, state: row.state, syncState: row.syncState, lsn: lsn)
     }
 
     /// After a parameter change PostgreSQL re-reads it on reload; give the standbys up to 2 s

@@ -81,10 +81,22 @@ public struct WalSender: Sendable, Equatable {
     public var state: String
     /// `async`, `potential`, `sync`, `quorum`.
     public var syncState: String
-    /// The position that counts for `synchronous_commit` (flush for `on`).
+    /// The position that counts for `synchronous_commit`: replay for `remote_apply`, write for
+    /// `remote_write`, flush otherwise (`WalSender.position(for:)`).
     public var lsn: LSN?
 
     public init(applicationName: String, state: String, syncState: String, lsn: LSN?) {
         self.applicationName = applicationName; self.state = state; self.syncState = syncState; self.lsn = lsn
+    }
+
+    /// Which of a standby's positions a commit waits for under `synchronousCommit` (Patroni's
+    /// `_ReplicaList` sort column).
+    public enum Position: Sendable, Equatable { case write, flush, replay }
+    public static func position(for synchronousCommit: String?) -> Position {
+        switch synchronousCommit {
+        case "remote_apply": return .replay
+        case "remote_write": return .write
+        default: return .flush
+        }
     }
 }

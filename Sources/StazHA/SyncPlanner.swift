@@ -14,11 +14,14 @@ public struct SyncPlannerInput: Sendable {
     /// The primary's flush LSN when `standbyNames` was applied: a standby that newly became
     /// synchronous holds every earlier acknowledged commit only once it reached this point.
     public var standbyNamesAppliedAt: LSN?
+    /// The primary's own flush position: with a single standby, `maximum_lag_on_syncnode`
+    /// measures its lag from here (Patroni's `_ReplicaList.max_lsn`).
+    public var primaryLSN: LSN?
 
     public init(me: String, settings: DynamicSettings, members: [Member], sync: SyncState, walSenders: [WalSender],
-                standbyNames: StandbyNames?, standbyNamesAppliedAt: LSN?) {
+                standbyNames: StandbyNames?, standbyNamesAppliedAt: LSN?, primaryLSN: LSN? = nil) {
         self.me = me; self.settings = settings; self.members = members; self.sync = sync; self.walSenders = walSenders
-        self.standbyNames = standbyNames; self.standbyNamesAppliedAt = standbyNamesAppliedAt
+        self.standbyNames = standbyNames; self.standbyNamesAppliedAt = standbyNamesAppliedAt; self.primaryLSN = primaryLSN
     }
 }
 
@@ -61,8 +64,12 @@ public func eligibleStandbys(_ input: SyncPlannerInput) -> [WalSender] {
               row.state == "streaming", row.lsn != nil, !member.noSync, syncPriority(member) > 0 else { return false }
         return true
     }
-    if input.settings.maximumLagOnSyncNode >= 0, let best = rows.compactMap(\.lsn).max() {
-        rows = rows.filter { best.value - ($0.lsn?.value ?? 0) <= UInt64(input.settings.maximumLagOnSyncNode) }
+    // A standby further behind than maximum_lag_on_syncnode (> 0; 0 and -1 switch it off, as in
+    // Patroni) is not synchronous material: measured from the newest standby, or from the
+    // primary itself when there is only one (it could not lag behind itself).
+    let newest = rows.count > 1 ? rows.compactMap(\.lsn).max() : input.primaryLSN
+    if input.settings.maximumLagOnSyncNode > 0, let newest {
+        rows = rows.filter { newest.value - min(newest.value, $0.lsn?.value ?? 0) <= UInt64(input.settings.maximumLagOnSyncNode) }
     }
     func priority(_ row: WalSender) -> Int64 { members[row.applicationName.lowercased()].map(syncPriority) ?? 1 }
     return rows.sorted { a, b in

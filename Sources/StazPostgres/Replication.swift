@@ -15,12 +15,18 @@ public struct ReplicationConnection: Sendable, Equatable {
     public var writeLSN: LSN?
     public var flushLSN: LSN?
     public var replayLSN: LSN?
+    /// The primary's `synchronous_commit` and flush position when this row was read (the same
+    /// on every row of one read): which position a commit waits for, and where lag starts.
+    public var synchronousCommit: String?
+    public var primaryFlushLSN: LSN?
 
     public init(applicationName: String, userName: String? = nil, clientAddress: String? = nil, state: String,
-                syncState: String, syncPriority: Int = 0, writeLSN: LSN? = nil, flushLSN: LSN? = nil, replayLSN: LSN? = nil) {
+                syncState: String, syncPriority: Int = 0, writeLSN: LSN? = nil, flushLSN: LSN? = nil, replayLSN: LSN? = nil,
+                synchronousCommit: String? = nil, primaryFlushLSN: LSN? = nil) {
         self.applicationName = applicationName; self.userName = userName; self.clientAddress = clientAddress
         self.state = state; self.syncState = syncState; self.syncPriority = syncPriority
         self.writeLSN = writeLSN; self.flushLSN = flushLSN; self.replayLSN = replayLSN
+        self.synchronousCommit = synchronousCommit; self.primaryFlushLSN = primaryFlushLSN
     }
 
     /// The object Patroni lists under `replication` in the status JSON.
@@ -43,7 +49,9 @@ extension PostgresController {
             SELECT application_name::text AS application_name, usename::text AS usename,
                    host(client_addr)::text AS client_addr, state::text AS state, sync_state::text AS sync_state,
                    sync_priority::text AS sync_priority, write_lsn::text AS write_lsn,
-                   flush_lsn::text AS flush_lsn, replay_lsn::text AS replay_lsn
+                   flush_lsn::text AS flush_lsn, replay_lsn::text AS replay_lsn,
+                   pg_catalog.current_setting('synchronous_commit') AS synchronous_commit,
+                   pg_catalog.pg_current_wal_flush_lsn()::text AS primary_flush_lsn
               FROM pg_catalog.pg_stat_replication
              ORDER BY application_name
             """, timeout: 2)
@@ -55,7 +63,9 @@ extension PostgresController {
                                          syncPriority: text("sync_priority").flatMap { Int($0) } ?? 0,
                                          writeLSN: text("write_lsn").flatMap(LSN.init(text:)),
                                          flushLSN: text("flush_lsn").flatMap(LSN.init(text:)),
-                                         replayLSN: text("replay_lsn").flatMap(LSN.init(text:)))
+                                         replayLSN: text("replay_lsn").flatMap(LSN.init(text:)),
+                                         synchronousCommit: text("synchronous_commit"),
+                                         primaryFlushLSN: text("primary_flush_lsn").flatMap(LSN.init(text:)))
         }
     }
 

@@ -55,6 +55,41 @@ struct SyncPlannerTests {
         #expect(confirmed == .writeSync(SyncState(leader: "node1", syncStandbys: ["node3"], quorum: 0), log: "Synchronous standby status assigned to ['node3']"))
     }
 
+    /// maximum_lag_on_syncnode (Patroni's `SyncHandler.current_state`): a lagging synchronous
+    /// standby gives way to one within the limit; with one standby the lag is counted from the
+    /// primary; 0 and -1 switch the rule off.
+    @Test func aSyncStandbyLaggingPastTheLimitIsReplaced() {
+        var settings = priorityMode
+        settings.maximumLagOnSyncNode = 1_000
+        let current = StandbyNames(count: 1, names: ["node2"], isQuorum: false)
+        let lagging = [Self.sender("node2", "sync", lsn: baseLSN - 5_000), Self.sender("node3", "potential")]
+        let action = nextSyncAction(Self.plannerInput(settings, sync: Self.mine, senders: lagging, names: current))
+        #expect(action == .setStandbyNames(StandbyNames(count: 1, names: ["node3"], isQuorum: false),
+                                           log: "Assigning synchronous standby status to ['node3']"))
+        for off in [Int64(0), -1] {
+            settings.maximumLagOnSyncNode = off
+            #expect(nextSyncAction(Self.plannerInput(settings, sync: Self.mine, senders: lagging, names: current)) == nil,
+                    "maximum_lag_on_syncnode \(off) keeps the lagging standby")
+        }
+    }
+
+    @Test func aSingleStandbysLagCountsFromThePrimary() {
+        var settings = priorityMode
+        settings.maximumLagOnSyncNode = 1_000
+        var input = Self.plannerInput(settings, sync: Self.mine, senders: [Self.sender("node2", lsn: baseLSN - 5_000)], names: nil)
+        input.primaryLSN = LSN(baseLSN)
+        #expect(nextSyncAction(input) == nil, "a standby 5,000 bytes behind the primary is not made synchronous")
+        input.primaryLSN = LSN(baseLSN - 4_500)
+        #expect(nextSyncAction(input) == .setStandbyNames(StandbyNames(count: 1, names: ["node2"], isQuorum: false),
+                                                          log: "Assigning synchronous standby status to ['node2']"))
+    }
+
+    @Test(arguments: [("remote_apply" as String?, WalSender.Position.replay), ("remote_write", .write), ("on", .flush),
+                      ("local", .flush), (nil, .flush)])
+    func theCommitPositionFollowsSynchronousCommit(setting: String?, expected: WalSender.Position) {
+        #expect(WalSender.position(for: setting) == expected)
+    }
+
     @Test func nosyncStandbyIsNeverPicked() {
         let action = nextSyncAction(Self.plannerInput(priorityMode, sync: Self.mine, senders: [Self.sender("node2"), Self.sender("node3")],
                                                       names: nil, noSync: ["node3"]))
