@@ -24,6 +24,21 @@ public final class StazDaemon: Service, Sendable {
         let http = HTTPClient(eventLoopGroupProvider: .singleton,
                               configuration: makePeerHTTPClientConfiguration(restapi: config.restapi, ctl: config.ctl))
         let dcs = makeDCSClient(configuration: config, memberName: config.name, logger: logger)
+        // Both clients are closed however serve ends: an HTTPClient dropped without shutdown
+        // aborts the process, which would lose the reason (a duplicate name, a busy port).
+        let outcome: Result<Void, Error>
+        do {
+            try await serve(http: http, dcs: dcs)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        await dcs.close()
+        try? await http.shutdown()
+        try outcome.get()
+    }
+
+    private func serve(http: HTTPClient, dcs: DCSClient) async throws {
         let cluster = await waitForDCS(dcs)
         try await refuseDuplicateName(cluster: cluster, http: http)
 
@@ -92,8 +107,6 @@ public final class StazDaemon: Service, Sendable {
         // A paused cluster's PostgreSQL is left running on purpose: no guard may fence it later.
         if await ha.settings.pause { guardFeeder.standDown() }
         await server.shutdown()
-        await dcs.close()
-        try? await http.shutdown()
     }
 
     /// Patroni loops until the DCS answers ("waiting on etcd"), then starts.

@@ -1,6 +1,13 @@
-"""Three members from empty data directories form one primary with two streaming replicas."""
+"""Three members from empty data directories form one primary with two streaming replicas; a
+second daemon with a name already in use refuses to start."""
 
-from support import psql_value, wait_until
+import os
+import pwd
+import subprocess
+
+from harness import REST_PORTS
+from members import deep_merge
+from support import psql_value, to_yaml, wait_until
 
 
 def test_three_members_bootstrap_one_leader_two_streaming_replicas(three_node_cluster):
@@ -36,3 +43,25 @@ def test_three_members_bootstrap_one_leader_two_streaming_replicas(three_node_cl
         wait_until(lambda: psql_value(replica.pg_port, "SELECT note FROM bootstrap_check "
                                                        "WHERE id = 1") == "written via haproxy",
                    30, f"row replicated to {name}")
+
+
+def test_a_second_daemon_with_a_taken_name_refuses_to_start(make_cluster):
+    """Two daemons with one name would fight over one member key: the second must exit at once
+    with Patroni's CRITICAL line (its REST API on its own port, the first still answering)."""
+    cluster = make_cluster()
+    first = cluster.add_member("m0")
+    cluster.wait_for_healthy(replicas=0, timeout=60)
+    port = cluster.allocate(REST_PORTS)
+    config = deep_merge(first.config(), {"restapi": {"listen": f"127.0.0.1:{port}", "connect_address": f"127.0.0.1:{port}"}})
+    path = cluster.path("duplicate.yml")
+    with open(path, "w") as handle:
+        handle.write(to_yaml(config) + "\n")
+    postgres = pwd.getpwnam("postgres")
+    os.chown(path, postgres.pw_uid, postgres.pw_gid)
+    done = subprocess.run([first.daemon, path], cwd=cluster.dir, capture_output=True, text=True, timeout=60,
+                          user=postgres.pw_uid, group=postgres.pw_gid, extra_groups=[])
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, f"exit {done.returncode}: {output[-2000:]}"
+    assert "CRITICAL" in output and "Can't start; there is already a node named 'm0' running" in output, output[-2000:]
+    assert "Fatal error" not in output, output[-2000:]
+    assert first.status().get("state") == "running", "the first daemon was disturbed"
