@@ -109,6 +109,8 @@ for feature in "${features[@]}"; do
         result=failed
         status=1
     fi
+    # The next behave run starts from an empty features/output: keep this one's logs.
+    [[ -d "$TREE/features/output" ]] && cp -a "$TREE/features/output" "$WORK/output-$name"
     counts="$(grep -E '^[0-9]+ scenarios? passed' "$output" | tail -1 || true)"
     echo "$name: $result (${counts:-no summary: see $output})" | tee -a "$summary"
 done
@@ -122,7 +124,7 @@ while read -r line; do
     failed=$((failed + ${f:-0}))
     [[ -z "$p" ]] && failed=$((failed + 1))
 done < "$summary"
-log "logs: $WORK (per feature: NAME.out; Patroni's harness output: $TREE/features/output*)"
+log "logs: $WORK (per feature: NAME.out, and the harness's logs in output-NAME/)"
 log "took $(( $(date +%s) - started )) s"
 echo "$passed passed, $failed failed"
 exit "$status"
