@@ -80,8 +80,12 @@ extension HAController {
         case .raceInitialize(let won, let lost):
             return (try await dcs.initialize(sysid: "", createNew: true)) ? won : lost
         case .releaseLock:
+            // Peers deciding who takes over read our role: say "demoted" (a stopped former
+            // primary) before the key goes, not the primary we were a moment ago.
+            await publishObservedState()
             await keeper.setHoldingLeader(false)
             _ = try await dcs.deleteLeader()
+            memory.record(.lockReleased, now: monotonicNow)
         case .writeInitialize(let sysid):
             _ = try await dcs.initialize(sysid: sysid, createNew: cluster?.initialize == nil)
         case .bootstrapNewCluster:
@@ -122,6 +126,9 @@ extension HAController {
             return won
         case .reportBlockedFailover(let reason):
             blockedFailoverReason = reason
+        case .announceDemotion:
+            lastRole = .demoted
+            callbacks.fire(config.postgresql.callbacks["on_role_change"], event: "on_role_change", role: .demoted)
         case .confirmFailsafe(let members, let kept, let refused):
             return await confirmFailsafe(members) ? kept : refused
         }
@@ -145,7 +152,7 @@ extension HAController {
         case .sleep(let wait):
             seconds = min(wait, settings.loopWait) + 1
         case .bootstrapNewCluster, .cloneFrom, .restart, .fatal, .logInfo, .logWarning, .cancelScheduledRestart,
-             .reportBlockedFailover:
+             .reportBlockedFailover, .announceDemotion:
             seconds = 0
         }
         return .milliseconds(Int64(seconds * 1000))
@@ -173,6 +180,7 @@ extension HAController {
         case .cancelScheduledRestart: return "cancelling the scheduled restart"
         case .writeSync: return "writing the sync key"
         case .reportBlockedFailover: return "reporting a blocked failover"
+        case .announceDemotion: return "announcing the demotion"
         case .confirmFailsafe: return "asking the members to confirm failsafe mode"
         }
     }

@@ -153,6 +153,14 @@ struct Decider {
         }
         let wasPrimary = !pg.isInRecovery
         if holdsLock {
+            // Patroni's `post_recover`: a primary whose start failed (it is not running after
+            // the attempt) gives the lock up at once; primary_start_timeout bounds a start that
+            // is still recovering, not retries of one that cannot succeed. Unlike Patroni, only
+            // when another member can take over: a lone primary keeps trying.
+            if wasPrimary, input.memory.startFailedAt != nil, failoverPossible(cluster, candidate: nil) {
+                return HAPlan("removed leader key after trying and failing to start postgres",
+                              [.releaseLock, .announceDemotion, .follow(leader: nil)])
+            }
             if wasPrimary, settings.primaryStartTimeout > 0, startTimeoutLeft() > 0 {
                 return HAPlan("starting primary after failure", [.updateLock(
                     then: HAPlan("starting primary after failure", [.startAsPrimary]),
@@ -213,7 +221,7 @@ struct Decider {
 
     /// Patroni's `Ha.is_healthiest_node`.
     func isHealthiestNode(_ cluster: ClusterView) -> Bool {
-        if prePromoteBackoff { return false }
+        if prePromoteBackoff || lockReleaseBackoff { return false }
         // In pause only a named candidate may take over (`manual_failover_process_no_leader`).
         if paused, input.node.mayBecomeLeader, let request = cluster.failover, request.scheduledAt == nil {
             return request.candidate == me
@@ -381,6 +389,15 @@ struct Decider {
         let name = request.leader != nil ? "switchover" : "manual failover"
         return HAPlan("\(name): demoting myself", before + [.demote(.graceful)])
     }
+
+    /// A node that gave the lock up itself leaves the others `lockReleaseBackoff` seconds to
+    /// take it (Patroni's `demote` sleeps 2 s after releasing): a crashed primary failing over
+    /// would otherwise win the race back the moment its server is up again.
+    var lockReleaseBackoff: Bool {
+        guard let releasedAt = input.memory.lockReleasedAt else { return false }
+        return input.now - releasedAt < Self.lockReleaseBackoffSeconds
+    }
+    static let lockReleaseBackoffSeconds: Double = 2
 
     /// Patroni's backoff after a failed `pre_promote`: no promotion and no race for `ttl` seconds.
     var prePromoteBackoff: Bool {

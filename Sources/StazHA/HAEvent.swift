@@ -9,6 +9,9 @@ public enum HAEvent: Sendable, Equatable {
     case postgresRunning
     /// The `pre_promote` script refused the promotion.
     case prePromoteFailed
+    /// This node deleted the leader key itself (a crashed primary failing over, a start that
+    /// timed out, a pause without a running server).
+    case lockReleased
 }
 
 extension HAMemory {
@@ -18,6 +21,7 @@ extension HAMemory {
         case .startFailed: startFailedAt = now
         case .postgresRunning: startFailedAt = nil
         case .prePromoteFailed: prePromoteFailedAt = now
+        case .lockReleased: lockReleasedAt = now
         }
     }
 }

@@ -62,6 +62,9 @@ public struct HAMemory: Sendable, Equatable {
     public var prePromoteFailedAt: Double? = nil
     /// When a start of PostgreSQL this node carried out last failed; nil once it runs again.
     public var startFailedAt: Double? = nil
+    /// When this node last gave the leader lock up itself: for `lockReleaseBackoff` seconds it
+    /// leaves the race to the others.
+    public var lockReleasedAt: Double? = nil
 
     public init() {}
 }

@@ -68,6 +68,9 @@ public indirect enum HAStep: Sendable, Equatable {
     /// Compare-and-set the `sync` key before promoting (synchronous mode); `otherwise` when
     /// somebody else changed it first.
     case writeSync(SyncState, version: String?, then: HAPlan, otherwise: HAPlan)
+    /// Run `on_role_change` with the role `demoted`: a primary gave its lock up without running
+    /// again (Patroni's `post_recover`).
+    case announceDemotion
     /// This node refuses a failover that could lose acknowledged commits: published in
     /// `/patroni` (`failover_blocked`) and logged as a warning.
     case reportBlockedFailover(String)

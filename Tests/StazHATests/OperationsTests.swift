@@ -122,11 +122,14 @@ struct OperationsTests {
     @Test(arguments: scheduledRestart)
     func scheduledRestart(_ row: HACase) { row.check() }
 
-    static func failedPrePromote(secondsAgo: Double) -> HAMemory {
+    /// Steady memory with `event` recorded `secondsAgo` before the cases' clock (1000).
+    static func memory(after event: HAEvent, secondsAgo: Double) -> HAMemory {
         var m = Memory.steady
-        m.prePromoteFailedAt = 1000 - secondsAgo
+        m.record(event, now: 1000 - secondsAgo)
         return m
     }
+
+    static func failedPrePromote(secondsAgo: Double) -> HAMemory { memory(after: .prePromoteFailed, secondsAgo: secondsAgo) }
 
     static let prePromote: [HACase] = [
         HACase("pre_promote failed: release the lock instead of promoting",
@@ -144,6 +147,31 @@ struct OperationsTests {
 
     @Test(arguments: prePromote)
     func prePromote(_ row: HACase) { row.check() }
+
+    static func releasedLock(secondsAgo: Double) -> HAMemory { memory(after: .lockReleased, secondsAgo: secondsAgo) }
+
+    /// A crashed primary that gave its lock up to fail over runs again as a replica a moment
+    /// later, level with the others: it must leave them the race (Patroni's `demote` sleeps 2 s
+    /// after releasing), or it takes the lock straight back.
+    static let afterReleasingTheLock: [HACase] = [
+        HACase("lock released 1 s ago: leave the race to the others",
+               input("node2", cluster(members: threeNodes, optime: baseLSN), PG.replica(),
+                     peers: [Peer.replica("node3", lsn: baseLSN)], memory: releasedLock(secondsAgo: 1)),
+               steps: [.follow(leader: nil)], message: "following a different leader because i am not the healthiest node"),
+        HACase("lock released 3 s ago: race again",
+               input("node2", cluster(members: threeNodes, optime: baseLSN), PG.replica(),
+                     peers: [Peer.replica("node3", lsn: baseLSN - MiB)], memory: releasedLock(secondsAgo: 3)),
+               steps: [acquireLock, .promote, .recordPromotion], message: "promoted self to leader by acquiring session lock"),
+    ]
+
+    @Test(arguments: afterReleasingTheLock)
+    func afterReleasingTheLock(_ row: HACase) { row.check() }
+
+    @Test func releasingTheLockIsRemembered() {
+        var memory = HAMemory()
+        memory.record(.lockReleased, now: 12)
+        #expect(memory.lockReleasedAt == 12)
+    }
 
     static func cascading(_ source: String?, me: String = "node3", members: [String] = threeNodes) -> HAInput {
         var identity = node(me)

@@ -25,6 +25,18 @@ struct StoppedPostgresTests {
                      memory: Memory.primaryDown(since: 600), now: 1000),
                steps: [.releaseLock, .follow(leader: nil)],
                message: "removed leader key after trying and failing to start postgres"),
+        // Patroni's `post_recover`: a start that failed (the server is not running after it)
+        // gives the lock up at once, within primary_start_timeout or not.
+        HACase("crashed primary whose start failed, a healthy replica: give up the lock at once",
+               input("node1", iLead, PG.stopped(wasPrimary: true), peers: [healthyReplica],
+                     memory: { var m = Memory.primaryDown(since: 990); m.startFailedAt = 995; return m }(), now: 1000),
+               steps: [.releaseLock, .announceDemotion, .follow(leader: nil)],
+               message: "removed leader key after trying and failing to start postgres"),
+        HACase("crashed primary whose start failed, nobody to take over: try again",
+               input("node1", iLead, PG.stopped(wasPrimary: true), peers: [Peer.unreachable("node2")],
+                     memory: { var m = Memory.primaryDown(since: 990); m.startFailedAt = 995; return m }(), now: 1000),
+               steps: [updateLock, .startAsPrimary],
+               message: "starting primary after failure"),
         HACase("primary_start_timeout 0 and a healthy replica: fail over instead of restarting",
                input("node1", iLead, PG.stopped(wasPrimary: true), peers: [healthyReplica], settings: noStartTimeout),
                steps: [.releaseLock, .follow(leader: nil)],

@@ -109,7 +109,7 @@ extension SimWorld {
         case .fatal(let message):
             violations.append("\(me) exited: \(message)")
             return .stop
-        case .logInfo, .logWarning, .sleep, .restart, .cancelScheduledRestart, .reportBlockedFailover:
+        case .logInfo, .logWarning, .sleep, .restart, .cancelScheduledRestart, .reportBlockedFailover, .announceDemotion:
             break
         case .writeSync(let state, let version, let won, let lost):
             guard reachable else { return .dcsLost }
