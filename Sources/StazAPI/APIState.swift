@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import StazCore
 import Synchronization
@@ -19,6 +20,35 @@ public final class APIState: Sendable {
 
     public var current: NodeSnapshot { box.withLock { $0.snapshot } }
     public var rendered: Rendered { box.withLock { $0 } }
+
+    /// `current`, unless its postmaster died since the last HA cycle: then what a cycle would
+    /// report for a server that is gone (stopped, a primary demoted). A health check must not
+    /// send clients to a dead server for up to `loop_wait` (Patroni asks PostgreSQL on every
+    /// request; this costs one `kill(pid, 0)`).
+    public var live: NodeSnapshot { APIState.withoutDeadPostmaster(current, alive: APIState.processAlive) }
+
+    /// `rendered` corrected like `live` (rendered again only when the server died).
+    public var liveRendered: Rendered {
+        let rendered = self.rendered
+        let checked = APIState.withoutDeadPostmaster(rendered.snapshot, alive: APIState.processAlive)
+        return checked == rendered.snapshot ? rendered : APIState.render(checked)
+    }
+
+    static func withoutDeadPostmaster(_ snapshot: NodeSnapshot, alive: (Int32) -> Bool) -> NodeSnapshot {
+        guard let pid = snapshot.postmasterPID, snapshot.state != .stopped, !alive(pid) else { return snapshot }
+        var stopped = snapshot
+        stopped.state = .stopped
+        if stopped.role == .primary { stopped.role = .demoted }
+        stopped.xlog = nil
+        stopped.replicationState = nil
+        stopped.timeline = nil
+        stopped.postmasterStartTime = nil
+        stopped.postmasterPID = nil
+        return stopped
+    }
+
+    /// `kill(pid, 0)`: false only when no such process exists.
+    static func processAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno != ESRCH }
 
     /// Applies `body` to the snapshot and re-renders the status JSON when it changed. Updates are
     /// rare (a few per HA cycle), so rendering under the lock costs readers next to nothing.

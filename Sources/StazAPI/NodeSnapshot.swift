@@ -17,6 +17,9 @@ public struct NodeSnapshot: Sendable, Equatable {
     public var state: MemberState = .stopped
     /// `YYYY-MM-DD HH:MM:SS.ffffff+TZ`; nil when PostgreSQL could not be queried.
     public var postmasterStartTime: String? = nil
+    /// The running postmaster's pid (not in the status JSON): `APIState.live` checks it on
+    /// every request, so a server that died since the last cycle is not reported running.
+    public var postmasterPID: Int32? = nil
     public var role: MemberRole = .uninitialized
     public var serverVersion: Int? = nil
     public var xlog: XLogStatus? = nil

@@ -47,7 +47,7 @@ public struct Router: Sendable {
             return routeGET(target, now: now)
         case .HEAD, .OPTIONS:
             // Patroni has no HEAD_/OPTIONS_ specific handlers: always the generic check, status only.
-            let snapshot = state.current
+            let snapshot = state.live
             return .immediate(.statusOnly(HealthChecks.statusCode(for: target, snapshot: snapshot, now: now)))
         default:
             if let handler = unsafeRoutes["\(method.rawValue) \(target.firstSegment)"] {
@@ -62,11 +62,11 @@ public struct Router: Sendable {
         case "liveness":
             return .immediate(.statusOnly(HealthChecks.liveness(snapshot: state.current, now: now)))
         case "readiness":
-            let failure = HealthChecks.readinessFailure(for: target, snapshot: state.current, now: now)
+            let failure = HealthChecks.readinessFailure(for: target, snapshot: state.live, now: now)
             if let failure { logger.debug("Readiness check failure: \(failure)") }
             return .immediate(.statusOnly(failure == nil ? 200 : 503))
         case "patroni":
-            return .immediate(.json(200, state.rendered.statusBody))
+            return .immediate(.json(200, state.liveRendered.statusBody))
         case "cluster":
             let scope = state.current.scope
             return .deferred { [clusterProvider, logger] _, _ in
@@ -83,7 +83,7 @@ public struct Router: Sendable {
                 .json(200, JSONValue.array((view.history ?? []).map(\.json)))
             }
         case "metrics":
-            return .immediate(MetricsEndpoint.response(snapshot: state.current, now: now))
+            return .immediate(MetricsEndpoint.response(snapshot: state.live, now: now))
         case "mesh":
             return .immediate(MeshEndpoint.get(state.current))
         case "failsafe":
@@ -96,7 +96,7 @@ public struct Router: Sendable {
                 return .json(200, JSONValue.object(config.data))
             }
         default:
-            let rendered = state.rendered
+            let rendered = state.liveRendered
             let code = HealthChecks.statusCode(for: target, snapshot: rendered.snapshot, now: now)
             return .immediate(.json(code, rendered.statusBody))
         }

@@ -13,6 +13,8 @@ public struct PostgresObservation: Sendable, Equatable {
     public var controlDataTimeline: Int64? = nil
     /// Postmaster alive (postmaster.pid names a live process).
     public var isRunning: Bool
+    /// The postmaster's pid when running (from `postmaster.pid`).
+    public var postmasterPID: Int32? = nil
     /// Accepting connections (pg_isready / query succeeded).
     public var isAcceptingConnections: Bool = false
     /// `pg_is_in_recovery()`; for a stopped server, whether standby.signal exists.

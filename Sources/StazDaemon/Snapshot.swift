@@ -32,6 +32,7 @@ extension HAController {
             s.state = state
             s.role = role
             s.postmasterStartTime = observation.isRunning ? observation.postmasterStartTime : nil
+            s.postmasterPID = observation.isRunning ? observation.postmasterPID : nil
             s.serverVersion = observation.serverVersion
             s.timeline = observation.isRunning ? observation.timeline : nil
             if observation.isRunning && observation.isAcceptingConnections {

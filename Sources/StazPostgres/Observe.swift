@@ -75,6 +75,7 @@ extension PostgresController {
         let empty = isDataDirectoryEmpty()
         let pid = postmasterPID()
         var observation = PostgresObservation(dataDirectoryEmpty: empty, isRunning: pid != nil)
+        observation.postmasterPID = pid
         if let error = dataDirectoryAccessError() { observation.dataDirectoryError = error }
         observation.isInRecovery = hasStandbySignal()
         var segmentSize: UInt64? = nil

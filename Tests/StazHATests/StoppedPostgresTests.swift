@@ -10,6 +10,14 @@ struct StoppedPostgresTests {
     static let healthyReplica = Peer.replica("node2")
     static let noStartTimeout = settings { $0.primaryStartTimeout = 0 }
 
+    /// Down since 990, and the start tried at 995 failed.
+    static func startFailedMemory() -> HAMemory {
+        var memory = Memory.primaryDown(since: 990)
+        memory.startFailedAt = 995
+        return memory
+    }
+    static let startFailed = startFailedMemory()
+
     static let rows: [HACase] = [
         HACase("crashed primary holding the lock, within primary_start_timeout: start it again as primary",
                input("node1", iLead, PG.stopped(wasPrimary: true), peers: [healthyReplica],
@@ -29,12 +37,12 @@ struct StoppedPostgresTests {
         // gives the lock up at once, within primary_start_timeout or not.
         HACase("crashed primary whose start failed, a healthy replica: give up the lock at once",
                input("node1", iLead, PG.stopped(wasPrimary: true), peers: [healthyReplica],
-                     memory: { var m = Memory.primaryDown(since: 990); m.startFailedAt = 995; return m }(), now: 1000),
+                     memory: startFailed, now: 1000),
                steps: [.releaseLock, .announceDemotion, .follow(leader: nil)],
                message: "removed leader key after trying and failing to start postgres"),
         HACase("crashed primary whose start failed, nobody to take over: try again",
                input("node1", iLead, PG.stopped(wasPrimary: true), peers: [Peer.unreachable("node2")],
-                     memory: { var m = Memory.primaryDown(since: 990); m.startFailedAt = 995; return m }(), now: 1000),
+                     memory: startFailed, now: 1000),
                steps: [updateLock, .startAsPrimary],
                message: "starting primary after failure"),
         HACase("primary_start_timeout 0 and a healthy replica: fail over instead of restarting",
