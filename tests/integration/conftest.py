@@ -47,7 +47,8 @@ def pytest_runtest_makereport(item, call):
     # (teardown output would be hidden by pytest's capture).
     if report.failed and report.when in ("setup", "call"):
         for cluster in getattr(item, "staz_clusters", []):
-            report.sections.append((f"cluster diagnostics ({cluster.dir})",
+            kept = cluster.keep_logs(item.nodeid)
+            report.sections.append((f"cluster diagnostics ({cluster.dir}; every log kept in {kept})",
                                     cluster.diagnostics()))
 
 

@@ -249,6 +249,25 @@ class Cluster:
             parts.append(tail(self.path(name), 20))
         return "\n".join(parts)
 
+    def keep_logs(self, test_name):
+        """Copies every log of this cluster (daemons, PostgreSQL, etcd, HAProxy) to
+        $STAZ_IT_FAILED_DIR (default /tmp/staz-it-failed)/TEST/DIR, for a failure the printed
+        tails do not explain; the cluster directory itself is removed at cleanup."""
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in test_name)[-120:]
+        target = os.path.join(os.environ.get("STAZ_IT_FAILED_DIR", "/tmp/staz-it-failed"), safe,
+                              os.path.basename(self.dir))
+        os.makedirs(target, exist_ok=True)
+        for name in sorted(os.listdir(self.dir)):
+            path = os.path.join(self.dir, name)
+            if name.endswith(".log") or name.endswith(".yml") or name == "pglog":
+                copy = shutil.copytree if os.path.isdir(path) else shutil.copy2
+                try:
+                    copy(path, os.path.join(target, name))
+                except OSError:
+                    pass
+        self.events.append((time.monotonic() - self.started_at, f"logs kept in {target}"))
+        return target
+
     def cleanup(self):
         if self not in _live_clusters:
             return
