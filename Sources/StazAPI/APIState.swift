@@ -24,7 +24,7 @@ public final class APIState: Sendable {
     /// `current`, unless its postmaster died since the last HA cycle: then what a cycle would
     /// report for a server that is gone (stopped, a primary demoted). A health check must not
     /// send clients to a dead server for up to `loop_wait` (Patroni asks PostgreSQL on every
-    /// request; this costs one `kill(pid, 0)`).
+    /// request; this costs a `kill(pid, 0)` and a read of /proc/PID/stat).
     public var live: NodeSnapshot { APIState.withoutDeadPostmaster(current, alive: APIState.processAlive) }
 
     /// `rendered` corrected like `live` (rendered again only when the server died).
@@ -47,8 +47,8 @@ public final class APIState: Sendable {
         return stopped
     }
 
-    /// `kill(pid, 0)`: false only when no such process exists.
-    static func processAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno != ESRCH }
+    /// Running: neither gone nor a zombie (`ProcessState`).
+    static func processAlive(_ pid: Int32) -> Bool { ProcessState.isAlive(pid) }
 
     /// Applies `body` to the snapshot and re-renders the status JSON when it changed. Updates are
     /// rare (a few per HA cycle), so rendering under the lock costs readers next to nothing.

@@ -152,15 +152,7 @@ public actor PostgresController {
 /// `kill(pid, 0)` plus a zombie check, because a postmaster re-parented to us (staz as PID 1 in
 /// a container) stays visible as a zombie after it exits.
 enum ProcessLiveness {
-    static func isAlive(_ pid: Int32) -> Bool {
-        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
-        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-           let close = stat.lastIndex(of: ")") {
-            let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
-            return state != "Z" && state != "X"
-        }
-        return true
-    }
+    static func isAlive(_ pid: Int32) -> Bool { ProcessState.isAlive(pid) }
 
     /// Guards against a stale postmaster.pid whose number now belongs to another program (after a
     /// crash and reboot). Without /proc we cannot tell and trust the pid.

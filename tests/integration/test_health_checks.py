@@ -1,0 +1,24 @@
+"""Health checks answer from memory, yet never for a server that is gone: right after a
+replica's PostgreSQL dies, and long before the next HA cycle, /replica says 503 and /patroni
+says stopped (Patroni asks PostgreSQL on every request; staz checks the postmaster's pid)."""
+
+import subprocess
+
+from support import PG_BIN
+
+
+def test_a_dead_replica_fails_its_health_check_before_the_next_cycle(make_cluster):
+    cluster = make_cluster()
+    # A long loop_wait: the next cycle is up to 10 s away, so only the request itself can notice.
+    slow = {"bootstrap": {"dcs": {"loop_wait": 10, "ttl": 30, "retry_timeout": 10}}}
+    for index in range(2):
+        cluster.add_member(f"m{index}", overrides=slow)
+    leader = cluster.wait_for_healthy(replicas=1, timeout=90)
+    replica = next(member for name, member in cluster.members.items() if name != leader)
+    assert replica.rest("/replica")[0] == 200
+    subprocess.run(["runuser", "-u", "postgres", "--", f"{PG_BIN}/pg_ctl", "-D", replica.data_dir,
+                    "stop", "-m", "immediate", "-w"], check=True, capture_output=True, timeout=30)
+    code, _ = replica.rest("/replica")
+    status = replica.rest("/patroni")[1]
+    assert code == 503, f"/replica answered {code} for a dead server"
+    assert status.get("state") == "stopped" and "xlog" not in status, status
