@@ -13,6 +13,10 @@ public final class APIState: Sendable {
     }
 
     private let box: Mutex<Rendered>
+    /// The last postmaster liveness probe: health checks come in hundreds per second, the probe
+    /// (a syscall and a /proc read) runs at most every `livenessProbeInterval`.
+    private let lastProbe = Mutex<(pid: Int32, at: ContinuousClock.Instant, alive: Bool)?>(nil)
+    static let livenessProbeInterval: Duration = .milliseconds(100)
 
     public init(_ snapshot: NodeSnapshot) {
         box = Mutex(APIState.render(snapshot))
@@ -24,14 +28,25 @@ public final class APIState: Sendable {
     /// `current`, unless its postmaster died since the last HA cycle: then what a cycle would
     /// report for a server that is gone (stopped, a primary demoted). A health check must not
     /// send clients to a dead server for up to `loop_wait` (Patroni asks PostgreSQL on every
-    /// request; this costs a `kill(pid, 0)` and a read of /proc/PID/stat).
-    public var live: NodeSnapshot { APIState.withoutDeadPostmaster(current, alive: APIState.processAlive) }
+    /// request; here a `kill(pid, 0)` and a read of /proc/PID/stat, at most every 100 ms).
+    public var live: NodeSnapshot { APIState.withoutDeadPostmaster(current, alive: postmasterAlive) }
 
     /// `rendered` corrected like `live` (rendered again only when the server died).
     public var liveRendered: Rendered {
         let rendered = self.rendered
-        let checked = APIState.withoutDeadPostmaster(rendered.snapshot, alive: APIState.processAlive)
+        let checked = APIState.withoutDeadPostmaster(rendered.snapshot, alive: postmasterAlive)
         return checked == rendered.snapshot ? rendered : APIState.render(checked)
+    }
+
+    /// `processAlive`, probed at most every `livenessProbeInterval` per pid.
+    func postmasterAlive(_ pid: Int32) -> Bool {
+        let now = ContinuousClock.now
+        return lastProbe.withLock { last in
+            if let last, last.pid == pid, now - last.at < APIState.livenessProbeInterval { return last.alive }
+            let alive = APIState.processAlive(pid)
+            last = (pid, now, alive)
+            return alive
+        }
     }
 
     static func withoutDeadPostmaster(_ snapshot: NodeSnapshot, alive: (Int32) -> Bool) -> NodeSnapshot {

@@ -34,4 +34,14 @@ struct LiveSnapshotTests {
         #expect(APIState.processAlive(getpid()))
         #expect(!APIState.processAlive(Int32.max))
     }
+
+    @Test func aNewPostmasterPidIsProbedAtOnce() {
+        var replica = Fixtures.replica()
+        replica.postmasterPID = Int32.max  // no such process
+        let state = APIState(replica)
+        #expect(state.live.state == .stopped)
+        replica.postmasterPID = getpid()
+        state.update { $0 = replica }
+        #expect(state.live.state == .running)
+    }
 }
