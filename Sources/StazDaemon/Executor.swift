@@ -431,6 +431,7 @@ extension HAController {
     /// diverged.
     func demote(_ mode: DemoteMode) async throws {
         standbyNames = nil
+        standbyNamesChosen = false
         standbyNamesAppliedAt = nil
         // Without the lock (lost, or the DCS unreachable) the deadline stays armed until the
         // server is down. With it, nobody can promote before we delete the key after the stop,

@@ -58,6 +58,9 @@ actor HAController {
     /// `synchronous_standby_names` staz applied (synchronous mode), and the primary's flush
     /// LSN at that moment; `managingStandbyNames` until the user's value was restored.
     var standbyNames: StandbyNames?
+    /// The planner chose `standbyNames` (nil then means "nobody"), as opposed to nothing chosen
+    /// yet since this node became primary (nil: start from `/sync`).
+    var standbyNamesChosen = false
     var standbyNamesAppliedAt: LSN?
     var managingStandbyNames = false
     /// Why this node refuses to promote (double fault in synchronous mode), for `/patroni`.

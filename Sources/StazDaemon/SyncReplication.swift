@@ -16,6 +16,7 @@ extension HAController {
         if mode == .off, managingStandbyNames {
             // Give the user's own synchronous_standby_names back.
             standbyNames = nil
+            standbyNamesChosen = false
             standbyNamesAppliedAt = nil
             await rewriteConfigurationAndReload()
         }
@@ -42,6 +43,7 @@ extension HAController {
                 case .setStandbyNames(let names, let log):
                     if names?.names == [strictSyncPlaceholder] { logger.warning("\(log)") } else { logger.info("\(log)") }
                     standbyNames = names
+                    standbyNamesChosen = true
                     await rewriteConfigurationAndReload()
                     standbyNamesAppliedAt = try await postgres.currentFlushLSN()
                     await waitUntilSynchronous(names)
@@ -101,6 +103,10 @@ extension HAController {
         // initdb's primary creates roles before any standby exists: nothing to wait for yet.
         if memory.longAction == "bootstrap" { return "" }
         if let standbyNames { return standbyNames.text }
+        // Chosen empty: not the fallback below, which reads a `/sync` this cycle may just have
+        // emptied (the planner then asked for "nobody" again and again, and the parameter kept
+        // naming a standby that had gone until the next cycle).
+        if standbyNamesChosen { return "" }
         if primary {
             let sync = lastCluster?.sync ?? SyncState()
             let fallback = StandbyNames.initial(mode: mode, strict: settings.synchronousModeStrict, sync: sync.leader == me ? sync : SyncState())
