@@ -17,6 +17,13 @@ struct SQLEndpoint: Sendable {
     var unixSocket: String? = nil
 }
 
+extension SQLEndpoint {
+    init(_ target: SQLSession.Target) {
+        self.init(host: target.host, port: target.port, user: target.user, password: target.password,
+                  database: target.database, security: target.security, unixSocket: target.unixSocket)
+    }
+}
+
 /// Thrown by `withDeadline` when the operation did not finish in time.
 struct DeadlineExceeded: Error, CustomStringConvertible {
     var what: String
@@ -49,17 +56,10 @@ typealias TextRow = [String: String?]
 extension PostgresController {
     /// The local server as the superuser: over the unix socket with `use_unix_socket`, else TCP
     /// with the superuser's TLS settings (Patroni's `resolve_connection_addresses`).
-    nonisolated var localEndpoint: SQLEndpoint {
-        SQLEndpoint(host: ConfigRendering.localConnectHost(listenHosts: section.listenHosts), port: section.port,
-                    user: section.superuser.username, password: section.superuser.password,
-                    security: superuserSecurity, unixSocket: localUnixSocket)
-    }
+    nonisolated var localEndpoint: SQLEndpoint { SQLEndpoint(SQLSession.Target.local(section, database: "postgres")) }
 
-    /// The superuser's TLS settings, for staz's own connections (local and to the leader).
+    /// The superuser's TLS settings, for staz's connections to other members (the leader).
     nonisolated var superuserSecurity: ConnectionSecurity { ConnectionSecurity.superuser(of: section) }
-
-    /// The local socket file when `use_unix_socket` is on and a usable directory is configured.
-    nonisolated var localUnixSocket: String? { LocalAddress.unixSocket(of: section) }
 
     static func openConnection(_ endpoint: SQLEndpoint, id: Int, timeout: Double, logger: Logger) async throws -> PostgresConnection {
         var config: PostgresConnection.Configuration

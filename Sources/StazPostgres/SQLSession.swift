@@ -49,8 +49,7 @@ public final class SQLSession: @unchecked Sendable {
 
     /// Opens a connection (connect bounded by `timeout` seconds).
     public static func open(_ target: Target, timeout: Double, logger: Logger) async throws -> SQLSession {
-        let endpoint = SQLEndpoint(host: target.host, port: target.port, user: target.user, password: target.password,
-                                   database: target.database, security: target.security, unixSocket: target.unixSocket)
+        let endpoint = SQLEndpoint(target)
         do {
             let connection = try await PostgresController.openConnection(endpoint, id: 0, timeout: timeout, logger: logger)
             return SQLSession(connection: connection, target: target)
