@@ -122,11 +122,10 @@ enum MetricsEndpoint {
         version.split(separator: ".").map { part in part.count >= 2 ? String(part) : "0" + part }.joined()
     }
 
-    /// `nofailover: true` → 0, else `failover_priority` (default 1), as the member's tags say.
+    /// `nofailover: true` → 0, else `failover_priority` (default 1), as the member's tags say
+    /// (the one rule, `Member.failoverPriority`).
     static func failoverPriority(tags: JSONObject) -> Int64 {
-        if tags["nofailover"]?.boolValue == true { return 0 }
-        if let priority = tags["failover_priority"]?.intValue { return max(0, priority) }
-        return 1
+        max(0, Member(name: "", data: JSONObject([("tags", .object(tags))])).failoverPriority)
     }
 
     /// `2024-06-10 12:34:56.123456+00:00` → `1718022896.123456`, formatted like Python's

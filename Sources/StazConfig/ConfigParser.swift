@@ -206,16 +206,19 @@ enum ConfigParser {
         // Patroni: `nofailover` takes precedence; a contradicting priority only earns a warning.
         if let noFailover, let priority, noFailover == (priority > 0) {
             reader.diagnostics.warn(reader.keyPath("failover_priority"),
-                "Conflicting configuration between nofailover: \(noFailover) and failover_priority: \(priority). Defaulting to nofailover: \(noFailover)")
+                "Conflicting configuration between nofailover: \(pythonBool(noFailover)) and failover_priority: \(priority). Defaulting to nofailover: \(pythonBool(noFailover))")
         }
         tags.noFailover = noFailover ?? ((priority ?? 1) <= 0)
         tags.failoverPriority = noFailover == true ? 0 : (priority ?? 1)
         if tags.noSync, let syncPriority = tags.syncPriority, syncPriority > 0 {
             reader.diagnostics.warn(reader.keyPath("sync_priority"),
-                "Conflicting configuration between nosync: true and sync_priority: \(syncPriority). Defaulting to nosync: true")
+                "Conflicting configuration between nosync: True and sync_priority: \(syncPriority). Defaulting to nosync: True")
         }
         return tags
     }
+
+    /// Python's spelling, as Patroni's warnings print booleans (tools grep for these lines).
+    static func pythonBool(_ value: Bool) -> String { value ? "True" : "False" }
 
     static func parseCtl(_ top: SectionReader) -> CtlSection {
         var ctl = CtlSection()

@@ -208,13 +208,16 @@ public struct TagsSection: Sendable, Equatable {
     public var raw: JSONObject = JSONObject()
     public init() {}
 
-    /// The tags a member key carries: like Patroni's `_filter_tags`, the boolean tags
-    /// `clonefrom`, `nofailover`, `noloadbalance`, `nosync`, `nostream` only when enabled;
-    /// everything else (priorities, replicatefrom, custom tags) as written.
+    /// The tags a member key carries, as Patroni's `Tags._filter_tags`: every tag as written,
+    /// except that the boolean tags `clonefrom`, `nofailover`, `noloadbalance`, `nosync`,
+    /// `nostream` appear only when true (Python's truth), `nofailover` also beside a
+    /// `failover_priority` and `nosync` beside a `sync_priority` (readers compare them).
     public var publishedTags: JSONObject {
         let booleanTags: Set<String> = ["clonefrom", "nofailover", "noloadbalance", "nosync", "nostream"]
         return JSONObject(raw.pairs.filter { key, value in
-            !booleanTags.contains(key) || (value.boolValue ?? false)
+            !booleanTags.contains(key) || pythonTruthy(value)
+                || (key == "nofailover" && raw["failover_priority"] != nil)
+                || (key == "nosync" && raw["sync_priority"] != nil)
         })
     }
 }

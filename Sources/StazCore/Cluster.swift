@@ -47,19 +47,28 @@ public struct Member: Sendable, Equatable {
     public var isPaused: Bool { data["pause"]?.boolValue ?? false }
     public var tags: JSONObject { data["tags"]?.objectValue ?? JSONObject() }
 
+    /// Patroni's `Tags.nofailover`: the `nofailover` tag when present, else a priority ≤ 0.
     public var noFailover: Bool {
-        if let nf = tags["nofailover"]?.boolValue { return nf }
-        if let p = tags["failover_priority"]?.intValue { return p <= 0 }
+        if let nf = tags["nofailover"], !nf.isNull { return pythonTruthy(nf) }
+        if let p = taggedFailoverPriority { return p <= 0 }
         return false
     }
+    /// Patroni's `Tags.failover_priority`: 0 under a true `nofailover`, else the priority (1 by
+    /// default). Only `noFailover` decides whether a member may lead; this orders the race.
     public var failoverPriority: Int64 {
-        if let p = tags["failover_priority"]?.intValue { return p }
-        return noFailover ? 0 : 1
+        if let nf = tags["nofailover"], pythonTruthy(nf) { return 0 }
+        return taggedFailoverPriority ?? 1
+    }
+    /// Tags are published as written, so a priority may be a number or a string of one.
+    private var taggedFailoverPriority: Int64? {
+        tags["failover_priority"].flatMap { $0.intValue ?? $0.stringValue.flatMap { Int64($0) } }
     }
     public var noLoadBalance: Bool { tags["noloadbalance"]?.boolValue ?? false }
     public var cloneFrom: Bool { tags["clonefrom"]?.boolValue ?? false }
     public var noSync: Bool { tags["nosync"]?.boolValue ?? false }
     public var replicateFrom: String? { tags["replicatefrom"]?.stringValue }
+    /// Streams no WAL (restores it from the archive only): no slot anywhere is kept for it.
+    public var noStream: Bool { tags["nostream"]?.boolValue ?? false }
 
     /// host and port parsed from `conn_url` (`postgres://host:port/postgres`).
     public var connHostPort: (host: String, port: Int)? {

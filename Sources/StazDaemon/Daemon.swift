@@ -47,7 +47,7 @@ public final class StazDaemon: Service, Sendable {
         await dcs.setTimeouts(ttl: settings.ttl, loopWait: settings.loopWait, retryTimeout: settings.retryTimeout)
 
         var snapshot = NodeSnapshot(scope: config.scope, name: config.name)
-        snapshot.tags = MemberRecord.effectiveTags(config.tags)
+        snapshot.tags = config.tags.publishedTags
         snapshot.noLoadBalance = config.tags.noLoadBalance
         let apiState = APIState(snapshot)
         let postgres = PostgresController(section: config.postgresql, scope: config.scope, memberName: config.name, logger: logger)

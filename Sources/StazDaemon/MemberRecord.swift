@@ -14,7 +14,7 @@ enum MemberRecord {
         data["role"] = .string(role.rawValue)
         data["version"] = .string(StazVersion.patroniCompatible)
         if holdsLock && checkpointAfterPromotePending { data["checkpoint_after_promote"] = false }
-        let tags = effectiveTags(config.tags)
+        let tags = config.tags.publishedTags
         if !tags.isEmpty { data["tags"] = .object(tags) }
         if observation.pendingRestart {
             data["pending_restart"] = true
@@ -34,21 +34,5 @@ enum MemberRecord {
         // staz extension (Patroni ignores unknown fields): the mesh's slot copies are ready.
         if let logicalSlotsReady { data["logical_slots_ready"] = .bool(logicalSlotsReady) }
         return data
-    }
-
-    /// Patroni drops false/default-valued known tags (`nofailover: false`, ...) from member keys.
-    static func effectiveTags(_ tags: TagsSection) -> JSONObject {
-        var out = JSONObject()
-        for (key, value) in tags.raw.pairs {
-            switch key {
-            case "nofailover", "noloadbalance", "clonefrom", "nosync", "nostream":
-                if value.boolValue == true { out[key] = .bool(true) }
-            case "failover_priority":
-                if let p = value.intValue, p != 1 || tags.raw["nofailover"] != nil { out[key] = .int(p) }
-            default:
-                out[key] = value
-            }
-        }
-        return out
     }
 }

@@ -51,9 +51,9 @@ struct PeerProber {
             let replayed = xlog?["replayed_location"]?.intValue ?? 0
             wal = LSN(UInt64(max(0, max(received, replayed))))
         }
-        let tags = json["tags"]?.objectValue ?? JSONObject()
-        let noFailover = tags["nofailover"]?.boolValue ?? ((tags["failover_priority"]?.intValue ?? 1) <= 0)
-        let priority = Int(tags["failover_priority"]?.intValue ?? (noFailover ? 0 : 1))
+        let tagged = Member(name: name, data: JSONObject([("tags", json["tags"] ?? .object(JSONObject()))]))
+        let noFailover = tagged.noFailover
+        let priority = Int(tagged.failoverPriority)
         var status = PeerStatus(name: name, reachable: true, role: role, isInRecovery: isInRecovery, walPosition: wal,
                                 noFailover: noFailover || json["watchdog_failed"]?.boolValue == true, failoverPriority: priority)
         status.logicalSlotsReady = json["logical_slots_ready"]?.boolValue

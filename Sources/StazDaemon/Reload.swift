@@ -22,6 +22,9 @@ extension HAController {
                 return
             }
             config = fresh
+            // What `/patroni` says about our tags is read by the next switchover check, maybe
+            // before the next cycle: changed at once, as Patroni's reload does.
+            apiState.update { $0.tags = fresh.tags.publishedTags; $0.noLoadBalance = fresh.tags.noLoadBalance }
             logger.info("Reloaded configuration from \(path)")
             reloadHook?(fresh)
             await applyPostgresConfiguration()

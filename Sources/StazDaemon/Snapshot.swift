@@ -22,7 +22,7 @@ extension HAController {
         let role = memberRole(observation)
         let now = ContinuousClock.now
         let settings = self.settings
-        let tags = MemberRecord.effectiveTags(config.tags)
+        let tags = config.tags.publishedTags
         let syncMode = SyncMode(settings)
         let blocked = blockedFailoverReason
         let logicalSlotsReady = slotFailover.ready

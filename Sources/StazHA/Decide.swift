@@ -246,7 +246,7 @@ struct Decider {
             // quorum's votes.
             let sync = activeSync(cluster)
             let someoneElseCould = input.peers.contains { peer in
-                peer.name != me && peer.reachable && !peer.noFailover && peer.failoverPriority > 0
+                peer.name != me && peer.reachable && !peer.noFailover
                     && (peer.walPosition?.value ?? 0) > 0 && (sync.map { $0.contains(peer.name) } ?? true)
                     && !(sync != nil && peerIsBehind(peer))  // it would refuse: it lacks WAL we have
                     && !excludedByFailsafeKey(cluster, peer.name)  // it may not win a race
@@ -419,7 +419,7 @@ struct Decider {
         // `/sync` left a cluster nobody could lead (the simulation's switchover seeds).
         let manualFailoverWithoutLeader = cluster.failover.map { $0.leader == nil } ?? false
         return input.peers.contains { peer in
-            guard peer.name != me, peer.reachable, !peer.noFailover, peer.failoverPriority > 0 else { return false }
+            guard peer.name != me, peer.reachable, !peer.noFailover else { return false }
             if let candidate, peer.name != candidate { return false }
             if !manualFailoverWithoutLeader, let sync = activeSync(cluster), !sync.contains(peer.name) { return false }
             let theirs = peer.walPosition ?? .zero

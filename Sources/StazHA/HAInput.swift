@@ -19,7 +19,9 @@ public struct NodeIdentity: Sendable, Equatable {
     }
 
     /// Patroni: `failover_priority` ≤ 0 means the same as `nofailover`.
-    public var mayBecomeLeader: Bool { !noFailover && failoverPriority > 0 }
+    /// Patroni decides eligibility by `nofailover` alone (derived from a priority ≤ 0 only when
+    /// the tag is absent): `nofailover: false` with `failover_priority: 0` may still lead.
+    public var mayBecomeLeader: Bool { !noFailover }
 }
 
 /// A peer's answer to `GET /patroni` (probed in parallel before a leader race).

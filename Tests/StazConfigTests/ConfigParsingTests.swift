@@ -71,6 +71,16 @@ import StazCore
         #expect(config.tags.publishedTags == JSONObject([("clonefrom", true), ("dc", "eu-west")]))
     }
 
+    /// Patroni's `_filter_tags`: values as written; a false `nofailover` stays beside a
+    /// `failover_priority` (and `nosync` beside `sync_priority`), since readers compare them.
+    @Test func publishedTagsKeepWhatReadersCompare() {
+        var tags = TagsSection()
+        tags.raw = JSONObject([("failover_priority", "0"), ("nofailover", false), ("nosync", false), ("nostream", "")])
+        #expect(tags.publishedTags == JSONObject([("failover_priority", "0"), ("nofailover", false)]))
+        tags.raw = JSONObject([("sync_priority", 2), ("nosync", false), ("clonefrom", 1)])
+        #expect(tags.publishedTags == JSONObject([("sync_priority", 2), ("nosync", false), ("clonefrom", 1)]))
+    }
+
     @Test func sampleHasNoWarnings() {
         #expect(warnings.isEmpty, "\(warnings)")
     }

@@ -29,6 +29,12 @@ import Testing
         let m = Member.parse(name: "n", value: #"{"tags":{"failover_priority":0}}"#)
         #expect(m.noFailover && m.failoverPriority == 0)
         #expect(Member.parse(name: "n", value: "{}").failoverPriority == 1)
+        // Patroni's `_bool_tag` / `_priority_tag`: a present nofailover decides; tags are
+        // published as written, so a priority may be a string.
+        let contradicting = Member.parse(name: "n", value: #"{"tags":{"failover_priority":"0","nofailover":false}}"#)
+        #expect(!contradicting.noFailover && contradicting.failoverPriority == 0)
+        let excluded = Member.parse(name: "n", value: #"{"tags":{"failover_priority":"3","nofailover":true}}"#)
+        #expect(excluded.noFailover && excluded.failoverPriority == 0)
     }
 
     @Test func statusParseAndSerialise() {

@@ -131,9 +131,11 @@ enum Peer {
 
 // MARK: identity, settings, memory
 
-func node(_ name: String, noFailover: Bool = false, priority: Int = 1, cloneFrom: Bool = false,
+/// `noFailover` defaults as the configuration derives it: from a priority ≤ 0 when not given.
+func node(_ name: String, noFailover: Bool? = nil, priority: Int = 1, cloneFrom: Bool = false,
           canBootstrap: Bool = true) -> NodeIdentity {
-    NodeIdentity(name: name, noFailover: noFailover, failoverPriority: priority, cloneFrom: cloneFrom, canBootstrap: canBootstrap)
+    NodeIdentity(name: name, noFailover: noFailover ?? (priority <= 0), failoverPriority: priority, cloneFrom: cloneFrom,
+                 canBootstrap: canBootstrap)
 }
 
 func settings(_ edit: (inout DynamicSettings) -> Void = { _ in }) -> DynamicSettings {
