@@ -214,9 +214,14 @@ struct Decider {
             let plan = follow(cluster, leader: nil, demoteReason: "demoting self because i am not the healthiest node", followReason: blocked)
             return HAPlan(plan.message, [.reportBlockedFailover(blocked)] + plan.steps)
         }
-        return follow(cluster, leader: nil,
-                      demoteReason: "demoting self because i am not the healthiest node",
-                      followReason: "following a different leader because i am not the healthiest node")
+        let plan = follow(cluster, leader: nil,
+                          demoteReason: "demoting self because i am not the healthiest node",
+                          followReason: "following a different leader because i am not the healthiest node")
+        // Patroni logs what made another member preferable (`_is_healthiest_node`).
+        if cluster.failover == nil, let reason = reasonToDefer(cluster, checkLag: true, excluding: nil), !reason.isEmpty {
+            return HAPlan(plan.message, [.logInfo(reason)] + plan.steps)
+        }
+        return plan
     }
 
     /// Patroni's `Ha.is_healthiest_node`.
@@ -306,29 +311,37 @@ struct Decider {
     /// Patroni's `_is_healthiest_node`: not too far behind the last known leader position, and no
     /// reachable failover-capable peer is a primary, ahead of us, or equal with a higher priority.
     func comparedWithPeers(_ cluster: ClusterView, checkLag: Bool, excluding: String?) -> Bool {
+        reasonToDefer(cluster, checkLag: checkLag, excluding: excluding) == nil
+    }
+
+    /// Why we leave the race to others (nil: we may take part), in Patroni's log wording where
+    /// it has one ("" where it logs nothing).
+    func reasonToDefer(_ cluster: ClusterView, checkLag: Bool, excluding: String?) -> String? {
         let mine = pg.walPosition ?? .zero
         if checkLag, let optime = cluster.status.optime, optime > 0, UInt64(optime) > mine.value,
            UInt64(optime) - mine.value > UInt64(max(0, settings.maximumLagOnFailover)) {
-            return false
+            return "My wal position exceeds maximum replication lag"
         }
-        if settings.checkTimeline, (pg.timeline ?? 0) < cluster.timeline || pg.timeline == nil { return false }
+        if settings.checkTimeline, (pg.timeline ?? 0) < cluster.timeline || pg.timeline == nil { return "" }
         let sync = activeSync(cluster)
         for peer in input.peers where peer.name != me && peer.name != excluding && peer.reachable && !peer.noFailover {
             // Priority sync mode compares only with the other `/sync` standbys.
             if syncMode == .priority, let sync, !sync.contains(peer.name), peer.name != sync.leader { continue }
-            if peer.role == .primary || !peer.isInRecovery { return false }
+            if peer.role == .primary || !peer.isInRecovery { return "Primary (\(peer.name)) is still alive" }
             switch slotReadinessOrder(peer, cluster: cluster, checkLag: checkLag, sync: sync) {
-            case .peerPreferred?: return false
+            case .peerPreferred?: return ""
             case .iAmPreferred?: continue
             case nil: break
             }
             let formerLeader = sync?.leader == peer.name
-            if peerIsAhead(peer) && !formerLeader { return false }
+            if peerIsAhead(peer) && !formerLeader { return "Wal position of \(peer.name) is ahead of my wal position" }
             let competes = syncMode != .quorum || sync == nil || sync!.contains(peer.name)
-            if peerIsLevel(peer) && competes && !formerLeader && peer.failoverPriority > input.node.failoverPriority { return false }
+            if peerIsLevel(peer) && competes && !formerLeader && peer.failoverPriority > input.node.failoverPriority {
+                return "\(peer.name) has equally tolerable WAL position and priority \(peer.failoverPriority), while this node has priority \(input.node.failoverPriority)"
+            }
         }
-        if let quorum = quorumVotes(cluster, excluding: excluding) { return quorum.enough }
-        return true
+        if let quorum = quorumVotes(cluster, excluding: excluding), !quorum.enough { return "" }
+        return nil
     }
 
     // MARK: locked cluster (Patroni's `Ha.process_healthy_cluster`)
