@@ -102,6 +102,8 @@ extension HAController {
             try await promote()
         case .demote(let mode):
             try await demote(mode)
+        case .awaitStreaming(let members, let timeout):
+            await awaitStreaming(from: Set(members), timeout: timeout)
         case .clearFailover:
             _ = try await dcs.setFailover(.object(JSONObject()), version: cluster?.failover?.version)
             logger.info("Cleaning up failover key")
@@ -151,6 +153,8 @@ extension HAController {
             seconds = 10
         case .sleep(let wait):
             seconds = min(wait, settings.loopWait) + 1
+        case .awaitStreaming(_, let timeout):
+            seconds = timeout + 1
         case .bootstrapNewCluster, .cloneFrom, .restart, .fatal, .logInfo, .logWarning, .cancelScheduledRestart,
              .reportBlockedFailover, .announceDemotion:
             seconds = 0
@@ -176,6 +180,7 @@ extension HAController {
         case .fatal: return "exit"
         case .logInfo, .logWarning: return "logging"
         case .sleep: return "waiting for the scheduled time"
+        case .awaitStreaming: return "waiting for the successor to stream"
         case .restart: return "restart"
         case .cancelScheduledRestart: return "cancelling the scheduled restart"
         case .writeSync: return "writing the sync key"
@@ -429,6 +434,21 @@ extension HAController {
     /// Stops being a primary as `mode` says, then starts read-only with no upstream (Patroni's
     /// `follow(None)`); the next cycles point it at the new leader, rewinding first if its WAL
     /// diverged.
+    /// Polls `pg_stat_replication` every 100 ms until one of `members` streams, or `timeout`.
+    func awaitStreaming(from members: Set<String>, timeout: Double) async {
+        guard !members.isEmpty else { return }
+        let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+        while true {
+            let connections = (try? await postgres.replicationConnections()) ?? []
+            if connections.contains(where: { members.contains($0.applicationName) && $0.state == "streaming" }) { return }
+            guard ContinuousClock.now < deadline, !Task.isCancelled else {
+                logger.warning("none of \(members.sorted().joined(separator: ", ")) streams from us after \(timeout) s: stopping anyway")
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
     func demote(_ mode: DemoteMode) async throws {
         standbyNames = nil
         standbyNamesChosen = false

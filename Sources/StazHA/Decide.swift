@@ -400,7 +400,10 @@ struct Decider {
             return clearAndStay("manual \(action): no healthy members found, \(action) is not possible")
         }
         let name = request.leader != nil ? "switchover" : "manual failover"
-        return HAPlan("\(name): demoting myself", before + [.demote(.graceful)])
+        let successors = request.candidate.map { [$0] }
+            ?? cluster.members.filter { $0.name != me && !$0.noFailover }.map(\.name)
+        return HAPlan("\(name): demoting myself", before + [.awaitStreaming(members: successors, timeout: switchoverStreamingWait),
+                                                            .demote(.graceful)])
     }
 
     /// A node that gave the lock up itself leaves the others `lockReleaseBackoff` seconds to
@@ -411,6 +414,11 @@ struct Decider {
         return input.now - releasedAt < Self.lockReleaseBackoffSeconds
     }
     static let lockReleaseBackoffSeconds: Double = 2
+
+    /// How long a switchover waits for its successor to stream from us before stopping:
+    /// PostgreSQL's default `wal_retrieve_retry_interval`, the longest a standby waits between
+    /// two attempts to connect.
+    var switchoverStreamingWait: Double { 5 }
 
     /// Patroni's backoff after a failed `pre_promote`: no promotion and no race for `ttl` seconds.
     var prePromoteBackoff: Bool {

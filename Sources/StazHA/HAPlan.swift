@@ -48,6 +48,10 @@ public indirect enum HAStep: Sendable, Equatable {
     case follow(leader: String?)
     case promote
     case demote(DemoteMode)
+    /// Before a switchover's stop: wait, at most `timeout` seconds, until one of `members`
+    /// streams from us, so our shutdown checkpoint reaches it and we follow it without pg_rewind
+    /// (a standby that just reconnects after a restart of ours can be seconds away from it).
+    case awaitStreaming(members: [String], timeout: Double)
     /// Overwrite the `failover` key with `{}` (compare-and-set on its version).
     case clearFailover
     /// Publish history after a promotion when our timeline is not in it yet.

@@ -85,6 +85,8 @@ extension SimWorld {
             nextSegmentID += 1
             members[i].pg.syncNames = managedStandbyNames(i, primary: true, cluster)
             log("\(me): promoted to timeline \(members[i].pg.timeline)")
+        case .awaitStreaming:
+            break  // the simulated shutdown reaches every connected standby
         case .demote(let mode):
             stopLeading(i, primaryMayRun: !mode.releasesLock)
             members[i].standbyNames = nil
