@@ -8,8 +8,8 @@ extension HAController {
     func follow(leader: Member?, observation: PostgresObservation) async throws {
         let target = leader.flatMap(followTarget)
         var findings = FollowFindings()
-        // Each round answers one question or finishes; the longest chain (check needed, stop,
-        // check possible, rewind, start) takes five rounds.
+        // Each round answers one question or finishes; the longest chain (check needed, check
+        // possible, stop, rewind, check the leader, clone or keep) takes six rounds.
         for _ in 0..<8 {
             let action = planFollow(followInput(target: target, observation: observation, findings: findings))
             switch action {
@@ -39,22 +39,35 @@ extension HAController {
                     try await postgres.rewind(from: upstreamTarget(upstream))
                     findings.rewound = true
                 } catch {
-                    logger.error("pg_rewind from \(upstream.memberName) failed: \(error); reinitializing from the leader")
+                    logger.error("pg_rewind from \(upstream.memberName) failed: \(error)")
                     findings.rewindFailed = true
                 }
+            case .checkLeaderHealthy(let leader):
+                findings.leaderHealthy = await postgres.isRunningPrimary(upstreamTarget(leader))
             case .reclone(let upstream, let reason):
-                if reason == .rewindImpossible {
-                    logger.warning("pg_rewind is not possible (use_pg_rewind off, or neither wal_log_hints nor data checksums); reinitializing from the leader")
+                switch reason {
+                case .rewindImpossible:
+                    logger.warning("timelines diverged and pg_rewind is not possible: remove_data_directory_on_diverged_timelines is set, reinitializing from the leader")
+                case .rewindFailed:
+                    logger.warning("pg_rewind failed: remove_data_directory_on_\(settingsAllowWipeOnRewindFailure ? "rewind_failure" : "diverged_timelines") is set, reinitializing from the leader")
                 }
                 try await stopPostgres(mode: .immediate, checkpointFirst: false, timeout: 30)
                 try await postgres.wipeDataDirectory()
                 let source = upstreamTarget(upstream)
                 startLongAction("clone", state: .creatingReplica) { await $0.cloneReplica(from: source) }
                 return
+            case .keepData(let kept):
+                if memory.keptData != kept {
+                    logger.error("not following \(kept.leader) and keeping the data directory: \(kept.reason); stazctl reinit replaces it with a copy of the leader's (what this member wrote after the fork is then gone)")
+                }
+                memory.record(.dataKept(kept), now: monotonicNow)
+                return
             }
         }
         logger.error("following \(target?.memberName ?? "nobody") did not settle; trying again next cycle")
     }
+
+    var settingsAllowWipeOnRewindFailure: Bool { config.postgresql.removeDataDirectoryOnRewindFailure }
 
     func followTarget(_ member: Member) -> FollowTarget? {
         guard member.name != me, let hp = member.connHostPort else { return nil }
@@ -74,6 +87,9 @@ extension HAController {
                            isAcceptingConnections: observation.isAcceptingConnections,
                            isInRecovery: observation.isInRecovery, isStreaming: observation.isStreaming,
                            timeline: observation.timeline, serverUpstream: upstream, configuredUpstream: configured,
-                           paused: settings.pause, findings: findings)
+                           paused: settings.pause, findings: findings,
+                           wipeOnRewindFailure: settingsAllowWipeOnRewindFailure,
+                           wipeOnDivergedTimelines: config.postgresql.removeDataDirectoryOnDivergedTimelines,
+                           keptData: memory.keptData)
     }
 }

@@ -33,11 +33,14 @@ public struct FollowFindings: Sendable, Equatable {
     /// pg_rewind ran and succeeded / failed.
     public var rewound = false
     public var rewindFailed = false
+    /// The answer to `.checkLeaderHealthy` after a failed rewind: the leader answers as a
+    /// running primary (Patroni's "failed to rewind from healthy primary").
+    public var leaderHealthy: Bool?
 
     public init(rewindNeeded: Bool? = nil, rewindPossible: Bool? = nil, stopped: Bool = false,
-                rewound: Bool = false, rewindFailed: Bool = false) {
+                rewound: Bool = false, rewindFailed: Bool = false, leaderHealthy: Bool? = nil) {
         self.rewindNeeded = rewindNeeded; self.rewindPossible = rewindPossible; self.stopped = stopped
-        self.rewound = rewound; self.rewindFailed = rewindFailed
+        self.rewound = rewound; self.rewindFailed = rewindFailed; self.leaderHealthy = leaderHealthy
     }
 }
 
@@ -57,14 +60,24 @@ public struct FollowInput: Sendable, Equatable {
     public var configuredUpstream: (host: String, port: Int)?
     public var paused: Bool
     public var findings: FollowFindings
+    /// `remove_data_directory_on_rewind_failure` / `remove_data_directory_on_diverged_timelines`:
+    /// only with these may a member throw its data away to follow (both off by default, as in
+    /// Patroni: an old primary's data directory may hold the only copy of some commits).
+    public var wipeOnRewindFailure: Bool
+    public var wipeOnDivergedTimelines: Bool
+    /// An earlier cycle kept the data of this stopped member instead of wiping it.
+    public var keptData: KeptData?
 
     public init(target: FollowTarget?, isRunning: Bool, isAcceptingConnections: Bool, isInRecovery: Bool,
                 isStreaming: Bool, timeline: Int64?, serverUpstream: (host: String, port: Int)?,
-                configuredUpstream: (host: String, port: Int)?, paused: Bool, findings: FollowFindings = FollowFindings()) {
+                configuredUpstream: (host: String, port: Int)?, paused: Bool, findings: FollowFindings = FollowFindings(),
+                wipeOnRewindFailure: Bool = false, wipeOnDivergedTimelines: Bool = false, keptData: KeptData? = nil) {
         self.target = target; self.isRunning = isRunning; self.isAcceptingConnections = isAcceptingConnections
         self.isInRecovery = isInRecovery; self.isStreaming = isStreaming; self.timeline = timeline
         self.serverUpstream = serverUpstream; self.configuredUpstream = configuredUpstream; self.paused = paused
         self.findings = findings
+        self.wipeOnRewindFailure = wipeOnRewindFailure; self.wipeOnDivergedTimelines = wipeOnDivergedTimelines
+        self.keptData = keptData
     }
 
     public static func == (a: FollowInput, b: FollowInput) -> Bool {
@@ -74,6 +87,8 @@ public struct FollowInput: Sendable, Equatable {
             && a.configuredUpstream?.host == b.configuredUpstream?.host
             && a.configuredUpstream?.port == b.configuredUpstream?.port
             && a.paused == b.paused && a.findings == b.findings
+            && a.wipeOnRewindFailure == b.wipeOnRewindFailure && a.wipeOnDivergedTimelines == b.wipeOnDivergedTimelines
+            && a.keptData == b.keptData
     }
 }
 
@@ -87,6 +102,32 @@ public enum StartEvent: String, Sendable, Equatable {
 public enum RecloneReason: Sendable, Equatable {
     case rewindImpossible
     case rewindFailed
+}
+
+/// Why a member that cannot follow without losing its data keeps it instead.
+public enum KeepDataReason: Sendable, Equatable, CustomStringConvertible {
+    case rewindFailed
+    case divergedWithoutRewind
+
+    public var description: String {
+        switch self {
+        case .rewindFailed:
+            return "pg_rewind failed and remove_data_directory_on_rewind_failure is off"
+        case .divergedWithoutRewind:
+            return "its timeline diverged from the leader's, pg_rewind is not possible (use_pg_rewind off, or neither wal_log_hints nor data checksums) and remove_data_directory_on_diverged_timelines is off"
+        }
+    }
+}
+
+/// The memory of a kept data directory: against which leader and timeline it was decided.
+/// A stopped member stays stopped while these are unchanged (trying again would only fail again).
+public struct KeptData: Sendable, Equatable {
+    public var leader: String
+    public var timeline: Int64?
+    public var reason: KeepDataReason
+    public init(leader: String, timeline: Int64?, reason: KeepDataReason) {
+        self.leader = leader; self.timeline = timeline; self.reason = reason
+    }
 }
 
 /// The next thing to do to follow a target. Questions (`check...`) are answered by the executor
@@ -106,8 +147,13 @@ public enum FollowAction: Sendable, Equatable {
     /// The new primary has not checkpointed since its promotion: rewind next cycle.
     case waitForCheckpoint(leader: String)
     case rewind(from: FollowTarget)
+    /// pg_rewind failed: does the leader answer as a running primary?
+    case checkLeaderHealthy(FollowTarget)
     /// Immediate stop, wipe the data directory, clone from the target in the background.
     case reclone(from: FollowTarget, because: RecloneReason)
+    /// Leave the data directory and the server as they are and say why: the operator decides
+    /// (`reinit`), or the settings allow a wipe.
+    case keepData(KeptData)
 }
 
 /// How a member follows a leader: keep streaming, repoint, restart, rewind or clone again
@@ -118,7 +164,19 @@ public func planFollow(_ input: FollowInput) -> FollowAction {
         return !input.isRunning && !input.paused ? .startStandby(upstream: nil, reporting: .onStart) : .keep
     }
     if findings.rewound { return .startStandby(upstream: target, reporting: .onRoleChange) }
-    if findings.rewindFailed { return .reclone(from: target, because: .rewindFailed) }
+    if findings.rewindFailed {
+        switch findings.leaderHealthy {
+        case nil: return .checkLeaderHealthy(target)
+        // The leader went away meanwhile: nothing is known about pg_rewind, try again next cycle.
+        case false?: return .keep
+        case true?:
+            return input.wipeOnRewindFailure || input.wipeOnDivergedTimelines
+                ? .reclone(from: target, because: .rewindFailed) : keep(.rewindFailed, target)
+        }
+    }
+    if let kept = input.keptData, !input.isRunning, kept == KeptData(leader: target.memberName, timeline: target.timeline, reason: kept.reason) {
+        return .keepData(kept)
+    }
 
     if input.isRunning && !findings.stopped {
         let sameUpstream = input.serverUpstream.map { $0.host == target.host && $0.port == target.port } ?? false
@@ -135,7 +193,15 @@ public func planFollow(_ input: FollowInput) -> FollowAction {
         if target.isLeader && !input.paused {
             switch findings.rewindNeeded {
             case nil: return .checkRewindNeeded(against: target)
-            case true?: return .stopForRewind
+            case true?:
+                // A diverged standby that may not be wiped keeps running (read-only) rather than
+                // being stopped for nothing.
+                switch findings.rewindPossible {
+                case nil: return .checkRewindPossible
+                case true?: return .stopForRewind
+                case false?: return input.wipeOnDivergedTimelines ? .reclone(from: target, because: .rewindImpossible)
+                                                                  : keep(.divergedWithoutRewind, target)
+                }
             case false?: break
             }
         }
@@ -147,16 +213,29 @@ public func planFollow(_ input: FollowInput) -> FollowAction {
     let wasPrimary = !input.isInRecovery && !findings.stopped
     if target.isLeader {
         if !wasPrimary && findings.rewindNeeded == nil { return .checkRewindNeeded(against: target) }
-        if wasPrimary || findings.rewindNeeded == true { return rewindOrReclone(target, findings) }
+        if wasPrimary || findings.rewindNeeded == true { return rewindOrReclone(target, input, wasPrimary: wasPrimary) }
     }
     return .startStandby(upstream: target, reporting: wasPrimary ? .onRoleChange : .onStart)
 }
 
-private func rewindOrReclone(_ target: FollowTarget, _ findings: FollowFindings) -> FollowAction {
+private func keep(_ reason: KeepDataReason, _ target: FollowTarget) -> FollowAction {
+    .keepData(KeptData(leader: target.memberName, timeline: target.timeline, reason: reason))
+}
+
+private func rewindOrReclone(_ target: FollowTarget, _ input: FollowInput, wasPrimary: Bool) -> FollowAction {
+    let findings = input.findings
     if target.checkpointAfterPromote == false { return .waitForCheckpoint(leader: target.memberName) }
     switch findings.rewindPossible {
     case nil: return .checkRewindPossible
     case true?: return .rewind(from: target)
-    case false?: return .reclone(from: target, because: .rewindImpossible)
+    case false?:
+        // A former primary is rewound whatever its WAL says; without pg_rewind only a real
+        // divergence justifies anything but starting it as a standby.
+        switch findings.rewindNeeded {
+        case nil: return .checkRewindNeeded(against: target)
+        case false?: return .startStandby(upstream: target, reporting: wasPrimary ? .onRoleChange : .onStart)
+        case true?: return input.wipeOnDivergedTimelines ? .reclone(from: target, because: .rewindImpossible)
+                                                        : keep(.divergedWithoutRewind, target)
+        }
     }
 }

@@ -12,6 +12,9 @@ public enum HAEvent: Sendable, Equatable {
     /// This node deleted the leader key itself (a crashed primary failing over, a start that
     /// timed out, a pause without a running server).
     case lockReleased
+    /// Following the leader would have meant wiping the data directory, which the settings do
+    /// not allow: it was kept (and the server left as it was).
+    case dataKept(KeptData)
 }
 
 extension HAMemory {
@@ -19,9 +22,10 @@ extension HAMemory {
     public mutating func record(_ event: HAEvent, now: Double) {
         switch event {
         case .startFailed: startFailedAt = now
-        case .postgresRunning: startFailedAt = nil
+        case .postgresRunning: startFailedAt = nil; keptData = nil
         case .prePromoteFailed: prePromoteFailedAt = now
         case .lockReleased: lockReleasedAt = now
+        case .dataKept(let kept): keptData = kept
         }
     }
 }

@@ -67,6 +67,8 @@ public struct HAMemory: Sendable, Equatable {
     /// When this node last gave the leader lock up itself: for `lockReleaseBackoff` seconds it
     /// leaves the race to the others.
     public var lockReleasedAt: Double? = nil
+    /// A stopped member kept its data directory instead of wiping it to follow this leader.
+    public var keptData: KeptData? = nil
 
     public init() {}
 }

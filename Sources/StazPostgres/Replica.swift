@@ -113,6 +113,13 @@ extension PostgresController {
     /// replication protocol): local TL/LSN from the running server or pg_controldata; leader TL
     /// and history file read as superuser. `.unknown` when either side cannot be read or the
     /// leader is still in recovery.
+    /// Whether `upstream` answers as a running primary (not in recovery) within 5 s.
+    public func isRunningPrimary(_ upstream: UpstreamTarget) async -> Bool {
+        let row = try? await Self.queryOnce(superuserEndpoint(upstream), ["SELECT pg_catalog.pg_is_in_recovery()::text AS r"],
+                                            timeout: 5, logger: logger).first
+        return row?["r"] == .some("false")
+    }
+
     public func needsRewind(leader: UpstreamTarget) async -> RewindVerdict {
         guard let local = await localWALPosition() else { return .unknown }
         let endpoint = superuserEndpoint(leader)

@@ -16,13 +16,15 @@ struct FollowPlannerTests {
     enum Server { case stopped, stoppedPrimary, starting, streaming, notStreaming, primary }
 
     static func input(_ target: FollowTarget?, _ server: Server, from upstream: (host: String, port: Int)? = leaderAddress,
-                      timeline: Int64 = 2, paused: Bool = false, _ findings: FollowFindings = FollowFindings()) -> FollowInput {
+                      timeline: Int64 = 2, paused: Bool = false, wipe: (rewindFailure: Bool, diverged: Bool) = (false, false),
+                      kept: KeptData? = nil, _ findings: FollowFindings = FollowFindings()) -> FollowInput {
         let running = ![.stopped, .stoppedPrimary].contains(server)
         return FollowInput(target: target, isRunning: running, isAcceptingConnections: running && server != .starting,
                            isInRecovery: server != .primary && server != .stoppedPrimary,
                            isStreaming: server == .streaming, timeline: timeline,
                            serverUpstream: running && server != .primary ? upstream : nil,
-                           configuredUpstream: upstream, paused: paused, findings: findings)
+                           configuredUpstream: upstream, paused: paused, findings: findings,
+                           wipeOnRewindFailure: wipe.rewindFailure, wipeOnDivergedTimelines: wipe.diverged, keptData: kept)
     }
 
     struct Row: Sendable, CustomTestStringConvertible {
@@ -55,8 +57,17 @@ struct FollowPlannerTests {
             input: input(leader, .notStreaming, timeline: 2), expected: .keep),
         Row(name: "running primary told to follow: ask about rewind",
             input: input(leader, .primary), expected: .checkRewindNeeded(against: leader)),
-        Row(name: "running, diverged: stop before rewinding",
-            input: input(leader, .notStreaming, timeline: 1, FollowFindings(rewindNeeded: true)), expected: .stopForRewind),
+        Row(name: "running, diverged: ask whether pg_rewind can run before stopping",
+            input: input(leader, .notStreaming, timeline: 1, FollowFindings(rewindNeeded: true)), expected: .checkRewindPossible),
+        Row(name: "running, diverged, rewind possible: stop before rewinding",
+            input: input(leader, .notStreaming, timeline: 1, FollowFindings(rewindNeeded: true, rewindPossible: true)),
+            expected: .stopForRewind),
+        Row(name: "running, diverged, no pg_rewind: keep running and keep the data",
+            input: input(leader, .notStreaming, timeline: 1, FollowFindings(rewindNeeded: true, rewindPossible: false)),
+            expected: .keepData(KeptData(leader: "node1", timeline: 2, reason: .divergedWithoutRewind))),
+        Row(name: "running, diverged, no pg_rewind, wipe allowed: clone again",
+            input: input(leader, .notStreaming, timeline: 1, wipe: (false, true), FollowFindings(rewindNeeded: true, rewindPossible: false)),
+            expected: .reclone(from: leader, because: .rewindImpossible)),
         Row(name: "stopped for rewind: ask whether pg_rewind can run",
             input: input(leader, .notStreaming, timeline: 1, FollowFindings(rewindNeeded: true, stopped: true)),
             expected: .checkRewindPossible),
@@ -66,13 +77,43 @@ struct FollowPlannerTests {
         Row(name: "rewound: start as standby, reporting the role change",
             input: input(leader, .stoppedPrimary, FollowFindings(rewindPossible: true, rewound: true)),
             expected: .startStandby(upstream: leader, reporting: .onRoleChange)),
-        Row(name: "rewind failed: clone again",
+        Row(name: "rewind failed: is the leader healthy?",
             input: input(leader, .stoppedPrimary, FollowFindings(rewindPossible: true, rewindFailed: true)),
+            expected: .checkLeaderHealthy(leader)),
+        Row(name: "rewind failed against a healthy leader: keep the data (the default)",
+            input: input(leader, .stoppedPrimary, FollowFindings(rewindPossible: true, rewindFailed: true, leaderHealthy: true)),
+            expected: .keepData(KeptData(leader: "node1", timeline: 2, reason: .rewindFailed))),
+        Row(name: "rewind failed, remove_data_directory_on_rewind_failure: clone again",
+            input: input(leader, .stoppedPrimary, wipe: (true, false),
+                         FollowFindings(rewindPossible: true, rewindFailed: true, leaderHealthy: true)),
             expected: .reclone(from: leader, because: .rewindFailed)),
+        Row(name: "rewind failed, remove_data_directory_on_diverged_timelines: clone again",
+            input: input(leader, .stoppedPrimary, wipe: (false, true),
+                         FollowFindings(rewindPossible: true, rewindFailed: true, leaderHealthy: true)),
+            expected: .reclone(from: leader, because: .rewindFailed)),
+        Row(name: "rewind failed, the leader went away: try again next cycle",
+            input: input(leader, .stoppedPrimary, wipe: (true, true),
+                         FollowFindings(rewindPossible: true, rewindFailed: true, leaderHealthy: false)),
+            expected: .keep),
+        Row(name: "kept data for this leader and timeline: stay stopped",
+            input: input(leader, .stoppedPrimary, kept: KeptData(leader: "node1", timeline: 2, reason: .rewindFailed)),
+            expected: .keepData(KeptData(leader: "node1", timeline: 2, reason: .rewindFailed))),
+        Row(name: "kept data for an older timeline: try again",
+            input: input(leader, .stoppedPrimary, kept: KeptData(leader: "node1", timeline: 1, reason: .rewindFailed)),
+            expected: .checkRewindPossible),
         Row(name: "stopped former primary: always rewinds, asks whether it can",
             input: input(leader, .stoppedPrimary), expected: .checkRewindPossible),
-        Row(name: "stopped former primary, pg_rewind impossible: clone again",
+        Row(name: "stopped former primary, pg_rewind impossible: is it diverged?",
             input: input(leader, .stoppedPrimary, FollowFindings(rewindPossible: false)),
+            expected: .checkRewindNeeded(against: leader)),
+        Row(name: "stopped former primary, no pg_rewind, not diverged: start as a standby",
+            input: input(leader, .stoppedPrimary, FollowFindings(rewindNeeded: false, rewindPossible: false)),
+            expected: .startStandby(upstream: leader, reporting: .onRoleChange)),
+        Row(name: "stopped former primary, no pg_rewind, diverged: keep the data (the default)",
+            input: input(leader, .stoppedPrimary, FollowFindings(rewindNeeded: true, rewindPossible: false)),
+            expected: .keepData(KeptData(leader: "node1", timeline: 2, reason: .divergedWithoutRewind))),
+        Row(name: "stopped former primary, no pg_rewind, diverged, wipe allowed: clone again",
+            input: input(leader, .stoppedPrimary, wipe: (false, true), FollowFindings(rewindNeeded: true, rewindPossible: false)),
             expected: .reclone(from: leader, because: .rewindImpossible)),
         Row(name: "stopped former primary, new leader not checkpointed yet: wait",
             input: input(freshPrimary, .stoppedPrimary), expected: .waitForCheckpoint(leader: "node1")),
@@ -97,12 +138,13 @@ struct FollowPlannerTests {
     }
 
     /// Whatever the answers, the rounds of one `follow` step end: the executor's loop is bounded
-    /// at eight rounds, and no chain of answers needs more than five.
+    /// at eight rounds, and no chain of answers needs more than six.
     @Test(arguments: [Server.stopped, .stoppedPrimary, .starting, .streaming, .notStreaming, .primary])
     func everyChainEnds(_ server: Server) {
         for needed in [true, false] {
             for possible in [true, false] {
                 for rewindWorks in [true, false] {
+                  for healthy in [true, false] {
                     var findings = FollowFindings()
                     var rounds = 0
                     while true {
@@ -114,14 +156,17 @@ struct FollowPlannerTests {
                         case .stopForRewind: findings.stopped = true
                         case .rewind:
                             if rewindWorks { findings.rewound = true } else { findings.rewindFailed = true }
+                        case .checkLeaderHealthy: findings.leaderHealthy = healthy
                         default: break
                         }
                         if case .checkRewindNeeded = action { continue }
                         if [.checkRewindPossible, .stopForRewind].contains(action) { continue }
                         if case .rewind = action { continue }
+                        if case .checkLeaderHealthy = action { continue }
                         break
                     }
-                    #expect(rounds <= 5, "\(server) needed=\(needed) possible=\(possible) rewindWorks=\(rewindWorks)")
+                    #expect(rounds <= 6, "\(server) needed=\(needed) possible=\(possible) rewindWorks=\(rewindWorks)")
+                  }
                 }
             }
         }

@@ -247,6 +247,15 @@ extension SimWorld {
                 members[i].pg.inRecovery = true
                 log("\(members[i].name): rewound from \(source.memberName)")
                 findings.rewound = true
+            case .checkLeaderHealthy(let leader):
+                if let j = index(of: leader.memberName), linked(i, j), members[j].pg.acceptsWrites {
+                    findings.leaderHealthy = true
+                } else {
+                    findings.leaderHealthy = false
+                }
+            case .keepData(let kept):
+                violations.append("\(members[i].name): kept its data instead of following \(kept.leader) (\(kept.reason))")
+                return
             case .reclone(let source, _):
                 members[i].pg.wipe()
                 startLongAction(i, .clone(from: source.memberName), seconds: 3)
