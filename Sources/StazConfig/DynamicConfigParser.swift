@@ -132,6 +132,10 @@ enum DynamicConfigParser {
         var result = JSONObject()
         for (name, value) in slots.pairs {
             let slotPath = path + "." + name
+            guard PermanentSlot.isValidName(name) else {
+                diagnostics.error(slotPath, "invalid slot name: only lower case letters, digits and underscores, at most 63 characters")
+                continue
+            }
             switch value {
             // Patroni treats any false-like value (null, 0, "", false, empty) as a physical slot.
             case .null, .int(0), .bool(false), .string(""), .array([]):
@@ -139,7 +143,9 @@ enum DynamicConfigParser {
             case .object(let slot) where slot.isEmpty:
                 result[name] = .object(JSONObject([("type", "physical")]))
             case .object(let slot):
-                let type = slot["type"]?.stringValue ?? "physical"
+                // Patroni: without a type, a slot naming a database and a plugin is logical.
+                let namesDatabaseAndPlugin = slot["database"]?.stringValue != nil && slot["plugin"]?.stringValue != nil
+                let type = slot["type"]?.stringValue ?? (namesDatabaseAndPlugin ? "logical" : "physical")
                 guard type == "physical" || type == "logical" else {
                     diagnostics.error(slotPath + ".type", "expected physical or logical, got '\(type)'"); continue
                 }
@@ -150,7 +156,9 @@ enum DynamicConfigParser {
                         continue
                     }
                 }
-                result[name] = value
+                var typed = slot
+                typed["type"] = .string(type)
+                result[name] = .object(typed)
             default:
                 diagnostics.error(slotPath, "expected a mapping (type, database, plugin), got \(describeKind(value))")
             }

@@ -48,6 +48,8 @@ extension HAController {
             failsafeMemory.endClaim(leading: acquired)
             if acquired {
                 raceWonAt = ContinuousClock.now
+                // Patroni's `acquire_leader_lock`: what the last leader retained counts as seen now.
+                retainedSlots = .inherited(cluster?.status.retainSlots ?? [], now: monotonicNow)
                 await keeper.setHoldingLeader(true)
             } else {
                 logger.info("Could not take out TTL lock")
@@ -392,7 +394,7 @@ extension HAController {
         // ends: their slots must exist by then, or each walreceiver fails on the missing slot
         // and waits wal_retrieve_retry_interval (5 s) before its next try. A standby can create
         // physical slots.
-        if settings.useSlots, let cluster = lastCluster { await syncMemberSlots(cluster: cluster, leading: true) }
+        if settings.useSlots, let cluster = lastCluster { await syncMemberSlots(cluster: cluster, leading: true, primary: false) }
         // Spock: the subscriptions' origins must catch up with what we replayed before any
         // apply worker applies a change (StazMesh `OriginHandoff`): behind a closed gate.
         let handoff = await OriginHandoff.prepare(mesh: config.mesh, connector: MeshRuntime.localConnector(config: config, logger: logger),
@@ -495,10 +497,21 @@ extension HAController {
         var status = cluster?.status ?? .empty
         let previous = status
         status.optime = Int64(wal.value)
+        var slotNames = Set<String>()
         if let slots = try? await postgres.replicationSlots() {
-            status.slots = publishedSlotPositions(slots)
+            // Our own name at our position too (Patroni's `Postgresql.slots`): the replicas keep
+            // a slot for us, advanced there, for when we come back as one of them.
+            var positions = publishedSlotPositions(slots)
+            let own = slotName(forMember: me)
+            if settings.useSlots, !positions.contains(where: { $0.0 == own }) { positions.append((own, Int64(wal.value))) }
+            status.slots = positions
+            slotNames = Set(positions.map(\.0))
         }
-        status.retainSlots = (cluster?.members ?? []).filter { $0.name != me && $0.isUsable }.map { slotName(forMember: $0.name) }
+        let permanentPhysical = Set(settings.permanentSlotList.filter { $0.kind == .physical }.map(\.name))
+        let expired = retainedSlots.update(slots: slotNames, members: cluster?.members ?? [], me: me, permanentPhysical: permanentPhysical,
+                                           ttl: settings.memberSlotsTTL, now: monotonicNow)
+        for name in expired { logger.info("Replication slot '\(name)' for absent cluster member is expired after \(Int(settings.memberSlotsTTL)) sec.") }
+        status.retainSlots = retainedSlots.names
         guard status != previous else { return }
         try? await dcs.setStatus(status.json)
     }

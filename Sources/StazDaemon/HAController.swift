@@ -69,6 +69,10 @@ actor HAController {
     var walSenders: [ReplicationConnection] = []
     /// Logical slot failover of the mesh (LogicalSlotFailover.swift).
     var slotFailover = SlotFailoverState()
+    /// Slot problems of the configuration already logged (once each).
+    var slotProblemsReported = Set<String>()
+    /// The leader's `status.retain_slots` bookkeeping (reset when it wins the lock).
+    var retainedSlots = RetainedSlots()
     /// DCS failsafe mode: what the loop wrote and confirmed (Failsafe.swift), and what this
     /// member promised by answering `POST /failsafe` (shared with the REST handler).
     var failsafe = FailsafeLoopState()
@@ -303,19 +307,25 @@ actor HAController {
             _ = try? await dcs.setConfig(.object(config.bootstrap.dcs), version: nil)
         }
         guard settings.useSlots, leading || observation.isInRecovery else { return }
-        await syncMemberSlots(cluster: cluster, leading: leading)
+        await syncMemberSlots(cluster: cluster, leading: leading, primary: !observation.isInRecovery)
     }
 
-    /// The physical slots of the members that stream from us: as leader, all but those that
-    /// cascade from another member (`replicatefrom`); as a replica, those cascading from us.
-    func syncMemberSlots(cluster: ClusterView, leading: Bool) async {
-        let desired = cluster.members.filter { member in
-            // A member key that does not say how to reach the member (garbage) gets no slot.
-            guard member.name != me, member.isUsable else { return false }
-            let source = member.replicateFrom.flatMap { cluster.member(named: $0) != nil ? $0 : nil }
-            return leading ? (source == nil || source == me || source == member.name) : source == me
-        }.map { slotName(forMember: $0.name) }
-        do { try await postgres.syncMemberSlots(desired: desired) } catch { logger.warning("could not sync replication slots: \(error)") }
+    /// This member's slots (`SlotPlanner`: members' physical slots, retained and permanent ones)
+    /// brought into place (`SlotRules`). `leading`: primary, or being promoted.
+    func syncMemberSlots(cluster: ClusterView, leading: Bool, primary: Bool) async {
+        let desired = desiredSlots(cluster: cluster, leading: leading)
+        for problem in desired.problems where slotProblemsReported.insert(problem).inserted { logger.error("\(problem)") }
+        // Patroni keeps a stale xmin only while nobody leads, or while the leader is still a standby.
+        let clean = cluster.leader != nil && (cluster.leader?.name != me || primary)
+        let context = SlotRuleContext(managedElsewhere: postgres.ownedLogicalSlotCopies(), ignore: settings.ignoreSlotMatchers,
+                                      primary: primary, cleanInactiveWithXmin: clean, paused: settings.pause)
+        do { try await postgres.syncSlots(desired: desired, context: context) } catch { logger.warning("could not sync replication slots: \(error)") }
+    }
+
+    func desiredSlots(cluster: ClusterView, leading: Bool) -> DesiredSlots {
+        SlotPlanner.desired(SlotPlannerInput(cluster: cluster, me: me, leading: leading, noFailover: config.tags.noFailover,
+                                             noStream: config.tags.noStream, useSlots: settings.useSlots,
+                                             memberSlotsTTL: settings.memberSlotsTTL, permanent: settings.permanentSlotList))
     }
 
     func publishMember(_ observation: PostgresObservation) async {

@@ -4,19 +4,41 @@ import StazCore
 import StazPostgres
 
 /// Which logical slots fail over with the zone: those of the mesh provider's output plugin
-/// (the other zones' subscriptions). The one place that decides it.
+/// (the other zones' subscriptions) and the permanent logical slots of the dynamic
+/// configuration (Patroni's `slots`). The one place that decides it.
 struct SlotFailoverSelection: Sendable, Equatable {
-    let provider: MeshProviderKind
+    /// The mesh provider (nil: no mesh).
+    var provider: MeshProviderKind? = nil
+    /// Permanent logical slots by name.
+    var permanent: [String: DesiredLogicalSlot] = [:]
 
-    var plugins: Set<String> { [provider.outputPlugin] }
+    init(provider: MeshProviderKind? = nil, permanent: [PermanentSlot] = []) {
+        self.provider = provider
+        for slot in permanent {
+            if case .logical(let database, let plugin) = slot.kind {
+                self.permanent[slot.name] = DesiredLogicalSlot(name: slot.name, database: database, plugin: plugin)
+            }
+        }
+    }
+
+    /// nil when there is nothing to fail over (no mesh, no permanent logical slot).
+    static func make(provider: MeshProviderKind?, permanent: [PermanentSlot]) -> SlotFailoverSelection? {
+        let selection = SlotFailoverSelection(provider: provider, permanent: permanent)
+        return provider == nil && selection.permanent.isEmpty ? nil : selection
+    }
+
+    var plugins: Set<String> { Set(permanent.values.map(\.plugin)).union(provider.map { [$0.outputPlugin] } ?? []) }
 
     func selects(_ slot: ReplicationSlotInfo) -> Bool {
-        slot.type == "logical" && plugins.contains(slot.plugin ?? "") && slot.walStatus != "lost"
+        guard slot.type == "logical", slot.walStatus != "lost" else { return false }
+        if let provider, slot.plugin == provider.outputPlugin { return true }
+        guard let wanted = permanent[slot.name] else { return false }
+        return slot.plugin == wanted.plugin && slot.database == wanted.database
     }
 
     /// The leader's `status.slots` map: physical slots at restart_lsn (Patroni's member slots)
     /// and the logical slots that fail over at confirmed_flush_lsn, what their subscriber
-    /// confirmed. Other logical slots are not published (nil selection: no mesh, none are), nor
+    /// confirmed. Other logical slots are not published (nil selection: none are), nor
     /// temporary ones (pg_basebackup's), which no replica could keep.
     static func publishedPositions(_ slots: [ReplicationSlotInfo], selection: SlotFailoverSelection?) -> [(String, Int64)] {
         slots.compactMap { slot in
@@ -41,9 +63,6 @@ struct SlotFailoverSelection: Sendable, Equatable {
     }
 }
 
-extension StazConfiguration {
-    var slotFailoverSelection: SlotFailoverSelection? { mesh.map { SlotFailoverSelection(provider: $0.provider) } }
-}
 
 /// What the loop remembers about logical slot failover between cycles.
 struct SlotFailoverState {
@@ -79,16 +98,20 @@ struct SlotFailoverState {
 }
 
 extension HAController {
+    var slotFailoverSelection: SlotFailoverSelection? {
+        SlotFailoverSelection.make(provider: config.mesh?.provider, permanent: settings.permanentSlotList)
+    }
+
     // MARK: leader: publish positions, Spock guard
 
     /// The `status.slots` map the leader writes every loop (see `SlotFailoverSelection`).
     func publishedSlotPositions(_ slots: [ReplicationSlotInfo]) -> [(String, Int64)] {
-        SlotFailoverSelection.publishedPositions(slots, selection: config.slotFailoverSelection)
+        SlotFailoverSelection.publishedPositions(slots, selection: slotFailoverSelection)
     }
 
     /// Spock's settings for this member's role (merged into every configuration write).
     func applySlotFailoverParameters(to parameters: inout JSONObject, primary: Bool) {
-        guard let selection = config.slotFailoverSelection, selection.provider == .spock else { return }
+        guard let selection = slotFailoverSelection, selection.provider == .spock else { return }
         let version = lastObservation.serverVersion ?? postgres.dataDirectoryMajorVersion() ?? 15
         let settings = SpockSlotSettings.parameters(serverVersion: version, primary: primary,
                                                     standbySlots: primary ? slotFailover.standbySlots : [])
@@ -120,7 +143,7 @@ extension HAController {
     /// Every cycle. The leader publishes (see `publishedSlotPositions`); a replica keeps copies of
     /// the published slots and works out whether they are ready for a failover.
     func maintainLogicalSlotFailover(cluster: ClusterView, observation: PostgresObservation) async {
-        guard let selection = config.slotFailoverSelection else {
+        guard let selection = slotFailoverSelection else {
             slotFailover.ready = nil
             return
         }
@@ -151,8 +174,12 @@ extension HAController {
             logger.warning("could not read replication slots: \(error)")
             return
         }
-        let memberSlots = Set(cluster.members.map { slotName(forMember: $0.name) })
-        let candidates = LogicalSlotRules.candidates(status: cluster.status, memberSlotNames: memberSlots)
+        let physical = Set(cluster.members.map { slotName(forMember: $0.name) })
+            .union(settings.permanentSlotList.filter { $0.kind == .physical }.map(\.name))
+        // A member that may never lead keeps no copies (Patroni gives `nofailover` members no
+        // permanent slots, `nostream` ones no logical slots): the ones it has are dropped.
+        let keepsNone = config.tags.noFailover || config.tags.noStream
+        let candidates = keepsNone ? [] : LogicalSlotRules.candidates(status: cluster.status, memberSlotNames: physical)
         let names = Set(candidates.map(\.name))
         if names != slotFailover.publishedNames {
             slotFailover.publishedNames = names
@@ -163,7 +190,7 @@ extension HAController {
         let owned = postgres.ownedLogicalSlotCopies()
         let plan = LogicalSlotRules.plan(candidates: candidates, local: local, plugins: selection.plugins, owned: owned,
                                          replay: observation.replayLSN, notOnPrimary: slotFailover.notOnPrimary,
-                                         statusHasSlots: !cluster.status.slots.isEmpty)
+                                         statusHasSlots: keepsNone || !cluster.status.slots.isEmpty)
         await dropStaleCopies(plan.drop, owned: owned)
         let copy = plan.copy + slotFailover.recopy.intersection(owned).intersection(names).sorted()
         if !copy.isEmpty, mayCopyNow() {

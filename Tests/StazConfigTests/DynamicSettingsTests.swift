@@ -67,6 +67,30 @@ import StazCore
         #expect(s.parameters.isEmpty)
     }
 
+    @Test func permanentSlotsAreTypedAsPatroniReadsThem() throws {
+        let dcs = try object("""
+        slots:
+          test_physical: 0
+          postgres_3:
+          untyped_logical: {database: postgres, plugin: test_decoding}
+          typed_physical: {type: physical}
+          Bad-Name: {type: physical}
+          half_logical: {type: logical, plugin: test_decoding}
+        ignore_slots:
+        - {name: keep_this}
+        - {type: logical, plugin: spock_output}
+        """)
+        let (s, warnings) = DynamicSettings.resolve(dcsConfig: dcs, bootstrapDCS: JSONObject(), local: local)
+        #expect(s.permanentSlotList == [
+            PermanentSlot(name: "test_physical", kind: .physical), PermanentSlot(name: "postgres_3", kind: .physical),
+            PermanentSlot(name: "untyped_logical", kind: .logical(database: "postgres", plugin: "test_decoding")),
+            PermanentSlot(name: "typed_physical", kind: .physical),
+        ])
+        #expect(warnings.contains { "\($0.path) \($0.message)".contains("Bad-Name") && $0.message.contains("invalid slot name") }, "\(warnings)")
+        #expect(warnings.contains { "\($0.path) \($0.message)".contains("half_logical.database") }, "\(warnings)")
+        #expect(s.ignoreSlotMatchers == [SlotMatcher(name: "keep_this"), SlotMatcher(type: "logical", plugin: "spock_output")])
+    }
+
     @Test(arguments: [
         (JSONValue.bool(true), "on"), (.bool(false), "off"), (.string("on"), "on"), (.string("off"), "off"),
         (.string("quorum"), "quorum"), (.string("QUORUM"), "quorum"),
