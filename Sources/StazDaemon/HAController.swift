@@ -184,6 +184,7 @@ actor HAController {
         progress.enter("observing PostgreSQL")
         let observation = withCommandLinePending(await postgres.observe())
         lastObservation = observation
+        publishWALPositions(observation)
         await updateFailsafeMemory(observation)
         trackPrimaryDowntime(cluster: cluster, observation: observation)
         // Our member key expired (e.g. we were partitioned away): announce ourselves before

@@ -16,6 +16,28 @@ extension HAController {
         if lastCluster != nil { await publishMember(observation) }
     }
 
+    /// The WAL positions and replication state `/patroni` reports for one observation.
+    static func walReport(_ observation: PostgresObservation) -> (XLogStatus?, String?) {
+        guard observation.isRunning && observation.isAcceptingConnections else { return (nil, nil) }
+        guard observation.isInRecovery else { return (observation.walPosition.map { .primary(location: Int64($0.value)) }, nil) }
+        return (.replica(receivedLocation: observation.receiveLSN.map { Int64($0.value) },
+                         replayedLocation: observation.replayLSN.map { Int64($0.value) },
+                         replayedTimestamp: observation.replayTimestamp, paused: observation.replayPaused),
+                observation.isStreaming ? "streaming" : "in archive recovery")
+    }
+
+    /// A standby's positions as soon as they are observed, before the cycle decides: in a leader
+    /// race the peers probe `/patroni` at once, and a position from the last cycle could make a
+    /// member with less WAL (or a lower priority) look like the better candidate.
+    func publishWALPositions(_ observation: PostgresObservation) {
+        guard observation.isInRecovery else { return }
+        let (xlog, replicationState) = Self.walReport(observation)
+        apiState.update { s in
+            s.xlog = xlog
+            s.replicationState = replicationState
+        }
+    }
+
     func publishSnapshot(cluster: ClusterView?, observation: PostgresObservation) async {
         let validUntil = await keeper.leaderValidUntil
         let state = memberState(observation)
@@ -35,20 +57,7 @@ extension HAController {
             s.postmasterPID = observation.isRunning ? observation.postmasterPID : nil
             s.serverVersion = observation.serverVersion
             s.timeline = observation.isRunning ? observation.timeline : nil
-            if observation.isRunning && observation.isAcceptingConnections {
-                if observation.isInRecovery {
-                    s.xlog = .replica(receivedLocation: observation.receiveLSN.map { Int64($0.value) },
-                                      replayedLocation: observation.replayLSN.map { Int64($0.value) },
-                                      replayedTimestamp: observation.replayTimestamp, paused: observation.replayPaused)
-                    s.replicationState = observation.isStreaming ? "streaming" : "in archive recovery"
-                } else {
-                    s.xlog = observation.walPosition.map { .primary(location: Int64($0.value)) }
-                    s.replicationState = nil
-                }
-            } else {
-                s.xlog = nil
-                s.replicationState = nil
-            }
+            (s.xlog, s.replicationState) = Self.walReport(observation)
             s.databaseSystemIdentifier = observation.systemIdentifier
             s.pendingRestart = observation.pendingRestart
             s.pendingRestartReason = observation.pendingRestartReason
