@@ -93,13 +93,26 @@ public enum ConfigRendering {
         return conninfo(pairs)
     }
 
-    /// The recovery parameters of a standby, sorted by name when rendered.
+    /// Recovery settings a user may give in `postgresql.parameters` (Patroni writes them for a
+    /// standby, e.g. its acceptance suite's WAL archive): the connection, slot and targets stay
+    /// staz's.
+    public static let userRecoveryParameters: Set<String> = [
+        "restore_command", "archive_cleanup_command", "recovery_end_command", "recovery_min_apply_delay",
+    ]
+
+    /// The recovery parameters of a standby, sorted by name when rendered. `user`: the server
+    /// parameters, of which `userRecoveryParameters` are taken.
     public static func recoveryParameters(_ recovery: RecoveryConfiguration, replication: Credentials, passfile: String,
-                                          memberName: String, serverMajorVersion: Int) -> [(String, String)] {
+                                          memberName: String, serverMajorVersion: Int,
+                                          user: [(String, String)] = []) -> [(String, String)] {
         var params: [(String, String)] = [
             ("recovery_target", ""), ("recovery_target_lsn", ""), ("recovery_target_name", ""),
             ("recovery_target_time", ""), ("recovery_target_xid", ""), ("recovery_target_timeline", "latest"),
         ]
+        var taken = Set<String>()
+        for (name, value) in user where userRecoveryParameters.contains(name) && !value.isEmpty && taken.insert(name).inserted {
+            params.append((name, value))
+        }
         if let upstream = recovery.upstream {
             params.append(("primary_conninfo", primaryConninfo(
                 upstream: upstream, replication: replication, passfile: passfile,

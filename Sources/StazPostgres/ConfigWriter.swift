@@ -60,7 +60,7 @@ extension PostgresController {
         if let recovery {
             recoveryBlock = ConfigRendering.recoveryParameters(
                 recovery, replication: section.replication, passfile: section.pgpass,
-                memberName: memberName, serverMajorVersion: major)
+                memberName: memberName, serverMajorVersion: major, user: params)
             replicationPgpassEntry = recovery.upstream.map {
                 PgpassEntry(host: $0.host, port: $0.port, user: section.replication.username,
                             password: section.replication.password ?? "")

@@ -82,6 +82,18 @@ import Testing
         #expect(recovery.contains { $0 == ("recovery_target_timeline", "latest") })
     }
 
+    @Test func aStandbyTakesTheUsersArchiveSettingsButNotItsConnection() {
+        let user = [("restore_command", "cp /archive/%f %p"), ("recovery_min_apply_delay", "5s"), ("work_mem", "8MB"),
+                    ("primary_conninfo", "host=elsewhere"), ("recovery_target_name", "x"), ("archive_cleanup_command", "")]
+        let recovery = ConfigRendering.recoveryParameters(
+            RecoveryConfiguration(upstream: nil, slotName: nil), replication: Credentials(username: "r"), passfile: "/p",
+            memberName: "pg2", serverMajorVersion: 15, user: user)
+        #expect(recovery.contains { $0 == ("restore_command", "cp /archive/%f %p") })
+        #expect(recovery.contains { $0 == ("recovery_min_apply_delay", "5s") })
+        #expect(!recovery.contains { $0.0 == "primary_conninfo" || $0.0 == "work_mem" || $0.0 == "archive_cleanup_command" })
+        #expect(recovery.contains { $0 == ("recovery_target_name", "") })
+    }
+
     @Test(arguments: [
         (12, "user=u passfile=/p host=h port=1 sslmode=prefer application_name=m gssencmode=prefer"),
         (16, "user=u passfile=/p host=h port=1 sslmode=prefer application_name=m gssencmode=prefer channel_binding=prefer"),
