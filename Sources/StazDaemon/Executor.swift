@@ -264,7 +264,8 @@ extension HAController {
             // A postmaster whose data directory was deleted under it still holds the port.
             try await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 30)
             try await postgres.createReplica(from: upstream, extraArguments: config.postgresql.basebackupArguments)
-            try await startPostgres(recovery: RecoveryConfiguration(upstream: upstream, slotName: mySlot))
+            // `nostream`: cloned from the leader, then fed from the archive only.
+            try await startPostgres(recovery: RecoveryConfiguration(upstream: config.tags.noStream ? nil : upstream, slotName: mySlot))
             logger.info("replica has been created using basebackup")
         } catch {
             logger.error("failed to bootstrap from '\(upstream.memberName)': \(error)")

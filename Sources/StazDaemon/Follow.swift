@@ -90,6 +90,6 @@ extension HAController {
                            paused: settings.pause, findings: findings,
                            wipeOnRewindFailure: settingsAllowWipeOnRewindFailure,
                            wipeOnDivergedTimelines: config.postgresql.removeDataDirectoryOnDivergedTimelines,
-                           keptData: memory.keptData)
+                           keptData: memory.keptData, noStream: config.tags.noStream)
     }
 }

@@ -67,17 +67,20 @@ public struct FollowInput: Sendable, Equatable {
     public var wipeOnDivergedTimelines: Bool
     /// An earlier cycle kept the data of this stopped member instead of wiping it.
     public var keptData: KeptData?
+    /// Our `nostream` tag: we never stream, WAL comes from the archive (`restore_command`).
+    public var noStream: Bool
 
     public init(target: FollowTarget?, isRunning: Bool, isAcceptingConnections: Bool, isInRecovery: Bool,
                 isStreaming: Bool, timeline: Int64?, serverUpstream: (host: String, port: Int)?,
                 configuredUpstream: (host: String, port: Int)?, paused: Bool, findings: FollowFindings = FollowFindings(),
-                wipeOnRewindFailure: Bool = false, wipeOnDivergedTimelines: Bool = false, keptData: KeptData? = nil) {
+                wipeOnRewindFailure: Bool = false, wipeOnDivergedTimelines: Bool = false, keptData: KeptData? = nil,
+                noStream: Bool = false) {
         self.target = target; self.isRunning = isRunning; self.isAcceptingConnections = isAcceptingConnections
         self.isInRecovery = isInRecovery; self.isStreaming = isStreaming; self.timeline = timeline
         self.serverUpstream = serverUpstream; self.configuredUpstream = configuredUpstream; self.paused = paused
         self.findings = findings
         self.wipeOnRewindFailure = wipeOnRewindFailure; self.wipeOnDivergedTimelines = wipeOnDivergedTimelines
-        self.keptData = keptData
+        self.keptData = keptData; self.noStream = noStream
     }
 
     public static func == (a: FollowInput, b: FollowInput) -> Bool {
@@ -88,7 +91,7 @@ public struct FollowInput: Sendable, Equatable {
             && a.configuredUpstream?.port == b.configuredUpstream?.port
             && a.paused == b.paused && a.findings == b.findings
             && a.wipeOnRewindFailure == b.wipeOnRewindFailure && a.wipeOnDivergedTimelines == b.wipeOnDivergedTimelines
-            && a.keptData == b.keptData
+            && a.keptData == b.keptData && a.noStream == b.noStream
     }
 }
 
@@ -162,6 +165,11 @@ public func planFollow(_ input: FollowInput) -> FollowAction {
     let findings = input.findings
     guard let target = input.target else {
         return !input.isRunning && !input.paused ? .startStandby(upstream: nil, reporting: .onStart) : .keep
+    }
+    // `nostream` (Patroni): a standby with no upstream at all, restoring WAL from the archive.
+    if input.noStream {
+        guard !input.isRunning, !input.paused else { return .keep }
+        return .startStandby(upstream: nil, reporting: input.isInRecovery ? .onStart : .onRoleChange)
     }
     if findings.rewound { return .startStandby(upstream: target, reporting: .onRoleChange) }
     if findings.rewindFailed {

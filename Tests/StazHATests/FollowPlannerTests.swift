@@ -130,6 +130,12 @@ struct FollowPlannerTests {
         Row(name: "stopped former primary, cascade target: start, reporting the role change",
             input: input(cascade, .stoppedPrimary), expected: .startStandby(upstream: cascade, reporting: .onRoleChange)),
         Row(name: "stopped, paused: leave it stopped", input: input(leader, .stoppedPrimary, paused: true), expected: .keep),
+        Row(name: "nostream, stopped: start with no upstream (WAL from the archive)",
+            input: { var i = input(leader, .stopped); i.noStream = true; return i }(),
+            expected: .startStandby(upstream: nil, reporting: .onStart)),
+        Row(name: "nostream, running without an upstream: keep (never repointed)",
+            input: { var i = input(leader, .notStreaming, from: nil, timeline: 1); i.noStream = true; return i }(),
+            expected: .keep),
     ]
 
     @Test(arguments: rows)
