@@ -86,12 +86,18 @@ public enum IntegrityAction: Sendable, Equatable {
     /// `pg_replication_origin_advance(origin, lsn)` while the subscription is disabled.
     case moveOrigin(database: String, subscription: String, origin: String, to: LSN)
     case enableSubscription(database: String, name: String)
+    /// While the subscription is disabled: end whatever process still holds its replication
+    /// origin. Under load Spock's and pglogical's managers can lose track of a running apply
+    /// worker (its slot re-used); it keeps the origin, and every worker started for the
+    /// subscription then fails with "replication origin with ID N is already active for PID P".
+    case releaseOrigin(database: String, subscription: String, origin: String)
 
     public var summary: String {
         switch self {
         case .disableSubscription(let d, let n): return "\(d): pause subscription \(n)"
         case .moveOrigin(let d, let s, let o, let lsn): return "\(d): move origin \(o) of \(s) back to \(lsn)"
         case .enableSubscription(let d, let n): return "\(d): resume subscription \(n)"
+        case .releaseOrigin(let d, let s, let o): return "\(d): origin \(o) of \(s) released"
         }
     }
 }
@@ -298,6 +304,7 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
                     let since = ledger.downSince[sub.key] ?? input.clock
                     if input.clock - since >= stuckWorkerRestartAfter {
                         actions.append(.disableSubscription(database: sub.database, name: sub.name))
+                        actions.append(.releaseOrigin(database: sub.database, subscription: sub.name, origin: sub.originName ?? sub.slotName))
                         actions.append(.enableSubscription(database: sub.database, name: sub.name))
                         ledger.downSince[sub.key] = input.clock
                         notes.append("\(sub.name) down for \(Int(input.clock - since)) s while zone \(provider)'s primary answers: apply worker restarted")

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StazConfig
 import StazCore
+import StazPostgres
 
 /// Runs the post-failover integrity check (`planIntegrity`) on this zone's leader about once a
 /// second: observe the subscriptions' origins and the provider zones in the DCS → plan → store
@@ -43,6 +44,8 @@ public actor MeshIntegrityGuard {
     public var interval: Double = 1
     /// How long an origin may stay in use after its subscription was disabled.
     public var originReleaseTimeout: Double = 10
+    /// How long a disabled subscription's own worker gets to let its origin go.
+    public var originReleaseHoldersGrace: Double = 2
     private var lastNotes: [String] = []
     /// When the standbys' positions alone last changed the stored ledger (they are written at
     /// most every `standbyConfirmedInterval` seconds: each write is an etcd revision).
@@ -197,6 +200,8 @@ public actor MeshIntegrityGuard {
                 _ = try await MeshCatalogLock.holding(session, timeout: timeout) {
                     try await session.query(sql.statement(for: action), timeout: timeout)
                 }
+            case .releaseOrigin(_, _, let origin):
+                try await releaseOrigin(origin, session: session)
             case .moveOrigin:
                 // The apply worker releases the origin shortly after the immediate disable.
                 let deadline = ContinuousClock.now + .milliseconds(Int64(originReleaseTimeout * 1000))
@@ -213,6 +218,30 @@ public actor MeshIntegrityGuard {
         }
     }
 
+    /// Takes the origin into this session and lets it go again. A worker that was just disabled
+    /// releases it within `originReleaseHoldersGrace`; a holder still there after that is ended
+    /// (`pg_terminate_backend`) and the origin tried again, up to `originReleaseTimeout`.
+    func releaseOrigin(_ origin: String, session: SQLSession) async throws {
+        let sql = MeshSQL.originSessionSetup(origin)
+        let started = ContinuousClock.now
+        let deadline = started + .milliseconds(Int64(originReleaseTimeout * 1000))
+        while true {
+            do {
+                _ = try await session.query(sql, timeout: environment.connector.statementTimeout)
+                _ = try await session.query(MeshSQL.originSessionReset, timeout: environment.connector.statementTimeout)
+                return
+            } catch where ContinuousClock.now < deadline {
+                guard let holder = MeshSQL.originHolder(in: "\(error)") else { throw error }
+                if ContinuousClock.now - started >= .milliseconds(Int64(originReleaseHoldersGrace * 1000)) {
+                    logger.warning("mesh integrity: origin \(origin) is still held by process \(holder) after its subscription was disabled: ending it")
+                    _ = try await session.query("SELECT pg_catalog.pg_terminate_backend(\(holder))::text AS ended",
+                                                timeout: environment.connector.statementTimeout)
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
     func logOnce(_ notes: [String], warning: Bool) {
         guard notes != lastNotes else { return }
         lastNotes = notes
@@ -225,7 +254,8 @@ public actor MeshIntegrityGuard {
 extension IntegrityAction {
     public var database: String {
         switch self {
-        case .disableSubscription(let d, _), .enableSubscription(let d, _), .moveOrigin(let d, _, _, _): return d
+        case .disableSubscription(let d, _), .enableSubscription(let d, _), .moveOrigin(let d, _, _, _),
+             .releaseOrigin(let d, _, _): return d
         }
     }
 }
@@ -241,7 +271,21 @@ extension MeshSQL {
             return call(provider.enableSubscription, [("subscription_name", literal(name)), ("immediate", "true")])
         case .moveOrigin(_, _, let origin, let lsn):
             return "SELECT pg_catalog.pg_replication_origin_advance(\(literal(origin)), \(literal(lsn.description))::pg_lsn)::text AS result"
+        case .releaseOrigin(_, _, let origin):
+            return Self.originSessionSetup(origin)
         }
+    }
+
+    static func originSessionSetup(_ origin: String) -> String {
+        "SELECT pg_catalog.pg_replication_origin_session_setup(\(literal(origin)))::text AS result"
+    }
+
+    static let originSessionReset = "SELECT pg_catalog.pg_replication_origin_session_reset()::text AS result"
+
+    /// The PID in PostgreSQL's "replication origin with ID %d is already active for PID %d".
+    public static func originHolder(in message: String) -> Int32? {
+        guard let range = message.range(of: "is already active for PID ") else { return nil }
+        return Int32(message[range.upperBound...].prefix { $0.isNumber })
     }
 }
 

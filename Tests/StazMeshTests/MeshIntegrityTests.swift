@@ -52,6 +52,12 @@ struct MeshIntegrityTests {
     static let moveBack = IntegrityAction.moveOrigin(database: "app", subscription: "sub_zone2_zone1",
                                                      origin: "pgl_app_zone2_sub_zone2_zone1", to: LSN(text: "0/5000000")!)
 
+    @Test func theHolderOfAnOriginIsReadFromPostgreSQLsError() {
+        #expect(MeshSQL.originHolder(in: "ERROR:  replication origin with ID 1 is already active for PID 7871") == 7871)
+        #expect(MeshSQL.originHolder(in: "server error: replication origin with ID 12 is already active for PID 13591 (55006)") == 13591)
+        #expect(MeshSQL.originHolder(in: "replication origin \"x\" does not exist") == nil)
+    }
+
     static let rows: [Row] = [
         Row(name: "steady state: same leader, same timeline → nothing",
             ledger: ledger(checked: 2, leader: "z2m1"), view: zone2(), subs: [sub()],
@@ -170,7 +176,8 @@ struct MeshIntegrityTests {
         later = early.ledger
         let kicked = planIntegrity(IntegrityInput(ledger: later, ownNode: "zone1", ownTimeline: 1,
                                                   subscriptions: [down], providers: ["zone2": answering], now: Self.now, clock: 1010))
-        #expect(kicked.actions == [Self.disable, Self.enable])
+        #expect(kicked.actions == [Self.disable, .releaseOrigin(database: "app", subscription: "sub_zone2_zone1",
+                                                               origin: "pgl_app_zone2_sub_zone2_zone1"), Self.enable])
         #expect(kicked.ledger.downSince[down.key] == 1010 && kicked.ledgerBeforeActions.downSince[down.key] == 1010)
         #expect(kicked.ledger.pausedSubscriptions.isEmpty && kicked.notes.contains { $0.contains("apply worker restarted") })
         let running = planIntegrity(IntegrityInput(ledger: kicked.ledger, ownNode: "zone1", ownTimeline: 1,

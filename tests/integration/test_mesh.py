@@ -503,3 +503,56 @@ def test_a_leader_daemon_restarted_mid_promotion_leaves_no_apply_gate(mesh, prof
     assert mesh.leader("zone-a") == leader.name, "the restarted daemon lost its zone's leadership"
     ran = open(calls).read() if os.path.exists(calls) else ""
     assert "on_reload" not in ran, f"a daemon start ran the on_reload callback: {ran!r}"
+
+
+ORIGIN_HOLDER = "staz-test-origin-holder"
+
+
+def test_an_origin_held_by_a_lost_worker_is_released(mesh, profile):
+    """Under load Spock's and pglogical's managers can lose track of a running apply worker (its
+    worker slot re-used): it keeps the subscription's replication origin, and every worker
+    started for the subscription then fails with "replication origin with ID N is already active
+    for PID P" (seen on fresh machines with both cores busy, one subscription down for good).
+    Forced: zone-a's subscription to zone-b is disabled, a test session takes its origin as the
+    lost worker did, and the subscription is enabled again. staz must end the holder and the
+    subscription must replicate again."""
+    mesh.add_members(per_zone=1)
+    for cluster in mesh.zones.values():
+        cluster.wait_for_healthy(replicas=0, timeout=180)
+    mesh.wait_replicating(timeout=120)
+    schema = mesh.provider
+    disable, enable = ("sub_disable", "sub_enable") if schema == "spock" else \
+        ("alter_subscription_disable", "alter_subscription_enable")
+    sub = mesh.subscription("zone-b", "zone-a")
+    origin = mesh.sql("zone-a", f"SELECT sub_slot_name FROM {schema}.subscription WHERE sub_name = '{sub}'")
+    assert origin, f"no slot name for {sub}"
+    mesh.sql("zone-a", f"SELECT {schema}.{disable}('{sub}', true)")
+    port = mesh.leader_member("zone-a").pg_port
+    env = dict(os.environ, PGPASSWORD=SUPERUSER_PASSWORD, PGAPPNAME=ORIGIN_HOLDER)
+
+    def holding():
+        # The disabled worker lets the origin go a moment later: until then the session fails.
+        holder = subprocess.Popen([f"{PG_BIN}/psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+                                   "-d", MESH_DATABASE, "-v", "ON_ERROR_STOP=1",
+                                   "-c", f"SELECT pg_replication_origin_session_setup('{origin}')",
+                                   "-c", "SELECT pg_sleep(300)"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        if holder.poll() is not None:
+            raise NotYet("the origin is still busy")
+        return holder
+    holder = wait_until(holding, 30, f"a test session holds origin {origin}")
+    mesh.sql("zone-a", f"SELECT {schema}.{enable}('{sub}', true)")
+    mesh.note(f"zone-a: origin {origin} of {sub} held by a test session, subscription enabled again")
+    try:
+        # Every new worker fails at once; staz sees the subscription down, restarts it after
+        # 10 s and ends the holder 2 s into that restart.
+        holder.wait(timeout=60)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    mesh.wait_replicating(timeout=60)
+    mesh.sql("zone-b", f"INSERT INTO public.{MESH_TABLE} VALUES (41, 'zone-b', 'after the origin was freed')")
+    mesh.wait_rows("zone-a", [41], timeout=30)
+    log = mesh.leader_member("zone-a").log_text()
+    assert f"origin {origin} is still held by process" in log, "the holder was not ended by staz"
