@@ -19,6 +19,11 @@
 #      each in synchronous_mode on and quorum, an async loss report; about 10 minutes)
 #   8. benchmark smoke run (bench/smoke.sh: release build, one short repetition of a few
 #      scenarios) so the benchmark suite cannot rot; missed targets do not fail it
+#   9. six of Patroni's own acceptance features against staz (scripts/conformance.sh, DCS etcd3:
+#      basic_replication, patroni_api, recovery, priority_failover, cascading_replication,
+#      permanent_slots; about 8 minutes). It needs Patroni's source: PATRONI_SRC, or
+#      ../shared/conformance/patroni-4.1.4.tar.gz next to the repository; without it the step
+#      is reported NOT RUN in the summary, never as passed
 # Prints a summary and exits non-zero when any step failed.
 # Extra arguments go to pytest, e.g. scripts/test.sh -k failover
 set -uo pipefail
@@ -94,6 +99,17 @@ spock_mesh_tests() {
 # Packages the debug binaries step 2 built, so CI needs no release build for it.
 package_test() { STAZ_BIN_DIR="$REPO/.build/debug" logged package bash tests/package/test_package.sh; }
 
+# Patroni's acceptance features; each failed feature is named in the summary.
+CONFORMANCE_FEATURES=(basic_replication patroni_api recovery priority_failover cascading_replication permanent_slots)
+patroni_source() { [[ -n "${PATRONI_SRC:-}" ]] && echo "$PATRONI_SRC" || echo "$REPO/../shared/conformance/patroni-4.1.4.tar.gz"; }
+conformance_tests() {
+    PATRONI_SRC="$(patroni_source)" DCS=etcd3 STAZ_BIN="$REPO/.build/debug/staz"         logged conformance bash scripts/conformance.sh "${CONFORMANCE_FEATURES[@]}"
+    local rc=$?
+    local line
+    while IFS= read -r line; do FAILURES+=("conformance: $line"); done < <(grep -E '^[a-z_]+: failed' "$LOGS/conformance.log")
+    return $rc
+}
+
 # Not given the extra arguments: those select integration tests.
 fault_tests() {
     STAZ_DAEMON="$REPO/.build/debug/staz" STAZ_CTL="$REPO/.build/debug/stazctl" \
@@ -120,6 +136,11 @@ if step "swift build (debug, with tests)" swift build --build-tests; then
     step "fault-injection suite (pytest tests/faults)" fault_tests
     collect_failures faults
     step "benchmark smoke (bench/smoke.sh)" sh bench/smoke.sh
+    if [[ -e "$(patroni_source)" ]]; then
+        step "Patroni acceptance features (scripts/conformance.sh)" conformance_tests
+    else
+        SUMMARY+=("NOT RUN Patroni acceptance features (no Patroni source at $(patroni_source): set PATRONI_SRC)")
+    fi
 else
     skip "swift test (unit tests)" "build failed"
     skip "simulation (swift test --filter Simulation)" "build failed"
@@ -127,6 +148,7 @@ else
     skip "mesh tests on Spock (scripts/spock-build.sh 15)" "build failed"
     skip "package test (tests/package/test_package.sh)" "build failed"
     skip "fault-injection suite (pytest tests/faults)" "build failed"
+    skip "Patroni acceptance features (scripts/conformance.sh)" "build failed"
 fi
 
 echo
