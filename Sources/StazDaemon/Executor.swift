@@ -464,9 +464,11 @@ extension HAController {
                                timeout: mode.stopTimeout(ttl: settings.ttl))
         await keeper.primaryStopped()
         if mode.releasesLock { _ = try? await dcs.deleteLeader() }
+        lastRole = .demoted
+        // Staying down, the start that follows the leader reports the role change.
+        guard mode.restartsReadOnly else { return }
         try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mode.keepsSlotName ? mySlot : nil),
                                 callback: nil)
-        lastRole = .demoted
         callbacks.fire(config.postgresql.callbacks["on_role_change"], event: "on_role_change", role: .replica)
     }
 

@@ -474,7 +474,7 @@ struct Decider {
             return HAPlan(followReason, pg.isRunning ? [.follow(leader: upstream)] : [])
         }
         if runningAsPrimary {
-            return HAPlan(demoteReason, [.demote(.immediateNoLock)])
+            return HAPlan(demoteReason, [.demote(leader != nil && upstream != nil ? .immediateToFollow : .immediateNoLock)])
         }
         return HAPlan(followReason, [.follow(leader: upstream)])
     }

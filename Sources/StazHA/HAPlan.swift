@@ -10,9 +10,15 @@ public enum DemoteMode: String, Sendable, Equatable {
     case immediate
     /// Lock lost or stolen: immediate stop, follow; the lock is not ours to release.
     case immediateNoLock = "immediate-nolock"
+    /// Another member leads while we still run as a primary: immediate stop and stay down, so
+    /// the next cycle follows it as a stopped former primary (rewound against it). Started
+    /// read-only first, a standby could replay its own WAL past the fork, restore the new
+    /// timeline's segments from an archive and then sit on the new timeline number without
+    /// streaming, where no check sees the divergence.
+    case immediateToFollow = "immediate-nolock-follow"
 
     /// Stop without a shutdown checkpoint (`pg_ctl stop -m immediate`); otherwise fast.
-    public var stopsImmediately: Bool { self == .immediate || self == .immediateNoLock }
+    public var stopsImmediately: Bool { self == .immediate || self == .immediateNoLock || self == .immediateToFollow }
     /// A switchover checkpoints before stopping, so the shutdown (and the new primary's wait
     /// for our last WAL) is short.
     public var checkpointsFirst: Bool { self == .graceful }
@@ -26,6 +32,8 @@ public enum DemoteMode: String, Sendable, Equatable {
     /// Come back with our replication slot name in `primary_slot_name`. Offline there is no
     /// upstream to hold it.
     public var keepsSlotName: Bool { self != .offline }
+    /// Start PostgreSQL again read-only right after the stop.
+    public var restartsReadOnly: Bool { self != .immediateToFollow }
 }
 
 /// One step of a plan. Steps that ask the DCS something carry both continuations, so the

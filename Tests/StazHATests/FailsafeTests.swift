@@ -85,7 +85,7 @@ struct FailsafeTests {
                message: "no action. I am (node2), a secondary, and following a leader (node1)"),
         HACase("a primary told about another failsafe leader demotes instead of racing",
                with(input("node2", unlocked(failsafeKey: threeNodes), PG.primary(), settings: failsafeOn), leader: "node1"),
-               steps: [.demote(.immediateNoLock)],
+               steps: [.demote(.immediateToFollow)],
                message: "demoting self because I do not have the lock and I was a leader"),
         HACase("member absent from a non-empty failsafe key does not race",
                input("node3", unlocked(failsafeKey: ["node1", "node2"]), PG.replica(), settings: failsafeOn),

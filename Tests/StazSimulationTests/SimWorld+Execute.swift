@@ -94,6 +94,10 @@ extension SimWorld {
             members[i].pg.stop()
             members[i].inheritedFenceAt = nil  // `LeaseKeeper.primaryStopped`
             if mode.releasesLock, reachable { dcs.release(me, at: now) }
+            guard mode.restartsReadOnly else {
+                log("\(me): demoted (\(mode.rawValue)), stays down to follow")
+                return .next
+            }
             members[i].pg.running = true
             members[i].pg.inRecovery = true
             members[i].pg.upstream = nil
