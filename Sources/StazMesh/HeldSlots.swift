@@ -45,11 +45,19 @@ public enum HeldSlotAction: Sendable, Equatable {
     case advance(database: String, held: String, to: LSN)
     /// Drop `slot` and copy `held` to its name, in one statement.
     case swap(database: String, slot: String, held: String)
+    /// A swap of a slot whose walsender serves a member that no longer leads its subscriber
+    /// zone: the walsender is ended and the slot replaced in one server-side block, so the new
+    /// leader's apply worker cannot take the slot in between and be sent what it lacks no more.
+    case takeOver(database: String, slot: String, held: String)
+    /// End the walsender of a slot that needs no swap (its subscriber zone's new leader waits
+    /// for it otherwise until `wal_sender_timeout`).
+    case endWalsender(database: String, slot: String)
     case drop(database: String, held: String)
 
     public var database: String {
         switch self {
-        case .create(let d, _, _), .advance(let d, _, _), .swap(let d, _, _), .drop(let d, _): return d
+        case .create(let d, _, _), .advance(let d, _, _), .swap(let d, _, _), .takeOver(let d, _, _), .drop(let d, _),
+             .endWalsender(let d, _): return d
         }
     }
 
@@ -58,6 +66,9 @@ public enum HeldSlotAction: Sendable, Equatable {
         case .create(_, let slot, let held): return "hold slot \(slot) as \(held)"
         case .advance(_, let held, let lsn): return "advance held slot \(held) to \(lsn)"
         case .swap(_, let slot, let held): return "replace idle slot \(slot) by its held copy \(held)"
+        case .takeOver(_, let slot, let held):
+            return "end the walsender of slot \(slot) (its subscriber zone has a new leader or none) and replace the slot by its held copy \(held)"
+        case .endWalsender(_, let slot): return "end the walsender of slot \(slot): its subscriber zone has a new leader or none"
         case .drop(_, let held): return "drop held slot \(held): its slot is gone"
         }
     }
@@ -74,6 +85,10 @@ public enum HeldSlotAction: Sendable, Equatable {
                 + "pg_catalog.pg_copy_logical_replication_slot(\(literal(held)), \(literal(slot)))::text AS copied"
         case .drop(_, let held):
             return "SELECT pg_catalog.pg_drop_replication_slot(\(literal(held)))::text AS result"
+        case .takeOver(_, let slot, let held):
+            return HeldSlotQueries.takeOver(slot: slot, held: held)
+        case .endWalsender(_, let slot):
+            return HeldSlotQueries.endWalsender(slot: slot)
         }
     }
 }
@@ -85,24 +100,38 @@ public enum HeldSlots {
     /// subscribes to any more.
     /// - `standbyConfirmed`: slot name → origin position the subscriber zone's standbys have,
     ///   merged from every other zone's ledger.
-    public static func plan(slots: [ProviderSlotObserved], standbyConfirmed: [String: LSN]) -> [HeldSlotAction] {
+    /// - `displaced`: slots whose walsender serves a member that no longer leads its subscriber
+    ///   zone (`staleWalsenders`): the walsender is ended, and the slot replaced at once when it
+    ///   is ahead of its held copy.
+    public static func plan(slots: [ProviderSlotObserved], standbyConfirmed: [String: LSN],
+                            displaced: Set<String> = []) -> [HeldSlotAction] {
         var actions: [HeldSlotAction] = []
         let byName = Dictionary(slots.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let subscribed = Set(standbyConfirmed.keys.map(HeldSlotName.forSlot))
         for slot in slots.sorted(by: { $0.name < $1.name }) where !HeldSlotName.isHeld(slot.name) {
             guard !slot.lost, let confirmed = slot.confirmed else { continue }
             let heldName = HeldSlotName.forSlot(slot.name)
+            let endsWalsender = displaced.contains(slot.name) && slot.active
             guard let held = byName[heldName] else {
+                if endsWalsender { actions.append(.endWalsender(database: slot.database, slot: slot.name)) }
                 actions.append(.create(database: slot.database, slot: slot.name, held: heldName))
                 continue
             }
             if held.lost {
+                if endsWalsender { actions.append(.endWalsender(database: slot.database, slot: slot.name)) }
                 actions.append(.drop(database: held.database, held: heldName))
                 actions.append(.create(database: slot.database, slot: slot.name, held: heldName))
                 continue
             }
-            guard let heldAt = held.confirmed else { continue }
-            if !slot.active && heldAt < confirmed {
+            guard let heldAt = held.confirmed else {
+                if endsWalsender { actions.append(.endWalsender(database: slot.database, slot: slot.name)) }
+                continue
+            }
+            if endsWalsender && heldAt < confirmed {
+                actions.append(.takeOver(database: slot.database, slot: slot.name, held: heldName))
+            } else if endsWalsender {
+                actions.append(.endWalsender(database: slot.database, slot: slot.name))
+            } else if !slot.active && heldAt < confirmed {
                 actions.append(.swap(database: slot.database, slot: slot.name, held: heldName))
             } else if let safe = standbyConfirmed[slot.name], min(safe, confirmed) > heldAt {
                 actions.append(.advance(database: held.database, held: heldName, to: min(safe, confirmed)))
@@ -119,7 +148,10 @@ public enum HeldSlots {
 
     /// Slots whose walsender serves a member that no longer leads its subscriber zone: the zone
     /// has a new leader since the last round (`previousLeaders` → `leaders`, zone → leader name;
-    /// a zone seen for the first time or without a leader is no change), the slot is one of
+    /// a zone seen for the first time or unreadable is no change) or has lost it (`leaderless`:
+    /// read without a leader key, or its leader does not answer as a running primary; ending
+    /// the walsenders then lets the slot be replaced before a successor exists, instead of
+    /// racing its apply worker), the slot is one of
     /// that zone's subscriptions (`subscriberSlots`, from its ledger), and its walsender started
     /// before the last round (`previousRoundAt`, the provider's clock), when the old leader still
     /// led: a later one may already serve the new leader, whose worker must not be cut off. A
@@ -127,12 +159,12 @@ public enum HeldSlots {
     /// does the held copy cannot take the slot's place: ending that walsender lets the swap
     /// happen.
     public static func staleWalsenders(previousLeaders: [String: String], leaders: [String: String],
-                                       subscriberSlots: [String: Set<String>], slots: [ProviderSlotObserved],
-                                       previousRoundAt: Double?) -> [String] {
+                                       leaderless: Set<String> = [], subscriberSlots: [String: Set<String>],
+                                       slots: [ProviderSlotObserved], previousRoundAt: Double?) -> [String] {
         guard let previousRoundAt else { return [] }
         let changed = Set(leaders.compactMap { zone, leader in
             previousLeaders[zone].map { $0 != leader } == true ? zone : nil
-        })
+        }).union(leaderless)
         let theirs = changed.reduce(into: Set<String>()) { $0.formUnion(subscriberSlots[$1] ?? []) }
         return slots.filter {
             $0.active && !HeldSlotName.isHeld($0.name) && theirs.contains($0.name)
@@ -171,8 +203,36 @@ public enum HeldSlotQueries {
             + "FROM pg_catalog.pg_replication_slots WHERE slot_name = \(literal(slot)) AND active"
     }
 
-    public static func slotActive(_ slot: String) -> String {
-        "SELECT coalesce(bool_or(active), false)::text AS active FROM pg_catalog.pg_replication_slots WHERE slot_name = \(literal(slot))"
+    /// Ends the walsender of `slot` (waiting up to a second for it to exit) and replaces the
+    /// slot by a copy of `held`, retrying for about two seconds while some walsender takes the
+    /// slot again. One block: between the walsender's exit and the drop there is no round trip
+    /// in which the subscriber's apply worker (retrying every second) could take the slot.
+    /// A copy that fails after the drop is repaired by the caller (`restoreAfterFailedSwap`).
+    public static func takeOver(slot: String, held: String) -> String {
+        """
+        DO $staz$
+        DECLARE
+            holder integer;
+        BEGIN
+            FOR attempt IN 1..20 LOOP
+                SELECT active_pid INTO holder FROM pg_catalog.pg_replication_slots WHERE slot_name = \(literal(slot));
+                IF holder IS NOT NULL THEN
+                    PERFORM pg_catalog.pg_terminate_backend(holder, 1000);
+                    CONTINUE;
+                END IF;
+                BEGIN
+                    PERFORM pg_catalog.pg_drop_replication_slot(\(literal(slot)));
+                EXCEPTION WHEN object_in_use THEN
+                    PERFORM pg_catalog.pg_sleep(0.1);
+                    CONTINUE;
+                END;
+                PERFORM pg_catalog.pg_copy_logical_replication_slot(\(literal(held)), \(literal(slot)));
+                RETURN;
+            END LOOP;
+            RAISE EXCEPTION 'replication slot % is still in use', \(literal(slot));
+        END
+        $staz$
+        """
     }
 
     /// Every non-temporary logical slot of `plugin` on the primary (none on a standby).

@@ -36,31 +36,13 @@ extension MeshIntegrityGuard {
         return ((count, flushed), serverTime, slots)
     }
 
-    /// Provider side: ends the walsenders `HeldSlots.staleWalsenders` names (waiting up to two
-    /// seconds for each slot to be free), then one round of `HeldSlots.plan` on our primary's
-    /// slots. A failed action is logged and the round goes on; the next round plans again from
-    /// what exists.
-    func keepHeldSlots(_ observed: [ProviderSlotObserved], standbyConfirmed: [String: LSN], stale: [String]) async throws {
+    /// Provider side: one round of `HeldSlots.plan` on our primary's slots, `displaced` naming
+    /// the slots whose walsenders `HeldSlots.staleWalsenders` found serving a lost subscriber.
+    /// A failed action is logged and the round goes on; the next round plans again from what
+    /// exists.
+    func keepHeldSlots(_ observed: [ProviderSlotObserved], standbyConfirmed: [String: LSN], displaced: [String]) async throws {
         let timeout = environment.connector.statementTimeout
-        var slots = observed
-        if !stale.isEmpty {
-            let server = try await environment.connector.open(nil)
-            defer { server.close() }
-            for slot in stale {
-                _ = try await server.query(HeldSlotQueries.endWalsender(slot: slot), timeout: timeout)
-                logger.info("mesh held slots: ended the walsender of slot \(slot): its subscriber zone has a new leader")
-                let deadline = ContinuousClock.now + .seconds(2)
-                while ContinuousClock.now < deadline {
-                    let active = try await server.query(HeldSlotQueries.slotActive(slot), timeout: timeout).first?["active"] ?? nil
-                    if active != "true" {
-                        if let index = slots.firstIndex(where: { $0.name == slot }) { slots[index].active = false }
-                        break
-                    }
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-            }
-        }
-        for action in HeldSlots.plan(slots: slots, standbyConfirmed: standbyConfirmed) {
+        for action in HeldSlots.plan(slots: observed, standbyConfirmed: standbyConfirmed, displaced: Set(displaced)) {
             guard environment.isLeader() else { return }
             let session = try await environment.connector.open(action.database)
             defer { session.close() }
@@ -68,13 +50,15 @@ extension MeshIntegrityGuard {
                 _ = try await session.query(action.sql, timeout: timeout)
                 if case .advance = action {} else { logger.info("mesh held slots: \(action.summary)") }
             } catch {
-                if case .swap(_, let slot, let held) = action {
-                    // A subscriber reconnected since we looked: the slot is in use again, which
-                    // is what the swap was waiting for anyway.
-                    if "\(error)".contains("is active for PID") { continue }
+                switch action {
+                case .swap(_, let slot, _) where "\(error)".contains("is active for PID"):
+                    // Our own subscriber reconnected since we looked (no leader change: it
+                    // has everything the slot confirmed); the next idle moment swaps.
+                    logger.info("mesh held slots: slot \(slot) is in use again, not replaced this round")
+                case .swap(_, let slot, let held), .takeOver(_, let slot, let held):
                     logger.warning("mesh held slots: could not \(action.summary): \(error)")
                     await restoreAfterFailedSwap(session, slot: slot, held: held)
-                } else {
+                default:
                     logger.warning("mesh held slots: could not \(action.summary): \(error)")
                 }
             }

@@ -53,6 +53,9 @@ public actor MeshIntegrityGuard {
     public var standbyConfirmedInterval: Double = 5
     /// Each peer zone's leader as last seen (node name → member name), to notice a new one.
     var peerLeaders: [String: String] = [:]
+    /// Rounds in a row each peer zone (node name) was read without a leader key or with a
+    /// leader that did not answer as a running primary.
+    var leaderLostRounds: [String: Int] = [:]
     /// The provider's clock at the last round's slot observation (`HeldSlots.staleWalsenders`).
     var lastSlotsObservedAt: Double?
 
@@ -68,7 +71,7 @@ public actor MeshIntegrityGuard {
                 }
             }
             // Leaders seen in an earlier term are no reference for the next one.
-            if !environment.isLeader() { peerLeaders = [:]; lastSlotsObservedAt = nil }
+            if !environment.isLeader() { peerLeaders = [:]; lastSlotsObservedAt = nil; leaderLostRounds = [:] }
             try? await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
         }
     }
@@ -93,7 +96,14 @@ public actor MeshIntegrityGuard {
                 ?? ProviderZoneView(node: zone.nodeName, leader: nil, timeline: nil)
             if let leader = cluster?.leaderMember { view.leaderAnswers = await environment.answersAsPrimary(leader) }
             providers[zone.nodeName] = view
+            if cluster != nil && (view.leader == nil || view.leaderAnswers == false) {
+                leaderLostRounds[zone.nodeName, default: 0] += 1
+            } else {
+                leaderLostRounds[zone.nodeName] = nil
+            }
         }
+        // Two rounds in a row, so a REST probe that timed out once ends no healthy walsender.
+        let leaderless = Set(leaderLostRounds.filter { $0.value >= 2 }.keys)
         var subscriptions: [SubscriptionProgress] = []
         for database in mesh.databases {
             let session = try await environment.connector.open(database)
@@ -144,10 +154,10 @@ public actor MeshIntegrityGuard {
         logOnce(plan.notes, warning: false)
         environment.publish(plan.ledger, plan.notes)
         if environment.isLeader() {
-            let stale = HeldSlots.staleWalsenders(previousLeaders: previousLeaders, leaders: leaders,
+            let stale = HeldSlots.staleWalsenders(previousLeaders: previousLeaders, leaders: leaders, leaderless: leaderless,
                                                   subscriberSlots: peerLedgers.mapValues { Set($0.standbyConfirmed.keys) },
                                                   slots: held.slots, previousRoundAt: previousSlotsObservedAt)
-            try await keepHeldSlots(held.slots, standbyConfirmed: peerStandbyConfirmed, stale: stale)
+            try await keepHeldSlots(held.slots, standbyConfirmed: peerStandbyConfirmed, displaced: stale)
         }
     }
 

@@ -25,6 +25,7 @@ struct HeldSlotsTests {
         var name: String
         var slots: [ProviderSlotObserved]
         var confirmed: [String: String] = [:]
+        var displaced: Set<String> = []
         var expected: [HeldSlotAction]
         var testDescription: String { name }
     }
@@ -54,6 +55,22 @@ struct HeldSlotsTests {
         PlanRow(name: "an idle slot level with its held copy is left alone",
                 slots: [observed(slot, active: false, at: "0/4800000"), observed(held, active: false, at: "0/4800000")],
                 confirmed: [slot: "0/4800000"], expected: []),
+        PlanRow(name: "a slot serving a lost subscriber, ahead of its held copy, is taken over at once",
+                slots: [observed(slot, active: true, at: "0/5000000"), observed(held, active: false, at: "0/4800000")],
+                confirmed: [slot: "0/4800000"], displaced: [slot],
+                expected: [.takeOver(database: "app", slot: slot, held: held)]),
+        PlanRow(name: "a slot serving a lost subscriber, level with its held copy, only loses its walsender",
+                slots: [observed(slot, active: true, at: "0/4800000"), observed(held, active: false, at: "0/4800000")],
+                displaced: [slot], expected: [.endWalsender(database: "app", slot: slot)]),
+        PlanRow(name: "a slot serving a lost subscriber without held copy loses its walsender and is held",
+                slots: [observed(slot, active: true, at: "0/5000000")], displaced: [slot],
+                expected: [.endWalsender(database: "app", slot: slot), .create(database: "app", slot: slot, held: held)]),
+        PlanRow(name: "a displaced slot that went idle meanwhile is swapped as usual",
+                slots: [observed(slot, active: false, at: "0/5000000"), observed(held, active: false, at: "0/4800000")],
+                displaced: [slot], expected: [.swap(database: "app", slot: slot, held: held)]),
+        PlanRow(name: "a slot in use by its own subscriber is never swapped",
+                slots: [observed(slot, active: true, at: "0/5000000"), observed(held, active: false, at: "0/4800000")],
+                confirmed: [slot: "0/4800000"], expected: []),
         PlanRow(name: "an invalidated held copy is made again",
                 slots: [observed(slot, at: "0/5000000"), observed(held, active: false, at: "0/4000000", lost: true)],
                 expected: [.drop(database: "app", held: held), .create(database: "app", slot: slot, held: held)]),
@@ -70,7 +87,7 @@ struct HeldSlotsTests {
     @Test(arguments: planRows)
     func providerPlan(_ row: PlanRow) {
         let confirmed = row.confirmed.compactMapValues(LSN.init(text:))
-        #expect(HeldSlots.plan(slots: row.slots, standbyConfirmed: confirmed) == row.expected)
+        #expect(HeldSlots.plan(slots: row.slots, standbyConfirmed: confirmed, displaced: row.displaced) == row.expected)
     }
 
     static func progress(origin: String?, local: String?) -> SubscriptionProgress {
@@ -94,6 +111,13 @@ struct HeldSlotsTests {
             HeldSlots.staleWalsenders(previousLeaders: previous, leaders: now, subscriberSlots: subscriberSlots, slots: slots,
                                       previousRoundAt: lastRound)
         }
+        // A zone read without a leader key: its old walsenders are ended before a successor
+        // exists (an unreadable zone, absent from both, is no change: see below).
+        #expect(HeldSlots.staleWalsenders(previousLeaders: ["zone2": "b1"], leaders: [:], leaderless: ["zone2"],
+                                          subscriberSlots: subscriberSlots, slots: slots, previousRoundAt: 200) == [Self.slot])
+        #expect(HeldSlots.staleWalsenders(previousLeaders: [:], leaders: [:], leaderless: ["zone2"],
+                                          subscriberSlots: subscriberSlots, slots: [slot(Self.slot, since: 250)],
+                                          previousRoundAt: 200).isEmpty)
         #expect(stale(["zone2": "b1", "zone3": "c1"], ["zone2": "b2", "zone3": "c1"], slots, 200) == [Self.slot])
         // A walsender that started after the last round may be the new leader's own: kept.
         #expect(stale(["zone2": "b1"], ["zone2": "b2"], [slot(Self.slot, since: 250)], 200).isEmpty)
