@@ -50,6 +50,10 @@ def pytest_runtest_makereport(item, call):
             kept = cluster.keep_logs(item.nodeid)
             report.sections.append((f"cluster diagnostics ({cluster.dir}; every log kept in {kept})",
                                     cluster.diagnostics()))
+    elif report.when == "call" and os.environ.get("STAZ_IT_KEEP_LOGS"):
+        # STAZ_IT_KEEP_LOGS=1: a passing run's logs too, to compare its timing with a failure's.
+        for cluster in getattr(item, "staz_clusters", []):
+            cluster.keep_logs(item.nodeid)
 
 
 @pytest.fixture(scope="session")

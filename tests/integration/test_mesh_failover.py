@@ -31,6 +31,26 @@ def divergence_reports(mesh, scope):
     return (mesh.mesh_status(scope) or {}).get("divergence_reports") or []
 
 
+def held_slot_story(mesh, slot, limit=40):
+    """What every daemon logged about held slots and post-failover checks, and what each
+    PostgreSQL logged about `slot`: the failure message then tells the order of events even
+    when the report's log tails are cut off."""
+    lines = []
+    for zone in mesh.zones.values():
+        for member in zone.members.values():
+            for path, words in ((member.log_path, ("held slot", "mesh integrity", "promoted self")),
+                                (member.pg_log_path, (slot, "spock.readonly"))):
+                try:
+                    with open(path, errors="replace") as handle:
+                        lines += [(line[:23], f"{member.name}: {line.strip()[:240]}") for line in handle
+                                  if any(word in line for word in words)]
+                except OSError:
+                    pass
+    # Both logs start with the time (2026-12-04 14:14:54,785 / 2026-12-04 14:14:54.785).
+    lines.sort(key=lambda pair: pair[0].replace(",", "."))
+    return "\n".join(text for _, text in lines[-limit:])
+
+
 def test_switchover_and_node_loss_in_sync_mode_lose_nothing(request, make_cluster, profile):
     # On Spock, zone-a's promoted member moves its subscriptions' origins only 2 s after
     # recovery ended (fault injection), so Spock's apply workers certainly start first: they
@@ -300,7 +320,7 @@ def test_peer_changes_confirmed_by_a_lost_primary_reach_its_successor(request, m
         raise AssertionError(
             f"zone-b's rows confirmed by zone-a's lost primary {old} never reached its successor "
             f"{new}: missing {{'zone-b->zone-a': {missing}}}; zone-a divergence reports: "
-            f"{reports}") from None
+            f"{reports}\nheld slots and failover checks, in time order:\n{held_slot_story(mesh, slot)}") from None
     present_after = time.monotonic() - promoted
     count = mesh.sql("zone-a", f"SELECT count(*) FROM public.{MESH_TABLE} "
                      f"WHERE id BETWEEN {rows[0]} AND {rows[-1]}")
