@@ -199,21 +199,23 @@ enum ConfigParser {
         let priority = reader.int("failover_priority", min: 0)
         tags.noLoadBalance = reader.bool("noloadbalance") ?? false
         tags.cloneFrom = reader.bool("clonefrom") ?? false
-        tags.noSync = reader.bool("nosync") ?? false
+        let noSync = reader.bool("nosync")
+        tags.noSync = noSync ?? false
         tags.noStream = reader.bool("nostream") ?? false
         tags.syncPriority = reader.int("sync_priority", min: 0)
         tags.replicateFrom = reader.string("replicatefrom")
-        // Patroni: `nofailover` takes precedence; a contradicting priority only earns a warning.
-        if let noFailover, let priority, noFailover == (priority > 0) {
-            reader.diagnostics.warn(reader.keyPath("failover_priority"),
-                "Conflicting configuration between nofailover: \(pythonBool(noFailover)) and failover_priority: \(priority). Defaulting to nofailover: \(pythonBool(noFailover))")
+        // Patroni (`Config._validate_contradictory_tags`): the boolean tag, when written, takes
+        // precedence; a priority that says the opposite (true and > 0, false and <= 0) only
+        // earns a warning.
+        func warnIfContradicting(_ flag: String, _ value: Bool?, _ priorityKey: String, _ priority: Int?) {
+            guard let value, let priority, value == (priority > 0) else { return }
+            reader.diagnostics.warn(reader.keyPath(priorityKey),
+                "Conflicting configuration between \(flag): \(pythonBool(value)) and \(priorityKey): \(priority). Defaulting to \(flag): \(pythonBool(value))")
         }
+        warnIfContradicting("nofailover", noFailover, "failover_priority", priority)
+        warnIfContradicting("nosync", noSync, "sync_priority", tags.syncPriority)
         tags.noFailover = noFailover ?? ((priority ?? 1) <= 0)
         tags.failoverPriority = noFailover == true ? 0 : (priority ?? 1)
-        if tags.noSync, let syncPriority = tags.syncPriority, syncPriority > 0 {
-            reader.diagnostics.warn(reader.keyPath("sync_priority"),
-                "Conflicting configuration between nosync: True and sync_priority: \(syncPriority). Defaulting to nosync: True")
-        }
         return tags
     }
 

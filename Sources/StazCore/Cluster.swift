@@ -48,24 +48,33 @@ public struct Member: Sendable, Equatable {
     public var tags: JSONObject { data["tags"]?.objectValue ?? JSONObject() }
 
     /// Patroni's `Tags.nofailover`: the `nofailover` tag when present, else a priority ≤ 0.
-    public var noFailover: Bool {
-        if let nf = tags["nofailover"], !nf.isNull { return pythonTruthy(nf) }
-        if let p = taggedFailoverPriority { return p <= 0 }
-        return false
-    }
+    public var noFailover: Bool { boolTag("nofailover", priority: "failover_priority") }
     /// Patroni's `Tags.failover_priority`: 0 under a true `nofailover`, else the priority (1 by
     /// default). Only `noFailover` decides whether a member may lead; this orders the race.
-    public var failoverPriority: Int64 {
-        if let nf = tags["nofailover"], pythonTruthy(nf) { return 0 }
-        return taggedFailoverPriority ?? 1
+    public var failoverPriority: Int64 { priorityTag("nofailover", priority: "failover_priority") }
+    /// Patroni's `Tags.nosync`: the `nosync` tag when present, else a `sync_priority` ≤ 0.
+    public var noSync: Bool { boolTag("nosync", priority: "sync_priority") }
+    /// Patroni's `Tags.sync_priority`: orders the synchronous candidates; only `noSync`
+    /// decides whether a member may be one.
+    public var syncPriority: Int64 { priorityTag("nosync", priority: "sync_priority") }
+
+    /// Patroni's `Tags._bool_tag`: the boolean tag, when written, takes precedence.
+    private func boolTag(_ name: String, priority: String) -> Bool {
+        if let flag = tags[name], !flag.isNull { return pythonTruthy(flag) }
+        if let p = taggedPriority(priority) { return p <= 0 }
+        return false
+    }
+    /// Patroni's `Tags._priority_tag`: 0 under a true boolean tag, else the priority, 1 by default.
+    private func priorityTag(_ name: String, priority: String) -> Int64 {
+        if let flag = tags[name], pythonTruthy(flag) { return 0 }
+        return taggedPriority(priority) ?? 1
     }
     /// Tags are published as written, so a priority may be a number or a string of one.
-    private var taggedFailoverPriority: Int64? {
-        tags["failover_priority"].flatMap { $0.intValue ?? $0.stringValue.flatMap { Int64($0) } }
+    private func taggedPriority(_ key: String) -> Int64? {
+        tags[key].flatMap { $0.intValue ?? $0.stringValue.flatMap { Int64($0) } }
     }
     public var noLoadBalance: Bool { tags["noloadbalance"]?.boolValue ?? false }
     public var cloneFrom: Bool { tags["clonefrom"]?.boolValue ?? false }
-    public var noSync: Bool { tags["nosync"]?.boolValue ?? false }
     public var replicateFrom: String? { tags["replicatefrom"]?.stringValue }
     /// Streams no WAL (restores it from the archive only): no slot anywhere is kept for it.
     public var noStream: Bool { tags["nostream"]?.boolValue ?? false }

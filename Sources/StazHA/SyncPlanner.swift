@@ -61,7 +61,7 @@ public func eligibleStandbys(_ input: SyncPlannerInput) -> [WalSender] {
     let members = Dictionary(input.members.map { ($0.name.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
     var rows = input.walSenders.filter { row in
         guard let member = members[row.applicationName.lowercased()], member.name != input.me,
-              row.state == "streaming", row.lsn != nil, !member.noSync, syncPriority(member) > 0 else { return false }
+              row.state == "streaming", row.lsn != nil, !member.noSync else { return false }
         return true
     }
     // A standby further behind than maximum_lag_on_syncnode (> 0; 0 and -1 switch it off, as in
@@ -71,7 +71,7 @@ public func eligibleStandbys(_ input: SyncPlannerInput) -> [WalSender] {
     if input.settings.maximumLagOnSyncNode > 0, let newest {
         rows = rows.filter { newest.value - min(newest.value, $0.lsn?.value ?? 0) <= UInt64(input.settings.maximumLagOnSyncNode) }
     }
-    func priority(_ row: WalSender) -> Int64 { members[row.applicationName.lowercased()].map(syncPriority) ?? 1 }
+    func priority(_ row: WalSender) -> Int64 { members[row.applicationName.lowercased()]?.syncPriority ?? 1 }
     return rows.sorted { a, b in
         if priority(a) != priority(b) { return priority(a) > priority(b) }
         if a.syncState != b.syncState { return a.syncState > b.syncState }
@@ -79,8 +79,6 @@ public func eligibleStandbys(_ input: SyncPlannerInput) -> [WalSender] {
         return a.applicationName < b.applicationName
     }
 }
-
-func syncPriority(_ member: Member) -> Int64 { member.tags["sync_priority"]?.intValue ?? 1 }
 
 /// Member names as in the member keys (pg_stat_replication may differ in case).
 private func memberName(_ row: WalSender, _ input: SyncPlannerInput) -> String {

@@ -161,5 +161,23 @@ import StazCore
         #expect(c.tags.failoverPriority == priority)
         #expect(w.contains { $0.message.hasPrefix("Conflicting configuration between nofailover") } == warns)
     }
+
+    /// As `priority_sync.feature` reads them: `nosync` wins, and a priority saying the opposite
+    /// is named in Patroni's words, whichever way it contradicts.
+    @Test(arguments: [
+        (["nosync": true, "sync_priority": 2] as JSONValue, true,
+         "Conflicting configuration between nosync: True and sync_priority: 2. Defaulting to nosync: True"),
+        (["nosync": false, "sync_priority": "0"] as JSONValue, false,
+         "Conflicting configuration between nosync: False and sync_priority: 0. Defaulting to nosync: False"),
+        (["nosync": false, "sync_priority": 1] as JSONValue, false, nil),
+        (["sync_priority": 0] as JSONValue, false, nil),
+    ])
+    func syncTags(tags: JSONValue, noSync: Bool, warning: String?) throws {
+        let raw = setting("tags", to: tags, in: try sampleRaw())
+        let (c, w) = try ConfigLoader.parse(raw)
+        #expect(c.tags.noSync == noSync)
+        let conflicts = w.filter { $0.message.hasPrefix("Conflicting configuration between nosync") }.map(\.message)
+        #expect(conflicts == (warning.map { [$0] } ?? []))
+    }
 }
 
