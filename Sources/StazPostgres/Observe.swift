@@ -27,7 +27,7 @@ enum StateQuery {
       pg_catalog.current_setting('server_version_num') AS server_version_num,
       to_char(pg_catalog.pg_postmaster_start_time() AT TIME ZONE 'UTC', \(timestampFormat)) || '+00:00' AS postmaster_start_time,
       (SELECT pg_catalog.json_object_agg(s.name, pg_catalog.json_build_object(
-                'old_value', pg_catalog.current_setting(s.name), 'new_value', f.setting))
+                'old_value', coalesce(pg_catalog.current_setting(s.name), ''), 'new_value', coalesce(f.setting, '')))
          FROM pg_catalog.pg_settings s
          LEFT JOIN (SELECT DISTINCT ON (name) name, setting FROM pg_catalog.pg_file_settings
                      ORDER BY name, seqno DESC) f ON f.name = s.name
