@@ -211,7 +211,7 @@ public actor MeshIntegrityGuard {
                     try await session.query(sql.statement(for: action), timeout: timeout)
                 }
             case .releaseOrigin(_, _, let origin):
-                try await releaseOrigin(origin, session: session, provider: provider)
+                try await releaseOrigin(origin, session: session)
             case .moveOrigin:
                 // The apply worker releases the origin shortly after the immediate disable.
                 let deadline = ContinuousClock.now + .milliseconds(Int64(originReleaseTimeout * 1000))
@@ -231,10 +231,9 @@ public actor MeshIntegrityGuard {
     /// Takes the origin into this session and lets it go again. A worker that was just disabled
     /// releases it within `originReleaseHoldersGrace`; a holder still there after that is ended
     /// (`pg_terminate_backend`) and the origin tried again, up to `originReleaseTimeout`.
-    func releaseOrigin(_ origin: String, session: SQLSession, provider: MeshProvider) async throws {
+    func releaseOrigin(_ origin: String, session: SQLSession) async throws {
         let sql = MeshSQL.originSessionSetup(origin)
         let started = ContinuousClock.now
-        var endedWorkers = false
         let deadline = started + .milliseconds(Int64(originReleaseTimeout * 1000))
         while true {
             do {
@@ -244,13 +243,9 @@ public actor MeshIntegrityGuard {
             } catch where ContinuousClock.now < deadline {
                 guard let holder = MeshSQL.originHolder(in: "\(error)") else { throw error }
                 if ContinuousClock.now - started >= .milliseconds(Int64(originReleaseHoldersGrace * 1000)) {
-                    // The other apply workers go with the first holder only: they restart on
-                    // their own, and ending them again would only delay them.
-                    let end = endedWorkers ? "SELECT pg_catalog.pg_terminate_backend(\(holder))::text AS ended"
-                        : MeshSQL.endOriginHolder(holder, provider: provider)
-                    logger.warning("mesh integrity: origin \(origin) is still held by process \(holder) after its subscription was disabled: ending it\(endedWorkers ? "" : " and restarting this database's apply workers")")
-                    _ = try await session.query(end, timeout: environment.connector.statementTimeout)
-                    endedWorkers = true
+                    logger.warning("mesh integrity: origin \(origin) is still held by process \(holder) after its subscription was disabled: ending it")
+                    _ = try await session.query("SELECT pg_catalog.pg_terminate_backend(\(holder))::text AS ended",
+                                                timeout: environment.connector.statementTimeout)
                 }
                 try await Task.sleep(for: .milliseconds(200))
             }
@@ -293,17 +288,6 @@ extension MeshSQL {
 
     static func originSessionSetup(_ origin: String) -> String {
         "SELECT pg_catalog.pg_replication_origin_session_setup(\(literal(origin)))::text AS result"
-    }
-
-    /// Ends `holder` and every apply worker of the session's database. A holder the
-    /// provider's manager lost track of is an apply worker whose worker-slot entry was given to
-    /// another worker; its exit clears that entry too (the manager then starts a duplicate of
-    /// that one, which fails on its busy origin, and so on, one subscription after the other).
-    /// Ending them together leaves no entry shared, and the manager starts each one afresh.
-    static func endOriginHolder(_ holder: Int32, provider: MeshProvider) -> String {
-        "SELECT coalesce(bool_and(pg_catalog.pg_terminate_backend(pid)), false)::text AS ended "
-            + "FROM pg_catalog.pg_stat_activity WHERE pid = \(holder) OR (datname = pg_catalog.current_database() "
-            + "AND backend_type LIKE \(literal(provider.extensionName + " apply %")))"
     }
 
     static let originSessionReset = "SELECT pg_catalog.pg_replication_origin_session_reset()::text AS result"

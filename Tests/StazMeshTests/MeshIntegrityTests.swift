@@ -58,14 +58,6 @@ struct MeshIntegrityTests {
         #expect(MeshSQL.originHolder(in: "replication origin \"x\" does not exist") == nil)
     }
 
-    /// The holder goes together with the database's apply workers of the provider (see
-    /// `MeshSQL.endOriginHolder`), and with nothing else.
-    @Test func aLostHolderIsEndedWithItsDatabasesApplyWorkers() {
-        let spock = MeshSQL.endOriginHolder(7871, provider: .spock)
-        #expect(spock.contains("pid = 7871 OR (datname = pg_catalog.current_database() AND backend_type LIKE 'spock apply %')"))
-        #expect(MeshSQL.endOriginHolder(42, provider: .pglogical).contains("backend_type LIKE 'pglogical apply %'"))
-    }
-
     static let rows: [Row] = [
         Row(name: "steady state: same leader, same timeline → nothing",
             ledger: ledger(checked: 2, leader: "z2m1"), view: zone2(), subs: [sub()],
