@@ -60,6 +60,10 @@ extension PostgresController {
     /// (pg_rewind copies the source's config files) before starting as a replica.
     public func rewind(from upstream: UpstreamTarget) async throws {
         guard !isRunning() else { throw PostgresControlError.alreadyRunning(pid: postmasterPID() ?? 0) }
+        // pg_rewind runs crash recovery in single-user mode, which refuses a data directory
+        // whose lock file names a postmaster that died but is not reaped yet (a fenced primary
+        // right after staz resumes): that is no reason for the rewind to fail.
+        releaseLockFileOfUnreapedPostmaster()
         let credentials = section.rewind ?? section.superuser
         try writePgpass(extra: [PgpassEntry(host: upstream.host, port: upstream.port, user: credentials.username,
                                             password: credentials.password ?? "")])
