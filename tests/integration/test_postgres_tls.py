@@ -104,7 +104,9 @@ def test_tls_client_certificates_and_unix_sockets(make_cluster, profile):
     os.kill(int(receiver), 9)
     new_leader = cluster.wait_for_new_leader({leader.name}, profile.failover_timeout)
     assert new_leader == replica.name
-    socket_sql(cluster, replica, "INSERT INTO tls_check VALUES (1000)")
+    # /cluster names the leader once it holds the lock, a moment before its promotion ends.
+    wait_until(lambda: socket_sql(cluster, replica, "INSERT INTO tls_check VALUES (1000)") is not None, 10,
+               f"{replica.name} accepting writes after taking the lock")
     leader.start()
 
     def rejoined():
