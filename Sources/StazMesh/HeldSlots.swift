@@ -111,27 +111,27 @@ public enum HeldSlots {
         for slot in slots.sorted(by: { $0.name < $1.name }) where !HeldSlotName.isHeld(slot.name) {
             guard !slot.lost, let confirmed = slot.confirmed else { continue }
             let heldName = HeldSlotName.forSlot(slot.name)
-            let endsWalsender = displaced.contains(slot.name) && slot.active
-            guard let held = byName[heldName] else {
-                if endsWalsender { actions.append(.endWalsender(database: slot.database, slot: slot.name)) }
+            let held = byName[heldName]
+            if displaced.contains(slot.name) && slot.active {
+                // A usable held copy behind the slot replaces it along with the walsender;
+                // otherwise the walsender alone goes and the rest of the round is as usual.
+                if let held, !held.lost, let heldAt = held.confirmed, heldAt < confirmed {
+                    actions.append(.takeOver(database: slot.database, slot: slot.name, held: heldName))
+                    continue
+                }
+                actions.append(.endWalsender(database: slot.database, slot: slot.name))
+            }
+            guard let held else {
                 actions.append(.create(database: slot.database, slot: slot.name, held: heldName))
                 continue
             }
             if held.lost {
-                if endsWalsender { actions.append(.endWalsender(database: slot.database, slot: slot.name)) }
                 actions.append(.drop(database: held.database, held: heldName))
                 actions.append(.create(database: slot.database, slot: slot.name, held: heldName))
                 continue
             }
-            guard let heldAt = held.confirmed else {
-                if endsWalsender { actions.append(.endWalsender(database: slot.database, slot: slot.name)) }
-                continue
-            }
-            if endsWalsender && heldAt < confirmed {
-                actions.append(.takeOver(database: slot.database, slot: slot.name, held: heldName))
-            } else if endsWalsender {
-                actions.append(.endWalsender(database: slot.database, slot: slot.name))
-            } else if !slot.active && heldAt < confirmed {
+            guard let heldAt = held.confirmed else { continue }
+            if !slot.active && heldAt < confirmed {
                 actions.append(.swap(database: slot.database, slot: slot.name, held: heldName))
             } else if let safe = standbyConfirmed[slot.name], min(safe, confirmed) > heldAt {
                 actions.append(.advance(database: held.database, held: heldName, to: min(safe, confirmed)))
