@@ -8,6 +8,7 @@ import PackageDescription
 //   StazHA        the pure HA decision function (DCS view + local state + config + clock -> actions)
 //   StazDCS       DCS protocol implementations: etcd v3 (JSON gateway) and etcd v2
 //   StazPostgres  PostgreSQL control: processes, config files, queries, slots
+//   StazWatchdog  the Linux watchdog device (kernel or Patroni's test pipe)
 //   StazMesh      the three-zone Spock/pglogical mesh: pure planner, SQL observe/apply, reconciler
 //   StazAPI       REST API server (Patroni endpoints) over SwiftNIO
 //   StazDaemon    the HA loop: executor, lease keeper, service wiring
@@ -58,6 +59,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], swiftSettings: v5),
+        // The Linux watchdog device kept alive while this member leads.
+        .target(name: "StazWatchdog", dependencies: [
+            "StazCore", "StazConfig",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: v5),
         // The cross-zone Spock/pglogical mesh: pure planner plus SQL observe/apply edges.
         .target(name: "StazMesh", dependencies: [
             "StazCore", "StazConfig", "StazPostgres",
@@ -75,7 +81,7 @@ let package = Package(
         ], swiftSettings: v5),
         .target(name: "StazDaemon", dependencies: [
             "StazConcurrency",
-            "StazCore", "StazConfig", "StazHA", "StazDCS", "StazPostgres", "StazAPI", "StazMesh",
+            "StazCore", "StazConfig", "StazHA", "StazDCS", "StazPostgres", "StazAPI", "StazMesh", "StazWatchdog",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,6 +117,7 @@ let package = Package(
         .testTarget(name: "StazPostgresTests", dependencies: ["StazPostgres"], swiftSettings: v5),
         .testTarget(name: "StazAPITests", dependencies: ["StazAPI"], swiftSettings: v5),
         .testTarget(name: "StazCtlTests", dependencies: ["StazCtl"], swiftSettings: v5),
+        .testTarget(name: "StazWatchdogTests", dependencies: ["StazWatchdog"], swiftSettings: v5),
         .testTarget(name: "StazMeshTests", dependencies: ["StazMesh"], swiftSettings: v5),
         .testTarget(name: "StazDaemonTests", dependencies: ["StazDaemon"], swiftSettings: v5),
         .testTarget(name: "StazSimulationTests", dependencies: ["StazHA", "StazCore", "StazConfig"]),

@@ -19,9 +19,9 @@
 #      each in synchronous_mode on and quorum, an async loss report; about 10 minutes)
 #   8. benchmark smoke run (bench/smoke.sh: release build, one short repetition of a few
 #      scenarios) so the benchmark suite cannot rot; missed targets do not fail it
-#   9. six of Patroni's own acceptance features against staz (scripts/conformance.sh, DCS etcd3:
+#   9. seven of Patroni's own acceptance features against staz (scripts/conformance.sh, DCS etcd3:
 #      basic_replication, patroni_api, recovery, priority_failover, cascading_replication,
-#      permanent_slots; about 8 minutes). It needs Patroni's source: PATRONI_SRC, or
+#      permanent_slots, watchdog; about 9 minutes). It needs Patroni's source: PATRONI_SRC, or
 #      ../shared/conformance/patroni-4.1.4.tar.gz next to the repository; without it the step
 #      is reported NOT RUN in the summary, never as passed
 # Prints a summary and exits non-zero when any step failed.
@@ -100,7 +100,7 @@ spock_mesh_tests() {
 package_test() { STAZ_BIN_DIR="$REPO/.build/debug" logged package bash tests/package/test_package.sh; }
 
 # Patroni's acceptance features; each failed feature is named in the summary.
-CONFORMANCE_FEATURES=(basic_replication patroni_api recovery priority_failover cascading_replication permanent_slots)
+CONFORMANCE_FEATURES=(basic_replication patroni_api recovery priority_failover cascading_replication permanent_slots watchdog)
 patroni_source() { [[ -n "${PATRONI_SRC:-}" ]] && echo "$PATRONI_SRC" || echo "$REPO/../shared/conformance/patroni-4.1.4.tar.gz"; }
 conformance_tests() {
     PATRONI_SRC="$(patroni_source)" DCS=etcd3 STAZ_BIN="$REPO/.build/debug/staz"         logged conformance bash scripts/conformance.sh "${CONFORMANCE_FEATURES[@]}"

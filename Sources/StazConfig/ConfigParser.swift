@@ -22,17 +22,7 @@ enum ConfigParser {
         let ctl = parseCtl(top)
         let log = parseLog(top)
         let mesh = parseMesh(top, scope: scope, superuser: postgresql?.superuser)
-        let watchdog = top.mapping("watchdog")
-        if let watchdog {
-            // `automatic` means "use one if the machine has it", which holds for staz (its fence
-            // guard does the watchdog's job); `required` must not be run without one.
-            let mode = watchdog["mode"].flatMap(YAMLConversion.scalarText)?.lowercased()
-            if mode == "required" {
-                diagnostics.error("watchdog.mode", "'required', but staz drives no watchdog device (its fence guard stops PostgreSQL instead); use automatic or off")
-            } else {
-                diagnostics.warn("watchdog", "staz drives no watchdog device; its fence guard stops PostgreSQL when the lease is lost")
-            }
-        }
+        let watchdog = parseWatchdog(top)
         top.unsupported("consul", "zookeeper", "exhibitor", "kubernetes", "raft", "citus",
                         "thread_pool_size", "thread_stack_size", "standby_cluster")
         top.finish()

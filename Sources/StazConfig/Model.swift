@@ -17,8 +17,7 @@ public struct StazConfiguration: Sendable, Equatable {
     public var log: LogSection = LogSection()
     /// `mesh:`: the cross-zone logical-replication mesh (nil: this cluster is not in a mesh).
     public var mesh: MeshSection? = nil
-    /// `watchdog:` as written; staz does not drive a watchdog device (a warning says so).
-    public var watchdog: JSONObject? = nil
+    public var watchdog: WatchdogSection = WatchdogSection()
     /// Path of the file (or directory) this configuration was read from, for reloads.
     public var sourcePath: String? = nil
 

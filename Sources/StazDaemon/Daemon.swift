@@ -7,6 +7,7 @@ import StazConfig
 import StazCore
 import StazDCS
 import StazPostgres
+import StazWatchdog
 
 /// The whole `staz` process as one ServiceLifecycle service: DCS client, lease keeper, HA loop
 /// and REST server, with SIGTERM → graceful shutdown and SIGHUP → reload.
@@ -54,7 +55,8 @@ public final class StazDaemon: Service, Sendable {
         let dataDir = config.postgresql.dataDir
         let keeperLogger = logger
         let guardFeeder = FenceGuardFeeder(dataDirectory: dataDir, logger: logger)
-        let keeper = LeaseKeeper(dcs: dcs, ttl: settings.ttl, loopWait: settings.loopWait, logger: logger,
+        let watchdog = Watchdog(section: config.watchdog, ttl: settings.ttl, loopWait: settings.loopWait, logger: logger)
+        let keeper = LeaseKeeper(dcs: dcs, ttl: settings.ttl, loopWait: settings.loopWait, watchdog: watchdog, logger: logger,
                                  onLeaseChange: { validUntil in apiState.update { $0.leaseValidUntil = validUntil } },
                                  fence: {
                                      Fence.stopPostmasterImmediately(dataDir: dataDir, logger: keeperLogger)
@@ -66,7 +68,7 @@ public final class StazDaemon: Service, Sendable {
         if let previousGuard { await keeper.inheritFence(at: previousGuard.deadline) }
         await keeper.observeFenceDeadline { guardFeeder.deadlineChanged($0) }
         if let previousGuard { await guardFeeder.retire(previousGuard.state) }
-        let ha = HAController(config: config, dcs: dcs, postgres: postgres, keeper: keeper, apiState: apiState,
+        let ha = HAController(config: config, dcs: dcs, postgres: postgres, keeper: keeper, watchdog: watchdog, apiState: apiState,
                               http: http, settings: settings, logger: logger)
         // The cross-zone mesh (config `mesh`): its own task, never part of the HA loop.
         let mesh = config.mesh == nil ? nil : MeshRuntime(config: config, ha: ha, apiState: apiState, logger: logger)
@@ -77,6 +79,7 @@ public final class StazDaemon: Service, Sendable {
         try await server.start()
         let securityLogger = logger
         await ha.onReload { fresh in
+            watchdog.reload(fresh.watchdog)
             mesh?.reload(fresh)
             server.updateLimits(RESTServerLimits(restapi: fresh.restapi))
             do { try server.updateSecurity(RESTSecurity(restapi: fresh.restapi)) } catch {

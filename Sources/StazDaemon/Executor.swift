@@ -135,6 +135,10 @@ extension HAController {
             callbacks.fire(config.postgresql.callbacks["on_role_change"], event: "on_role_change", role: .demoted)
         case .confirmFailsafe(let members, let kept, let refused):
             return await confirmFailsafe(members) ? kept : refused
+        case .armWatchdog(let armed, let refused):
+            return watchdog.activate() ? armed : refused
+        case .disarmWatchdog:
+            watchdog.disable()
         }
         return nil
     }
@@ -158,7 +162,7 @@ extension HAController {
         case .awaitStreaming(_, let timeout):
             seconds = timeout + 1
         case .bootstrapNewCluster, .cloneFrom, .restart, .fatal, .logInfo, .logWarning, .cancelScheduledRestart,
-             .reportBlockedFailover, .announceDemotion:
+             .reportBlockedFailover, .announceDemotion, .armWatchdog, .disarmWatchdog:
             seconds = 0
         }
         return .milliseconds(Int64(seconds * 1000))
@@ -189,6 +193,8 @@ extension HAController {
         case .reportBlockedFailover: return "reporting a blocked failover"
         case .announceDemotion: return "announcing the demotion"
         case .confirmFailsafe: return "asking the members to confirm failsafe mode"
+        case .armWatchdog: return "activating the watchdog"
+        case .disarmWatchdog: return "disabling the watchdog"
         }
     }
 
@@ -462,6 +468,8 @@ extension HAController {
         await keeper.setHoldingLeader(false, primaryMayRun: !mode.releasesLock)
         try await stopPostgres(mode: mode.stopsImmediately ? .immediate : .fast, checkpointFirst: mode.checkpointsFirst,
                                timeout: mode.stopTimeout(ttl: settings.ttl))
+        // Patroni's safe point: the server takes no more writes, the watchdog has nothing to guard.
+        watchdog.disable()
         await keeper.primaryStopped()
         if mode.releasesLock { _ = try? await dcs.deleteLeader() }
         lastRole = .demoted

@@ -8,6 +8,7 @@ import StazCore
 import StazDCS
 import StazHA
 import StazPostgres
+import StazWatchdog
 
 /// Runs the HA loop: observe (DCS + PostgreSQL + peers) → `decide` → execute → publish.
 /// One actor owns all loop state; long PostgreSQL work (bootstrap, clone) runs in background
@@ -17,6 +18,8 @@ actor HAController {
     let dcs: DCSClient
     let postgres: PostgresController
     let keeper: LeaseKeeper
+    /// Armed and disarmed by the plan's steps; kept alive by the lease keeper.
+    let watchdog: Watchdog
     let apiState: APIState
     let prober: PeerProber
     let logger: Logger
@@ -90,9 +93,9 @@ actor HAController {
     var writtenParameters = JSONObject()
     var parameterRejectionErrors = RateLimitedWarnings()
 
-    init(config: StazConfiguration, dcs: DCSClient, postgres: PostgresController, keeper: LeaseKeeper,
+    init(config: StazConfiguration, dcs: DCSClient, postgres: PostgresController, keeper: LeaseKeeper, watchdog: Watchdog,
          apiState: APIState, http: HTTPClient, settings: DynamicSettings, logger: Logger) {
-        self.config = config; self.dcs = dcs; self.postgres = postgres; self.keeper = keeper
+        self.config = config; self.dcs = dcs; self.postgres = postgres; self.keeper = keeper; self.watchdog = watchdog
         self.apiState = apiState; self.settings = settings; self.logger = logger
         prober = PeerProber(http: http, timeout: .seconds(2))
         callbacks = CallbackRunner(scope: config.scope, logger: logger)
@@ -218,6 +221,8 @@ actor HAController {
                             scheduledRestart: scheduledRestart)
         input.failsafe = failsafeInput()
         input.logicalSlotsReady = slotFailover.ready
+        input.watchdog = watchdog.state
+        input.watchdogUsable = watchdog.isHealthy
         let plan = decide(input)
         let previouslyBlocked = blockedFailoverReason
         blockedFailoverReason = nil
@@ -368,6 +373,7 @@ actor HAController {
         longActionTask?.cancel()
         if settings.pause {
             logger.info("Leaving PostgreSQL running because the cluster is paused")
+            watchdog.disable()
             return
         }
         let holding = await keeper.holdingLeader
@@ -381,6 +387,7 @@ actor HAController {
             if holding { return }
         }
         stateOverride = .stopped
+        watchdog.disable()
         let observation = await postgres.observe()
         await publishSnapshot(cluster: nil, observation: observation)
         apiState.update { $0.leaseValidUntil = nil }

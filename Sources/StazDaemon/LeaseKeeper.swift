@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StazDCS
+import StazWatchdog
 
 /// Keeps our DCS session alive on its own schedule and fences PostgreSQL when it cannot.
 ///
@@ -34,6 +35,8 @@ import StazDCS
 /// the rounds; this keeper only compares instants, so it still never waits for PostgreSQL.
 actor LeaseKeeper {
     private let dcs: DCSClient
+    /// Kept alive after every confirmation of our leadership; disarmed when we fence.
+    private let watchdog: Watchdog?
     private let logger: Logger
     private var ttl: Double
     private var loopWait: Double
@@ -54,10 +57,10 @@ actor LeaseKeeper {
     /// Told every fence deadline (nil: nothing to fence), for the guard process.
     private var fenceDeadlineObserver: (@Sendable (ContinuousClock.Instant?) -> Void)?
 
-    init(dcs: DCSClient, ttl: Double, loopWait: Double, logger: Logger,
+    init(dcs: DCSClient, ttl: Double, loopWait: Double, watchdog: Watchdog? = nil, logger: Logger,
          onLeaseChange: @escaping @Sendable (ContinuousClock.Instant?) -> Void,
          fence: @escaping @Sendable () -> Void) {
-        self.dcs = dcs; self.ttl = ttl; self.loopWait = loopWait; self.logger = logger
+        self.dcs = dcs; self.ttl = ttl; self.loopWait = loopWait; self.watchdog = watchdog; self.logger = logger
         self.onLeaseChange = onLeaseChange; self.fence = fence
     }
 
@@ -76,7 +79,11 @@ actor LeaseKeeper {
         holdingLeader ? leaderValidUntil : inheritedFenceAt
     }
 
-    func setTimeouts(ttl: Double, loopWait: Double) { self.ttl = ttl; self.loopWait = loopWait; publish() }
+    func setTimeouts(ttl: Double, loopWait: Double) {
+        self.ttl = ttl; self.loopWait = loopWait
+        watchdog?.updateTiming(ttl: ttl, loopWait: loopWait)
+        publish()
+    }
 
     /// `observer` is called with `fenceDeadline` now and after every change of it.
     func observeFenceDeadline(_ observer: @escaping @Sendable (ContinuousClock.Instant?) -> Void) {
@@ -107,6 +114,7 @@ actor LeaseKeeper {
         holdingLeader = holding
         if let confirmedAt, lastConfirmed.map({ confirmedAt > $0 }) ?? true { lastConfirmed = confirmedAt }
         if holding { fenced = false; inheritedFenceAt = nil } else { failsafeConfirmed = nil }
+        if holding, confirmedAt != nil { watchdog?.keepalive() }
         publish()
     }
 
@@ -123,6 +131,7 @@ actor LeaseKeeper {
     func confirmByFailsafe(sentAt: ContinuousClock.Instant) {
         guard holdingLeader, !fenced else { return }
         if failsafeConfirmed.map({ sentAt > $0 }) ?? true { failsafeConfirmed = sentAt }
+        watchdog?.keepalive()
         publish()
     }
 
@@ -132,6 +141,7 @@ actor LeaseKeeper {
         do {
             if let sent = try await dcs.refreshSession(holdingLeader: holdingLeader) {
                 if lastConfirmed.map({ sent > $0 }) ?? true { lastConfirmed = sent }
+                if holdingLeader, !fenced { watchdog?.keepalive() }
                 publish()
                 return true
             }
@@ -173,6 +183,7 @@ actor LeaseKeeper {
             logger.error("the lock the previous staz process held was not confirmed in time: stopping PostgreSQL before it can expire")
         }
         fence()
+        watchdog?.disable()
         // We act as leader no more; a later acquire starts from a freshly confirmed session.
         holdingLeader = false
         inheritedFenceAt = nil

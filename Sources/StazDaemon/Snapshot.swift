@@ -47,6 +47,7 @@ extension HAController {
         let tags = config.tags.publishedTags
         let syncMode = SyncMode(settings)
         let blocked = blockedFailoverReason
+        let watchdogFailed = !watchdog.isHealthy
         let logicalSlotsReady = slotFailover.ready
         let replication = observation.isInRecovery ? [] : walSenders.map(\.statusJSON)
         let failsafeActive = failsafeActive(now: now)
@@ -70,6 +71,7 @@ extension HAController {
             s.maximumLagOnFailover = settings.maximumLagOnFailover
             s.lastLoopInstant = now
             s.failoverBlocked = blocked
+            s.watchdogFailed = watchdogFailed
             s.logicalSlotsReady = logicalSlotsReady
             s.failsafeModeIsActive = failsafeActive
             s.failsafeModeEnabled = settings.failsafeMode

@@ -6,8 +6,20 @@ import StazConfig
 /// of Patroni's `Ha._run_cycle` and uses Patroni's messages verbatim, because
 /// operators grep for them.
 public func decide(_ input: HAInput) -> HAPlan {
-    let plan = Decider(input).decide()
+    let plan = disarmingWatchdog(Decider(input).decide(), input)
     return input.settings.pause ? prefixed(plan, "PAUSE: ") : plan
+}
+
+/// An armed watchdog is disarmed first thing once this member is paused or its PostgreSQL is no
+/// longer a running primary, unless the plan is promoting it (Patroni disables it in pause,
+/// when PostgreSQL is found stopped and at a demotion's safe point; the executor's demotion
+/// disarms it once the server is down).
+func disarmingWatchdog(_ plan: HAPlan, _ input: HAInput) -> HAPlan {
+    guard input.watchdog == .armed else { return plan }
+    let pg = input.postgres
+    let primary = pg.isRunning && pg.isAcceptingConnections && !pg.isInRecovery
+    guard input.settings.pause || (!primary && !plan.promotes) else { return plan }
+    return HAPlan(plan.message, [.disarmWatchdog] + plan.steps)
 }
 
 /// Prefixes the heartbeat line of a plan and of every branch the executor may pick.
@@ -21,6 +33,7 @@ func prefixed(_ plan: HAPlan, _ prefix: String) -> HAPlan {
             return .writeSync(state, version: version, then: prefixed(a, prefix), otherwise: prefixed(b, prefix))
         case .confirmFailsafe(let members, let a, let b):
             return .confirmFailsafe(members: members, then: prefixed(a, prefix), otherwise: prefixed(b, prefix))
+        case .armWatchdog(let a, let b): return .armWatchdog(then: prefixed(a, prefix), otherwise: prefixed(b, prefix))
         default: return step
         }
     }
@@ -282,6 +295,8 @@ struct Decider {
             if excludedFromPriorityRace(cluster) { return false }
             return comparedWithPeers(cluster, checkLag: false, excluding: request.leader)
         }
+        // Patroni's order: a required watchdog that cannot work keeps us out of a failover race.
+        if !input.watchdogUsable { return false }
         // Priority sync mode: only a standby in `/sync` holds every acknowledged commit.
         if excludedFromPriorityRace(cluster) { return false }
         return comparedWithPeers(cluster, checkLag: true, excluding: nil)
@@ -448,8 +463,19 @@ struct Decider {
         }
     }
 
+    /// Patroni's `enforce_primary_role`: the watchdog is armed before we promote or go on as a
+    /// primary; a required one that cannot be armed makes us step down instead.
     func enforcePrimaryRole(_ cluster: ClusterView,
                             promoteMessage: String = "promoted self to leader because I had the session lock") -> HAPlan {
+        let plan = primaryRolePlan(cluster, promoteMessage: promoteMessage)
+        guard !paused, input.watchdog == .disarmed else { return plan }
+        let refused = runningAsPrimary
+            ? HAPlan("Demoting self because watchdog could not be activated", [.demote(.immediate)])
+            : HAPlan("Not promoting self because watchdog could not be activated", [.releaseLock])
+        return HAPlan(plan.message, [.armWatchdog(then: plan, otherwise: refused)])
+    }
+
+    private func primaryRolePlan(_ cluster: ClusterView, promoteMessage: String) -> HAPlan {
         if runningAsPrimary {
             let needsHistory = (pg.timeline ?? 0) > 1 && (pg.timeline ?? 0) > cluster.timeline
             return HAPlan("no action. I am (\(me)), the leader with the lock", needsHistory ? [.recordPromotion] : [])

@@ -98,6 +98,10 @@ public struct HAInput: Sendable {
     /// This replica's copies of the mesh's logical slots are ready for a failover (nil: slot
     /// failover does not apply here). See `SlotReadiness.swift`.
     public var logicalSlotsReady: Bool? = nil
+    /// The watchdog device's state (see `WatchdogState`).
+    public var watchdog: WatchdogState = .off
+    /// False when a required watchdog cannot work: this member then never races for the lock.
+    public var watchdogUsable: Bool = true
 
     public init(node: NodeIdentity, cluster: ClusterView?, lastLockedMembers: [String] = [], postgres: PostgresObservation,
                 settings: DynamicSettings, peers: [PeerStatus] = [], memory: HAMemory = HAMemory(), now: Double = 0,

@@ -89,6 +89,11 @@ public indirect enum HAStep: Sendable, Equatable {
     /// DCS failsafe mode, DCS unreachable: `POST /failsafe` to these members (2 s timeout, one
     /// retry); `then` when every one answered "Accepted", else `otherwise`.
     case confirmFailsafe(members: [FailsafeMember], then: HAPlan, otherwise: HAPlan)
+    /// Open the watchdog device and set its timeout; `otherwise` when it is required and no
+    /// safe one could be armed.
+    case armWatchdog(then: HAPlan, otherwise: HAPlan)
+    /// Magic-close the watchdog device.
+    case disarmWatchdog
 }
 
 /// A plan: steps in order and the heartbeat line to log when it completes.
@@ -103,34 +108,44 @@ public struct HAPlan: Sendable, Equatable {
     /// The steps of this plan and every branch the DCS answers would select, given the answers.
     /// Used by tests to read a plan as a straight line.
     public func resolved(lockAcquired: Bool = true, lockUpdated: Bool = true, initializeWon: Bool = true,
-                         syncWritten: Bool = true, failsafeConfirmed: Bool = true) -> (steps: [HAStep], message: String) {
+                         syncWritten: Bool = true, failsafeConfirmed: Bool = true, watchdogArmed: Bool = true) -> (steps: [HAStep], message: String) {
         var out: [HAStep] = []
+        // The asking step (with its branches blanked) followed by the chosen branch, resolved alike.
+        func choose(_ marker: HAStep, _ chosen: HAPlan) -> (steps: [HAStep], message: String) {
+            let rest = chosen.resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon,
+                                       syncWritten: syncWritten, failsafeConfirmed: failsafeConfirmed, watchdogArmed: watchdogArmed)
+            return (out + [marker] + rest.steps, rest.message)
+        }
+        let blank = HAPlan("")
         for step in steps {
             switch step {
-            case .acquireLock(let a, let b):
-                let r = (lockAcquired ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten, failsafeConfirmed: failsafeConfirmed)
-                out.append(.acquireLock(then: HAPlan(""), otherwise: HAPlan("")))
-                return (out + r.steps, r.message)
-            case .updateLock(let a, let b):
-                let r = (lockUpdated ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten, failsafeConfirmed: failsafeConfirmed)
-                out.append(.updateLock(then: HAPlan(""), otherwise: HAPlan("")))
-                return (out + r.steps, r.message)
-            case .raceInitialize(let a, let b):
-                let r = (initializeWon ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten, failsafeConfirmed: failsafeConfirmed)
-                out.append(.raceInitialize(then: HAPlan(""), otherwise: HAPlan("")))
-                return (out + r.steps, r.message)
+            case .acquireLock(let a, let b): return choose(.acquireLock(then: blank, otherwise: blank), lockAcquired ? a : b)
+            case .updateLock(let a, let b): return choose(.updateLock(then: blank, otherwise: blank), lockUpdated ? a : b)
+            case .raceInitialize(let a, let b): return choose(.raceInitialize(then: blank, otherwise: blank), initializeWon ? a : b)
             case .writeSync(let state, let version, let a, let b):
-                let r = (syncWritten ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten, failsafeConfirmed: failsafeConfirmed)
-                out.append(.writeSync(state, version: version, then: HAPlan(""), otherwise: HAPlan("")))
-                return (out + r.steps, r.message)
+                return choose(.writeSync(state, version: version, then: blank, otherwise: blank), syncWritten ? a : b)
             case .confirmFailsafe(let members, let a, let b):
-                let r = (failsafeConfirmed ? a : b).resolved(lockAcquired: lockAcquired, lockUpdated: lockUpdated, initializeWon: initializeWon, syncWritten: syncWritten, failsafeConfirmed: failsafeConfirmed)
-                out.append(.confirmFailsafe(members: members, then: HAPlan(""), otherwise: HAPlan("")))
-                return (out + r.steps, r.message)
+                return choose(.confirmFailsafe(members: members, then: blank, otherwise: blank), failsafeConfirmed ? a : b)
+            case .armWatchdog(let a, let b): return choose(.armWatchdog(then: blank, otherwise: blank), watchdogArmed ? a : b)
             default:
                 out.append(step)
             }
         }
         return (out, message)
+    }
+}
+
+extension HAPlan {
+    /// Whether this plan, on some branch, promotes PostgreSQL.
+    public var promotes: Bool {
+        steps.contains { step in
+            switch step {
+            case .promote: return true
+            case .acquireLock(let a, let b), .updateLock(let a, let b), .raceInitialize(let a, let b),
+                 .writeSync(_, _, let a, let b), .confirmFailsafe(_, let a, let b), .armWatchdog(let a, let b):
+                return a.promotes || b.promotes
+            default: return false
+            }
+        }
     }
 }

@@ -137,14 +137,47 @@ import StazCore
         }
     }
 
-    @Test func meshIsTypedAndWatchdogIsKept() throws {
-        var raw = setting("mesh", to: ["provider": "pglogical", "databases": ["app"], "zones": ["a", "b"]], in: try sampleRaw())
-        raw = setting("watchdog", to: ["mode": "automatic"], in: raw)
-        let (c, w) = try ConfigLoader.parse(raw)
+    @Test func meshIsTyped() throws {
+        let raw = setting("mesh", to: ["provider": "pglogical", "databases": ["app"], "zones": ["a", "b"]], in: try sampleRaw())
+        let (c, _) = try ConfigLoader.parse(raw)
         #expect(c.mesh?.provider == .pglogical)
         #expect(c.mesh?.zones.map(\.scope).contains("a") == true)
-        #expect(c.watchdog?["mode"] == "automatic")
-        #expect(w.contains { $0.path == "watchdog" && $0.message.contains("no watchdog device") })
+    }
+
+    /// Patroni's `WatchdogConfig`: automatic with a 5 s margin when absent, its mode spellings,
+    /// the testing driver its acceptance suite uses.
+    @Test func watchdogSectionAsPatroniReadsIt() throws {
+        #expect(try ConfigLoader.parse(try sampleRaw()).0.watchdog == WatchdogSection())
+        #expect(WatchdogSection().mode == .automatic && WatchdogSection().timeout(ttl: 30) == 25)
+        for (written, mode) in [("required", WatchdogSection.Mode.required), ("require", .required), ("auto", .automatic),
+                                ("automatic", .automatic), ("off", .off), ("disabled", .off), ("disable", .off)] {
+            let raw = setting("watchdog", to: ["mode": .string(written)], in: try sampleRaw())
+            #expect(try ConfigLoader.parse(raw).0.watchdog.mode == mode, "\(written)")
+        }
+        let raw = setting("watchdog", to: ["mode": "required", "driver": "testing", "device": "/tmp/wd.fifo", "safety_margin": -1],
+                          in: try sampleRaw())
+        let section = try ConfigLoader.parse(raw).0.watchdog
+        #expect(section.driver == .testing && section.device == "/tmp/wd.fifo")
+        #expect(section.timeout(ttl: 20) == 10)
+        #expect(section.timingSlack(ttl: 20, loopWait: 10) == 0)
+    }
+
+    @Test(arguments: [
+        (JSONValue.object(JSONObject([("mode", "sometimes")])), "watchdog.mode"),
+        (JSONValue.object(JSONObject([("mode", true)])), "watchdog.mode"),
+        (JSONValue.object(JSONObject([("driver", "softdog")])), "watchdog.driver"),
+        (JSONValue.object(JSONObject([("safety_margin", -2)])), "watchdog.safety_margin"),
+        (JSONValue.object(JSONObject([("devcie", "/dev/watchdog")])), "watchdog.devcie"),
+        (JSONValue.string("required"), "watchdog"),
+    ])
+    func badWatchdogSettingsAreErrorsNamingTheKey(value: JSONValue, path: String) throws {
+        let raw = setting("watchdog", to: value, in: try sampleRaw())
+        do {
+            _ = try ConfigLoader.parse(raw)
+            Issue.record("accepted watchdog \(value)")
+        } catch let error as ConfigError {
+            #expect(error.issues.contains { $0.path == path }, "\(error)")
+        }
     }
 
     @Test(arguments: [

@@ -110,11 +110,9 @@ import StazCore
         }
     }
 
-    @Test func watchdogRequiredIsRefusedAutomaticIsNot() throws {
+    @Test func watchdogRequiredIsAccepted() throws {
         let required = setting("watchdog", to: .object(JSONObject([("mode", "required")])), in: try sampleRaw())
-        #expect(throws: ConfigError.self) { try ConfigLoader.parse(required) }
-        let automatic = setting("watchdog", to: .object(JSONObject([("mode", "automatic")])), in: try sampleRaw())
-        #expect(try ConfigLoader.parse(automatic).1.contains { $0.path == "watchdog" })
+        #expect(try ConfigLoader.parse(required).0.watchdog.mode == .required)
     }
 
     /// Half-configured REST security is refused, naming the key that would complete it: with

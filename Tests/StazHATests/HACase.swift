@@ -10,18 +10,22 @@ struct DCSAnswers: Sendable {
     var initializeWon = true
     /// Every member accepted the `POST /failsafe` round (failsafe mode, DCS unreachable).
     var failsafeConfirmed = true
+    /// A required watchdog could be armed.
+    var watchdogArmed = true
 
     static let yes = DCSAnswers()
     static let lockNotAcquired = DCSAnswers(lockAcquired: false)
     static let lockNotUpdated = DCSAnswers(lockUpdated: false)
     static let initializeLost = DCSAnswers(initializeWon: false)
     static let failsafeRefused = DCSAnswers(failsafeConfirmed: false)
+    static let watchdogRefused = DCSAnswers(watchdogArmed: false)
 }
 
 /// Placeholders `HAPlan.resolved` leaves where a branching step was.
 let acquireLock = HAStep.acquireLock(then: HAPlan(""), otherwise: HAPlan(""))
 let updateLock = HAStep.updateLock(then: HAPlan(""), otherwise: HAPlan(""))
 let raceInitialize = HAStep.raceInitialize(then: HAPlan(""), otherwise: HAPlan(""))
+let armWatchdog = HAStep.armWatchdog(then: HAPlan(""), otherwise: HAPlan(""))
 
 /// One row of a decision table: given this input and these DCS answers, the plan flattens to
 /// exactly these steps and ends with this heartbeat line (Patroni's wording).
@@ -50,7 +54,8 @@ struct HACase: Sendable, CustomTestStringConvertible {
 
     var resolvedWithLogs: (steps: [HAStep], message: String) {
         decide(input).resolved(lockAcquired: answers.lockAcquired, lockUpdated: answers.lockUpdated,
-                               initializeWon: answers.initializeWon, failsafeConfirmed: answers.failsafeConfirmed)
+                               initializeWon: answers.initializeWon, failsafeConfirmed: answers.failsafeConfirmed,
+                               watchdogArmed: answers.watchdogArmed)
     }
 
     /// Runs the decision and compares steps, message and log lines with the row.

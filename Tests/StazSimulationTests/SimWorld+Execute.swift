@@ -130,6 +130,11 @@ extension SimWorld {
             return .branch(won)
         case .confirmFailsafe(let listed, let kept, let refused):
             return .branch(confirmFailsafe(i, listed) ? kept : refused)
+        case .armWatchdog(let armed, _):
+            // Simulated members run without a watchdog (`HAInput.watchdog` stays `.off`).
+            return .branch(armed)
+        case .disarmWatchdog:
+            break
         }
         return .next
     }
