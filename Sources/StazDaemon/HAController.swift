@@ -371,6 +371,7 @@ actor HAController {
     func shutdown() async {
         stopping = true
         longActionTask?.cancel()
+        await refreshPauseForShutdown()
         if settings.pause {
             logger.info("Leaving PostgreSQL running because the cluster is paused")
             watchdog.disable()
@@ -402,6 +403,20 @@ actor HAController {
             logger.info("Leader key released")
         }
         await publishMember(observation)
+    }
+
+    /// Whether to leave PostgreSQL running is decided on the cluster's pause flag as the DCS
+    /// has it now, not as the last cycle saw it: a `resume` and a SIGTERM a moment apart left
+    /// PostgreSQL running unmanaged (etcd v2 wakes the loop only for the leader key, so the
+    /// last cycle can be `loop_wait` old). Bounded; an unreachable DCS keeps the last view.
+    func refreshPauseForShutdown() async {
+        let dcs = self.dcs
+        guard let fresh = await withDeadline(.seconds(2), { try? await dcs.loadCluster(fresh: true) }), let cluster = fresh else { return }
+        let (resolved, _) = DynamicSettings.resolve(dcsConfig: cluster.config?.data, bootstrapDCS: config.bootstrap.dcs, local: config)
+        if resolved.pause != settings.pause {
+            logger.info("the cluster is \(resolved.pause ? "paused" : "no longer paused") in the DCS: shutting down accordingly")
+            settings.pause = resolved.pause
+        }
     }
 }
 
