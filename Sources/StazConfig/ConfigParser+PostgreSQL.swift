@@ -72,16 +72,10 @@ extension ConfigParser {
             section.createReplicaMethods = methods
             if methods.isEmpty { diagnostics.error(reader.keyPath("create_replica_methods"), "must list at least one method") }
         }
-        // Until staz runs custom replica methods, asking for one is an error: cloning with
-        // pg_basebackup instead would load the primary the user meant to spare.
-        for method in section.createReplicaMethods where method != "basebackup" {
-            diagnostics.error(reader.keyPath("create_replica_methods"),
-                              "replica method '\(method)' is not implemented by staz yet; only basebackup is")
-        }
         for method in section.createReplicaMethods where method != "basebackup" {
             if let settings = reader.mapping(method) {
                 section.replicaMethodSettings[method] = settings
-                if settings["command"] == nil {
+                if settings["command"]?.stringValue.map({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) ?? true {
                     diagnostics.error(reader.keyPath("\(method).command"), "missing required key (replica method '\(method)')")
                 }
             } else if !reader.has(method) {

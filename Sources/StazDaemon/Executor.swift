@@ -95,6 +95,8 @@ extension HAController {
         case .cloneFrom(let source):
             guard let member = cluster?.member(named: source), let upstream = upstreamTarget(member) else { return nil }
             startLongAction("clone", state: .creatingReplica) { await $0.cloneReplica(from: upstream) }
+        case .cloneWithoutLeader:
+            startLongAction("clone", state: .creatingReplica) { await $0.cloneReplica(from: nil) }
         case .startAsPrimary:
             try await startPostgres(recovery: nil)
         case .follow(let leader):
@@ -161,7 +163,7 @@ extension HAController {
             seconds = min(wait, settings.loopWait) + 1
         case .awaitStreaming(_, let timeout):
             seconds = timeout + 1
-        case .bootstrapNewCluster, .cloneFrom, .restart, .fatal, .logInfo, .logWarning, .cancelScheduledRestart,
+        case .bootstrapNewCluster, .cloneFrom, .cloneWithoutLeader, .restart, .fatal, .logInfo, .logWarning, .cancelScheduledRestart,
              .reportBlockedFailover, .announceDemotion, .armWatchdog, .disarmWatchdog:
             seconds = 0
         }
@@ -176,7 +178,7 @@ extension HAController {
         case .releaseLock: return "releasing the leader lock"
         case .writeInitialize: return "writing the initialize key"
         case .bootstrapNewCluster: return "bootstrap"
-        case .cloneFrom: return "clone"
+        case .cloneFrom, .cloneWithoutLeader: return "clone"
         case .startAsPrimary: return "starting PostgreSQL as primary"
         case .follow: return "following the leader"
         case .promote: return "promote"
@@ -264,17 +266,37 @@ extension HAController {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
-    func cloneReplica(from upstream: UpstreamTarget) async {
+    /// Patroni's `Ha.clone`: the replica methods in order until one succeeds, then start as a
+    /// replica of `upstream` (nil: no member to copy from, only `no_leader` methods; the
+    /// replica starts with no upstream and follows once a leader appears).
+    func cloneReplica(from upstream: UpstreamTarget?) async {
+        let origin = upstream.map { "from '\($0.memberName)'" } ?? "(without leader)"
+        let methods = ReplicaMethods.toTry(config.postgresql.createReplicaMethods, settings: config.postgresql.replicaMethodSettings,
+                                           hasSource: upstream != nil)
         do {
-            logger.info("trying to bootstrap from '\(upstream.memberName)'")
+            logger.info("trying to bootstrap \(origin)")
             // A postmaster whose data directory was deleted under it still holds the port.
             try await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 30)
-            try await postgres.createReplica(from: upstream, extraArguments: config.postgresql.basebackupArguments)
+            var created: String?
+            for method in methods where !Task.isCancelled {
+                do {
+                    if method == ReplicaMethods.basebackup, let upstream {
+                        try await postgres.createReplica(from: upstream, extraArguments: config.postgresql.basebackupArguments)
+                    } else {
+                        try await postgres.createReplica(using: method, upstream: upstream)
+                    }
+                    created = method
+                    break
+                } catch {
+                    logger.error("Error creating replica using method \(method): \(error)")
+                }
+            }
+            guard let created else { throw PostgresControlError.startFailed("no replica method succeeded (tried \(methods.joined(separator: ", ")))") }
             // `nostream`: cloned from the leader, then fed from the archive only.
             try await startPostgres(recovery: RecoveryConfiguration(upstream: config.tags.noStream ? nil : upstream, slotName: mySlot))
-            logger.info("replica has been created using basebackup")
+            logger.info("replica has been created using \(created)")
         } catch {
-            logger.error("failed to bootstrap from '\(upstream.memberName)': \(error)")
+            logger.error("failed to bootstrap \(origin): \(error)")
             try? await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 30)
             try? await postgres.wipeDataDirectory()
         }

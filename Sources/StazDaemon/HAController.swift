@@ -269,6 +269,9 @@ actor HAController {
     var nodeIdentity: NodeIdentity {
         NodeIdentity(name: me, noFailover: config.tags.noFailover, failoverPriority: config.tags.failoverPriority,
                      cloneFrom: config.tags.cloneFrom, canBootstrap: true, replicateFrom: config.tags.replicateFrom)
+            .with(canCloneWithoutLeader: config.postgresql.createReplicaMethods.contains {
+                ReplicaMethods.worksWithoutLeader($0, settings: config.postgresql.replicaMethodSettings)
+            })
     }
 
     /// Peers are asked only when their answers can change the decision: a leader race, or the

@@ -141,6 +141,11 @@ struct Decider {
             let kind = source == cluster.leader?.name ? "leader" : "replica"
             return HAPlan("trying to bootstrap from \(kind) '\(source)'", [.cloneFrom(source)])
         }
+        // Patroni's `Ha.bootstrap`: without a leader, a method that needs none may build us,
+        // unless another member is bootstrapping the cluster right now (`initialize` empty).
+        if !cluster.isLocked, input.node.canCloneWithoutLeader, cluster.initialize != "" {
+            return HAPlan("trying to bootstrap (without leader)", [.cloneWithoutLeader])
+        }
         return HAPlan("waiting for leader to bootstrap")
     }
 

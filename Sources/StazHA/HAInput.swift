@@ -11,6 +11,9 @@ public struct NodeIdentity: Sendable, Equatable {
     public var canBootstrap: Bool
     /// `replicatefrom` tag: stream from this member instead of the leader (cascading replication).
     public var replicateFrom: String?
+    /// A `create_replica_methods` entry marked `no_leader` can build this replica with no member
+    /// to copy from (a restore from a backup repository).
+    public var canCloneWithoutLeader: Bool = false
 
     public init(name: String, noFailover: Bool = false, failoverPriority: Int = 1, cloneFrom: Bool = false,
                 canBootstrap: Bool = true, replicateFrom: String? = nil) {
@@ -22,6 +25,12 @@ public struct NodeIdentity: Sendable, Equatable {
     /// Patroni decides eligibility by `nofailover` alone (derived from a priority ≤ 0 only when
     /// the tag is absent): `nofailover: false` with `failover_priority: 0` may still lead.
     public var mayBecomeLeader: Bool { !noFailover }
+
+    public func with(canCloneWithoutLeader: Bool) -> NodeIdentity {
+        var copy = self
+        copy.canCloneWithoutLeader = canCloneWithoutLeader
+        return copy
+    }
 }
 
 /// A peer's answer to `GET /patroni` (probed in parallel before a leader race).

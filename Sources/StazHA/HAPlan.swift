@@ -49,6 +49,9 @@ public indirect enum HAStep: Sendable, Equatable {
     case bootstrapNewCluster
     /// Long action: pg_basebackup from the named member, then start as its replica.
     case cloneFrom(String)
+    /// Long action: the `no_leader` replica methods (a restore from a backup), then start as a
+    /// replica with no upstream.
+    case cloneWithoutLeader
     /// Start a stopped PostgreSQL as primary (crash recovery within primary_start_timeout).
     case startAsPrimary
     /// Start (or restart) as a standby of `leader`; nil = read-only with no upstream.

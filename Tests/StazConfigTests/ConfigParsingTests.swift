@@ -121,7 +121,6 @@ import StazCore
     /// would silently do something else than the file asks.
     @Test(arguments: [
         ("bootstrap.method", "restore" as JSONValue, "bootstrap.method"),
-        ("postgresql.create_replica_methods", ["pgbackrest", "basebackup"], "postgresql.create_replica_methods"),
         ("postgresql.recovery_conf", ["restore_command": "cp /a/%f %p"], "postgresql.recovery_conf"),
         ("bootstrap.dcs.standby_cluster", ["host": "10.0.0.5", "port": 5432], "bootstrap.dcs.standby_cluster"),
     ] as [(String, JSONValue, String)])
@@ -135,6 +134,19 @@ import StazCore
         } catch let error as ConfigError {
             #expect(error.issues.contains { $0.path == path && $0.message.contains("not implemented") }, "\(error)")
         }
+    }
+
+    /// Patroni's custom replica methods: settings kept as written, in order.
+    @Test func customReplicaMethodsAreAccepted() throws {
+        var raw = setting("postgresql.create_replica_methods", to: ["pgbackrest", "basebackup"], in: try sampleRaw())
+        raw = setting("postgresql.pgbackrest", to: ["command": "/usr/bin/pgbackrest --stanza=main restore", "keep_data": true,
+                                                    "no_leader": "1"], in: raw)
+        let (c, w) = try ConfigLoader.parse(raw)
+        #expect(c.postgresql.createReplicaMethods == ["pgbackrest", "basebackup"])
+        #expect(c.postgresql.replicaMethodSettings["pgbackrest"]?["command"] == "/usr/bin/pgbackrest --stanza=main restore")
+        #expect(w.isEmpty, "\(w)")
+        let noCommand = setting("postgresql.pgbackrest", to: ["keep_data": true], in: raw)
+        #expect(configError(noCommand)?.issues.contains { $0.path == "postgresql.pgbackrest.command" } == true)
     }
 
     @Test func meshIsTyped() throws {

@@ -135,6 +135,9 @@ extension SimWorld {
             return .branch(armed)
         case .disarmWatchdog:
             break
+        case .cloneWithoutLeader:
+            // Simulated members have no replica method that works without a leader.
+            break
         }
         return .next
     }
