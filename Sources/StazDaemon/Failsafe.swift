@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import StazAPI
+import StazConcurrency
 import StazConfig
 import StazCore
 import StazHA
@@ -22,6 +23,9 @@ final class FailsafeMemory: Sendable {
         var apiURL: String
         var connURL: String
         var receivedAt: ContinuousClock.Instant
+        /// The leader's slot positions sent with its last announcement (replicas advance their
+        /// copies of permanent slots to them while the DCS is unreachable).
+        var slots: JSONObject = JSONObject()
     }
 
     enum Answer: Sendable, Equatable {
@@ -52,7 +56,8 @@ final class FailsafeMemory: Sendable {
     func receive(_ request: FailsafeRequest, now: ContinuousClock.Instant = .now) -> Answer {
         let (answer, ttl) = box.withLock { state -> (Answer, Duration) in
             if state.leading || state.claiming { return (.runningAsLeader, state.ttl) }
-            state.leader = Leader(name: request.name, apiURL: request.apiURL, connURL: request.connURL, receivedAt: now)
+            state.leader = Leader(name: request.name, apiURL: request.apiURL, connURL: request.connURL, receivedAt: now,
+                                  slots: request.slots)
             return (.accepted(lsn: state.walPosition), state.ttl)
         }
         if case .accepted = answer {
@@ -222,8 +227,7 @@ extension HAController {
         body["name"] = .string(me)
         body["conn_url"] = .string(config.postgresql.connURL)
         body["api_url"] = .string(config.restapi.apiURL)
-        // The slot positions we last published (no PostgreSQL query on this path).
-        body["slots"] = .object(JSONObject((lastCluster?.status.slots ?? []).map { ($0.0, .int($0.1)) }))
+        body["slots"] = .object(JSONObject(await failsafeSlotPositions().map { ($0.0, .int($0.1)) }))
         let caller = FailsafeCaller(http: prober.http, authorization: FailsafeCaller.authorization(config), logger: logger)
         let answers = await caller.confirm(.object(body), with: members)
         let accepted = answers.allSatisfy(\.accepted)
@@ -255,6 +259,32 @@ extension HAController {
 
     /// The leader announced by `POST /failsafe` as a member to follow when its member key
     /// expired (it cannot refresh it without the DCS).
+    /// The slot positions announced with `POST /failsafe`: read now (bounded, as Patroni sends
+    /// the cycle's), so replicas can follow logical slots the DCS cannot carry; the last
+    /// published ones when PostgreSQL does not answer in time.
+    func failsafeSlotPositions() async -> [(String, Int64)] {
+        let postgres = self.postgres
+        if let read = await withDeadline(.seconds(1), { try? await postgres.replicationSlots() }), let slots = read {
+            return publishedSlotPositions(slots)
+        }
+        return lastCluster?.status.slots ?? []
+    }
+
+    /// Patroni's `Failsafe.update_cluster`: while the DCS is unreachable a replica keeps its
+    /// permanent slots moving with the positions its failsafe leader last announced, and its
+    /// copies of logical slots with the leader's.
+    func syncSlotsFromFailsafeLeader(observation: PostgresObservation) async {
+        guard settings.useSlots, settings.failsafeMode, observation.isRunning, observation.isInRecovery,
+              let leader = failsafeMemory.leader(), var view = lastCluster else { return }
+        view.status.slots = leader.slots.pairs.compactMap { name, value in value.intValue.map { (name, $0) } }
+        if view.leader?.name != leader.name {
+            view.leader = StazCore.Leader(name: leader.name)
+        }
+        await syncMemberSlots(cluster: view, leading: false, primary: false)
+        // Copies of logical slots read their positions from the leader itself, not the DCS.
+        await maintainLogicalSlotFailover(cluster: view, observation: observation)
+    }
+
     func failsafeLeaderMember(named name: String) -> Member? {
         guard let leader = failsafeMemory.leader(), leader.name == name else { return nil }
         return Member(name: name, data: JSONObject([("conn_url", .string(leader.connURL)), ("api_url", .string(leader.apiURL))]))

@@ -261,6 +261,9 @@ actor HAController {
             await maintainLeaderState(cluster: cluster, observation: after)
             await processSyncReplication(cluster: cluster, observation: after)
             await maintainLogicalSlotFailover(cluster: cluster, observation: after)
+        } else {
+            progress.enter("following the failsafe leader's slots")
+            await syncSlotsFromFailsafeLeader(observation: after)
         }
         await publishSnapshot(cluster: cluster, observation: after)
         return message
