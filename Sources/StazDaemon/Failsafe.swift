@@ -210,6 +210,8 @@ struct FailsafeLoopState {
     /// Send instant of the last round every member accepted, while the DCS stays unreachable
     /// (`failsafe_mode_is_active` on the leader); cleared when the DCS answers again.
     var confirmedAt: ContinuousClock.Instant?
+    /// The WAL positions the members reported (`lsn` header) in that round.
+    var reportedPositions: [String: Int64] = [:]
 }
 
 extension HAController {
@@ -231,6 +233,8 @@ extension HAController {
         let caller = FailsafeCaller(http: prober.http, authorization: FailsafeCaller.authorization(config), logger: logger)
         let answers = await caller.confirm(.object(body), with: members)
         let accepted = answers.allSatisfy(\.accepted)
+        failsafe.reportedPositions = Dictionary(answers.compactMap { answer in answer.lsn.map { (answer.name, $0) } },
+                                                uniquingKeysWith: { first, _ in first })
         if accepted {
             failsafe.confirmedAt = sent
             await keeper.confirmByFailsafe(sentAt: sent)
@@ -274,8 +278,12 @@ extension HAController {
     /// permanent slots moving with the positions its failsafe leader last announced, and its
     /// copies of logical slots with the leader's.
     func syncSlotsFromFailsafeLeader(observation: PostgresObservation) async {
-        guard settings.useSlots, settings.failsafeMode, observation.isRunning, observation.isInRecovery,
-              let leader = failsafeMemory.leader(), var view = lastCluster else { return }
+        guard settings.useSlots, settings.failsafeMode, observation.isRunning, var view = lastCluster else { return }
+        if !observation.isInRecovery {
+            await syncSlotsOnFailsafeLeader(view)
+            return
+        }
+        guard let leader = failsafeMemory.leader() else { return }
         view.status.slots = leader.slots.pairs.compactMap { name, value in value.intValue.map { (name, $0) } }
         if view.leader?.name != leader.name {
             view.leader = StazCore.Leader(name: leader.name)
@@ -283,6 +291,21 @@ extension HAController {
         await syncMemberSlots(cluster: view, leading: false, primary: false)
         // Copies of logical slots read their positions from the leader itself, not the DCS.
         await maintainLogicalSlotFailover(cluster: view, observation: observation)
+    }
+
+    /// The leader's side: its slot for a member that cascades from another one follows that
+    /// member's own position, which the DCS cannot carry now; the members report it in their
+    /// answers to `POST /failsafe` (Patroni's `Failsafe.update_slots`).
+    func syncSlotsOnFailsafeLeader(_ last: ClusterView) async {
+        guard failsafe.confirmedAt != nil else { return }
+        var view = last
+        view.members = view.members.map { member in
+            guard member.replicateFrom != nil, let position = failsafe.reportedPositions[member.name] else { return member }
+            var updated = member
+            updated.data["xlog_location"] = .int(position)
+            return updated
+        }
+        await syncMemberSlots(cluster: view, leading: true, primary: true)
     }
 
     func failsafeLeaderMember(named name: String) -> Member? {

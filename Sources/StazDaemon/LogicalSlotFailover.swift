@@ -340,7 +340,7 @@ extension HAController {
             logger.info("copied logical slots \(usable.map(\.name).joined(separator: ", ")) from \(upstream.memberName); restarted PostgreSQL to load them")
         } catch {
             // A stopped PostgreSQL is started again by the next cycles (follow the leader).
-            logger.error("copying logical slots from \(upstream.memberName) failed: \(error)")
+            logger.error("copying logical slots from \(upstream.memberName) failed: \(PostgresController.describe(error))")
         }
     }
 }

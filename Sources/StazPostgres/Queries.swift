@@ -138,7 +138,7 @@ extension PostgresController {
     public func closeConnection() { dropConnection() }
 
     /// Human-readable error text without connection details that may be sensitive.
-    nonisolated static func describe(_ error: Error) -> String {
+    public nonisolated static func describe(_ error: Error) -> String {
         if let e = error as? PSQLError, let message = e.serverInfo?[.message] { return message }
         return "\(error)"
     }
