@@ -4,7 +4,7 @@
 # that Debian's default services do not hold the ports the demo/tests use.
 set -euo pipefail
 
-PACKAGES=(postgresql-15 postgresql-15-pglogical etcd-server etcd-client haproxy wrk iproute2 python3-venv libpq5)
+PACKAGES=(postgresql-15 postgresql-15-pglogical etcd-server etcd-client haproxy wrk iproute2 python3-venv libpq5 pgbackrest)
 # The package test (tests/package/test_package.sh): dpkg-shlibdeps for scripts/package.sh's
 # Depends, objcopy, man to read the man pages, systemd-analyze to verify the unit, promtool
 # (Debian ships it in prometheus) for the alert rules, curl for the REST API.

@@ -74,6 +74,9 @@ extension PostgresController {
         let settings = section.replicaMethodSettings
         if ReplicaMethods.keepsData(method, settings: settings) {
             logger.info("Leaving data directory uncleaned")
+            // A new member has none yet; tools restoring "in place" (pgBackRest) want one.
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
         } else {
             try removeDataDirectory()
         }
