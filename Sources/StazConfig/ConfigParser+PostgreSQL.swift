@@ -189,13 +189,21 @@ extension ConfigParser {
         bootstrap.postBootstrap = reader.string("post_bootstrap") ?? reader.string("post_init")
         reader.accept("post_bootstrap", "post_init")
         if bootstrap.method != "initdb" {
-            // Running initdb instead would start an empty primary where a restore was asked for.
-            reader.diagnostics.error(reader.keyPath("method"),
-                                     "custom bootstrap method '\(bootstrap.method)' is not implemented by staz yet; only initdb is")
+            // Patroni falls back to initdb when the method has no command; staz refuses: initdb
+            // would start an empty primary where a restore was asked for.
             if let settings = reader.mapping(bootstrap.method) {
                 bootstrap.methodSettings = settings
-                if settings["command"] == nil {
-                    reader.diagnostics.error(reader.keyPath("\(bootstrap.method).command"), "missing required key (bootstrap method '\(bootstrap.method)')")
+                let path = reader.keyPath(bootstrap.method)
+                if settings["command"]?.stringValue.map({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) ?? true {
+                    reader.diagnostics.error(path + ".command", "missing required key (bootstrap method '\(bootstrap.method)')")
+                }
+                if let conf = settings["recovery_conf"], !conf.isNull, conf.objectValue == nil {
+                    reader.diagnostics.error(path + ".recovery_conf", "expected a mapping of recovery settings, got \(describeKind(conf))")
+                }
+                for key in ["keep_existing_recovery_conf", "no_params"] {
+                    if let flag = settings[key], !flag.isNull, flag.boolValue == nil {
+                        reader.diagnostics.error(path + "." + key, "expected a boolean, got \(describeKind(flag))")
+                    }
                 }
             } else if !reader.has(bootstrap.method) {
                 reader.diagnostics.error(reader.keyPath(bootstrap.method), "missing required key: settings of bootstrap method '\(bootstrap.method)'")

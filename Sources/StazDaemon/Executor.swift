@@ -229,9 +229,13 @@ extension HAController {
 
     func bootstrapNewCluster() async {
         do {
-            try await postgres.initdb(arguments: config.bootstrap.initdbArguments)
-            try appendBootstrapHBA()
-            try await startPostgres(recovery: nil, callback: nil)
+            if let method = config.bootstrap.methodSettings, config.bootstrap.method != "initdb" {
+                try await restoreNewCluster(method)
+            } else {
+                try await postgres.initdb(arguments: config.bootstrap.initdbArguments)
+                try appendBootstrapHBA()
+                try await startPostgres(recovery: nil, callback: nil)
+            }
             try await postgres.createRoles()
             if let script = config.bootstrap.postBootstrap {
                 logger.info("running post_bootstrap")
@@ -255,6 +259,41 @@ extension HAController {
             try? FileManager.default.moveItem(atPath: config.postgresql.dataDir, toPath: failed)
             exit(1)
         }
+    }
+
+    /// A custom bootstrap method: its command fills the data directory, PostgreSQL starts with the
+    /// method's recovery and is waited for until it runs as a primary (a point-in-time restore
+    /// can take long: the wait ends when recovery does, when the postmaster dies or when the
+    /// bootstrap is cancelled), like Patroni's "waiting for end of recovery after bootstrap".
+    func restoreNewCluster(_ method: JSONObject) async throws {
+        try await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 30)
+        try await postgres.runCustomBootstrap(method)
+        recoveryParameterFloor = await postgres.controlData()?.recoveryParameterFloor ?? [:]
+        try appendBootstrapHBA()
+        do {
+            try await startPostgres(recovery: nil, callback: nil)
+        } catch PostgresControlError.timedOut {
+            logger.info("PostgreSQL is still recovering the restored cluster; waiting")
+        }
+        var lastReport = ContinuousClock.now
+        while true {
+            try Task.checkCancellation()
+            let observation = await postgres.observe()
+            if observation.isRunning, observation.isAcceptingConnections, !observation.isInRecovery { break }
+            guard postgres.isRunning() else {
+                throw PostgresControlError.startFailed("PostgreSQL stopped before the restored cluster finished recovery")
+            }
+            if ContinuousClock.now - lastReport >= .seconds(10) {
+                logger.info("waiting for end of recovery after bootstrap")
+                lastReport = .now
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
+        await postgres.endBootstrapRecovery()
+        recoveryParameterFloor = [:]
+        // The recovery settings and signal files of the restore are gone from now on.
+        try await writePostgresConfiguration(recovery: nil)
+        logger.info("the restored cluster finished recovery and runs as a primary")
     }
 
     /// Patroni appends `bootstrap.pg_hba` to initdb's pg_hba.conf unless `postgresql.pg_hba` manages it.
@@ -362,6 +401,12 @@ extension HAController {
         applySlotFailoverParameters(to: &parameters, primary: recovery == nil)
         if spockApplyGateClosed { parameters[SpockApplyGate.parameter] = .string(SpockApplyGate.closedValue) }
         parameters = await withoutRefusedValues(parameters)
+        // Patroni's rule for a server in recovery: settings PostgreSQL checks against the WAL's
+        // origin are raised to the values in pg_control (a restored backup of another cluster).
+        for (name, floor) in recoveryParameterFloor {
+            let configured = parameters[name].flatMap { ConfigRendering.parameterText($0) }.flatMap { Int64($0) } ?? 0
+            if configured < floor { parameters[name] = .int(floor) }
+        }
         try await postgres.writeConfiguration(parameters: parameters, hba: settings.pgHBA ?? config.postgresql.pgHBA, recovery: recovery)
         currentRecovery = recovery
         writtenParameters = parameters

@@ -91,6 +91,8 @@ actor HAController {
     /// the DCS holds one the server would refuse (`ParameterGuard`), whose errors are logged
     /// rate-limited.
     var writtenParameters = JSONObject()
+    /// While a restored cluster recovers: the settings pg_control requires at least.
+    var recoveryParameterFloor: [String: Int64] = [:]
     var parameterRejectionErrors = RateLimitedWarnings()
 
     init(config: StazConfiguration, dcs: DCSClient, postgres: PostgresController, keeper: LeaseKeeper, watchdog: Watchdog,

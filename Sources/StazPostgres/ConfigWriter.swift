@@ -67,6 +67,7 @@ extension PostgresController {
             }
         } else {
             replicationPgpassEntry = nil
+            if case .parameters(let bootstrap, _) = bootstrapRecovery { recoveryBlock = bootstrap }
         }
         let conf = ConfigRendering.postgresqlConf(
             parameters: params, hbaFile: configPath("pg_hba.conf"), identFile: configPath("pg_ident.conf"),
@@ -77,8 +78,16 @@ extension PostgresController {
         if let ident = section.pgIdent {
             try writeFileAtomically(configPath("pg_ident.conf"), contents: ConfigRendering.hbaFile(ident))
         }
-        try sanitizeAutoConf()
-        try writeRecoverySignal(standby: recovery != nil)
+        switch (recovery, bootstrapRecovery) {
+        case (nil, .keepExisting?):
+            break
+        case (nil, .parameters(_, let standby)?):
+            try sanitizeAutoConf()
+            try writeFileAtomically(dataPath(standby ? "standby.signal" : "recovery.signal"), contents: "")
+        default:
+            try sanitizeAutoConf()
+            try writeRecoverySignal(standby: recovery != nil)
+        }
         if recovery?.upstream != nil { try writePgpass(extra: []) }
     }
 

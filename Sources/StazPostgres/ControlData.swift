@@ -47,6 +47,18 @@ public struct ControlData: Sendable, Equatable {
     public var minRecoveryEndLocation: LSN? { fields["Minimum recovery ending location"].flatMap { LSN(text: $0) } }
     public var minRecoveryEndTimeline: Int64? { fields["Min recovery ending loc's timeline"].flatMap { Int64($0) } }
     public var walSegmentSize: UInt64? { fields["Bytes per WAL segment"].flatMap { UInt64($0) } }
+    /// The settings recovery needs at least as high as the server that wrote the WAL had them
+    /// (PostgreSQL refuses to replay otherwise), by parameter name.
+    public var recoveryParameterFloor: [String: Int64] {
+        let names = ["max_connections", "max_worker_processes", "max_wal_senders", "max_prepared_xacts", "max_locks_per_xact"]
+        let parameters = ["max_connections", "max_worker_processes", "max_wal_senders", "max_prepared_transactions",
+                          "max_locks_per_transaction"]
+        var floor: [String: Int64] = [:]
+        for (field, parameter) in zip(names, parameters) {
+            if let value = fields["\(field) setting"].flatMap({ Int64($0) }) { floor[parameter] = value }
+        }
+        return floor
+    }
     public var walLogHints: Bool { fields["wal_log_hints setting"] == "on" }
     public var dataChecksumVersion: Int { fields["Data page checksum version"].flatMap { Int($0) } ?? 0 }
 

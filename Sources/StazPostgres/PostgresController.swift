@@ -44,6 +44,8 @@ public actor PostgresController {
     var replicationPgpassEntry: PgpassEntry?
     /// Unknown slots already reported, so the log line appears once per slot.
     var reportedUnknownSlots = Set<String>()
+    /// A custom bootstrap's recovery, in force until the new cluster runs as a primary.
+    var bootstrapRecovery: BootstrapRecovery?
 
     public init(section: PostgreSQLSection, scope: String, memberName: String, logger: Logger) {
         self.section = section; self.scope = scope; self.memberName = memberName; self.logger = logger

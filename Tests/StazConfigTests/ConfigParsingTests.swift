@@ -120,8 +120,7 @@ import StazCore
     /// Not implemented yet, so refused: initdb, pg_basebackup or a plain primary in their place
     /// would silently do something else than the file asks.
     @Test(arguments: [
-        ("bootstrap.method", "restore" as JSONValue, "bootstrap.method"),
-        ("postgresql.recovery_conf", ["restore_command": "cp /a/%f %p"], "postgresql.recovery_conf"),
+        ("postgresql.recovery_conf", ["restore_command": "cp /a/%f %p"] as JSONValue, "postgresql.recovery_conf"),
         ("bootstrap.dcs.standby_cluster", ["host": "10.0.0.5", "port": 5432], "bootstrap.dcs.standby_cluster"),
     ] as [(String, JSONValue, String)])
     func disasterRecoveryKeysAreRefusedUntilImplemented(key: String, value: JSONValue, path: String) throws {
@@ -134,6 +133,22 @@ import StazCore
         } catch let error as ConfigError {
             #expect(error.issues.contains { $0.path == path && $0.message.contains("not implemented") }, "\(error)")
         }
+    }
+
+    /// Patroni's custom bootstrap: the method's settings kept as written; a bad `recovery_conf`
+    /// or a missing command is an error naming the key.
+    @Test func customBootstrapMethodIsAccepted() throws {
+        var raw = setting("bootstrap.method", to: "restore", in: try sampleRaw())
+        raw = setting("bootstrap.restore", to: ["command": "/bin/restore.sh --from /backups", "keep_existing_recovery_conf": true],
+                      in: raw)
+        let (c, w) = try ConfigLoader.parse(raw)
+        #expect(c.bootstrap.method == "restore")
+        #expect(c.bootstrap.methodSettings?["command"] == "/bin/restore.sh --from /backups")
+        #expect(w.isEmpty, "\(w)")
+        let badRecovery = setting("bootstrap.restore.recovery_conf", to: "restore_command=cp", in: raw)
+        #expect(configError(badRecovery)?.issues.contains { $0.path == "bootstrap.restore.recovery_conf" } == true)
+        let noCommand = setting("bootstrap.restore", to: ["no_params": true], in: raw)
+        #expect(configError(noCommand)?.issues.contains { $0.path == "bootstrap.restore.command" } == true)
     }
 
     /// Patroni's custom replica methods: settings kept as written, in order.

@@ -1,6 +1,7 @@
-"""Replicas built by Patroni's custom replica methods with a real pgBackRest repository: a new
-member restores from the repository instead of running pg_basebackup against the primary, and,
-with every member gone, a `no_leader` member restores itself from the repository alone."""
+"""Real pgBackRest: replicas built by Patroni's custom replica methods (a new member restores from
+the repository instead of running pg_basebackup against the primary; with every member gone, a
+`no_leader` member restores itself from the repository alone), and a new cluster bootstrapped
+by a custom bootstrap method from a backup to a point in time."""
 
 import os
 import pwd
@@ -15,12 +16,14 @@ pytestmark = pytest.mark.staz_only
 STANZA = "main"
 
 
-def pgbackrest_config(cluster, member):
-    """One pgBackRest configuration per member: the shared repository, this member's data."""
+def pgbackrest_config(cluster, member, repository=None):
+    """One pgBackRest configuration per member: the shared repository (`repository`'s, default
+    this cluster's), this member's data."""
+    repository = repository or cluster
     path = cluster.path(f"pgbackrest-{member.name}.conf")
     with open(path, "w") as handle:
         handle.write(f"""[global]
-repo1-path={cluster.path('pgbackrest-repo')}
+repo1-path={repository.path('pgbackrest-repo')}
 log-path={cluster.path('pgbackrest-log')}
 lock-path={cluster.path('pgbackrest-lock')}
 log-level-console=warn
@@ -112,3 +115,57 @@ def test_replicas_restore_from_pgbackrest_with_and_without_a_leader(make_cluster
     wait_until(lambda: m2.status().get("role") == "primary", 90, "m2 leads the rebuilt cluster")
     wait_until(lambda: psql_value(m2.pg_port, "SELECT count(*) FROM restored") == "101", 30,
                "every row, the one written after the backup included, is on m2")
+
+
+def archived_primary(cluster):
+    """A one-member cluster archiving to pgBackRest, with a stanza and no backup yet."""
+    m0 = cluster.add_member("m0", start=False)
+    config0 = pgbackrest_config(cluster, m0)
+    m0.overrides = {
+        "bootstrap": {"dcs": {"postgresql": {"pg_hba": [
+            "local all postgres trust",
+            "host replication replicator 127.0.0.1/32 md5",
+            "host all all 127.0.0.1/32 md5"]}}},
+        "postgresql": {"parameters": {"archive_mode": "on",
+                                      "archive_command": f"pgbackrest --config={config0} --stanza={STANZA} archive-push %p"}},
+    }
+    m0.write_config()
+    m0.start()
+    cluster.wait_for_healthy(replicas=0, timeout=90)
+    pgbackrest(config0, "stanza-create")
+    return m0, config0
+
+
+def test_a_new_cluster_bootstraps_from_a_backup_to_a_point_in_time(make_cluster):
+    """bootstrap.method running `pgbackrest restore --type=time`: the new cluster's leader holds
+    exactly the rows committed before the target, and only then publishes the cluster."""
+    source = make_cluster()
+    m0, config0 = archived_primary(source)
+    psql_value(m0.pg_port, "CREATE TABLE history(id int primary key); INSERT INTO history SELECT generate_series(1, 100)")
+    pgbackrest(config0, "backup", "--type=full")
+    # pgBackRest picks a backup that ended before the target, to the second.
+    psql_value(m0.pg_port, "SELECT pg_sleep(2); INSERT INTO history SELECT generate_series(101, 200)")
+    target = psql_value(m0.pg_port, "SELECT now()::text")
+    psql_value(m0.pg_port, "SELECT pg_sleep(1.2); INSERT INTO history SELECT generate_series(201, 300)")
+    segment = psql_value(m0.pg_port, "SELECT pg_walfile_name(pg_current_wal_lsn())")
+    psql_value(m0.pg_port, "SELECT pg_switch_wal()")
+    wait_until(lambda: psql_value(m0.pg_port, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver") >= segment, 60,
+               f"{segment} archived")
+
+    restored = make_cluster(scope="restored")
+    r0 = restored.add_member("r0", start=False)
+    config_r0 = pgbackrest_config(restored, r0, repository=source)
+    r0.overrides = {"bootstrap": {
+        "method": "pitr",
+        "pitr": {"command": f'pgbackrest --config={config_r0} --stanza={STANZA} --delta restore --type=time '
+                            f'--target="{target}" --target-action=promote',
+                 "keep_existing_recovery_conf": True, "no_params": True}}}
+    r0.write_config()
+    r0.start()
+    wait_until(lambda: r0.status().get("role") == "primary", 180, "r0 leads the restored cluster")
+    assert psql_value(r0.pg_port, "SELECT count(*) FROM history") == "200"
+    sysid = psql_value(r0.pg_port, "SELECT system_identifier FROM pg_control_system()")
+    # Published only after the roles and post_bootstrap, a moment after the promotion.
+    wait_until(lambda: restored.dcs_get("initialize").strip() == sysid, 30, "initialize names the restored system")
+    log = r0.log_text()
+    assert "Running custom bootstrap script" in log and "initialized a new cluster" in log, log[-3000:]
