@@ -88,9 +88,19 @@ extension ConfigParser {
         section.removeDataDirectoryOnDivergedTimelines = reader.bool("remove_data_directory_on_diverged_timelines") ?? false
         section.prePromote = reader.string("pre_promote")
         section.beforeStop = reader.string("before_stop")
-        section.recoveryConf = reader.mapping("recovery_conf")
-        if section.recoveryConf != nil {
-            diagnostics.error(reader.keyPath("recovery_conf"), "not implemented by staz yet (a replica would run without it); set restore_command in postgresql.parameters instead")
+        if let conf = reader.mapping("recovery_conf") {
+            section.recoveryConf = conf
+            for (key, value) in conf.pairs {
+                let path = reader.keyPath("recovery_conf") + "." + key
+                if !PostgreSQLSection.standbyRecoverySettings.contains(key) {
+                    // Patroni writes these too, but staz owns them (the upstream, the slot, the
+                    // timeline to follow) or they make no sense for a standby that follows.
+                    diagnostics.error(path, "not a setting a replica's recovery takes from the configuration; allowed: "
+                                      + PostgreSQLSection.standbyRecoverySettings.joined(separator: ", "))
+                } else if value.objectValue != nil || value.arrayValue != nil {
+                    diagnostics.error(path, "expected a single value, got \(describeKind(value))")
+                }
+            }
         }
         section.customConf = reader.string("custom_conf")
         section.useUnixSocket = reader.bool("use_unix_socket") ?? false

@@ -163,7 +163,12 @@ public struct PostgreSQLSection: Sendable, Equatable {
     public var beforeStop: String? = nil
     /// `proxy_address` (service discovery only; published in the member key).
     public var proxyAddress: String? = nil
+    /// `recovery_conf`: recovery settings every standby runs with (`standbyRecoverySettings`).
     public var recoveryConf: JSONObject? = nil
+    /// What `recovery_conf` (or `parameters`) may give a standby: the WAL archive and apply
+    /// delay. The upstream, slot and recovery target are staz's.
+    public static let standbyRecoverySettings = ["restore_command", "archive_cleanup_command", "recovery_end_command",
+                                                 "recovery_min_apply_delay"]
     public var customConf: String? = nil
     /// `postgresql.rewind` options rendered as pg_rewind arguments.
     public var rewindArguments: [String] = []

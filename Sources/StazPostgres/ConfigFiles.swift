@@ -96,9 +96,7 @@ public enum ConfigRendering {
     /// Recovery settings a user may give in `postgresql.parameters` (Patroni writes them for a
     /// standby, e.g. its acceptance suite's WAL archive): the connection, slot and targets stay
     /// staz's.
-    public static let userRecoveryParameters: Set<String> = [
-        "restore_command", "archive_cleanup_command", "recovery_end_command", "recovery_min_apply_delay",
-    ]
+    public static let userRecoveryParameters = Set(PostgreSQLSection.standbyRecoverySettings)
 
     /// The recovery parameters of a standby, sorted by name when rendered. `user`: the server
     /// parameters, of which `userRecoveryParameters` are taken.

@@ -60,7 +60,7 @@ extension PostgresController {
         if let recovery {
             recoveryBlock = ConfigRendering.recoveryParameters(
                 recovery, replication: section.replication, passfile: section.pgpass,
-                memberName: memberName, serverMajorVersion: major, user: params)
+                memberName: memberName, serverMajorVersion: major, user: recoveryConfPairs + params)
             replicationPgpassEntry = recovery.upstream.map {
                 PgpassEntry(host: $0.host, port: $0.port, user: section.replication.username,
                             password: section.replication.password ?? "")
@@ -89,6 +89,11 @@ extension PostgresController {
             try writeRecoverySignal(standby: recovery != nil)
         }
         if recovery?.upstream != nil { try writePgpass(extra: []) }
+    }
+
+    /// `postgresql.recovery_conf` as parameter text; listed first, so it wins over `parameters`.
+    nonisolated var recoveryConfPairs: [(String, String)] {
+        section.recoveryConf?.pairs.compactMap { name, value in ConfigRendering.parameterText(value).map { (name, $0) } } ?? []
     }
 
     /// First write: the user's postgresql.conf becomes postgresql.base.conf. An existing base

@@ -120,8 +120,7 @@ import StazCore
     /// Not implemented yet, so refused: initdb, pg_basebackup or a plain primary in their place
     /// would silently do something else than the file asks.
     @Test(arguments: [
-        ("postgresql.recovery_conf", ["restore_command": "cp /a/%f %p"] as JSONValue, "postgresql.recovery_conf"),
-        ("bootstrap.dcs.standby_cluster", ["host": "10.0.0.5", "port": 5432], "bootstrap.dcs.standby_cluster"),
+        ("bootstrap.dcs.standby_cluster", ["host": "10.0.0.5", "port": 5432] as JSONValue, "bootstrap.dcs.standby_cluster"),
     ] as [(String, JSONValue, String)])
     func disasterRecoveryKeysAreRefusedUntilImplemented(key: String, value: JSONValue, path: String) throws {
         var raw = setting(key, to: value, in: try sampleRaw())
@@ -149,6 +148,18 @@ import StazCore
         #expect(configError(badRecovery)?.issues.contains { $0.path == "bootstrap.restore.recovery_conf" } == true)
         let noCommand = setting("bootstrap.restore", to: ["no_params": true], in: raw)
         #expect(configError(noCommand)?.issues.contains { $0.path == "bootstrap.restore.command" } == true)
+    }
+
+    /// `postgresql.recovery_conf`: the archive settings a standby runs with; what staz manages
+    /// itself (the upstream, the slot, the target) is refused by name.
+    @Test func recoveryConfTakesTheArchiveSettings() throws {
+        let raw = setting("postgresql.recovery_conf", to: ["restore_command": "cp /a/%f %p", "recovery_min_apply_delay": "5min"],
+                          in: try sampleRaw())
+        let (c, w) = try ConfigLoader.parse(raw)
+        #expect(c.postgresql.recoveryConf?["restore_command"] == "cp /a/%f %p")
+        #expect(w.isEmpty, "\(w)")
+        let managed = setting("postgresql.recovery_conf", to: ["primary_conninfo": "host=elsewhere"], in: raw)
+        #expect(configError(managed)?.issues.contains { $0.path == "postgresql.recovery_conf.primary_conninfo" } == true)
     }
 
     /// Patroni's custom replica methods: settings kept as written, in order.

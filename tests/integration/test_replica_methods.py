@@ -169,3 +169,59 @@ def test_a_new_cluster_bootstraps_from_a_backup_to_a_point_in_time(make_cluster)
     wait_until(lambda: restored.dcs_get("initialize").strip() == sysid, 30, "initialize names the restored system")
     log = r0.log_text()
     assert "Running custom bootstrap script" in log and "initialized a new cluster" in log, log[-3000:]
+
+
+def test_a_replica_whose_wal_is_gone_catches_up_from_the_archive(make_cluster):
+    """postgresql.recovery_conf.restore_command: a replica that was down while the primary
+    recycled the WAL it needs replays it from the pgBackRest archive, then streams again, instead
+    of being cloned anew."""
+    cluster = make_cluster()
+    m0 = cluster.add_member("m0", start=False)
+    config0 = pgbackrest_config(cluster, m0)
+    # Without slots (and with Patroni's smallest wal_keep_size, one segment) the primary keeps
+    # almost no WAL for a stopped replica.
+    m0.overrides = {
+        "bootstrap": {"dcs": {"postgresql": {"use_slots": False, "parameters": {"wal_keep_size": "16MB"}, "pg_hba": [
+            "local all postgres trust",
+            "host replication replicator 127.0.0.1/32 md5",
+            "host all all 127.0.0.1/32 md5"]}}},
+        "postgresql": {"parameters": {"archive_mode": "on",
+                                      "archive_command": f"pgbackrest --config={config0} --stanza={STANZA} archive-push %p"}},
+    }
+    m0.write_config()
+    m0.start()
+    cluster.wait_for_healthy(replicas=0, timeout=90)
+    pgbackrest(config0, "stanza-create")
+    m1 = cluster.add_member("m1", start=False)
+    config1 = pgbackrest_config(cluster, m1)
+    m1.overrides = {"postgresql": {"recovery_conf": {
+        "restore_command": f'pgbackrest --config={config1} --stanza={STANZA} archive-get %f "%p"'}}}
+    m1.write_config()
+    m1.start()
+    cluster.wait_for_healthy(replicas=1, timeout=120)
+    psql_value(m0.pg_port, "CREATE TABLE archived(id int)")
+    wait_until(lambda: psql_value(m1.pg_port, "SELECT count(*) FROM pg_class WHERE relname = 'archived'") == "1", 30,
+               "m1 streams")
+
+    m1.kill_daemon(sig=15)
+    assert m1.wait_daemon_exit(60) is not None, "m1 did not stop"
+    needed = psql_value(m0.pg_port, "SELECT pg_walfile_name(pg_current_wal_lsn())")
+    for batch in range(8):
+        psql_value(m0.pg_port, f"INSERT INTO archived SELECT generate_series({batch * 1000 + 1}, {batch * 1000 + 1000}); "
+                               "SELECT pg_switch_wal(); CHECKPOINT")
+    wait_until(lambda: psql_value(m0.pg_port, f"SELECT count(*) FROM pg_ls_waldir() WHERE name = '{needed}'") == "0", 60,
+               f"the primary recycled {needed}, which m1 needs")
+    last = psql_value(m0.pg_port, "SELECT pg_walfile_name(pg_current_wal_lsn())")
+    psql_value(m0.pg_port, "SELECT pg_switch_wal()")
+    wait_until(lambda: psql_value(m0.pg_port, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver") >= last, 60,
+               f"{last} archived")
+
+    restarted_at = len(m1.log_text())
+    m1.start()
+    wait_until(lambda: psql_value(m1.pg_port, "SELECT count(*) FROM archived") == "8000", 90,
+               "m1 replayed the recycled WAL from the archive")
+    cluster.wait_for_healthy(replicas=1, timeout=60)
+    assert "bootstrap from" not in m1.log_text()[restarted_at:], "m1 was cloned again"
+    with open(cluster.path("pglog", "m1-postgresql.log"), errors="replace") as handle:
+        server_log = handle.read()
+    assert f'restored log file "{needed}" from archive' in server_log, server_log[-3000:]
