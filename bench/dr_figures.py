@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Disaster-recovery figures with a real pgBackRest repository (run as root, like the tests):
+
+    python3 bench/dr_figures.py [--scale 20]
+
+On one staz cluster loaded with `pgbench -i -s SCALE` and backed up with pgBackRest, measures
+(wall clock, from the daemon's start to the state named):
+  - a replica created from the repository (create_replica_methods: pgbackrest) until it streams;
+  - a replica created by pg_basebackup from the primary, the same data, until it streams;
+  - a new cluster bootstrapped from the backup (bootstrap.method) until its leader runs as a primary.
+Prints one line per figure. Uses the integration harness (tests/integration)."""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+
+from harness import Cluster  # noqa: E402
+from profiles import current_profile  # noqa: E402
+from support import PG_BIN, SUPERUSER_PASSWORD, psql_value, wait_until  # noqa: E402
+from test_replica_methods import STANZA, archived_primary, pgbackrest, pgbackrest_config, restore_method  # noqa: E402
+
+
+def streaming(primary, name):
+    return psql_value(primary.pg_port, f"SELECT count(*) FROM pg_stat_replication WHERE application_name = '{name}' "
+                                       "AND state = 'streaming'") == "1"
+
+
+def timed_start(primary, member):
+    started = time.monotonic()
+    member.start()
+    wait_until(lambda: streaming(primary, member.name), 1800, f"{member.name} streams", interval=0.2)
+    return time.monotonic() - started
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=int, default=20)
+    args = parser.parse_args()
+    profile = current_profile()
+    clusters = []
+    try:
+        source = Cluster(profile)
+        clusters.append(source)
+        source.start_etcd()
+        m0, config0 = archived_primary(source)
+        env = dict(os.environ, PGPASSWORD=SUPERUSER_PASSWORD)
+        subprocess.run([f"{PG_BIN}/pgbench", "-i", "-q", "-s", str(args.scale), "-h", "127.0.0.1", "-p", str(m0.pg_port),
+                        "-U", "postgres", "postgres"], check=True, env=env, capture_output=True)
+        size = psql_value(m0.pg_port, "SELECT pg_size_pretty(pg_database_size('postgres'))")
+        pgbackrest(config0, "backup", "--type=full")
+        print(f"pgbench scale {args.scale}: database {size}, backed up with pgBackRest")
+
+        r1 = source.add_member("r1", start=False)
+        r1.overrides = {"postgresql": {"create_replica_methods": ["pgbackrest"],
+                                       "pgbackrest": restore_method(pgbackrest_config(source, r1))}}
+        r1.write_config()
+        from_repository = timed_start(m0, r1)
+        print(f"replica from the pgBackRest repository until streaming: {from_repository:.1f} s")
+        from_primary = timed_start(m0, source.add_member("r2", start=False))
+        print(f"replica by pg_basebackup from the primary until streaming: {from_primary:.1f} s")
+
+        restored = Cluster(profile, scope="restored")
+        clusters.append(restored)
+        restored.start_etcd()
+        n0 = restored.add_member("n0", start=False)
+        config_n0 = pgbackrest_config(restored, n0, repository=source)
+        n0.overrides = {"bootstrap": {"method": "restore", "restore": {
+            "command": f"pgbackrest --config={config_n0} --stanza={STANZA} --delta restore --type=immediate "
+                       "--target-action=promote",
+            "keep_existing_recovery_conf": True, "no_params": True}}}
+        n0.write_config()
+        started = time.monotonic()
+        n0.start()
+        wait_until(lambda: n0.status().get("role") == "primary" and restored.dcs_get("leader").strip() == "n0", 1800,
+                   "n0 leads the restored cluster", interval=0.2)
+        print(f"new cluster bootstrapped from the backup until its leader runs as a primary: {time.monotonic() - started:.1f} s")
+    finally:
+        for cluster in clusters:
+            cluster.cleanup()
+
+
+if __name__ == "__main__":
+    main()
