@@ -54,7 +54,9 @@ def test_a_diverged_old_primary_without_pg_rewind_keeps_its_data(make_cluster, p
     old.crash()
     os.kill(sender, signal.SIGKILL)
     assert cluster.wait_for_new_leader({old.name}, profile.failover_timeout) == successor.name
-    psql(successor.pg_port, "INSERT INTO kept VALUES (2)")
+    # The leader key names it once it holds the lock, a moment before its promotion ends.
+    wait_until(lambda: psql(successor.pg_port, "INSERT INTO kept VALUES (2)")[0] == 0, 10,
+               f"{successor.name} accepting writes after taking the lock")
 
     # The old primary comes back: no pg_rewind, timelines diverged, so it keeps its data and
     # says why, and stays out of the way for several cycles.
