@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from members import deep_merge
 from support import psql_value, wait_until
 
 pytestmark = pytest.mark.staz_only
@@ -57,24 +58,30 @@ def restore_method(config, no_leader=False):
             "keep_data": True, "no_params": True, **({"no_leader": True} if no_leader else {})}
 
 
-def test_replicas_restore_from_pgbackrest_with_and_without_a_leader(make_cluster):
-    cluster = make_cluster()
-    placeholder = cluster.add_member("m0", start=False)
-    config0 = pgbackrest_config(cluster, placeholder)
-    archive = f"pgbackrest --config={config0} --stanza={STANZA} archive-push %p"
-    m0 = placeholder
+def archived_primary(cluster, dynamic=None):
+    """A one-member cluster archiving to pgBackRest, with a stanza and no backup yet; `dynamic`:
+    more of bootstrap.dcs.postgresql."""
+    m0 = cluster.add_member("m0", start=False)
+    config0 = pgbackrest_config(cluster, m0)
     m0.overrides = {
-        "bootstrap": {"dcs": {"postgresql": {"pg_hba": [
+        "bootstrap": {"dcs": {"postgresql": deep_merge({"pg_hba": [
             "local all postgres trust",
             "host replication replicator 127.0.0.1/32 md5",
-            "host all all 127.0.0.1/32 md5"]}}},
-        "postgresql": {"parameters": {"archive_mode": "on", "archive_command": archive}},
+            "host all all 127.0.0.1/32 md5"]}, dynamic or {})}},
+        "postgresql": {"parameters": {"archive_mode": "on",
+                                      "archive_command": f"pgbackrest --config={config0} --stanza={STANZA} archive-push %p"}},
     }
     m0.write_config()
     m0.start()
     cluster.wait_for_healthy(replicas=0, timeout=90)
-    psql_value(m0.pg_port, "CREATE TABLE restored(id int primary key); INSERT INTO restored SELECT generate_series(1, 100)")
     pgbackrest(config0, "stanza-create")
+    return m0, config0
+
+
+def test_replicas_restore_from_pgbackrest_with_and_without_a_leader(make_cluster):
+    cluster = make_cluster()
+    m0, config0 = archived_primary(cluster)
+    psql_value(m0.pg_port, "CREATE TABLE restored(id int primary key); INSERT INTO restored SELECT generate_series(1, 100)")
     pgbackrest(config0, "backup", "--type=full")
 
     # A replica restored from the repository, not copied from the primary.
@@ -117,25 +124,6 @@ def test_replicas_restore_from_pgbackrest_with_and_without_a_leader(make_cluster
                "every row, the one written after the backup included, is on m2")
 
 
-def archived_primary(cluster):
-    """A one-member cluster archiving to pgBackRest, with a stanza and no backup yet."""
-    m0 = cluster.add_member("m0", start=False)
-    config0 = pgbackrest_config(cluster, m0)
-    m0.overrides = {
-        "bootstrap": {"dcs": {"postgresql": {"pg_hba": [
-            "local all postgres trust",
-            "host replication replicator 127.0.0.1/32 md5",
-            "host all all 127.0.0.1/32 md5"]}}},
-        "postgresql": {"parameters": {"archive_mode": "on",
-                                      "archive_command": f"pgbackrest --config={config0} --stanza={STANZA} archive-push %p"}},
-    }
-    m0.write_config()
-    m0.start()
-    cluster.wait_for_healthy(replicas=0, timeout=90)
-    pgbackrest(config0, "stanza-create")
-    return m0, config0
-
-
 def test_a_new_cluster_bootstraps_from_a_backup_to_a_point_in_time(make_cluster):
     """bootstrap.method running `pgbackrest restore --type=time`: the new cluster's leader holds
     exactly the rows committed before the target, and only then publishes the cluster."""
@@ -176,22 +164,9 @@ def test_a_replica_whose_wal_is_gone_catches_up_from_the_archive(make_cluster):
     recycled the WAL it needs replays it from the pgBackRest archive, then streams again, instead
     of being cloned anew."""
     cluster = make_cluster()
-    m0 = cluster.add_member("m0", start=False)
-    config0 = pgbackrest_config(cluster, m0)
     # Without slots (and with Patroni's smallest wal_keep_size, one segment) the primary keeps
     # almost no WAL for a stopped replica.
-    m0.overrides = {
-        "bootstrap": {"dcs": {"postgresql": {"use_slots": False, "parameters": {"wal_keep_size": "16MB"}, "pg_hba": [
-            "local all postgres trust",
-            "host replication replicator 127.0.0.1/32 md5",
-            "host all all 127.0.0.1/32 md5"]}}},
-        "postgresql": {"parameters": {"archive_mode": "on",
-                                      "archive_command": f"pgbackrest --config={config0} --stanza={STANZA} archive-push %p"}},
-    }
-    m0.write_config()
-    m0.start()
-    cluster.wait_for_healthy(replicas=0, timeout=90)
-    pgbackrest(config0, "stanza-create")
+    m0, config0 = archived_primary(cluster, {"use_slots": False, "parameters": {"wal_keep_size": "16MB"}})
     m1 = cluster.add_member("m1", start=False)
     config1 = pgbackrest_config(cluster, m1)
     m1.overrides = {"postgresql": {"recovery_conf": {
