@@ -61,10 +61,7 @@ extension PostgresController {
             recoveryBlock = ConfigRendering.recoveryParameters(
                 recovery, replication: section.replication, passfile: section.pgpass,
                 memberName: memberName, serverMajorVersion: major, user: recoveryConfPairs + params)
-            replicationPgpassEntry = recovery.upstream.map {
-                PgpassEntry(host: $0.host, port: $0.port, user: section.replication.username,
-                            password: section.replication.password ?? "")
-            }
+            replicationPgpassEntry = recovery.upstream.map { pgpassEntry($0, credentials: section.replication) }
         } else {
             replicationPgpassEntry = nil
             if case .parameters(let bootstrap, _) = bootstrapRecovery { recoveryBlock = bootstrap }

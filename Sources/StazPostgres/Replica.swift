@@ -10,14 +10,17 @@ extension PostgresController {
                                   ("port", String(upstream.port))] + ConnectionSecurity.libpqPairs(credentials))
     }
 
+    /// The pgpass line that lets a tool (or the walreceiver) reach `upstream` as `credentials`.
+    nonisolated func pgpassEntry(_ upstream: UpstreamTarget, credentials: Credentials) -> PgpassEntry {
+        PgpassEntry(host: upstream.host, port: upstream.port, user: credentials.username, password: credentials.password ?? "")
+    }
+
     // MARK: pg_basebackup
 
     /// Clones `upstream` with pg_basebackup into a wiped data directory: 2 attempts, 5 s apart.
     public func createReplica(from upstream: UpstreamTarget, extraArguments: [String]) async throws {
         guard !isRunning() else { throw PostgresControlError.alreadyRunning(pid: postmasterPID() ?? 0) }
-        let user = section.replication.username
-        try writePgpass(extra: [PgpassEntry(host: upstream.host, port: upstream.port, user: user,
-                                            password: section.replication.password ?? "")])
+        try writePgpass(extra: [pgpassEntry(upstream, credentials: section.replication)])
         var args = ["--pgdata=\(dataDirectory)", "-X", "stream", "--dbname=\(toolDSN(upstream, credentials: section.replication))"]
         if !extraArguments.contains(where: { $0.hasPrefix("--checkpoint") || $0 == "-c" }) { args.append("--checkpoint=fast") }
         args += extraArguments
@@ -65,8 +68,7 @@ extension PostgresController {
         // right after staz resumes): that is no reason for the rewind to fail.
         releaseLockFileOfUnreapedPostmaster()
         let credentials = section.rewind ?? section.superuser
-        try writePgpass(extra: [PgpassEntry(host: upstream.host, port: upstream.port, user: credentials.username,
-                                            password: credentials.password ?? "")])
+        try writePgpass(extra: [pgpassEntry(upstream, credentials: credentials)])
         // pg_rewind copies the source's files, including its slot ownership record; ours must stay.
         let ownership = try? Data(contentsOf: URL(fileURLWithPath: dataPath(SlotOwnership.fileName)))
         defer {

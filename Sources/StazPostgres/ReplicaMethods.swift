@@ -83,8 +83,7 @@ extension PostgresController {
         var environment = ProcessRunner.environment()
         var connstring = ""
         if let upstream {
-            try writePgpass(extra: [PgpassEntry(host: upstream.host, port: upstream.port, user: section.replication.username,
-                                                password: section.replication.password ?? "")])
+            try writePgpass(extra: [pgpassEntry(upstream, credentials: section.replication)])
             environment["PGPASSFILE"] = section.pgpass
             connstring = toolDSN(upstream, credentials: section.replication)
         }
