@@ -67,6 +67,9 @@ public final class SignalWaiters: Sendable {
         for continuation in woken { continuation.resume(returning: true) }
     }
 
+    /// Whether a signal arrived since the last wait or `consumePending` (nobody waited for it).
+    public var isPending: Bool { state.withLock { $0.pending } }
+
     /// Forgets a remembered signal (the caller has just looked at what changed).
     public func consumePending() {
         state.withLock { $0.pending = false }

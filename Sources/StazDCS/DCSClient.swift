@@ -49,6 +49,10 @@ public protocol DCSClient: AnyObject, Sendable {
     /// by a change. Never throws: on DCS errors it simply sleeps.
     func waitForChange(timeout: Duration) async -> Bool
 
+    /// Whether the watch has seen such a change since the last `loadCluster(fresh: false)`,
+    /// without waiting. False where changes are only seen while waiting (etcd v2's long poll).
+    func changedSinceLastRead() async -> Bool
+
     /// Keeps our session alive: etcd v3 lease keepalive (re-granting a lost lease), etcd v2
     /// rewrite of `leader` (prevValue) when we hold it. Called by the daemon's lease keeper on its
     /// own schedule, never behind the HA loop. Returns the instant (ContinuousClock) at which the
@@ -68,6 +72,8 @@ public protocol DCSClient: AnyObject, Sendable {
 }
 
 extension DCSClient {
+    public func changedSinceLastRead() async -> Bool { false }
+
     /// Stores without the mesh key (test doubles) refuse it.
     public func setMesh(_ value: JSONValue) async throws {
         throw DCSError.protocolError("this DCS client does not store the mesh key")

@@ -56,6 +56,9 @@ actor EtcdV3Cache {
 
     func value(of key: String) -> DCSRawValue? { isLive ? entries[key] : nil }
 
+    /// A change the HA loop must react to arrived since it last read the cluster.
+    var hasPendingWake: Bool { changes.isPending }
+
     /// The HA loop has read the cluster: earlier changes need no extra wake-up.
     func consumePendingWake() { changes.consumePending() }
 

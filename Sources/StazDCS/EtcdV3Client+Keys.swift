@@ -26,6 +26,10 @@ extension EtcdV3Client {
         await cache.waitForChange(timeout: timeout)
     }
 
+    public func changedSinceLastRead() async -> Bool {
+        await cache.hasPendingWake
+    }
+
     public func initialize(sysid: String, createNew: Bool) async throws -> Bool {
         if createNew {
             return try await compareAndPut(DCSKey.initialize, sysid, compare: EtcdV3Wire.compareAbsent(key(DCSKey.initialize)))

@@ -172,23 +172,16 @@ actor HAController {
         } catch {
             logger.error("Error communicating with DCS: \(error)")
         }
-        if let cluster {
-            for problem in dcsProblemWarnings.due(cluster.problems) { logger.warning("DCS value not usable: \(problem)") }
-            // Keep the keeper's notion of leadership in line with the DCS: a member that lost
-            // the lock by any path (fence, expiry, another member's takeover) must not go on
-            // refreshing "as leader", or a later acquire would start from a stale confirmation.
-            if cluster.leader?.name != me, await keeper.holdingLeader {
-                // In pause the primary is left running on purpose: nothing may fence it.
-                await keeper.setHoldingLeader(false, primaryMayRun: lastObservation.isRunning && !lastObservation.isInRecovery
-                                                  && !settings.pause)
-            }
-            lastCluster = cluster
-            if cluster.isLocked { lastLockedMembers = cluster.members.map(\.name) }
-            await applyDynamicConfig(cluster)
-        }
+        if let cluster { await adopt(cluster) }
         progress.enter("observing PostgreSQL")
         let observation = withCommandLinePending(await postgres.observe())
         lastObservation = observation
+        // The leader key (or `config`, `failover`) changed while PostgreSQL answered: decide on
+        // the watch's newer view, not one a leader race may already have moved past.
+        if cluster != nil, await dcs.changedSinceLastRead(), let newer = try? await dcs.loadCluster(fresh: false) {
+            cluster = newer
+            await adopt(newer)
+        }
         publishWALPositions(observation)
         await updateFailsafeMemory(observation)
         trackPrimaryDowntime(cluster: cluster, observation: observation)
@@ -259,16 +252,40 @@ actor HAController {
         if let cluster {
             progress.enter("publishing the member key")
             await publishMember(after)
-            progress.enter("maintaining the leader's keys and slots")
-            await maintainLeaderState(cluster: cluster, observation: after)
-            await processSyncReplication(cluster: cluster, observation: after)
-            await maintainLogicalSlotFailover(cluster: cluster, observation: after)
+            // A replica whose view changed meanwhile leaves its slot upkeep to the next cycle,
+            // which starts at once: a leader race must not wait behind slot copies (up to a
+            // tenth of a second on a loaded machine, enough for another member to win a race
+            // this one never saw).
+            let holding = await keeper.holdingLeader
+            let viewChanged = await dcs.changedSinceLastRead()
+            if cluster.leader?.name == me || holding || !viewChanged {
+                progress.enter("maintaining the leader's keys and slots")
+                await maintainLeaderState(cluster: cluster, observation: after)
+                await processSyncReplication(cluster: cluster, observation: after)
+                await maintainLogicalSlotFailover(cluster: cluster, observation: after)
+            }
         } else {
             progress.enter("following the failsafe leader's slots")
             await syncSlotsFromFailsafeLeader(observation: after)
         }
         await publishSnapshot(cluster: cluster, observation: after)
         return message
+    }
+
+    /// Takes `cluster` as this cycle's view of the DCS.
+    func adopt(_ cluster: ClusterView) async {
+        for problem in dcsProblemWarnings.due(cluster.problems) { logger.warning("DCS value not usable: \(problem)") }
+        // Keep the keeper's notion of leadership in line with the DCS: a member that lost
+        // the lock by any path (fence, expiry, another member's takeover) must not go on
+        // refreshing "as leader", or a later acquire would start from a stale confirmation.
+        if cluster.leader?.name != me, await keeper.holdingLeader {
+            // In pause the primary is left running on purpose: nothing may fence it.
+            await keeper.setHoldingLeader(false, primaryMayRun: lastObservation.isRunning && !lastObservation.isInRecovery
+                                              && !settings.pause)
+        }
+        lastCluster = cluster
+        if cluster.isLocked { lastLockedMembers = cluster.members.map(\.name) }
+        await applyDynamicConfig(cluster)
     }
 
     var nodeIdentity: NodeIdentity {

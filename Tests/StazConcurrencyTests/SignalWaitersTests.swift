@@ -33,6 +33,20 @@ struct SignalWaitersTests {
         #expect(waiters.outstanding == 0)
     }
 
+    /// The HA loop asks mid-cycle whether its view went stale, without taking the signal that
+    /// wakes its next sleep.
+    @Test func pendingSignalCanBeSeenWithoutConsumingIt() async {
+        let waiters = SignalWaiters()
+        #expect(!waiters.isPending)
+        waiters.signal()
+        #expect(waiters.isPending && waiters.isPending)
+        #expect(await waiters.wait(timeout: .seconds(30)) == true)
+        #expect(!waiters.isPending)
+        waiters.signal()
+        waiters.consumePending()
+        #expect(!waiters.isPending)
+    }
+
     @Test func signalWithNobodyWaitingIsRemembered() async {
         let waiters = SignalWaiters()
         waiters.signal()
