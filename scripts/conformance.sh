@@ -112,6 +112,10 @@ for feature in "${features[@]}"; do
     [[ -d "$TREE/features/output" ]] && cp -a "$TREE/features/output" "$WORK/output-$name"
     counts="$(grep -E '^[0-9]+ scenarios? passed' "$output" | tail -1 || true)"
     echo "$name: $result (${counts:-no summary: see $output})" | tee -a "$summary"
+    # The failing steps, so a CI log alone says what broke (the rest is in $output).
+    if [[ $result == failed ]]; then
+        grep -B1 -E "ASSERT FAILED|Assertion Failed|Traceback|HOOK-ERROR" "$output" | sed -E 's/ {2,}#.*$//' | head -n 30 | sed 's/^/    /' || true
+    fi
 done
 
 passed=0
