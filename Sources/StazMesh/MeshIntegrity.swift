@@ -145,6 +145,29 @@ public let heldSlotWait: Double = 60
 /// only at its manager's next round, which can be minutes away; Spock after its restart delay.
 public let stuckWorkerRestartAfter: Double = 10
 
+/// Restarts of stuck apply workers, a whole database at a time: every running subscription of
+/// the database is disabled, then every origin is taken free (ending a worker the manager lost),
+/// then all are enabled. Restarting the stuck one alone ping-ponged for minutes under load:
+/// a lost worker, ended, clears the registry slot it once owned (pglogical and Spock clear it
+/// on exit without checking the slot's generation), and the manager had given that slot to the
+/// other subscription's worker, which then ran unlisted in turn and held its origin. With the
+/// whole database disabled the manager starts nothing until every lost worker is gone.
+/// `leaving`: subscriptions this plan pauses or keeps paused.
+func restartingDatabases(of stuck: [SubscriptionProgress], among all: [SubscriptionProgress],
+                         leaving: Set<String>) -> [IntegrityAction] {
+    let stuckKeys = Set(stuck.map(\.key))
+    var actions: [IntegrityAction] = []
+    for database in Set(stuck.map(\.database)).sorted() {
+        let group = all.filter {
+            $0.database == database && (stuckKeys.contains($0.key) || ($0.enabled && !leaving.contains($0.key)))
+        }
+        actions += group.map { .disableSubscription(database: database, name: $0.name) }
+        actions += group.map { .releaseOrigin(database: database, subscription: $0.name, origin: $0.originName ?? $0.slotName) }
+        actions += group.map { .enableSubscription(database: database, name: $0.name) }
+    }
+    return actions
+}
+
 public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
     var ledger = input.ledger
     var reports = input.ledger
@@ -152,6 +175,7 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
     var notes: [String] = []
     var paused = Set(ledger.pausedSubscriptions)
     var disabling = Set<String>()
+    var stuck: [SubscriptionProgress] = []
 
     // Subscriber side: our own promotion.
     func recordGap(_ sub: SubscriptionProgress, from origin: LSN, to published: LSN, timeline: Int64) {
@@ -303,9 +327,7 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
                     // Down for long, it is restarted: a down worker is inside no transaction.
                     let since = ledger.downSince[sub.key] ?? input.clock
                     if input.clock - since >= stuckWorkerRestartAfter {
-                        actions.append(.disableSubscription(database: sub.database, name: sub.name))
-                        actions.append(.releaseOrigin(database: sub.database, subscription: sub.name, origin: sub.originName ?? sub.slotName))
-                        actions.append(.enableSubscription(database: sub.database, name: sub.name))
+                        stuck.append(sub)
                         ledger.downSince[sub.key] = input.clock
                         notes.append("\(sub.name) down for \(Int(input.clock - since)) s while zone \(provider)'s primary answers: apply worker restarted")
                     } else {
@@ -337,6 +359,8 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
             }
         }
     }
+    actions += restartingDatabases(of: stuck, among: input.subscriptions,
+                                   leaving: disabling.union(paused).union(awaitingRewind))
     // Subscriptions that no longer exist are forgotten.
     let existing = Set(input.subscriptions.map(\.key))
     ledger.pausedSubscriptions = paused.filter(existing.contains).sorted()

@@ -186,6 +186,43 @@ struct MeshIntegrityTests {
         #expect(MeshLedger.parse(kicked.ledger.json.compactString).downSince == [down.key: 1010])
     }
 
+    /// A stuck worker restarts its whole database: the other subscription there is disabled and
+    /// its origin freed too (a lost worker, ended, clears a registry slot the other's worker may
+    /// hold), one elsewhere is left alone, and so is one the plan keeps paused.
+    @Test func stuckWorkerRestartsEverySubscriptionOfItsDatabase() {
+        var down = Self.sub()
+        down.status = "down"
+        let sibling = Self.sub("sub_zone3_zone1", provider: "zone3")
+        let elsewhere = Self.sub("sub_zone3_zone1", provider: "zone3", database: "other")
+        var answering = Self.zone2(timeline: 2)
+        answering.leaderAnswers = true
+        var zone3 = answering
+        zone3.node = "zone3"
+        var ledger = Self.ledger(checked: 2, leader: "z2m1")
+        ledger.checkedTimelines["zone3"] = 2
+        ledger.checkedLeaders["zone3"] = "z2m1"
+        ledger.downSince[down.key] = 1000
+        let plan = planIntegrity(IntegrityInput(ledger: ledger, ownNode: "zone1", ownTimeline: 1,
+                                                subscriptions: [down, sibling, elsewhere],
+                                                providers: ["zone2": answering, "zone3": zone3], now: Self.now, clock: 1010))
+        let origin = { (s: SubscriptionProgress) in s.originName! }
+        #expect(plan.actions == [
+            .disableSubscription(database: "app", name: down.name), .disableSubscription(database: "app", name: sibling.name),
+            .releaseOrigin(database: "app", subscription: down.name, origin: origin(down)),
+            .releaseOrigin(database: "app", subscription: sibling.name, origin: origin(sibling)),
+            .enableSubscription(database: "app", name: down.name), .enableSubscription(database: "app", name: sibling.name),
+        ])
+        // A sibling this plan pauses (its provider lost its leader) is not enabled by the restart.
+        let leaderless = planIntegrity(IntegrityInput(ledger: ledger, ownNode: "zone1", ownTimeline: 1,
+                                                      subscriptions: [down, sibling],
+                                                      providers: ["zone2": answering, "zone3": Self.zone2(leader: nil)], now: Self.now, clock: 1010))
+        #expect(leaderless.actions == [
+            .disableSubscription(database: "app", name: sibling.name), .disableSubscription(database: "app", name: down.name),
+            .releaseOrigin(database: "app", subscription: down.name, origin: origin(down)),
+            .enableSubscription(database: "app", name: down.name),
+        ])
+    }
+
     @Test func aheadReportNamesTheRangeAndZones() throws {
         let plan = Self.plan(ledger: Self.ledger(), view: Self.zone2(), subs: [Self.sub(origin: "0/5000100")])
         let report = try #require(plan.ledger.divergence.first)

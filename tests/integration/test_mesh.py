@@ -553,6 +553,12 @@ def test_an_origin_held_by_a_lost_worker_is_released(mesh, profile):
             holder.kill()
     mesh.wait_replicating(timeout=60)
     mesh.sql("zone-b", f"INSERT INTO public.{MESH_TABLE} VALUES (41, 'zone-b', 'after the origin was freed')")
-    mesh.wait_rows("zone-a", [41], timeout=30)
+    mesh.sql("zone-c", f"INSERT INTO public.{MESH_TABLE} VALUES (43, 'zone-c', 'after the database restart')")
+    mesh.wait_rows("zone-a", [41, 43], timeout=30)
     log = mesh.leader_member("zone-a").log_text()
     assert f"origin {origin} is still held by process" in log, "the holder was not ended by staz"
+    # The whole database restarts: a lost worker, once ended, clears a registry slot the other
+    # subscription's worker may hold, so that one is stopped and started with it.
+    sibling = mesh.subscription("zone-c", "zone-a")
+    assert f"pause subscription {sibling}" in log and f"resume subscription {sibling}" in log, \
+        f"{sibling} was not restarted with {sub}"
