@@ -401,16 +401,32 @@ extension HAController {
         applySlotFailoverParameters(to: &parameters, primary: recovery == nil)
         if spockApplyGateClosed { parameters[SpockApplyGate.parameter] = .string(SpockApplyGate.closedValue) }
         parameters = await withoutRefusedValues(parameters)
-        // Patroni's rule for a server in recovery: settings PostgreSQL checks against the WAL's
-        // origin are raised to the values in pg_control (a restored backup of another cluster).
-        for (name, floor) in recoveryParameterFloor {
-            let configured = parameters[name].flatMap { ConfigRendering.parameterText($0) }.flatMap { Int64($0) } ?? 0
-            if configured < floor { parameters[name] = .int(floor) }
-        }
+        raiseToRecoveryFloor(&parameters, floor: recovery == nil || !recoveryParameterFloor.isEmpty
+                                 ? recoveryParameterFloor : await postgres.controlData()?.recoveryParameterFloor ?? [:])
         try await postgres.writeConfiguration(parameters: parameters, hba: settings.pgHBA ?? config.postgresql.pgHBA, recovery: recovery)
         currentRecovery = recovery
         writtenParameters = parameters
         return parameters
+    }
+
+    /// Patroni's `ConfigHandler.effective_configuration`: a server in recovery needs the settings
+    /// PostgreSQL checks against the WAL's origin at least as high as pg_control records them
+    /// (the primary's values as replayed, or a restored backup's), or it refuses to start, say
+    /// after `max_connections` was lowered and the replica has not replayed that yet. Raised
+    /// values are reported as pending a restart, as Patroni does.
+    func raiseToRecoveryFloor(_ parameters: inout JSONObject, floor: [String: Int64]) {
+        var raised = JSONObject()
+        for (name, required) in floor.sorted(by: { $0.key < $1.key }) {
+            let configured = parameters[name].flatMap { ConfigRendering.parameterText($0) }.flatMap { Int64($0) }
+                ?? ControlData.recoveryParameterDefaults[name] ?? 0
+            guard configured < required else { continue }
+            parameters[name] = .int(required)
+            raised[name] = .object(JSONObject([("old_value", .string(String(required))), ("new_value", .string(String(configured)))]))
+            if recoveryFloorPending[name] == nil {
+                logger.info("\(name) value in pg_controldata: \(required), in the global configuration: \(configured). pg_controldata value will be used. Setting 'Pending restart' flag")
+            }
+        }
+        recoveryFloorPending = raised
     }
 
     /// Closes Spock's apply gate on this standby (`SpockApplyGate`): written, reloaded and seen

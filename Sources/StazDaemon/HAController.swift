@@ -93,6 +93,9 @@ actor HAController {
     var writtenParameters = JSONObject()
     /// While a restored cluster recovers: the settings pg_control requires at least.
     var recoveryParameterFloor: [String: Int64] = [:]
+    /// Settings raised to pg_control's values at the last configuration write, as pending a
+    /// restart (`{name: {old_value, new_value}}`).
+    var recoveryFloorPending = JSONObject()
     var parameterRejectionErrors = RateLimitedWarnings()
 
     init(config: StazConfiguration, dcs: DCSClient, postgres: PostgresController, keeper: LeaseKeeper, watchdog: Watchdog,

@@ -64,12 +64,13 @@ extension HAController {
 }
 
 extension HAController {
-    /// Adds the command-line parameters waiting for a restart to PostgreSQL's own
-    /// pending_restart report (member key, `/patroni`, `restart --pending`).
+    /// Adds the command-line parameters waiting for a restart, and settings raised to pg_control's
+    /// values, to PostgreSQL's own pending_restart report (member key, `/patroni`,
+    /// `restart --pending`).
     func withCommandLinePending(_ observation: PostgresObservation) -> PostgresObservation {
-        guard !commandLinePending.isEmpty, observation.isRunning else { return observation }
+        guard !commandLinePending.isEmpty || !recoveryFloorPending.isEmpty, observation.isRunning else { return observation }
         var merged = observation
-        for (name, reason) in commandLinePending.pairs where merged.pendingRestartReason[name] == nil {
+        for (name, reason) in commandLinePending.pairs + recoveryFloorPending.pairs where merged.pendingRestartReason[name] == nil {
             merged.pendingRestartReason[name] = reason
         }
         merged.pendingRestart = true

@@ -59,6 +59,11 @@ public struct ControlData: Sendable, Equatable {
         }
         return floor
     }
+    /// PostgreSQL's defaults of the `recoveryParameterFloor` settings, for when none is configured.
+    public static let recoveryParameterDefaults: [String: Int64] = [
+        "max_connections": 100, "max_worker_processes": 8, "max_wal_senders": 10,
+        "max_prepared_transactions": 0, "max_locks_per_transaction": 64,
+    ]
     public var walLogHints: Bool { fields["wal_log_hints setting"] == "on" }
     public var dataChecksumVersion: Int { fields["Data page checksum version"].flatMap { Int($0) } ?? 0 }
 

@@ -101,6 +101,52 @@ def test_edit_config_pending_restart_then_restart_pending(make_cluster, profile)
     wait_streaming_from(replica, leader, 60)
 
 
+def test_a_replica_restarted_before_its_primary_keeps_pg_controls_settings(make_cluster, profile):
+    """Lowering max_connections and restarting the replica first: its pg_control still records
+    the primary's 100, and PostgreSQL will not run a standby below it. As Patroni does
+    (`ConfigHandler.effective_configuration`), staz starts it with pg_control's value and reports
+    the setting as pending a restart; once the primary runs with 50 and the replica has replayed
+    that, the replica's next restart takes 50."""
+    cluster, leader, replica = two_member_cluster(make_cluster)
+    cluster.ctl("edit-config", cluster.scope, "-p", "max_connections=50", "--force")
+    wait_until(lambda: pending_restart(replica) is True, 10 * profile.loop_wait + 10,
+               f"{replica.name}: pending_restart true")
+
+    before = postmaster_start_time(replica)
+    done = cluster.ctl("restart", cluster.scope, replica.name, "--force")
+    assert f"Success: restart on member {replica.name}" in done.stdout, done.stdout
+    wait_until(lambda: (lambda t: t != before and t)(postmaster_start_time(replica)),
+               30, f"{replica.name} restarted")
+    assert psql_value(replica.pg_port, "SHOW max_connections") == "100"
+    wait_streaming_from(replica, leader, 60)
+    def raised_reason():
+        status = replica.status()
+        reason = (status.get("pending_restart_reason") or {}).get("max_connections")
+        if status.get("pending_restart") is not True or not reason:
+            raise NotYet(f"{replica.name}: {status.get('pending_restart')} {status.get('pending_restart_reason')}")
+        return reason
+    reason = wait_until(raised_reason, 5 * profile.loop_wait + 10, f"{replica.name} reports max_connections pending")
+    assert reason == {"old_value": "100", "new_value": "50"}, reason
+    assert "max_connections value in pg_controldata: 100, in the global configuration: 50" in replica.log_text()
+
+    done = cluster.ctl("restart", cluster.scope, leader.name, "--force")
+    assert f"Success: restart on member {leader.name}" in done.stdout, done.stdout
+    wait_until(lambda: psql_value(leader.pg_port, "SHOW max_connections") == "50", 60,
+               f"{leader.name} runs with max_connections 50")
+    # The primary's parameter-change record reaches the replica's pg_control when replayed.
+    psql_value(leader.pg_port, "SELECT pg_catalog.pg_switch_wal()")
+    wait_until(lambda: psql_value(replica.pg_port, "SELECT pg_catalog.pg_last_wal_replay_lsn() >= '"
+                                  + psql_value(leader.pg_port, "SELECT pg_catalog.pg_current_wal_lsn()") + "'") == "t",
+               60, f"{replica.name} replayed the primary's restart")
+    done = cluster.ctl("restart", cluster.scope, replica.name, "--force")
+    assert f"Success: restart on member {replica.name}" in done.stdout, done.stdout
+    wait_until(lambda: psql_value(replica.pg_port, "SHOW max_connections") == "50", 60,
+               f"{replica.name} runs with max_connections 50")
+    wait_until(lambda: pending_restart(replica) is False, 10 * profile.loop_wait + 20,
+               f"{replica.name}: pending_restart cleared")
+    wait_streaming_from(replica, leader, 60)
+
+
 def recovery_states(cluster):
     """{member: 'f' (primary) | 't' (replica) | 'down'} from each PostgreSQL itself."""
     states = {}
