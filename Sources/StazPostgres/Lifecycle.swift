@@ -132,11 +132,26 @@ extension PostgresController {
         logger.info("promoting PostgreSQL")
         try await ProcessRunner.runChecked(binary("pg_ctl"), ["promote", "-W", "-D", dataDirectory, "-s"], timeout: 30, logger: logger)
         let deadline = Date().addingTimeInterval(timeout)
+        var nextSignal = ContinuousClock.now + .seconds(1)
         while Date() < deadline {
             if let row = try? await queryLocal("SELECT pg_catalog.pg_is_in_recovery()::text AS r").first,
-               row["r"] == .some("false") { return }
+               row["r"] == .some("false") {
+                // A repeated request the startup process no longer needed stays behind (only the
+                // postmaster's start removes it): a base backup of this primary would carry it.
+                try? FileManager.default.removeItem(atPath: dataDirectory + "/promote.signal")
+                return
+            }
             // Stopped meanwhile (e.g. fenced because the lock could not be renewed): stop waiting.
             guard isRunning() else { throw PostgresControlError.notRunning }
+            // PostgreSQL 15's startup process can take the promote request while waiting for
+            // streamed WAL and then still sleep out the rest of wal_retrieve_retry_interval (5 s
+            // by default) since the walreceiver last failed: with the primary gone, that is most
+            // node-loss failovers. Another request wakes it, and the promotion goes on at once.
+            if ContinuousClock.now >= nextSignal {
+                nextSignal = .now + .seconds(1)
+                logger.info("PostgreSQL is still in recovery after the promote request: requesting it again")
+                _ = try? await ProcessRunner.run(binary("pg_ctl"), ["promote", "-W", "-D", dataDirectory, "-s"], timeout: 5)
+            }
             try? await Task.sleep(nanoseconds: 200_000_000)
         }
         throw PostgresControlError.timedOut("PostgreSQL still in recovery \(timeout) s after promote")
