@@ -401,12 +401,18 @@ extension HAController {
         applySlotFailoverParameters(to: &parameters, primary: recovery == nil)
         if spockApplyGateClosed { parameters[SpockApplyGate.parameter] = .string(SpockApplyGate.closedValue) }
         parameters = await withoutRefusedValues(parameters)
-        raiseToRecoveryFloor(&parameters, floor: recovery == nil || !recoveryParameterFloor.isEmpty
-                                 ? recoveryParameterFloor : await postgres.controlData()?.recoveryParameterFloor ?? [:])
+        raiseToRecoveryFloor(&parameters, floor: await recoveryFloor(standby: recovery != nil))
         try await postgres.writeConfiguration(parameters: parameters, hba: settings.pgHBA ?? config.postgresql.pgHBA, recovery: recovery)
         currentRecovery = recovery
         writtenParameters = parameters
         return parameters
+    }
+
+    /// A restored cluster's floor while its custom bootstrap recovers, else pg_control's for a
+    /// standby; a primary has none.
+    func recoveryFloor(standby: Bool) async -> [String: Int64] {
+        if !recoveryParameterFloor.isEmpty || !standby { return recoveryParameterFloor }
+        return await postgres.controlData()?.recoveryParameterFloor ?? [:]
     }
 
     /// Patroni's `ConfigHandler.effective_configuration`: a server in recovery needs the settings
