@@ -106,7 +106,11 @@ conformance_tests() {
     PATRONI_SRC="$(patroni_source)" DCS=etcd3 STAZ_BIN="$REPO/.build/debug/staz"         logged conformance bash scripts/conformance.sh "${CONFORMANCE_FEATURES[@]}"
     local rc=$?
     local line
-    while IFS= read -r line; do FAILURES+=("conformance: $line"); done < <(grep -E '^[a-z_]+: failed' "$LOGS/conformance.log")
+    # A failed feature and the failing steps printed under it: a CI log's tail then says what broke.
+    while IFS= read -r line; do FAILURES+=("conformance: $line"); done < <(
+        awk '/^[a-z_]+: failed/ { infeature = 1; print; next }
+             infeature && /^    / { print; next }
+             { infeature = 0 }' "$LOGS/conformance.log")
     return $rc
 }
 
