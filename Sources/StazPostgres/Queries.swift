@@ -139,7 +139,12 @@ extension PostgresController {
 
     /// Human-readable error text without connection details that may be sensitive.
     public nonisolated static func describe(_ error: Error) -> String {
-        if let e = error as? PSQLError, let message = e.serverInfo?[.message] { return message }
+        if let e = error as? PSQLError {
+            // Without a server message PSQLError's description hides everything on purpose;
+            // its code and underlying error say what failed (refused, TLS, timed out).
+            if let message = e.serverInfo?[.message] { return message }
+            return "\(e.code)" + (e.underlying.map { ": \($0)" } ?? "")
+        }
         return "\(error)"
     }
 }
