@@ -79,6 +79,9 @@ struct SlotFailoverState {
     var publishedNames: Set<String> = []
     /// Copies that failed to advance because their WAL is gone or they were invalidated.
     var recopy: Set<String> = []
+    /// Copies made although this replica lacks the WAL they need, with the position they need
+    /// it from: present (as Patroni copies them), never reported ready.
+    var lackingWAL: [String: LSN] = [:]
     var lastCopyAt: ContinuousClock.Instant?
     /// Background advance/feedback work; `generation` discards results after a reset.
     var working = false
@@ -200,7 +203,8 @@ extension HAController {
         startSlotWork(advances: plan.advance, local: local, candidates: names, plugins: selection.plugins, upstream: upstream)
         LogicalSlotRules.observe(&slotFailover.progress, candidates: candidates, local: local, plugins: selection.plugins)
         let notReady = LogicalSlotRules.readiness(candidates: candidates, local: local, plugins: selection.plugins,
-                                                  progress: slotFailover.progress, notOnPrimary: slotFailover.notOnPrimary)
+                                                  progress: slotFailover.progress, notOnPrimary: slotFailover.notOnPrimary,
+                                                  lackingWAL: slotFailover.lackingWAL)
         reportReadiness(notReady)
     }
 
@@ -225,6 +229,7 @@ extension HAController {
             }
         }
         slotFailover.progress.forget(names)
+        for name in names { slotFailover.lackingWAL[name] = nil }
         do { try postgres.saveOwnedLogicalSlotCopies(remaining) } catch { logger.warning("could not record logical slot copies: \(error)") }
     }
 
@@ -313,20 +318,30 @@ extension HAController {
                 logger.info("not copying \(absent.sorted().joined(separator: ", ")): no logical slot of plugin \(plugins.sorted().joined(separator: "/")) of that name on \(upstream.memberName)")
             }
             let oldestWAL = try await postgres.oldestLocalWAL()
+            let existing = postgres.ownedLogicalSlotCopies()
             var usable: [(name: String, state: SlotStateFile)] = []
+            var lacking: [String: LSN] = [:]
             for slot in fetched {
                 guard let state = slot.state, state.isValid, state.slotName == slot.name else {
                     logger.warning("not copying logical slot '\(slot.name)': its state file from \(upstream.memberName) is not valid")
                     continue
                 }
                 if let oldestWAL, let restart = state.restartLSN ?? slot.restartLSN, restart < oldestWAL {
-                    // It could not be advanced here; the primary's slot moves on as its subscriber confirms.
-                    logger.info("not copying logical slot '\(slot.name)' yet: it needs WAL from \(restart), this replica keeps WAL from \(oldestWAL)")
-                    continue
+                    // A replica built from a backup taken after the slot was made. The first copy
+                    // is made anyway, as Patroni makes it (the slot exists where users look), but
+                    // is never reported ready; copying again would only restart PostgreSQL for
+                    // nothing until the primary's slot moves past the WAL this replica keeps.
+                    if existing.contains(slot.name) {
+                        logger.info("not copying logical slot '\(slot.name)' again yet: it needs WAL from \(restart), this replica keeps WAL from \(oldestWAL)")
+                        continue
+                    }
+                    logger.info("copying logical slot '\(slot.name)' although it needs WAL from \(restart) and this replica keeps WAL from \(oldestWAL): it is not ready for a failover until copied again")
+                    lacking[slot.name] = restart
                 }
                 usable.append((slot.name, state))
             }
             guard !usable.isEmpty else { return }
+            for (name, _) in usable { slotFailover.lackingWAL[name] = lacking[name] }
             var owned = postgres.ownedLogicalSlotCopies()
             owned.formUnion(usable.map(\.name))
             // Recorded before the files exist, so a crash in between cannot leave an unowned copy.

@@ -54,6 +54,9 @@ public enum SlotNotReady: Sendable, Equatable, CustomStringConvertible {
     case missing
     case wrongKind(String)
     case invalidated
+    /// Copied from a primary whose slot needs WAL older than this replica keeps (it was built
+    /// from a backup taken after the slot was made): it cannot decode until copied again.
+    case lacksWAL(LSN)
     case notAdvanced
     case catalogNotProtected
 
@@ -62,6 +65,7 @@ public enum SlotNotReady: Sendable, Equatable, CustomStringConvertible {
         case .missing: return "no copy yet"
         case .wrongKind(let detail): return "a slot of that name exists but is \(detail)"
         case .invalidated: return "the copy is invalidated (wal_status lost)"
+        case .lacksWAL(let from): return "the copy needs WAL from \(from), which this replica does not keep"
         case .notAdvanced: return "the copy has not reached a published position yet"
         case .catalogNotProtected: return "the primary does not yet hold the copy's catalog rows (hot_standby_feedback)"
         }
@@ -148,7 +152,8 @@ public enum LogicalSlotRules {
     /// catalog rows are held by the primary. No published slot: ready (nothing to fail over).
     /// Names the primary said are not slots of the provider's plugin (`notOnPrimary`) do not count.
     public static func readiness(candidates: [PublishedSlot], local: [ReplicationSlotInfo], plugins: Set<String>,
-                                 progress: LogicalSlotProgress, notOnPrimary: Set<String> = []) -> [String: SlotNotReady] {
+                                 progress: LogicalSlotProgress, notOnPrimary: Set<String> = [],
+                                 lackingWAL: [String: LSN] = [:]) -> [String: SlotNotReady] {
         let byName = Dictionary(local.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var notReady: [String: SlotNotReady] = [:]
         for published in candidates where !notOnPrimary.contains(published.name) {
@@ -158,6 +163,8 @@ public enum LogicalSlotRules {
                 notReady[published.name] = .wrongKind(kind)
             } else if slot.walStatus == "lost" {
                 notReady[published.name] = .invalidated
+            } else if let needed = lackingWAL[published.name] {
+                notReady[published.name] = .lacksWAL(needed)
             } else if !progress.reached.contains(published.name) {
                 notReady[published.name] = .notAdvanced
             } else if !progress.covered.contains(published.name) {

@@ -111,6 +111,17 @@ import Testing
         #expect(progress.targets["pgl_a"] == nil, "a slot that is not a copy forgets its progress")
     }
 
+    @Test func aCopyLackingItsWALIsNeverReady() {
+        var progress = LogicalSlotProgress()
+        let candidates = [Self.published("pgl_a", 0x800)]
+        let local = [Self.copy("pgl_a", confirmed: 0x800)]
+        LogicalSlotRules.observe(&progress, candidates: candidates, local: local, plugins: Self.plugins)
+        progress.covered.insert("pgl_a")
+        #expect(LogicalSlotRules.readiness(candidates: candidates, local: local, plugins: Self.plugins, progress: progress,
+                                           lackingWAL: ["pgl_a": LSN(0x100)])["pgl_a"] == .lacksWAL(LSN(0x100)))
+        #expect(LogicalSlotRules.readiness(candidates: candidates, local: local, plugins: Self.plugins, progress: progress)["pgl_a"] == nil)
+    }
+
     @Test func aPublishedNameThePrimaryDisownsDoesNotCount() {
         // e.g. a physical slot that is not a member's (the leader publishes every physical slot).
         let notReady = LogicalSlotRules.readiness(candidates: [Self.published("pg_basebackup_1234", 0x800)], local: [],
