@@ -52,7 +52,7 @@ public struct StazCtlCommand: AsyncParsableCommand {
                       DSNCommand.self, VersionCommand.self, SwitchoverCommand.self, FailoverCommand.self,
                       RestartCommand.self, ReloadCommand.self, ReinitCommand.self, PauseCommand.self,
                       ResumeCommand.self, EditConfigCommand.self, FlushCommand.self, QueryCommand.self,
-                      RemoveCommand.self, MeshCommand.self])
+                      RemoveCommand.self, DemoteClusterCommand.self, PromoteClusterCommand.self, MeshCommand.self])
     public init() {}
 }
 
