@@ -62,14 +62,35 @@ enum DynamicConfigParser {
             break
         }
         reader.accept("slots", "permanent_slots", "permanent_replication_slots")
-        if let standby = reader.mapping("standby_cluster"),
-           ["host", "port", "restore_command"].contains(where: { standby[$0] != nil && standby[$0]?.isNull == false }) {
-            settings.standbyCluster = standby
-            // Bootstrapping an independent primary instead of a standby would fork the data.
-            diagnostics.error(reader.keyPath("standby_cluster"), "standby clusters are not implemented by staz yet")
+        if let standby = reader.section("standby_cluster") {
+            settings.standbyCluster = standbyCluster(standby)
         }
+        // Patroni's `is_synchronous_mode`: a standby cluster's leader is not a primary, so
+        // nothing is synchronous there (its own `/sync` would name standbys of a standby).
+        if settings.standbyCluster != nil { settings.synchronousMode = "off" }
         reader.finish()
         return settings
+    }
+
+    /// `standby_cluster`, active when it names a host, a port or a restore_command (Patroni's
+    /// `is_standby_cluster`); nil when inactive. Every key is Patroni's; any other is refused,
+    /// since a misspelt `primary_slot_name` would silently stream without the slot.
+    private static func standbyCluster(_ reader: SectionReader) -> StandbyClusterSettings? {
+        var standby = StandbyClusterSettings()
+        standby.host = reader.string("host")
+        standby.port = reader.int("port", min: 1, max: 65535)
+        standby.primarySlotName = reader.string("primary_slot_name")
+        standby.createReplicaMethods = reader.stringList("create_replica_methods")
+        standby.restoreCommand = reader.string("restore_command")
+        standby.archiveCleanupCommand = reader.string("archive_cleanup_command")
+        standby.recoveryMinApplyDelay = reader.string("recovery_min_apply_delay")
+        reader.finishRejectingUnknownKeys("not a standby_cluster setting; misspelt?")
+        for key in ["host", "restore_command"] where reader.object[key]?.stringValue == "" {
+            reader.diagnostics.error(reader.keyPath(key), "must not be empty")
+        }
+        let active = standby.host.map { !$0.isEmpty } == true || standby.port != nil
+            || standby.restoreCommand.map { !$0.isEmpty } == true
+        return active ? standby : nil
     }
 
     /// The relations between `ttl`, `loop_wait` and `retry_timeout` (each already at least its

@@ -250,10 +250,38 @@ public struct DynamicSettings: Sendable, Equatable {
     public var permanentSlots: JSONObject = JSONObject()
     public var maximumLagOnSyncNode: Int64 = -1
     public var maxTimelinesHistory: Int = 0
-    /// `standby_cluster` when active (has host, port or restore_command).
-    public var standbyCluster: JSONObject? = nil
+    /// `standby_cluster` when active (has host, port or restore_command): this cluster's
+    /// leader is a standby leader replicating from a remote primary or a WAL archive.
+    public var standbyCluster: StandbyClusterSettings? = nil
     /// The dynamic configuration these settings were resolved from (DCS `config`, or
     /// `bootstrap.dcs` when the DCS has none), as written; for REST `/config` and reloads.
     public var source: JSONObject = JSONObject()
     public init() {}
+}
+
+/// `standby_cluster` (Patroni's `RemoteMember`): where a standby cluster's leader gets its WAL.
+public struct StandbyClusterSettings: Sendable, Equatable {
+    public var host: String? = nil
+    public var port: Int? = nil
+    /// The slot on the remote primary the standby leader streams through.
+    public var primarySlotName: String? = nil
+    /// How the standby leader is built from the remote side when its data directory is empty.
+    public var createReplicaMethods: [String]? = nil
+    public var restoreCommand: String? = nil
+    public var archiveCleanupCommand: String? = nil
+    public var recoveryMinApplyDelay: String? = nil
+    public init() {}
+
+    /// Streaming from a remote server (otherwise the archive alone feeds the standby leader).
+    public var streams: Bool { host != nil || port != nil }
+
+    /// The recovery settings it gives the standby leader and, except the slot, its replicas
+    /// (Patroni's `_get_node_to_follow` passes the archive commands on).
+    public var archiveSettings: [String: String] {
+        var out: [String: String] = [:]
+        if let restoreCommand { out["restore_command"] = restoreCommand }
+        if let archiveCleanupCommand { out["archive_cleanup_command"] = archiveCleanupCommand }
+        if let recoveryMinApplyDelay { out["recovery_min_apply_delay"] = recoveryMinApplyDelay }
+        return out
+    }
 }

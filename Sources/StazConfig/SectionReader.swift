@@ -140,9 +140,9 @@ final class SectionReader {
 
     /// Like `finish`, but every key not read is an error: for security settings, where a
     /// misspelt key (`pasword`) would otherwise leave the protection silently off.
-    func finishRejectingUnknownKeys() {
+    func finishRejectingUnknownKeys(_ why: String = "not allowed in a security section; misspelt?") {
         for key in object.keys where !consumed.contains(key) {
-            diagnostics.error(keyPath(key), "unknown key (not allowed in a security section; misspelt?)")
+            diagnostics.error(keyPath(key), "unknown key (\(why))")
         }
     }
 }

@@ -87,11 +87,14 @@ extension HAController {
             await publishObservedState()
             await keeper.setHoldingLeader(false)
             _ = try await dcs.deleteLeader()
+            actsAsStandbyLeader = false
             memory.record(.lockReleased, now: monotonicNow)
         case .writeInitialize(let sysid):
             _ = try await dcs.initialize(sysid: sysid, createNew: cluster?.initialize == nil)
         case .bootstrapNewCluster:
             startLongAction("bootstrap", state: .initializingNewCluster) { await $0.bootstrapNewCluster() }
+        case .bootstrapStandbyLeader:
+            startLongAction("bootstrap", state: .creatingReplica) { await $0.bootstrapStandbyLeader() }
         case .cloneFrom(let source):
             guard let member = cluster?.member(named: source), let upstream = upstreamTarget(member) else { return nil }
             startLongAction("clone", state: .creatingReplica) { await $0.cloneReplica(from: upstream) }
@@ -102,8 +105,12 @@ extension HAController {
         case .follow(let leader):
             try await follow(leader: leader.flatMap { cluster?.member(named: $0) ?? failsafeLeaderMember(named: $0) },
                              observation: observation)
+        case .followRemote(let asLeader):
+            try await followRemote(asLeader: asLeader, observation: observation)
         case .promote:
             try await promote()
+        case .demote(let mode) where mode.becomesStandbyLeader:
+            try await demoteToStandbyLeader()
         case .demote(let mode):
             try await demote(mode)
         case .awaitStreaming(let members, let timeout):
@@ -155,7 +162,7 @@ extension HAController {
         case .acquireLock, .updateLock, .raceInitialize, .releaseLock, .writeInitialize, .clearFailover,
              .recordPromotion, .writeSync:
             seconds = dcsRequest
-        case .startAsPrimary, .follow, .promote, .demote:
+        case .startAsPrimary, .follow, .followRemote, .promote, .demote:
             seconds = processControl + dcsRequest
         case .confirmFailsafe:
             seconds = 10
@@ -163,7 +170,7 @@ extension HAController {
             seconds = min(wait, settings.loopWait) + 1
         case .awaitStreaming(_, let timeout):
             seconds = timeout + 1
-        case .bootstrapNewCluster, .cloneFrom, .cloneWithoutLeader, .restart, .fatal, .logInfo, .logWarning, .cancelScheduledRestart,
+        case .bootstrapNewCluster, .bootstrapStandbyLeader, .cloneFrom, .cloneWithoutLeader, .restart, .fatal, .logInfo, .logWarning, .cancelScheduledRestart,
              .reportBlockedFailover, .announceDemotion, .armWatchdog, .disarmWatchdog:
             seconds = 0
         }
@@ -178,9 +185,11 @@ extension HAController {
         case .releaseLock: return "releasing the leader lock"
         case .writeInitialize: return "writing the initialize key"
         case .bootstrapNewCluster: return "bootstrap"
+        case .bootstrapStandbyLeader: return "bootstrap of the standby leader"
         case .cloneFrom, .cloneWithoutLeader: return "clone"
         case .startAsPrimary: return "starting PostgreSQL as primary"
         case .follow: return "following the leader"
+        case .followRemote: return "following the standby cluster's remote side"
         case .promote: return "promote"
         case .demote(let mode): return "demote (\(mode.rawValue))"
         case .clearFailover: return "clearing the failover key"
@@ -310,35 +319,38 @@ extension HAController {
     /// replica starts with no upstream and follows once a leader appears).
     func cloneReplica(from upstream: UpstreamTarget?) async {
         let origin = upstream.map { "from '\($0.memberName)'" } ?? "(without leader)"
-        let methods = ReplicaMethods.toTry(config.postgresql.createReplicaMethods, settings: config.postgresql.replicaMethodSettings,
-                                           hasSource: upstream != nil)
         do {
             logger.info("trying to bootstrap \(origin)")
-            // A postmaster whose data directory was deleted under it still holds the port.
-            try await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 30)
-            var created: String?
-            for method in methods where !Task.isCancelled {
-                do {
-                    if method == ReplicaMethods.basebackup, let upstream {
-                        try await postgres.createReplica(from: upstream, extraArguments: config.postgresql.basebackupArguments)
-                    } else {
-                        try await postgres.createReplica(using: method, upstream: upstream)
-                    }
-                    created = method
-                    break
-                } catch {
-                    logger.error("Error creating replica using method \(method): \(error)")
-                }
-            }
-            guard let created else { throw PostgresControlError.startFailed("no replica method succeeded (tried \(methods.joined(separator: ", ")))") }
+            let created = try await createReplica(from: upstream, methods: config.postgresql.createReplicaMethods)
             // `nostream`: cloned from the leader, then fed from the archive only.
-            try await startPostgres(recovery: RecoveryConfiguration(upstream: config.tags.noStream ? nil : upstream, slotName: mySlot))
+            try await startPostgres(recovery: standbyRecovery(upstream: config.tags.noStream ? nil : upstream, slotName: mySlot))
             logger.info("replica has been created using \(created)")
         } catch {
             logger.error("failed to bootstrap \(origin): \(error)")
             try? await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 30)
             try? await postgres.wipeDataDirectory()
         }
+    }
+
+    /// Fills the data directory with the first of `methods` that works (Patroni's
+    /// `create_replica_methods` order); returns its name.
+    func createReplica(from upstream: UpstreamTarget?, methods configured: [String]) async throws -> String {
+        let methods = ReplicaMethods.toTry(configured, settings: config.postgresql.replicaMethodSettings, hasSource: upstream != nil)
+        // A postmaster whose data directory was deleted under it still holds the port.
+        try await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 30)
+        for method in methods where !Task.isCancelled {
+            do {
+                if method == ReplicaMethods.basebackup, let upstream {
+                    try await postgres.createReplica(from: upstream, extraArguments: config.postgresql.basebackupArguments)
+                } else {
+                    try await postgres.createReplica(using: method, upstream: upstream)
+                }
+                return method
+            } catch {
+                logger.error("Error creating replica using method \(method): \(error)")
+            }
+        }
+        throw PostgresControlError.startFailed("no replica method succeeded (tried \(methods.joined(separator: ", ")))")
     }
 
     // MARK: PostgreSQL role changes
@@ -352,9 +364,11 @@ extension HAController {
 
     /// Starts PostgreSQL with freshly written configuration; `callback` (`on_start` unless the
     /// caller reports the event itself) runs once it is up.
-    func startPostgres(recovery: RecoveryConfiguration?, timeout: Double? = nil, callback: String? = "on_start") async throws {
+    func startPostgres(recovery: RecoveryConfiguration?, timeout: Double? = nil, callback: String? = "on_start",
+                       role: MemberRole? = nil) async throws {
         do {
-            try await startPostgresOnce(recovery: recovery, timeout: timeout, callback: callback)
+            try await startPostgresOnce(recovery: recovery, timeout: timeout, callback: callback,
+                                        role: role ?? (recovery == nil ? .primary : .replica))
         } catch {
             // An outcome the next cycles act on (they start it again, DCS or not).
             memory.record(.startFailed, now: monotonicNow)
@@ -362,7 +376,7 @@ extension HAController {
         }
     }
 
-    private func startPostgresOnce(recovery: RecoveryConfiguration?, timeout: Double?, callback: String?) async throws {
+    private func startPostgresOnce(recovery: RecoveryConfiguration?, timeout: Double?, callback: String?, role: MemberRole) async throws {
         let parameters = try await writePostgresConfiguration(recovery: recovery)
         // A standby may need WAL from its upstream (and its replication slot there) before it
         // accepts connections. Never hold the HA loop for that: our member key and the leader's
@@ -377,7 +391,7 @@ extension HAController {
         commandLinePending = JSONObject()
         if let callback {
             startCallbackDone = true
-            callbacks.fire(config.postgresql.callbacks[callback], event: callback, role: recovery == nil ? .primary : .replica)
+            callbacks.fire(config.postgresql.callbacks[callback], event: callback, role: role)
         }
     }
 
@@ -513,6 +527,7 @@ extension HAController {
         // would wrongly find nothing to do: the member key says `checkpoint_after_promote: false`.
         checkpointAfterPromotePending = true
         lastRole = .primary
+        actsAsStandbyLeader = false
         await publishObservedState()
         if let won = raceWonAt {
             let took = ContinuousClock.now - won
@@ -562,6 +577,7 @@ extension HAController {
         await keeper.primaryStopped()
         if mode.releasesLock { _ = try? await dcs.deleteLeader() }
         lastRole = .demoted
+        actsAsStandbyLeader = false
         // Staying down, the start that follows the leader reports the role change.
         guard mode.restartsReadOnly else { return }
         try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mode.keepsSlotName ? mySlot : nil),

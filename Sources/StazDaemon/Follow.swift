@@ -6,23 +6,42 @@ import StazPostgres
 /// what it found (rewind verdicts, outcomes) back for the next round.
 extension HAController {
     func follow(leader: Member?, observation: PostgresObservation) async throws {
-        let target = leader.flatMap(followTarget)
+        actsAsStandbyLeader = false
+        try await follow(target: leader.flatMap(followTarget), observation: observation, role: .replica) {
+            self.standbyRecovery(upstream: $0.map(self.upstreamTarget), slotName: self.mySlot)
+        }
+    }
+
+    /// Follows `target` (nil: no upstream) with the recovery settings `recovery` gives for it;
+    /// `archiveOnly`: the WAL archive alone feeds us, an upstream still configured is dropped.
+    /// Returns the action that ended the step.
+    @discardableResult
+    func follow(target: FollowTarget?, observation: PostgresObservation, role: MemberRole, archiveOnly: Bool = false,
+                recovery: (FollowTarget?) -> RecoveryConfiguration) async throws -> FollowAction {
         var findings = FollowFindings()
         // Each round answers one question or finishes; the longest chain (check needed, check
         // possible, stop, rewind, check the leader, clone or keep) takes six rounds.
         for _ in 0..<8 {
-            let action = planFollow(followInput(target: target, observation: observation, findings: findings))
+            var input = followInput(target: target, observation: observation, findings: findings)
+            input.archiveOnly = archiveOnly
+            // Only a standby cluster's settings change without the upstream changing.
+            input.recoveryOutdated = archiveOnly || role == .standbyLeader || settings.standbyCluster != nil
+                ? currentRecovery != nil && currentRecovery != recovery(target) : false
+            let action = planFollow(input)
             switch action {
             case .keep:
-                return
+                return action
             case .startStandby(let upstream, let event):
-                let recovery = RecoveryConfiguration(upstream: upstream.map(upstreamTarget), slotName: mySlot)
-                try await startPostgres(recovery: recovery, callback: event.rawValue)
-                return
+                try await startPostgres(recovery: recovery(upstream), callback: event.rawValue, role: role)
+                return action
             case .repoint(let upstream):
-                try await writePostgresConfiguration(recovery: RecoveryConfiguration(upstream: upstreamTarget(upstream), slotName: mySlot))
+                try await writePostgresConfiguration(recovery: recovery(upstream))
                 try await postgres.reload()
-                return
+                return action
+            case .dropUpstream:
+                try await writePostgresConfiguration(recovery: recovery(nil))
+                try await postgres.reload()
+                return action
             case .checkRewindNeeded(let leader):
                 findings.rewindNeeded = await postgres.needsRewind(leader: upstreamTarget(leader)) == .needed
             case .checkRewindPossible:
@@ -32,7 +51,7 @@ extension HAController {
                 findings.stopped = true
             case .waitForCheckpoint(let name):
                 logger.info("Waiting for checkpoint on \(name) before rewind")
-                return
+                return action
             case .rewind(let upstream):
                 do {
                     logger.info("running pg_rewind from \(upstream.memberName)")
@@ -55,16 +74,25 @@ extension HAController {
                 try await postgres.wipeDataDirectory()
                 let source = upstreamTarget(upstream)
                 startLongAction("clone", state: .creatingReplica) { await $0.cloneReplica(from: source) }
-                return
+                return action
             case .keepData(let kept):
                 if memory.keptData != kept {
                     logger.error("not following \(kept.leader) and keeping the data directory: \(kept.reason); stazctl reinit replaces it with a copy of the leader's (what this member wrote after the fork is then gone)")
                 }
                 memory.record(.dataKept(kept), now: monotonicNow)
-                return
+                return action
             }
         }
         logger.error("following \(target?.memberName ?? "nobody") did not settle; trying again next cycle")
+        return .keep
+    }
+
+    /// Recovery settings for following `upstream`: in a standby cluster every member also gets
+    /// its archive settings (Patroni's `_get_node_to_follow` passes them on).
+    func standbyRecovery(upstream: UpstreamTarget?, slotName: String?) -> RecoveryConfiguration {
+        var archive = settings.standbyCluster?.archiveSettings ?? [:]
+        archive["recovery_min_apply_delay"] = nil
+        return RecoveryConfiguration(upstream: upstream, slotName: slotName, archive: archive)
     }
 
     var settingsAllowWipeOnRewindFailure: Bool { config.postgresql.removeDataDirectoryOnRewindFailure }

@@ -35,6 +35,11 @@ actor HAController {
     /// Member `state` published in the DCS and REST (`running`, `creating replica`, ...).
     var stateOverride: MemberState?
     var lastRole = MemberRole.uninitialized
+    /// We lead a standby cluster: PostgreSQL follows the remote side and we hold the lock.
+    /// Set when a `followRemote` as leader completes, cleared by every other role change.
+    var actsAsStandbyLeader = false
+    /// What `patroni.dynamic.json` holds (nil: not written by this process yet).
+    var cachedDynamicConfiguration: JSONObject?
     var longActionTask: Task<Void, Never>?
     var checkpointAfterPromotePending = false
     /// Spock's apply gate is in the configuration (only during a promotion; every later write
@@ -221,6 +226,7 @@ actor HAController {
         input.logicalSlotsReady = slotFailover.ready
         input.watchdog = watchdog.state
         input.watchdogUsable = watchdog.isHealthy
+        input.actsAsStandbyLeader = actsAsStandbyLeader
         let plan = decide(input)
         let previouslyBlocked = blockedFailoverReason
         blockedFailoverReason = nil
@@ -317,6 +323,7 @@ actor HAController {
 
     func applyDynamicConfig(_ cluster: ClusterView) async {
         let (resolved, warnings) = DynamicSettings.resolve(dcsConfig: cluster.config?.data, bootstrapDCS: config.bootstrap.dcs, local: config)
+        if let data = cluster.config?.data { cacheDynamicConfiguration(data) }
         guard resolved != settings else { return }
         for warning in warnings { logger.warning("\(warning)") }
         let postgresChanged = resolved.parameters != settings.parameters || resolved.pgHBA != settings.pgHBA
@@ -336,7 +343,9 @@ actor HAController {
     func maintainLeaderState(cluster: ClusterView, observation: PostgresObservation) async {
         guard observation.isRunning, observation.isAcceptingConnections, memory.longAction == nil else { return }
         let holding = await keeper.holdingLeader
-        let leading = (cluster.leader?.name == me || holding) && !observation.isInRecovery
+        // A standby cluster's leader runs in recovery, yet keeps its members' slots and
+        // publishes the configuration like a primary.
+        let leading = (cluster.leader?.name == me || holding) && (!observation.isInRecovery || settings.standbyCluster != nil)
         if leading, cluster.config == nil {
             _ = try? await dcs.setConfig(.object(config.bootstrap.dcs), version: nil)
         }
@@ -380,7 +389,7 @@ actor HAController {
     func memberRole(_ observation: PostgresObservation) -> MemberRole {
         if observation.dataDirectoryEmpty { lastRole = .uninitialized; return lastRole }
         if observation.isRunning && observation.isAcceptingConnections {
-            lastRole = observation.isInRecovery ? .replica : .primary
+            lastRole = observation.isInRecovery ? (actsAsStandbyLeader ? .standbyLeader : .replica) : .primary
         } else if !observation.isRunning && lastRole == .primary {
             lastRole = .demoted
         }
@@ -449,3 +458,19 @@ actor HAController {
 }
 
 let processStart = ContinuousClock.now
+
+extension HAController {
+    /// `patroni.dynamic.json` in the data directory: the last dynamic configuration seen in the
+    /// DCS, as Patroni's `Config.save_cache` keeps it. Tools and Patroni's own tests read or
+    /// remove it (removing it makes a member forget an old cluster's settings).
+    func cacheDynamicConfiguration(_ data: JSONObject) {
+        guard data != cachedDynamicConfiguration,
+              FileManager.default.fileExists(atPath: config.postgresql.dataDir + "/PG_VERSION") else { return }
+        do {
+            try postgres.writeDataFile("patroni.dynamic.json", contents: JSONValue.object(data).compactString)
+            cachedDynamicConfiguration = data
+        } catch {
+            logger.warning("could not write patroni.dynamic.json: \(error)")
+        }
+    }
+}

@@ -63,6 +63,7 @@ extension HAController {
             s.pendingRestart = observation.pendingRestart
             s.pendingRestartReason = observation.pendingRestartReason
             s.pause = settings.pause
+            s.isStandbyCluster = settings.standbyCluster != nil
             s.tags = tags
             s.noLoadBalance = config.tags.noLoadBalance
             s.leaseValidUntil = validUntil

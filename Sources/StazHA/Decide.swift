@@ -54,6 +54,8 @@ struct Decider {
     }
 
     var paused: Bool { settings.pause }
+    /// This cluster is a standby cluster: its leader follows a remote primary or archive.
+    var standbyCluster: Bool { settings.standbyCluster != nil }
     var runningAsPrimary: Bool { pg.isRunning && pg.isAcceptingConnections && !pg.isInRecovery }
 
     func decide() -> HAPlan {
@@ -133,6 +135,11 @@ struct Decider {
         }
         if paused { return HAPlan("running with empty data directory") }
         if !cluster.isLocked, cluster.initialize == nil, input.node.canBootstrap, input.node.mayBecomeLeader {
+            if standbyCluster {
+                return HAPlan("trying to bootstrap a new standby leader", [.raceInitialize(
+                    then: HAPlan("trying to bootstrap a new standby leader", [.bootstrapStandbyLeader]),
+                    otherwise: HAPlan("failed to acquire initialize lock"))])
+            }
             return HAPlan("trying to bootstrap a new cluster", [.raceInitialize(
                 then: HAPlan("trying to bootstrap a new cluster", [.bootstrapNewCluster]),
                 otherwise: HAPlan("failed to acquire initialize lock"))])
@@ -146,7 +153,7 @@ struct Decider {
         if !cluster.isLocked, input.node.canCloneWithoutLeader, cluster.initialize != "" {
             return HAPlan("trying to bootstrap (without leader)", [.cloneWithoutLeader])
         }
-        return HAPlan("waiting for leader to bootstrap")
+        return HAPlan(standbyCluster ? "waiting for standby_leader to bootstrap" : "waiting for leader to bootstrap")
     }
 
     /// A running member tagged `clonefrom` (not us, not the leader), else the leader.
@@ -170,6 +177,13 @@ struct Decider {
             return HAPlan("postgres is not running")
         }
         let wasPrimary = !pg.isInRecovery
+        // A standby cluster's leader never runs as a primary (Patroni's `recover`).
+        if standbyCluster, holdsLock {
+            return HAPlan("starting as a standby leader because i had the session lock", [.followRemote(asLeader: true)])
+        }
+        if standbyCluster, !cluster.isLocked {
+            return HAPlan("trying to follow a remote member because standby cluster is unhealthy", [.followRemote(asLeader: false)])
+        }
         if holdsLock {
             // Patroni's `post_recover`: a primary whose start failed (it is not running after
             // the attempt) gives the lock up at once; primary_start_timeout bounds a start that
@@ -215,8 +229,16 @@ struct Decider {
         if isHealthiestNode(cluster) {
             var won: [HAStep] = forcedFailoverWarning(cluster).map { [$0] } ?? []
             won += cluster.failover != nil ? [.clearFailover] : []
-            let wonMessage = runningAsPrimary ? "acquired session lock as a leader" : "promoted self to leader by acquiring session lock"
-            won += enforcePrimaryRole(cluster, promoteMessage: wonMessage).steps
+            var wonMessage = runningAsPrimary ? "acquired session lock as a leader" : "promoted self to leader by acquiring session lock"
+            if standbyCluster {
+                // The healthiest replica takes the lead of the standby cluster: it follows the
+                // remote side from now on, with no promotion.
+                let lead = enforceFollowRemote("promoted self to a standby leader by acquiring session lock")
+                wonMessage = lead.message
+                won += lead.steps
+            } else {
+                won += enforcePrimaryRole(cluster, promoteMessage: wonMessage).steps
+            }
             return HAPlan(wonMessage, [.acquireLock(
                 then: HAPlan(wonMessage, won),
                 otherwise: follow(cluster, leader: nil,
@@ -369,11 +391,15 @@ struct Decider {
     func lockedCluster(_ cluster: ClusterView, holdsLock: Bool) -> HAPlan {
         guard holdsLock else {
             let leader = cluster.leader!.name
+            if standbyCluster {
+                return follow(cluster, leader: leader, demoteReason: "cannot be a real primary in a standby cluster",
+                              followReason: "no action. I am (\(me)), a secondary, and following a standby leader (\(leader))")
+            }
             return follow(cluster, leader: leader,
                           demoteReason: "demoting self because I do not have the lock and I was a leader",
                           followReason: "no action. I am (\(me)), a secondary, and following a leader (\(leader))")
         }
-        if paused && !runningAsPrimary {
+        if paused && !runningAsPrimary && !standbyCluster {
             return HAPlan("removed leader lock because postgres is not running as primary", [.releaseLock])
         }
         let lostLock: HAPlan
@@ -384,8 +410,27 @@ struct Decider {
         } else {
             lostLock = HAPlan("not promoting because failed to update leader lock in DCS")
         }
-        let held = manualSwitchoverFromLeader(cluster) ?? enforcePrimaryRole(cluster)
+        let held = manualSwitchoverFromLeader(cluster) ?? (standbyCluster ? standbyLeaderRole() : enforcePrimaryRole(cluster))
         return HAPlan(held.message, [.updateLock(then: held, otherwise: lostLock)])
+    }
+
+    /// The lock holder of a standby cluster: nothing to enforce but following the remote side
+    /// (Patroni's `process_healthy_cluster` "just remind the role").
+    func standbyLeaderRole() -> HAPlan {
+        enforceFollowRemote(input.actsAsStandbyLeader
+            ? "no action. I am (\(me)), the standby leader with the lock"
+            : "promoted self to a standby leader because i had the session lock")
+    }
+
+    /// Patroni's `enforce_follow_remote_member`: the leader of a standby cluster follows the
+    /// remote side; a primary there first steps down to a standby, keeping the lock.
+    func enforceFollowRemote(_ message: String) -> HAPlan {
+        if runningAsPrimary {
+            return paused ? HAPlan("continue to run as primary without lock")
+                          : HAPlan("cannot be a real primary in standby cluster", [.demote(.demoteCluster)])
+        }
+        if paused && !pg.isRunning { return HAPlan(message) }
+        return HAPlan(message, [.followRemote(asLeader: true)])
     }
 
     /// Leader side of a switchover/failover request (Patroni's `process_manual_failover_from_leader`).
@@ -497,6 +542,11 @@ struct Decider {
     // MARK: following (Patroni's `Ha.follow`)
 
     func follow(_ cluster: ClusterView, leader: String?, demoteReason: String, followReason: String) -> HAPlan {
+        // Patroni's `_get_node_to_follow`: with no standby leader (and not in pause) every
+        // member of a standby cluster follows the remote side.
+        if standbyCluster, !cluster.isLocked, !paused, !runningAsPrimary {
+            return HAPlan(followReason, [.followRemote(asLeader: false)])
+        }
         let upstream = nodeToFollow(cluster, leader: leader)
         if paused {
             if runningAsPrimary { return HAPlan("continue to run as primary without lock") }

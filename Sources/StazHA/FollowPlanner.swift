@@ -69,6 +69,11 @@ public struct FollowInput: Sendable, Equatable {
     public var keptData: KeptData?
     /// Our `nostream` tag: we never stream, WAL comes from the archive (`restore_command`).
     public var noStream: Bool
+    /// A standby cluster fed by the archive alone: no upstream even with a target.
+    public var archiveOnly: Bool = false
+    /// The recovery settings in force differ from those following the target needs (a
+    /// standby cluster's slot or archive settings changed): rewrite them and reload.
+    public var recoveryOutdated: Bool = false
 
     public init(target: FollowTarget?, isRunning: Bool, isAcceptingConnections: Bool, isInRecovery: Bool,
                 isStreaming: Bool, timeline: Int64?, serverUpstream: (host: String, port: Int)?,
@@ -92,6 +97,7 @@ public struct FollowInput: Sendable, Equatable {
             && a.paused == b.paused && a.findings == b.findings
             && a.wipeOnRewindFailure == b.wipeOnRewindFailure && a.wipeOnDivergedTimelines == b.wipeOnDivergedTimelines
             && a.keptData == b.keptData && a.noStream == b.noStream
+            && a.archiveOnly == b.archiveOnly && a.recoveryOutdated == b.recoveryOutdated
     }
 }
 
@@ -143,6 +149,8 @@ public enum FollowAction: Sendable, Equatable {
     case startStandby(upstream: FollowTarget?, reporting: StartEvent)
     /// Rewrite `primary_conninfo` for the target and reload (PostgreSQL 13+ reconnects).
     case repoint(FollowTarget)
+    /// Rewrite the recovery settings without an upstream and reload: WAL comes from the archive.
+    case dropUpstream
     case checkRewindNeeded(against: FollowTarget)
     case checkRewindPossible
     /// Fast stop of the running standby before rewinding it.
@@ -163,13 +171,15 @@ public enum FollowAction: Sendable, Equatable {
 /// (Patroni's `Ha.follow` and `_rewind`/`_handle_rewind_or_reinitialize` choices).
 public func planFollow(_ input: FollowInput) -> FollowAction {
     let findings = input.findings
+    // `nostream` (Patroni), or a standby cluster fed by its archive: a standby with no upstream
+    // at all, restoring WAL from the archive.
+    if input.noStream || input.archiveOnly {
+        if input.paused { return .keep }
+        if input.isRunning { return input.configuredUpstream != nil || input.recoveryOutdated ? .dropUpstream : .keep }
+        return .startStandby(upstream: nil, reporting: input.isInRecovery ? .onStart : .onRoleChange)
+    }
     guard let target = input.target else {
         return !input.isRunning && !input.paused ? .startStandby(upstream: nil, reporting: .onStart) : .keep
-    }
-    // `nostream` (Patroni): a standby with no upstream at all, restoring WAL from the archive.
-    if input.noStream {
-        guard !input.isRunning, !input.paused else { return .keep }
-        return .startStandby(upstream: nil, reporting: input.isInRecovery ? .onStart : .onRoleChange)
     }
     if findings.rewound { return .startStandby(upstream: target, reporting: .onRoleChange) }
     if findings.rewindFailed {
@@ -197,7 +207,7 @@ public func planFollow(_ input: FollowInput) -> FollowAction {
         // Streaming stopped while the target is on a later timeline: the standby cannot
         // follow the switch by itself (its WAL went past the fork point).
         let stuck = !input.isStreaming && (target.timeline ?? 0) > (input.timeline ?? 0)
-        if sameUpstream && !stuck { return .keep }
+        if sameUpstream && !stuck { return input.recoveryOutdated && !input.paused ? .repoint(target) : .keep }
         if target.isLeader && !input.paused {
             switch findings.rewindNeeded {
             case nil: return .checkRewindNeeded(against: target)

@@ -107,6 +107,9 @@ public struct HAInput: Sendable {
     /// This replica's copies of the mesh's logical slots are ready for a failover (nil: slot
     /// failover does not apply here). See `SlotReadiness.swift`.
     public var logicalSlotsReady: Bool? = nil
+    /// This member runs as its standby cluster's leader (it followed the remote side as the
+    /// lock holder); only the heartbeat line depends on it.
+    public var actsAsStandbyLeader: Bool = false
     /// The watchdog device's state (see `WatchdogState`).
     public var watchdog: WatchdogState = .off
     /// False when a required watchdog cannot work: this member then never races for the lock.

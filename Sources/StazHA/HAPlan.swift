@@ -16,6 +16,10 @@ public enum DemoteMode: String, Sendable, Equatable {
     /// timeline's segments from an archive and then sit on the new timeline number without
     /// streaming, where no check sees the divergence.
     case immediateToFollow = "immediate-nolock-follow"
+    /// `standby_cluster` appeared in the configuration of a running primary that holds the
+    /// lock: fast stop, keep the lock, hand the shutdown checkpoint's WAL to the archive, and
+    /// come back as the standby leader following the remote side (Patroni's `demote-cluster`).
+    case demoteCluster = "demote-cluster"
 
     /// Stop without a shutdown checkpoint (`pg_ctl stop -m immediate`); otherwise fast.
     public var stopsImmediately: Bool { self == .immediate || self == .immediateNoLock || self == .immediateToFollow }
@@ -29,11 +33,13 @@ public enum DemoteMode: String, Sendable, Equatable {
     /// Delete the leader key once PostgreSQL is down (a conditional delete: only while it
     /// still names us). Offline: the DCS cannot be reached; no-lock: it is not ours.
     public var releasesLock: Bool { self == .graceful || self == .immediate }
+    /// Keeps leading, as the standby leader of a standby cluster.
+    public var becomesStandbyLeader: Bool { self == .demoteCluster }
     /// Come back with our replication slot name in `primary_slot_name`. Offline there is no
     /// upstream to hold it.
     public var keepsSlotName: Bool { self != .offline }
-    /// Start PostgreSQL again read-only right after the stop.
-    public var restartsReadOnly: Bool { self != .immediateToFollow }
+    /// Start PostgreSQL again read-only (with no upstream) right after the stop.
+    public var restartsReadOnly: Bool { self != .immediateToFollow && self != .demoteCluster }
 }
 
 /// One step of a plan. Steps that ask the DCS something carry both continuations, so the
@@ -47,6 +53,9 @@ public indirect enum HAStep: Sendable, Equatable {
     case writeInitialize(String)
     /// Long action: initdb, start, roles, post_bootstrap, then take the lock and publish config.
     case bootstrapNewCluster
+    /// Long action: build the data directory from the standby cluster's remote side, start
+    /// following it, then take the lock and publish `initialize` and the configuration.
+    case bootstrapStandbyLeader
     /// Long action: pg_basebackup from the named member, then start as its replica.
     case cloneFrom(String)
     /// Long action: the `no_leader` replica methods (a restore from a backup), then start as a
@@ -57,6 +66,9 @@ public indirect enum HAStep: Sendable, Equatable {
     /// Start (or restart) as a standby of `leader`; nil = read-only with no upstream.
     /// The executor rewinds first when the local timeline diverged from the leader's.
     case follow(leader: String?)
+    /// Start (or repoint) as a standby of the `standby_cluster`'s remote primary or archive;
+    /// `asLeader`: as this cluster's standby leader (we hold the lock).
+    case followRemote(asLeader: Bool)
     case promote
     case demote(DemoteMode)
     /// Before a switchover's stop: wait, at most `timeout` seconds, until one of `members`

@@ -16,7 +16,12 @@ public struct UpstreamTarget: Sendable, Equatable {
 public struct RecoveryConfiguration: Sendable, Equatable {
     public var upstream: UpstreamTarget?
     public var slotName: String?
-    public init(upstream: UpstreamTarget?, slotName: String?) { self.upstream = upstream; self.slotName = slotName }
+    /// Archive settings that override the configured ones (a standby cluster's
+    /// `restore_command`, `archive_cleanup_command`, `recovery_min_apply_delay`).
+    public var archive: [String: String]
+    public init(upstream: UpstreamTarget?, slotName: String?, archive: [String: String] = [:]) {
+        self.upstream = upstream; self.slotName = slotName; self.archive = archive
+    }
 }
 
 /// One line of a pgpass file.
@@ -108,6 +113,9 @@ public enum ConfigRendering {
             ("recovery_target_time", ""), ("recovery_target_xid", ""), ("recovery_target_timeline", "latest"),
         ]
         var taken = Set<String>()
+        for (name, value) in recovery.archive.sorted(by: { $0.key < $1.key }) where !value.isEmpty && taken.insert(name).inserted {
+            params.append((name, value))
+        }
         for (name, value) in user where userRecoveryParameters.contains(name) && !value.isEmpty && taken.insert(name).inserted {
             params.append((name, value))
         }

@@ -137,3 +137,10 @@ extension PostgresController {
                     password: section.superuser.password ?? "")
     }
 }
+
+extension PostgresController {
+    /// Writes a file of ours into the data directory, atomically, readable by its owner only.
+    public nonisolated func writeDataFile(_ name: String, contents: String) throws {
+        try writeFileAtomically(dataPath(name), contents: contents)
+    }
+}

@@ -117,20 +117,26 @@ import StazCore
         #expect(w.isEmpty, "\(w)")
     }
 
-    /// Not implemented yet, so refused: initdb, pg_basebackup or a plain primary in their place
-    /// would silently do something else than the file asks.
-    @Test(arguments: [
-        ("bootstrap.dcs.standby_cluster", ["host": "10.0.0.5", "port": 5432] as JSONValue, "bootstrap.dcs.standby_cluster"),
-    ] as [(String, JSONValue, String)])
-    func disasterRecoveryKeysAreRefusedUntilImplemented(key: String, value: JSONValue, path: String) throws {
-        var raw = setting(key, to: value, in: try sampleRaw())
-        raw = setting("bootstrap.restore", to: ["command": "/bin/restore.sh"], in: raw)
-        raw = setting("postgresql.pgbackrest", to: ["command": "/bin/pgbackrest-restore"], in: raw)
+    /// `standby_cluster` as Patroni's validator knows it; a key it does not know is refused
+    /// (a misspelt `primary_slot_name` would stream without the slot).
+    @Test func standbyClusterIsReadAndItsUnknownKeysRefused() throws {
+        let good = setting("bootstrap.dcs.standby_cluster", to: ["host": "10.0.0.5", "port": 5433, "primary_slot_name": "zone_b",
+                                                                 "restore_command": "cp /archive/%f %p",
+                                                                 "create_replica_methods": ["basebackup"]], in: try sampleRaw())
+        let (config, _) = try ConfigLoader.parse(good)
+        let (settings, _) = DynamicSettings.resolve(dcsConfig: nil, bootstrapDCS: config.bootstrap.dcs, local: config)
+        #expect(settings.standbyCluster?.host == "10.0.0.5")
+        #expect(settings.standbyCluster?.port == 5433)
+        #expect(settings.standbyCluster?.primarySlotName == "zone_b")
+        #expect(settings.standbyCluster?.archiveSettings == ["restore_command": "cp /archive/%f %p"])
+        #expect(settings.synchronousMode == "off", "a standby cluster has no synchronous replication")
+
+        let misspelt = setting("bootstrap.dcs.standby_cluster", to: ["host": "10.0.0.5", "primary_slot": "zone_b"], in: try sampleRaw())
         do {
-            _ = try ConfigLoader.parse(raw)
-            Issue.record("\(key) was accepted")
+            _ = try ConfigLoader.parse(misspelt)
+            Issue.record("standby_cluster.primary_slot was accepted")
         } catch let error as ConfigError {
-            #expect(error.issues.contains { $0.path == path && $0.message.contains("not implemented") }, "\(error)")
+            #expect(error.issues.contains { $0.path == "bootstrap.dcs.standby_cluster.primary_slot" }, "\(error)")
         }
     }
 

@@ -27,6 +27,18 @@ struct FollowPlannerTests {
                            wipeOnRewindFailure: wipe.rewindFailure, wipeOnDivergedTimelines: wipe.diverged, keptData: kept)
     }
 
+    static func archiveOnly(_ input: FollowInput) -> FollowInput {
+        var input = input
+        input.archiveOnly = true
+        return input
+    }
+
+    static func outdated(_ input: FollowInput) -> FollowInput {
+        var input = input
+        input.recoveryOutdated = true
+        return input
+    }
+
     struct Row: Sendable, CustomTestStringConvertible {
         var name: String
         var input: FollowInput
@@ -135,6 +147,19 @@ struct FollowPlannerTests {
             expected: .startStandby(upstream: nil, reporting: .onStart)),
         Row(name: "nostream, running without an upstream: keep (never repointed)",
             input: { var i = input(leader, .notStreaming, from: nil, timeline: 1); i.noStream = true; return i }(),
+            expected: .keep),
+        // A standby cluster fed by its archive alone (`standby_cluster` with restore_command only).
+        Row(name: "archive only, streaming from a remote primary before: drop the upstream",
+            input: archiveOnly(input(nil, .streaming)), expected: .dropUpstream),
+        Row(name: "archive only, no upstream configured: keep", input: archiveOnly(input(nil, .notStreaming, from: nil)),
+            expected: .keep),
+        Row(name: "archive only, stopped: start with no upstream", input: archiveOnly(input(nil, .stopped, from: nil)),
+            expected: .startStandby(upstream: nil, reporting: .onStart)),
+        Row(name: "archive only, a demoted primary: start with no upstream, reporting the role change",
+            input: archiveOnly(input(nil, .stoppedPrimary, from: nil)), expected: .startStandby(upstream: nil, reporting: .onRoleChange)),
+        Row(name: "same upstream but the standby cluster's slot or archive settings changed: repoint",
+            input: outdated(input(leader, .streaming)), expected: .repoint(leader)),
+        Row(name: "same upstream, settings changed, paused: keep", input: outdated(input(leader, .streaming, paused: true)),
             expected: .keep),
     ]
 

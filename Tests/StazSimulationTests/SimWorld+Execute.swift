@@ -1,5 +1,6 @@
 import StazCore
 import StazHA
+import Testing
 
 /// Carrying out plan steps on the simulated world, as the daemon's executor does on the real
 /// one: the same branches, the same order, no choices of its own.
@@ -64,6 +65,9 @@ extension SimWorld {
             dcs.initialize = value
         case .bootstrapNewCluster:
             startLongAction(i, .bootstrap, seconds: 2)
+        case .bootstrapStandbyLeader, .followRemote:
+            // The simulated clusters are never standby clusters: no plan contains these.
+            Issue.record("\(me): a standby-cluster step in a simulation without standby clusters")
         case .cloneFrom(let source):
             startLongAction(i, .clone(from: source), seconds: 3)
         case .startAsPrimary:
@@ -238,6 +242,9 @@ extension SimWorld {
                 return
             case .repoint(let upstream):
                 members[i].pg.upstream = upstream.memberName
+                return
+            case .dropUpstream:
+                members[i].pg.upstream = nil
                 return
             case .checkRewindNeeded(let leader):
                 guard let j = index(of: leader.memberName), linked(i, j), members[j].pg.acceptsWrites else {
