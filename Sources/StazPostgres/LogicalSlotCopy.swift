@@ -39,10 +39,14 @@ extension PostgresController {
     }
 
     /// The named logical slots of `plugins` on the primary `upstream`, with their state files.
-    /// Slots that are not there (or the server is not a primary) are simply absent.
+    /// Slots that are not there are simply absent; a server still in recovery is an error.
     public func fetchLogicalSlots(_ names: [String], plugins: [String], from upstream: UpstreamTarget) async throws -> [PrimaryLogicalSlot] {
         guard !names.isEmpty, !plugins.isEmpty else { return [] }
-        let rows = try await Self.queryOnce(superuserEndpoint(upstream), ["""
+        // A leader still finishing its promotion has no answer yet: asked then, an empty result
+        // would say "no such slot there" and the name would not be asked for again.
+        let rows = try await Self.queryOnce(superuserEndpoint(upstream), [
+            "DO $$BEGIN IF pg_catalog.pg_is_in_recovery() THEN RAISE EXCEPTION 'the server is still in recovery (not a primary yet)'; END IF; END$$",
+            """
             SELECT s.slot_name::text AS name, s.plugin::text AS plugin, d.datname::text AS database,
                    s.restart_lsn::text AS restart_lsn, s.catalog_xmin::text AS catalog_xmin,
                    encode(pg_catalog.pg_read_binary_file('pg_replslot/' || s.slot_name || '/state'), 'hex') AS state
