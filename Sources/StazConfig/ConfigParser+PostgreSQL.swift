@@ -106,6 +106,13 @@ extension ConfigParser {
         section.useUnixSocket = reader.bool("use_unix_socket") ?? false
         section.useUnixSocketRepl = reader.bool("use_unix_socket_repl") ?? false
         reader.unsupported("krbsrvname", "config_base_name")
+        // Other methods a standby cluster's `create_replica_methods` may name (they live in the
+        // dynamic configuration, so any section with a command may be one).
+        for key in reader.unreadKeys() {
+            guard let settings = reader.object[key]?.objectValue, settings["command"]?.stringValue != nil else { continue }
+            reader.accept(key)
+            section.replicaMethodSettings[key] = settings
+        }
         reader.finish()
         return section
     }

@@ -118,6 +118,9 @@ final class SectionReader {
         }
     }
 
+    /// Keys present but not read, accepted or declared unsupported so far, in file order.
+    func unreadKeys() -> [String] { object.keys.filter { !consumed.contains($0) } }
+
     /// Marks keys as known and used without reading them.
     func accept(_ keys: String...) { consumed.formUnion(keys) }
 

@@ -142,6 +142,15 @@ import StazCore
 
     /// Patroni's custom bootstrap: the method's settings kept as written; a bad `recovery_conf`
     /// or a missing command is an error naming the key.
+    /// A replica method section only a standby cluster's `create_replica_methods` names (that
+    /// list lives in the DCS) is read, not warned about as unknown.
+    @Test func replicaMethodSectionsNotListedLocallyAreKept() throws {
+        let raw = setting("postgresql.backup_restore", to: ["command": "/bin/restore.sh", "no_leader": true], in: try sampleRaw())
+        let (c, w) = try ConfigLoader.parse(raw)
+        #expect(c.postgresql.replicaMethodSettings["backup_restore"]?["command"] == "/bin/restore.sh")
+        #expect(w.isEmpty, "\(w)")
+    }
+
     @Test func customBootstrapMethodIsAccepted() throws {
         var raw = setting("bootstrap.method", to: "restore", in: try sampleRaw())
         raw = setting("bootstrap.restore", to: ["command": "/bin/restore.sh --from /backups", "keep_existing_recovery_conf": true],
