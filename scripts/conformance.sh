@@ -4,8 +4,8 @@
 #   scripts/conformance.sh [FEATURE ...]
 #
 # FEATURE: a feature's name without ".feature" (basic_replication, patroni_api, ...). Without
-# any, every feature runs except citus (needs the Citus extension), standby_cluster (disaster
-# recovery, not implemented yet) and bootstrap_labels (Kubernetes only).
+# any, every feature runs except citus (needs the Citus extension) and bootstrap_labels
+# (Kubernetes only).
 #
 # Environment:
 #   PATRONI_SRC      Patroni's source: a tree or a .tar.gz of one (default: the v4.1.4 tarball
@@ -29,7 +29,7 @@ VENV="${CONFORMANCE_VENV:-/var/cache/staz-conformance/venv}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 STAZ_BIN="${STAZ_BIN:-$REPO/.build/debug/staz}"
 SOURCE="${PATRONI_SRC:-$REPO/../shared/conformance/patroni-4.1.4.tar.gz}"
-EXCLUDED=(citus standby_cluster bootstrap_labels)
+EXCLUDED=(citus bootstrap_labels)
 
 log() { echo "[conformance] $*"; }
 die() { echo "[conformance] error: $*" >&2; exit 2; }
