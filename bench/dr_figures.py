@@ -7,11 +7,16 @@ On one staz cluster loaded with `pgbench -i -s SCALE` and backed up with pgBackR
 (wall clock, from the daemon's start to the state named):
   - a replica created from the repository (create_replica_methods: pgbackrest) until it streams;
   - a replica created by pg_basebackup from the primary, the same data, until it streams;
-  - a new cluster bootstrapped from the backup (bootstrap.method) until its leader runs as a primary.
+  - a new cluster bootstrapped from the backup (bootstrap.method) until its leader runs as a primary;
+  - a standby cluster (standby_cluster, through a slot on the source) until its standby leader
+    streams, then its lag behind the source under a pgbench write load (`--load-seconds`),
+    sampled every 0.5 s in bytes (source's WAL position minus the standby's replay position)
+    and in seconds (now minus the last replayed commit's timestamp).
 Prints one line per figure. Uses the integration harness (tests/integration)."""
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -41,6 +46,7 @@ def timed_start(primary, member):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=int, default=20)
+    parser.add_argument("--load-seconds", type=int, default=30)
     args = parser.parse_args()
     profile = current_profile()
     clusters = []
@@ -80,9 +86,41 @@ def main():
         wait_until(lambda: n0.status().get("role") == "primary" and restored.dcs_get("leader").strip() == "n0", 1800,
                    "n0 leads the restored cluster", interval=0.2)
         print(f"new cluster bootstrapped from the backup until its leader runs as a primary: {time.monotonic() - started:.1f} s")
+
+        standby_cluster_figures(profile, clusters, m0, args.load_seconds, env)
     finally:
         for cluster in clusters:
             cluster.cleanup()
+
+
+def standby_cluster_figures(profile, clusters, source_primary, load_seconds, env):
+    """A standby cluster of the loaded source: time until its standby leader streams, then its
+    lag while pgbench writes to the source."""
+    psql_value(source_primary.pg_port, "SELECT pg_create_physical_replication_slot('zoneb')")
+    standby = Cluster(profile, scope="zoneb")
+    clusters.append(standby)
+    standby.start_etcd()
+    b0 = standby.add_member("b0", start=False, overrides={"bootstrap": {"dcs": {"standby_cluster": {
+        "host": "127.0.0.1", "port": source_primary.pg_port, "primary_slot_name": "zoneb"}}}})
+    print(f"standby cluster bootstrapped by pg_basebackup until its standby leader streams: "
+          f"{timed_start(source_primary, b0):.1f} s")
+    load = subprocess.Popen([f"{PG_BIN}/pgbench", "-n", "-c", "4", "-j", "2", "-T", str(load_seconds), "-h", "127.0.0.1",
+                             "-p", str(source_primary.pg_port), "-U", "postgres", "postgres"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    byte_lags, second_lags = [], []
+    time.sleep(2)  # past pgbench's start
+    while load.poll() is None:
+        source_lsn = psql_value(source_primary.pg_port, "SELECT pg_current_wal_lsn()")
+        byte_lags.append(int(psql_value(b0.pg_port, f"SELECT pg_wal_lsn_diff('{source_lsn}', pg_last_wal_replay_lsn())")))
+        second_lags.append(float(psql_value(
+            b0.pg_port, "SELECT coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)")))
+        time.sleep(0.5)
+    output = load.communicate()[0]
+    tps = next((line for line in output.splitlines() if line.startswith("tps")), "tps: ?")
+    print(f"standby cluster lag under pgbench ({load_seconds} s, 4 clients, {tps.split('(')[0].strip()}), "
+          f"{len(byte_lags)} samples: bytes p50 {statistics.median(byte_lags):.0f}, max {max(byte_lags)}; "
+          f"seconds p50 {statistics.median(second_lags):.3f}, p95 {sorted(second_lags)[int(len(second_lags) * 0.95) - 1]:.3f}, "
+          f"max {max(second_lags):.3f}")
 
 
 if __name__ == "__main__":

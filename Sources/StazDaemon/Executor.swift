@@ -407,7 +407,7 @@ extension HAController {
     @discardableResult
     func writePostgresConfiguration(recovery: RecoveryConfiguration?) async throws -> JSONObject {
         var parameters = effectivePostgresParameters(local: config, dynamic: settingsWithRoleParameters(primary: recovery == nil),
-                                                     majorVersion: 15,
+                                                     majorVersion: postgres.dataDirectoryMajorVersion() ?? 15,
                                                      knownParameters: config.mesh == nil ? nil : await postgres.serverParameterNames())
         if let managed = managedStandbyNamesText(primary: recovery == nil) {
             parameters["synchronous_standby_names"] = .string(managed)
