@@ -223,14 +223,14 @@ extension HAController {
     /// generation for `finishLongAction`.
     func beginLongAction(_ name: String, state: MemberState) -> Int {
         longActionGeneration += 1
-        memory.longAction = name
+        memory.record(.longActionStarted(name), now: monotonicNow)
         stateOverride = state
         return longActionGeneration
     }
 
     func finishLongAction(_ generation: Int) async {
         guard generation == longActionGeneration else { return }
-        memory.longAction = nil
+        memory.record(.longActionEnded, now: monotonicNow)
         stateOverride = nil
         longActionTask = nil
         wakeup.signal()

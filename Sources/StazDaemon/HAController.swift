@@ -192,7 +192,9 @@ actor HAController {
         }
         publishWALPositions(observation)
         await updateFailsafeMemory(observation)
-        trackPrimaryDowntime(cluster: cluster, observation: observation)
+        let downtime = primaryDowntime(cluster: cluster, observation: observation)
+        let downtimeSeen = monotonicNow
+        memory.record(downtime, now: downtimeSeen)
         // Our member key expired (e.g. we were partitioned away): announce ourselves before
         // acting, so the leader recreates our replication slot while we rewind, instead of
         // after PostgreSQL started and its walreceiver began waiting 5 s between retries.
@@ -215,7 +217,7 @@ actor HAController {
             peers = await prober.probe(members, excluding: me)
         }
         var decisionMemory = memoryAtStart
-        decisionMemory.primaryDownSince = memory.primaryDownSince
+        decisionMemory.record(downtime, now: downtimeSeen)
         var input = HAInput(node: nodeIdentity, cluster: cluster, lastLockedMembers: lastLockedMembers,
                             postgres: observation, settings: settings, peers: peers, memory: decisionMemory,
                             now: seconds(ContinuousClock.now - processStart), wallClock: Date().timeIntervalSince1970,
@@ -250,7 +252,7 @@ actor HAController {
         if memory.firstCycle, memoryAtStart.longAction == nil, config.mesh?.provider == .spock, observation.isRunning {
             await rewritePostgresConfiguration()
         }
-        if memoryAtStart.longAction == nil { memory.firstCycle = false }
+        if memoryAtStart.longAction == nil { memory.record(.cycleCompleted, now: monotonicNow) }
 
         progress.enter("observing PostgreSQL after the actions")
         let after = withCommandLinePending(await postgres.observe())
@@ -312,13 +314,9 @@ actor HAController {
         return cluster.leader?.name == me && (cluster.failover != nil || !observation.isRunning)
     }
 
-    func trackPrimaryDowntime(cluster: ClusterView?, observation: PostgresObservation) {
-        let now = seconds(ContinuousClock.now - processStart)
-        if cluster?.leader?.name == me, !observation.isRunning {
-            if memory.primaryDownSince == nil { memory.primaryDownSince = now }
-        } else {
-            memory.primaryDownSince = nil
-        }
+    /// Whether this cycle finds the lock holder's (our) PostgreSQL down: the start timeout runs.
+    func primaryDowntime(cluster: ClusterView?, observation: PostgresObservation) -> HAEvent {
+        cluster?.leader?.name == me && !observation.isRunning ? .postgresDownWhileLeading : .postgresNotDownWhileLeading
     }
 
     func applyDynamicConfig(_ cluster: ClusterView) async {

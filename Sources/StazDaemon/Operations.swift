@@ -113,7 +113,7 @@ extension HAController {
             logger.warning("reinitialize: cancelling \(memory.longAction ?? "")")
             longActionTask?.cancel()
             longActionTask = nil
-            memory.longAction = nil
+            memory.record(.longActionEnded, now: monotonicNow)
         }
         if let action = memory.longAction { return "\(action) already in progress" }
         let cloneable = cluster.members.filter { $0.cloneFrom && $0.name != me && $0.name != leader.name && $0.memberState == .running }

@@ -15,6 +15,17 @@ public enum HAEvent: Sendable, Equatable {
     /// Following the leader would have meant wiping the data directory, which the settings do
     /// not allow: it was kept (and the server left as it was).
     case dataKept(KeptData)
+    /// A long action (bootstrap, clone, restart, ...) began in the background.
+    case longActionStarted(String)
+    /// The long action ended (finished, failed or was cancelled).
+    case longActionEnded
+    /// A cycle with no long action in progress completed.
+    case cycleCompleted
+    /// This node holds the lock and its PostgreSQL is not running: the start timeout runs from
+    /// the first such cycle.
+    case postgresDownWhileLeading
+    /// PostgreSQL runs, or this node does not hold the lock: no start timeout runs.
+    case postgresNotDownWhileLeading
 }
 
 extension HAMemory {
@@ -26,6 +37,11 @@ extension HAMemory {
         case .prePromoteFailed: prePromoteFailedAt = now
         case .lockReleased: lockReleasedAt = now
         case .dataKept(let kept): keptData = kept
+        case .longActionStarted(let name): longAction = name
+        case .longActionEnded: longAction = nil
+        case .cycleCompleted: firstCycle = false
+        case .postgresDownWhileLeading: primaryDownSince = primaryDownSince ?? now
+        case .postgresNotDownWhileLeading: primaryDownSince = nil
         }
     }
 }

@@ -57,27 +57,28 @@ public struct PeerStatus: Sendable, Equatable {
 }
 
 /// State the loop carries from one cycle to the next (Patroni keeps it in `Ha` attributes).
+/// Outside this module it changes only through `record(_:now:)` (HAEvent.swift).
 public struct HAMemory: Sendable, Equatable {
     /// No cycle has completed yet since the daemon started.
-    public var firstCycle: Bool = true
+    public internal(set) var firstCycle: Bool = true
     /// Name of a long-running action executing in the background (`bootstrap`, `clone`, ...).
-    public var longAction: String? = nil
+    public internal(set) var longAction: String? = nil
     /// When the current "PostgreSQL is down while I hold the lock" episode began (seconds, monotonic).
-    public var primaryDownSince: Double? = nil
+    public internal(set) var primaryDownSince: Double? = nil
     /// We bootstrapped this cluster ourselves and still have to finish the post-bootstrap steps.
-    public var bootstrapping: Bool = false
+    public internal(set) var bootstrapping: Bool = false
     /// The lease keeper fenced PostgreSQL because the lock could not be renewed in time.
-    public var fenced: Bool = false
+    public internal(set) var fenced: Bool = false
     /// When (monotonic seconds, like `HAInput.now`) the `pre_promote` script last failed: for
     /// `ttl` seconds afterwards this node neither promotes nor races (Patroni's backoff).
-    public var prePromoteFailedAt: Double? = nil
+    public internal(set) var prePromoteFailedAt: Double? = nil
     /// When a start of PostgreSQL this node carried out last failed; nil once it runs again.
-    public var startFailedAt: Double? = nil
+    public internal(set) var startFailedAt: Double? = nil
     /// When this node last gave the leader lock up itself: for `lockReleaseBackoff` seconds it
     /// leaves the race to the others.
-    public var lockReleasedAt: Double? = nil
+    public internal(set) var lockReleasedAt: Double? = nil
     /// A stopped member kept its data directory instead of wiping it to follow this leader.
-    public var keptData: KeptData? = nil
+    public internal(set) var keptData: KeptData? = nil
 
     public init() {}
 }

@@ -129,4 +129,30 @@ struct HAEventTests {
         memory.record(.prePromoteFailed, now: 7)
         #expect(memory.prePromoteFailedAt == 7)
     }
+
+    @Test func aLongActionIsRememberedUntilItEnds() {
+        var memory = HAMemory()
+        memory.record(.longActionStarted("clone"), now: 1)
+        #expect(memory.longAction == "clone")
+        memory.record(.longActionEnded, now: 2)
+        #expect(memory.longAction == nil)
+    }
+
+    @Test func theFirstCycleEndsOnce() {
+        var memory = HAMemory()
+        #expect(memory.firstCycle)
+        memory.record(.cycleCompleted, now: 1)
+        #expect(!memory.firstCycle)
+    }
+
+    /// The start timeout counts from the first cycle that found the leader's server down,
+    /// not from the latest.
+    @Test func primaryDowntimeCountsFromItsFirstCycle() {
+        var memory = HAMemory()
+        memory.record(.postgresDownWhileLeading, now: 10)
+        memory.record(.postgresDownWhileLeading, now: 12)
+        #expect(memory.primaryDownSince == 10)
+        memory.record(.postgresNotDownWhileLeading, now: 13)
+        #expect(memory.primaryDownSince == nil)
+    }
 }

@@ -179,13 +179,13 @@ extension SimWorld {
 
     func startLongAction(_ i: Int, _ kind: SimMember.LongAction, seconds: Double) {
         members[i].longAction = (kind, now + seconds)
-        members[i].memory.longAction = kind == .bootstrap ? "bootstrap" : "clone"
+        members[i].memory.record(.longActionStarted(kind == .bootstrap ? "bootstrap" : "clone"), now: monotonic(i))
     }
 
     func finishLongAction(_ i: Int) {
         guard let action = members[i].longAction, now >= action.until, members[i].isAlive(at: now) else { return }
         members[i].longAction = nil
-        members[i].memory.longAction = nil
+        members[i].memory.record(.longActionEnded, now: monotonic(i))
         let me = members[i].name
         switch action.kind {
         case .bootstrap:

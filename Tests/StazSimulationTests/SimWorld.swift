@@ -183,11 +183,8 @@ final class SimWorld {
             members[i].lastFailsafeKey = view.failsafe
         }
         let observation = observe(i)
-        if cluster?.leader?.name == me, !observation.isRunning {
-            if members[i].memory.primaryDownSince == nil { members[i].memory.primaryDownSince = monotonic(i) }
-        } else {
-            members[i].memory.primaryDownSince = nil
-        }
+        let down = cluster?.leader?.name == me && !observation.isRunning
+        members[i].memory.record(down ? .postgresDownWhileLeading : .postgresNotDownWhileLeading, now: monotonic(i))
         if let view = cluster, view.member(named: me) == nil, !observation.dataDirectoryEmpty {
             dcs.touch(me, members[i].memberKey(state: memberState(i)), at: now)
             cluster = dcs.view(at: now)
@@ -207,7 +204,7 @@ final class SimWorld {
             message = retry.message
             _ = execute(retry, i, nil)
         }
-        if memoryAtStart.longAction == nil { members[i].memory.firstCycle = false }
+        if memoryAtStart.longAction == nil { members[i].memory.record(.cycleCompleted, now: monotonic(i)) }
         processSync(i)
         if members[i].pg.running { members[i].memory.record(.postgresRunning, now: monotonic(i)) }
         if cluster != nil, reachesDCS(i), members[i].pg.exists || members[i].longAction != nil {
