@@ -87,7 +87,7 @@ extension HAController {
             await publishObservedState()
             await keeper.setHoldingLeader(false)
             _ = try await dcs.deleteLeader()
-            actsAsStandbyLeader = false
+            await setActsAsStandbyLeader(false)
             memory.record(.lockReleased, now: monotonicNow)
         case .writeInitialize(let sysid):
             _ = try await dcs.initialize(sysid: sysid, createNew: cluster?.initialize == nil)
@@ -500,6 +500,8 @@ extension HAController {
             wakeup.signal()
             throw OperationError.prePromoteFailed
         }
+        // A promoted standby leader takes writes: the lease keeper fences it from now on.
+        await setActsAsStandbyLeader(false)
         // The other members follow us as soon as they see our lock, often before the promotion
         // ends: their slots must exist by then, or each walreceiver fails on the missing slot
         // and waits wal_retrieve_retry_interval (5 s) before its next try. A standby can create
@@ -527,7 +529,6 @@ extension HAController {
         // would wrongly find nothing to do: the member key says `checkpoint_after_promote: false`.
         checkpointAfterPromotePending = true
         lastRole = .primary
-        actsAsStandbyLeader = false
         await publishObservedState()
         if let won = raceWonAt {
             let took = ContinuousClock.now - won
@@ -577,7 +578,7 @@ extension HAController {
         await keeper.primaryStopped()
         if mode.releasesLock { _ = try? await dcs.deleteLeader() }
         lastRole = .demoted
-        actsAsStandbyLeader = false
+        await setActsAsStandbyLeader(false)
         // Staying down, the start that follows the leader reports the role change.
         guard mode.restartsReadOnly else { return }
         try await startPostgres(recovery: RecoveryConfiguration(upstream: nil, slotName: mode.keepsSlotName ? mySlot : nil),

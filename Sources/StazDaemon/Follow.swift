@@ -6,7 +6,7 @@ import StazPostgres
 /// what it found (rewind verdicts, outcomes) back for the next round.
 extension HAController {
     func follow(leader: Member?, observation: PostgresObservation) async throws {
-        actsAsStandbyLeader = false
+        await setActsAsStandbyLeader(false)
         try await follow(target: leader.flatMap(followTarget), observation: observation, role: .replica) {
             self.standbyRecovery(upstream: $0.map(self.upstreamTarget), slotName: self.mySlot)
         }

@@ -37,7 +37,7 @@ actor HAController {
     var lastRole = MemberRole.uninitialized
     /// We lead a standby cluster: PostgreSQL follows the remote side and we hold the lock.
     /// Set when a `followRemote` as leader completes, cleared by every other role change.
-    var actsAsStandbyLeader = false
+    private(set) var actsAsStandbyLeader = false
     /// What `patroni.dynamic.json` holds (nil: not written by this process yet).
     var cachedDynamicConfiguration: JSONObject?
     var longActionTask: Task<Void, Never>?
@@ -458,6 +458,13 @@ actor HAController {
 let processStart = ContinuousClock.now
 
 extension HAController {
+    /// The one place the standby-leader role changes: the lease keeper fences PostgreSQL only
+    /// while it may take writes.
+    func setActsAsStandbyLeader(_ leads: Bool) async {
+        actsAsStandbyLeader = leads
+        await keeper.setLeadsStandbyCluster(leads)
+    }
+
     /// `patroni.dynamic.json` in the data directory: the last dynamic configuration seen in the
     /// DCS, as Patroni's `Config.save_cache` keeps it. Tools and Patroni's own tests read or
     /// remove it (removing it makes a member forget an old cluster's settings).

@@ -76,7 +76,18 @@ actor LeaseKeeper {
     /// own lease while we hold the lock, else a deadline inherited from a previous process.
     /// Both the in-process fence (`checkFence`) and the guard process are driven by it.
     var fenceDeadline: ContinuousClock.Instant? {
-        holdingLeader ? leaderValidUntil : inheritedFenceAt
+        holdingLeader ? (leadsStandbyCluster ? nil : leaderValidUntil) : inheritedFenceAt
+    }
+
+    /// We hold the lock of a standby cluster: PostgreSQL is a standby that takes no writes, so
+    /// nothing is fenced when the lock cannot be renewed (Patroni leaves a standby leader
+    /// running too); stopping it would only stop the disaster-recovery copy replaying.
+    private var leadsStandbyCluster = false
+
+    func setLeadsStandbyCluster(_ leads: Bool) {
+        guard leads != leadsStandbyCluster else { return }
+        leadsStandbyCluster = leads
+        publish()
     }
 
     func setTimeouts(ttl: Double, loopWait: Double) {

@@ -29,7 +29,7 @@ extension HAController {
         let target = remoteTarget
         let role: MemberRole = asLeader ? .standbyLeader : .replica
         let wasLeader = actsAsStandbyLeader
-        actsAsStandbyLeader = asLeader
+        await setActsAsStandbyLeader(asLeader)
         let action = try await follow(target: target, observation: observation, role: role, archiveOnly: target == nil,
                                       recovery: remoteRecovery)
         switch action {
@@ -44,7 +44,7 @@ extension HAController {
             }
         default:
             // Rewinding, re-cloning or keeping diverged data: not leading anything yet.
-            actsAsStandbyLeader = wasLeader && asLeader
+            await setActsAsStandbyLeader(wasLeader && asLeader)
         }
     }
 
@@ -59,7 +59,7 @@ extension HAController {
             logger.info("trying to bootstrap a standby leader from \(origin)")
             let methods = settings.standbyCluster?.createReplicaMethods ?? config.postgresql.createReplicaMethods
             let created = try await createReplica(from: upstream.map(upstreamTarget), methods: methods)
-            actsAsStandbyLeader = true
+            await setActsAsStandbyLeader(true)
             try await startPostgres(recovery: remoteRecovery(upstream), role: .standbyLeader)
             guard let sysid = await postgres.systemIdentifier() else {
                 throw PostgresControlError.invalidDataDirectory("no system identifier after the copy")
@@ -73,7 +73,7 @@ extension HAController {
             logger.info("bootstrapped clone from \(origin) using \(created)")
         } catch {
             logger.error("failed to bootstrap clone from \(origin): \(error)")
-            actsAsStandbyLeader = false
+            await setActsAsStandbyLeader(false)
             try? await dcs.cancelInitialization()
             try? await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 30)
             try? await postgres.wipeDataDirectory()

@@ -3,6 +3,8 @@ leader streaming from the first scope's primary through a slot there, with repli
 own; a failover inside it; then `stazctl promote-cluster` with every acknowledged row there.
 This is how a new zone is seeded from an existing one before it joins the mesh."""
 
+import time
+
 import pytest
 
 from support import psql_value, wait_until
@@ -62,13 +64,31 @@ def test_standby_cluster_follows_fails_over_and_is_promoted_without_losing_rows(
     wait_until(lambda: psql_value(b1.pg_port, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'b0'") == "1",
                120, "b0 rejoins as a replica of b1")
 
+    # Zone B's etcd away for longer than ttl: its standby leader cannot renew the lock, yet a
+    # standby takes no writes, so nothing stops it and it keeps replaying zone A.
+    postmaster = b1.postmaster_pid()
+    standby.freeze_etcd()
+    try:
+        for row in range(301, 311):
+            psql_value(a0.pg_port, f"INSERT INTO seeded VALUES ({row})")
+        time.sleep(standby.profile.ttl + 3)
+        assert b1.postmaster_pid() == postmaster, "the standby leader's PostgreSQL was stopped"
+        wait_until(lambda: psql_value(b1.pg_port, "SELECT count(*) FROM seeded") == "310", 30,
+                   "b1 keeps replaying while zone B's etcd is away")
+    finally:
+        standby.thaw_etcd()
+    # The lock may have expired meanwhile: whichever member leads zone B now, it is a standby leader.
+    leader_name = wait_until(lambda: next((n for n, r in roles(standby).items() if r == "standby_leader"), None), 60,
+                             "zone B has a standby leader again once etcd is back")
+    leader, other = (b1, b0) if leader_name == "b1" else (b0, b1)
+
     # Promotion once the standby has everything the source acknowledged.
     last = psql_value(a0.pg_port, "SELECT pg_current_wal_lsn()")
-    wait_until(lambda: replay_lsn_reached(b1, last), 60, f"b1 replayed up to {last}")
-    standby.ctl("promote-cluster", "zoneb", "--force", member=b1)
-    wait_until(lambda: roles(standby).get("b1") == "leader" and b1.rest("/primary")[0] == 200, 60, "b1 leads zoneb as a primary")
-    assert psql_value(b1.pg_port, "SELECT count(*) FROM seeded") == "300", "every acknowledged row is on the promoted cluster"
-    psql_value(b1.pg_port, "INSERT INTO seeded VALUES (301)")
-    wait_until(lambda: psql_value(b0.pg_port, "SELECT count(*) FROM seeded") == "301", 60, "b0 follows the promoted b1")
+    wait_until(lambda: replay_lsn_reached(leader, last), 60, f"{leader.name} replayed up to {last}")
+    standby.ctl("promote-cluster", "zoneb", "--force", member=leader)
+    wait_until(lambda: roles(standby).get(leader.name) == "leader" and leader.rest("/primary")[0] == 200, 60, f"{leader.name} leads zoneb as a primary")
+    assert psql_value(leader.pg_port, "SELECT count(*) FROM seeded") == "310", "every acknowledged row is on the promoted cluster"
+    psql_value(leader.pg_port, "INSERT INTO seeded VALUES (311)")
+    wait_until(lambda: psql_value(other.pg_port, "SELECT count(*) FROM seeded") == "311", 60, f"{other.name} follows the promoted {leader.name}")
     log = b1.log_text()
     assert "promoted self to a standby leader by acquiring session lock" in log, log[-3000:]
