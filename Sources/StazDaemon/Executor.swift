@@ -251,6 +251,7 @@ extension HAController {
                 try await postgres.runPostBootstrap(script: script)
             }
             guard let sysid = await postgres.systemIdentifier() else { throw PostgresControlError.invalidDataDirectory("no system identifier after initdb") }
+            await publishRunningBeforeLeading()
             _ = try await dcs.initialize(sysid: sysid, createNew: false)
             _ = try await dcs.setConfig(.object(config.bootstrap.dcs), version: nil)
             await keeper.refreshNow()
@@ -268,6 +269,15 @@ extension HAController {
             try? FileManager.default.moveItem(atPath: config.postgresql.dataDir, toPath: failed)
             exit(1)
         }
+    }
+
+    /// Ends a bootstrap's "initializing" state once PostgreSQL runs, before the lock is taken:
+    /// from the moment the leader key names us, `/patroni` and the member key say `running`
+    /// (Patroni's state is `running` from the start of PostgreSQL). Left to the end of the long
+    /// action, a client that saw the leader key could read the bootstrap state for a cycle.
+    func publishRunningBeforeLeading() async {
+        stateOverride = nil
+        await publishObservedState()
     }
 
     /// A custom bootstrap method: its command fills the data directory, PostgreSQL starts with the

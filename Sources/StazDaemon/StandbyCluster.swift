@@ -64,6 +64,7 @@ extension HAController {
             guard let sysid = await postgres.systemIdentifier() else {
                 throw PostgresControlError.invalidDataDirectory("no system identifier after the copy")
             }
+            await publishRunningBeforeLeading()
             _ = try await dcs.initialize(sysid: sysid, createNew: false)
             _ = try await dcs.setConfig(.object(config.bootstrap.dcs), version: nil)
             await keeper.refreshNow()
