@@ -182,6 +182,7 @@ extension HAController {
         // A member that may never lead keeps no copies (Patroni gives `nofailover` members no
         // permanent slots, `nostream` ones no logical slots): the ones it has are dropped.
         let keepsNone = config.tags.noFailover || config.tags.noStream
+            || LogicalSlotRules.cascadesThroughNoStream(from: config.tags.replicateFrom, members: cluster.members, me: me)
         let candidates = keepsNone ? [] : LogicalSlotRules.candidates(status: cluster.status, memberSlotNames: physical)
         let names = Set(candidates.map(\.name))
         if names != slotFailover.publishedNames {

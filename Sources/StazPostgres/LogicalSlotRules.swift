@@ -76,6 +76,20 @@ public enum SlotNotReady: Sendable, Equatable, CustomStringConvertible {
 /// slots, `slots.py`, are the model): which published slots to copy from the primary, how far
 /// to advance the copies, which copies to drop, and whether they are ready for a failover.
 public enum LogicalSlotRules {
+    /// Whether the chain of `replicatefrom` members from `source` passes a `nostream` member:
+    /// such a replica has no slot on the primary holding its catalog rows, so it keeps no copies
+    /// of logical slots (Patroni's `get_slot_name_on_primary` gives it none). A chain that loops
+    /// or names a member without a key ends where it breaks.
+    public static func cascadesThroughNoStream(from source: String?, members: [Member], me: String) -> Bool {
+        var seen: Set<String> = [me]
+        var next = source
+        while let name = next, seen.insert(name).inserted, let member = members.first(where: { $0.name == name }) {
+            if member.noStream { return true }
+            next = member.replicateFrom
+        }
+        return false
+    }
+
     /// The failover logical slots among the leader's published `status.slots`: everything that is
     /// not a physical member slot (`retain_slots`, or a member's slot name). Held slots are
     /// published for the subscriber zones only: a new primary creates its own (a copy here would

@@ -229,3 +229,30 @@ import Testing
         #expect(SpockSlotSettings.healthyStandbySlots(members: members, me: "m0", streaming: streaming) == ["m1", "node_4"])
     }
 }
+
+/// A replica cascading through a `nostream` member has no slot on the primary holding its
+/// catalog rows: it keeps no logical slot copies, as Patroni gives it none.
+@Suite("Logical slot copies: nostream chains")
+struct NoStreamChainTests {
+    static func member(_ name: String, replicateFrom: String? = nil, noStream: Bool = false) -> Member {
+        var tags: [(String, JSONValue)] = []
+        if let replicateFrom { tags.append(("replicatefrom", .string(replicateFrom))) }
+        if noStream { tags.append(("nostream", .bool(true))) }
+        return Member(name: name, data: JSONObject([("tags", .object(JSONObject(tags)))]))
+    }
+
+    @Test func aChainThroughANoStreamMemberKeepsNoCopies() {
+        let members = [Self.member("p0"), Self.member("n1", noStream: true), Self.member("c2", replicateFrom: "n1"),
+                       Self.member("c3", replicateFrom: "c2"), Self.member("r4", replicateFrom: "p0")]
+        #expect(LogicalSlotRules.cascadesThroughNoStream(from: "n1", members: members, me: "c2"))
+        #expect(LogicalSlotRules.cascadesThroughNoStream(from: "c2", members: members, me: "c3"), "two hops away")
+        #expect(!LogicalSlotRules.cascadesThroughNoStream(from: "p0", members: members, me: "r4"))
+        #expect(!LogicalSlotRules.cascadesThroughNoStream(from: nil, members: members, me: "p0"))
+    }
+
+    @Test func aLoopOrAMissingMemberEndsTheChain() {
+        let members = [Self.member("a", replicateFrom: "b"), Self.member("b", replicateFrom: "a")]
+        #expect(!LogicalSlotRules.cascadesThroughNoStream(from: "b", members: members, me: "a"))
+        #expect(!LogicalSlotRules.cascadesThroughNoStream(from: "gone", members: members, me: "a"))
+    }
+}
