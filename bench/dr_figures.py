@@ -10,7 +10,8 @@ On one staz cluster loaded with `pgbench -i -s SCALE` and backed up with pgBackR
   - a new cluster bootstrapped from the backup (bootstrap.method) until its leader runs as a primary;
   - a standby cluster (standby_cluster, through a slot on the source) until its standby leader
     streams, then its lag behind the source under a pgbench write load (`--load-seconds`),
-    sampled every 0.5 s in bytes (source's WAL position minus the standby's replay position)
+    sampled every 0.5 s in bytes (source's WAL position just after reading the standby's replay
+    position, so an upper bound)
     and in seconds (now minus the last replayed commit's timestamp).
 Prints one line per figure. Uses the integration harness (tests/integration)."""
 
@@ -110,8 +111,9 @@ def standby_cluster_figures(profile, clusters, source_primary, load_seconds, env
     byte_lags, second_lags = [], []
     time.sleep(2)  # past pgbench's start
     while load.poll() is None:
-        source_lsn = psql_value(source_primary.pg_port, "SELECT pg_current_wal_lsn()")
-        byte_lags.append(int(psql_value(b0.pg_port, f"SELECT pg_wal_lsn_diff('{source_lsn}', pg_last_wal_replay_lsn())")))
+        # The standby's position first, then the source's: the difference can only overstate the lag.
+        replayed = psql_value(b0.pg_port, "SELECT pg_last_wal_replay_lsn()")
+        byte_lags.append(int(float(psql_value(source_primary.pg_port, f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{replayed}')"))))
         second_lags.append(float(psql_value(
             b0.pg_port, "SELECT coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)")))
         time.sleep(0.5)
