@@ -56,6 +56,7 @@ extension HAController {
                 do {
                     logger.info("running pg_rewind from \(upstream.memberName)")
                     try await postgres.rewind(from: upstreamTarget(upstream))
+                    await postgres.writeWALRecord(on: upstreamTarget(upstream))
                     findings.rewound = true
                 } catch {
                     logger.error("pg_rewind from \(upstream.memberName) failed: \(error)")

@@ -126,6 +126,23 @@ extension PostgresController {
         return row?["r"] == .some("false")
     }
 
+    /// Has the rewind source write one WAL record (the commit of a transaction holding an xid).
+    /// pg_rewind sets our minimum recovery point to the source's insert position; right after a
+    /// WAL switch that position lies past a page header no record fills yet, so on an idle
+    /// primary the rewound standby cannot become consistent (and accept connections) until the
+    /// primary writes something, which can be its background writer's snapshot 15 s later.
+    /// Best effort: a failure only leaves that wait.
+    public func writeWALRecord(on upstream: UpstreamTarget) async {
+        do {
+            // Local commit: with synchronous replication the commit must not wait for a standby.
+            _ = try await Self.queryOnce(superuserEndpoint(upstream), ["SET synchronous_commit TO local",
+                                                                       "SELECT pg_catalog.txid_current()::text AS x"],
+                                         timeout: 5, logger: logger)
+        } catch {
+            logger.info("could not have \(upstream.memberName) write a WAL record after pg_rewind: \(Self.describe(error))")
+        }
+    }
+
     public func needsRewind(leader: UpstreamTarget) async -> RewindVerdict {
         guard let local = await localWALPosition() else { return .unknown }
         let endpoint = superuserEndpoint(leader)
