@@ -250,13 +250,7 @@ extension HAController {
                 logger.info("running post_bootstrap")
                 try await postgres.runPostBootstrap(script: script)
             }
-            guard let sysid = await postgres.systemIdentifier() else { throw PostgresControlError.invalidDataDirectory("no system identifier after initdb") }
-            await publishRunningBeforeLeading()
-            _ = try await dcs.initialize(sysid: sysid, createNew: false)
-            _ = try await dcs.setConfig(.object(config.bootstrap.dcs), version: nil)
-            await keeper.refreshNow()
-            _ = try await dcs.takeLeader()
-            await keeper.setHoldingLeader(true)
+            try await publishBootstrappedCluster(builtBy: "initdb")
             startCallbackDone = true
             callbacks.fire(config.postgresql.callbacks["on_start"], event: "on_start", role: .primary)
             logger.info("initialized a new cluster")
@@ -271,13 +265,22 @@ extension HAController {
         }
     }
 
-    /// Ends a bootstrap's "initializing" state once PostgreSQL runs, before the lock is taken:
-    /// from the moment the leader key names us, `/patroni` and the member key say `running`
-    /// (Patroni's state is `running` from the start of PostgreSQL). Left to the end of the long
-    /// action, a client that saw the leader key could read the bootstrap state for a cycle.
-    func publishRunningBeforeLeading() async {
+    /// The end of every bootstrap, once PostgreSQL runs: `initialize` names its system, the
+    /// configuration is `bootstrap.dcs`, and we take the lock. The "initializing" state ends
+    /// first: from the moment the leader key names us, `/patroni` and the member key say
+    /// `running` (Patroni's state is `running` from the start of PostgreSQL); left to the end
+    /// of the long action, a client that saw the leader key could read the bootstrap state.
+    func publishBootstrappedCluster(builtBy what: String) async throws {
+        guard let sysid = await postgres.systemIdentifier() else {
+            throw PostgresControlError.invalidDataDirectory("no system identifier after \(what)")
+        }
         stateOverride = nil
         await publishObservedState()
+        _ = try await dcs.initialize(sysid: sysid, createNew: false)
+        _ = try await dcs.setConfig(.object(config.bootstrap.dcs), version: nil)
+        await keeper.refreshNow()
+        _ = try await dcs.takeLeader()
+        await keeper.setHoldingLeader(true)
     }
 
     /// A custom bootstrap method: its command fills the data directory, PostgreSQL starts with the
@@ -574,9 +577,7 @@ extension HAController {
     }
 
     func demote(_ mode: DemoteMode) async throws {
-        standbyNames = nil
-        standbyNamesChosen = false
-        standbyNamesAppliedAt = nil
+        forgetStandbyNames()
         // Without the lock (lost, or the DCS unreachable) the deadline stays armed until the
         // server is down. With it, nobody can promote before we delete the key after the stop,
         // and a long checkpoint-first stop must not meet a deadline the keeper no longer moves.

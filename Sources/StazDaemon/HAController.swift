@@ -461,6 +461,8 @@ extension HAController {
     /// The one place the standby-leader role changes: the lease keeper fences PostgreSQL only
     /// while it may take writes.
     func setActsAsStandbyLeader(_ leads: Bool) async {
+        // Every replica's cycle clears it: no hop to the keeper when nothing changes.
+        guard leads != actsAsStandbyLeader else { return }
         actsAsStandbyLeader = leads
         await keeper.setLeadsStandbyCluster(leads)
     }

@@ -61,15 +61,7 @@ extension HAController {
             let created = try await createReplica(from: upstream.map(upstreamTarget), methods: methods)
             await setActsAsStandbyLeader(true)
             try await startPostgres(recovery: remoteRecovery(upstream), role: .standbyLeader)
-            guard let sysid = await postgres.systemIdentifier() else {
-                throw PostgresControlError.invalidDataDirectory("no system identifier after the copy")
-            }
-            await publishRunningBeforeLeading()
-            _ = try await dcs.initialize(sysid: sysid, createNew: false)
-            _ = try await dcs.setConfig(.object(config.bootstrap.dcs), version: nil)
-            await keeper.refreshNow()
-            _ = try await dcs.takeLeader()
-            await keeper.setHoldingLeader(true)
+            try await publishBootstrappedCluster(builtBy: "the copy")
             lastRole = .standbyLeader
             logger.info("bootstrapped clone from \(origin) using \(created)")
         } catch {
@@ -86,9 +78,7 @@ extension HAController {
     /// checkpoint, and comes back as the standby leader.
     func demoteToStandbyLeader() async throws {
         logger.info("Demoting self (demote-cluster)")
-        standbyNames = nil
-        standbyNamesChosen = false
-        standbyNamesAppliedAt = nil
+        forgetStandbyNames()
         let archiveCommand = archiveCommandInForce
         try await stopPostgres(mode: .fast, checkpointFirst: false,
                                timeout: archiveCommand != nil ? 3600 : DemoteMode.demoteCluster.stopTimeout(ttl: settings.ttl))

@@ -15,9 +15,7 @@ extension HAController {
         let mode = SyncMode(settings)
         if mode == .off, managingStandbyNames {
             // Give the user's own synchronous_standby_names back.
-            standbyNames = nil
-            standbyNamesChosen = false
-            standbyNamesAppliedAt = nil
+            forgetStandbyNames()
             await rewriteConfigurationAndReload()
         }
         var view = cluster
@@ -126,5 +124,15 @@ extension HAController {
         let observation = await postgres.observe()
         try await writePostgresConfiguration(recovery: observation.isInRecovery ? recoveryForRunningStandby(observation) : nil)
         try await postgres.reload()
+    }
+}
+
+extension HAController {
+    /// Forgets the `synchronous_standby_names` staz chose: a demoted primary, or one whose
+    /// synchronous mode was switched off, has none to manage.
+    func forgetStandbyNames() {
+        standbyNames = nil
+        standbyNamesChosen = false
+        standbyNamesAppliedAt = nil
     }
 }
