@@ -92,3 +92,11 @@ def test_standby_cluster_follows_fails_over_and_is_promoted_without_losing_rows(
     wait_until(lambda: psql_value(other.pg_port, "SELECT count(*) FROM seeded") == "311", 60, f"{other.name} follows the promoted {leader.name}")
     log = b1.log_text()
     assert "promoted self to a standby leader by acquiring session lock" in log, log[-3000:]
+
+    # And back: zone A becomes a standby cluster of the promoted zone B (`stazctl demote-cluster`).
+    source.ctl("demote-cluster", "zonea", "--host", "127.0.0.1", "--port", str(leader.pg_port), "--force", member=a0)
+    wait_until(lambda: roles(source).get("a0") == "standby_leader", 60, "a0 leads zone A as a standby leader")
+    assert psql_value(a0.pg_port, "SELECT pg_is_in_recovery()") == "t"
+    psql_value(leader.pg_port, "INSERT INTO seeded VALUES (312)")
+    wait_until(lambda: psql_value(a0.pg_port, "SELECT count(*) FROM seeded") == "312", 60,
+               "a row written in zone B reaches zone A's standby leader")
