@@ -54,7 +54,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], swiftSettings: v5),
         .target(name: "StazPostgres", dependencies: [
-            "StazCore", "StazConfig",
+            "StazConcurrency", "StazCore", "StazConfig",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -104,7 +104,7 @@ let package = Package(
         .executableTarget(name: "stazctl", dependencies: ["StazCtl"], swiftSettings: v5),
         // Benchmark write probe (bench/): writes every 10 ms through HAProxy and logs each ack.
         .executableTarget(name: "staz-probe", dependencies: [
-            "StazCore",
+            "StazConcurrency", "StazCore",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),

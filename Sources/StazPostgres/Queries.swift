@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import StazConcurrency
 import StazCore
 
 /// Where and as whom to open a SQL connection.
@@ -21,32 +22,6 @@ extension SQLEndpoint {
     init(_ target: SQLSession.Target) {
         self.init(host: target.host, port: target.port, user: target.user, password: target.password,
                   database: target.database, security: target.security, unixSocket: target.unixSocket)
-    }
-}
-
-/// Thrown by `withDeadline` when the operation did not finish in time.
-struct DeadlineExceeded: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "\(what) did not answer in time" }
-}
-
-/// Runs `operation`; after `seconds`, runs `onTimeout` (which must make the operation fail, e.g.
-/// by closing its connection) and throws. A hung server therefore cannot stall the caller.
-func withDeadline<T: Sendable>(_ seconds: Double, what: String, onTimeout: @escaping @Sendable () -> Void,
-                               _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
-            return nil
-        }
-        defer { group.cancelAll() }
-        while let next = try await group.next() {
-            if let value = next { return value }
-            onTimeout()
-            throw DeadlineExceeded(what: what)
-        }
-        throw DeadlineExceeded(what: what)
     }
 }
 
@@ -77,8 +52,9 @@ extension PostgresController {
         _ = logger
         let configuration = config
         let place = endpoint.unixSocket ?? "\(endpoint.host):\(endpoint.port)"
-        return try await withDeadline(timeout + 0.5, what: "connect to \(place)",
-                                      onTimeout: {}) {
+        // A connection that arrives after the deadline is closed, not leaked.
+        return try await withDeadline(.seconds(timeout + 0.5), what: "connect to \(place)",
+                                      discardLateResult: { closeNow($0) }) {
             try await PostgresConnection.connect(configuration: configuration, id: id, logger: connectLogger)
         }
     }
@@ -86,7 +62,7 @@ extension PostgresController {
     /// Runs one statement over `connection`, collecting text rows, bounded by `timeout`.
     static func run(_ sql: String, on connection: PostgresConnection, timeout: Double) async throws -> [TextRow] {
         let quiet = Logger(label: "staz.postgres.nio", factory: { _ in SwiftLogNoOpLogHandler() })
-        return try await withDeadline(timeout, what: "query", onTimeout: { closeNow(connection) }) {
+        return try await withDeadline(.seconds(timeout), what: "query", onTimeout: { closeNow(connection) }) {
             let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: quiet)
             var out: [TextRow] = []
             for try await row in rows {
@@ -100,24 +76,33 @@ extension PostgresController {
 
     /// Query over the persistent local connection (opened on demand, dropped on failure).
     func queryLocal(_ sql: String, timeout: Double = 2) async throws -> [TextRow] {
-        let conn: PostgresConnection
-        if let existing = connection, !existing.isClosed {
-            conn = existing
-        } else {
-            connection = nil
-            nextConnectionID += 1
-            conn = try await Self.openConnection(localEndpoint, id: nextConnectionID, timeout: timeout, logger: logger)
-            connection = conn
-        }
+        let conn = try await localConnection(timeout: timeout)
         do {
             return try await Self.run(sql, on: conn, timeout: timeout)
         } catch {
             // Only a broken connection is dropped; a SQL error leaves it usable.
             if conn.isClosed || error is DeadlineExceeded || !(error is PSQLError) || (error as? PSQLError)?.serverInfo == nil {
-                dropConnection()
+                closeNow(conn)
+                if connection === conn { connection = nil }
             }
             throw error
         }
+    }
+
+    /// The persistent connection, opened when there is none. The actor is re-entered while a
+    /// connection opens, so two callers may each open one: the first to finish is kept and a
+    /// later one is closed at once instead of being dropped unclosed (PostgresNIO
+    /// asserts on that in debug builds, and it would leak a backend otherwise).
+    private func localConnection(timeout: Double) async throws -> PostgresConnection {
+        if let existing = connection, !existing.isClosed { return existing }
+        nextConnectionID += 1
+        let opened = try await Self.openConnection(localEndpoint, id: nextConnectionID, timeout: timeout, logger: logger)
+        if let raced = connection, !raced.isClosed {
+            closeNow(opened)
+            return raced
+        }
+        connection = opened
+        return opened
     }
 
     /// One-off query on its own connection (the leader, or long statements like CHECKPOINT).

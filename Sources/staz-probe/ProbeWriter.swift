@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import StazConcurrency
 
 /// One logged write attempt.
 struct ProbeOutcome {
@@ -15,15 +16,15 @@ struct ProbeOutcome {
 /// (after a failover HAProxy routes the new connection to the new primary).
 actor ProbeWriter {
     private let configuration: PostgresConnection.Configuration
-    private let connectDeadline: TimeAmount
-    private let statementDeadline: TimeAmount
+    private let connectDeadline: Duration
+    private let statementDeadline: Duration
     private var connection: PostgresConnection?
     private var tableReady = false
     private var connectionCounter = 0
     private let logger = Logger(label: "staz-probe")
 
-    init(configuration: PostgresConnection.Configuration, connectDeadline: TimeAmount,
-         statementDeadline: TimeAmount) {
+    init(configuration: PostgresConnection.Configuration, connectDeadline: Duration,
+         statementDeadline: Duration) {
         self.configuration = configuration
         self.connectDeadline = connectDeadline
         self.statementDeadline = statementDeadline
@@ -57,12 +58,10 @@ actor ProbeWriter {
         let logger = self.logger
         // connectTimeout covers only TCP; the deadline also covers startup and auth, which
         // hang when HAProxy accepts but has no healthy backend yet.
-        let fresh = try await withDeadline(connectDeadline, what: "connect") {
+        // A connection that arrives after the deadline is closed, not leaked.
+        let fresh = try await withDeadline(connectDeadline, what: "connect",
+                                           discardLateResult: { late in late.close().whenComplete { _ in _ = late } }) {
             try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
-        } onTimeout: {
-        } discardLateResult: { late in
-            // A connection that arrived after the deadline is closed, not leaked.
-            late.close().whenComplete { _ in }
         }
         connection = fresh
         return fresh
@@ -70,11 +69,10 @@ actor ProbeWriter {
 
     private func run(_ connection: PostgresConnection, _ query: PostgresQuery) async throws {
         let logger = self.logger
-        try await withDeadline(statementDeadline, what: "statement") {
+        // Closing the channel on timeout fails the pending query, so its task ends promptly.
+        _ = try await withDeadline(statementDeadline, what: "statement",
+                                   onTimeout: { connection.close().whenComplete { _ in } }) {
             try await connection.query(query, logger: logger)
-        } onTimeout: {
-            // Closing the channel fails the pending query, so the racing task ends promptly.
-            connection.close().whenComplete { _ in }
         }
     }
 
@@ -91,76 +89,5 @@ actor ProbeWriter {
             return "psql: \(psql.code)"
         }
         return String(describing: error)
-    }
-}
-
-struct DeadlineExceeded: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "\(what) deadline exceeded" }
-}
-
-/// Runs `operation`, failing with DeadlineExceeded after `deadline`. The operation runs in
-/// an unstructured task that is cancelled (and `onTimeout` called) but never awaited after the
-/// deadline: a PostgresNIO future that never completes must not stall the probe.
-func withDeadline<T: Sendable>(_ deadline: TimeAmount, what: String,
-                               _ operation: @escaping @Sendable () async throws -> T,
-                               onTimeout: @escaping @Sendable () -> Void,
-                               discardLateResult: @escaping @Sendable (T) -> Void = { _ in }) async throws -> T {
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
-        let race = DeadlineRace(continuation)
-        let timer = Task {
-            try? await Task.sleep(nanoseconds: UInt64(deadline.nanoseconds))
-            if Task.isCancelled { return }
-            if race.finish(.failure(DeadlineExceeded(what: what))) {
-                onTimeout()
-                race.cancelWork()
-            }
-        }
-        let work = Task {
-            let result: Result<T, Error>
-            do { result = .success(try await operation()) } catch { result = .failure(error) }
-            if race.finish(result) {
-                timer.cancel()
-            } else if case .success(let late) = result {
-                discardLateResult(late)
-            }
-        }
-        race.setWork(work)
-    }
-}
-
-/// Resumes the continuation exactly once: whoever finishes first (work or timer) wins.
-private final class DeadlineRace<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<T, Error>?
-    private var work: Task<Void, Never>?
-    private var workCancelled = false
-
-    init(_ continuation: CheckedContinuation<T, Error>) { self.continuation = continuation }
-
-    func finish(_ result: Result<T, Error>) -> Bool {
-        lock.lock()
-        let pending = continuation
-        continuation = nil
-        lock.unlock()
-        guard let pending else { return false }
-        pending.resume(with: result)
-        return true
-    }
-
-    func setWork(_ task: Task<Void, Never>) {
-        lock.lock()
-        work = task
-        let cancelNow = workCancelled
-        lock.unlock()
-        if cancelNow { task.cancel() }
-    }
-
-    func cancelWork() {
-        lock.lock()
-        workCancelled = true
-        let task = work
-        lock.unlock()
-        task?.cancel()
     }
 }

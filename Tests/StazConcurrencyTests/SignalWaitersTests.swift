@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import StazConcurrency
 
@@ -123,5 +124,77 @@ struct DeadlineTests {
         #expect(shot.offer(1) == true)
         #expect(shot.offer(2) == false)
         #expect(await shot.value(orIfCancelled: 0) == 1)
+    }
+}
+
+/// The throwing deadline used around PostgreSQL connections and queries.
+@Suite("Throwing deadline")
+struct ThrowingDeadlineTests {
+    final class Box: @unchecked Sendable {
+        let lock = NSLock()
+        var values: [Int] = []
+        func add(_ value: Int) { lock.lock(); values.append(value); lock.unlock() }
+        var all: [Int] { lock.lock(); defer { lock.unlock() }; return values }
+    }
+
+    @Test func aResultInTimeIsReturned() async throws {
+        #expect(try await withDeadline(.seconds(30), what: "fast") { 7 } == 7)
+    }
+
+    @Test func anErrorInTimeIsThrown() async {
+        struct Refused: Error {}
+        await #expect(throws: Refused.self) {
+            try await withDeadline(.seconds(30), what: "refused") { () async throws -> Int in throw Refused() }
+        }
+    }
+
+    /// A connection that opens after its deadline must reach `discardLateResult` (to be
+    /// closed), not vanish: PostgresNIO asserts that a connection is closed before it is freed.
+    @Test func aLateResultIsHandedToDiscardAndTimeoutRuns() async throws {
+        let discarded = Box()
+        let timeouts = Box()
+        let release = OneShot<Void>()
+        do {
+            _ = try await withDeadline(.milliseconds(50), what: "slow connect",
+                                       onTimeout: { timeouts.add(1) },
+                                       discardLateResult: { discarded.add($0) }) { () async -> Int in
+                await release.value(orIfCancelled: ())
+                return 42
+            }
+            Issue.record("no DeadlineExceeded")
+        } catch let error as DeadlineExceeded {
+            #expect(error.what == "slow connect")
+        }
+        #expect(timeouts.all == [1])
+        release.offer(())
+        for _ in 0..<500 where discarded.all.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(discarded.all == [42])
+    }
+
+    /// An operation that ignores cancellation and never returns cannot hold the caller.
+    @Test func anUncooperativeOperationDoesNotHoldTheCaller() async {
+        let gate = OneShot<Void>()
+        let started = ContinuousClock.now
+        await #expect(throws: DeadlineExceeded.self) {
+            try await withDeadline(.milliseconds(50), what: "hung") { () async -> Int in
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    Task.detached { await gate.value(orIfCancelled: ()); c.resume() }
+                }
+                return 0
+            }
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        gate.offer(())
+    }
+
+    @Test func aCancelledCallerGetsCancellationError() async {
+        let caller = Task {
+            try await withDeadline(.seconds(60), what: "waiting") { () async throws -> Int in
+                try await Task.sleep(for: .seconds(60))
+                return 0
+            }
+        }
+        caller.cancel()
+        await #expect(throws: CancellationError.self) { try await caller.value }
     }
 }
