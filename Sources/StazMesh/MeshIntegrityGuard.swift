@@ -139,6 +139,9 @@ public actor MeshIntegrityGuard {
         let held = try await observeHeldSlots(plugin: provider.outputPlugin)
         let previousSlotsObservedAt = lastSlotsObservedAt
         lastSlotsObservedAt = held.serverTime
+        let ownSubscriptionSlots = Set(subscriptions.map(\.slotName)).sorted()
+        plan.ledger.subscriptionSlots = ownSubscriptionSlots
+        plan.ledgerBeforeActions.subscriptionSlots = ownSubscriptionSlots
         publishStandbyConfirmed(&plan, stored: ledger, subscriptions: subscriptions, standbys: held.standbys)
         for report in plan.ledger.divergence where !settled.divergence.contains(report) {
             let line = "mesh divergence: \(report.kind.rawValue) \(report.database)/\(report.subscription) \(report.provider)→\(report.subscriber) \(report.fromLSN)..\(report.toLSN): \(report.action)"
@@ -155,7 +158,7 @@ public actor MeshIntegrityGuard {
         environment.publish(plan.ledger, plan.notes)
         if environment.isLeader() {
             let stale = HeldSlots.staleWalsenders(previousLeaders: previousLeaders, leaders: leaders, leaderless: leaderless,
-                                                  subscriberSlots: peerLedgers.mapValues { Set($0.standbyConfirmed.keys) },
+                                                  subscriberSlots: peerLedgers.mapValues(\.slotsOnProviders),
                                                   slots: held.slots, previousRoundAt: previousSlotsObservedAt)
             try await keepHeldSlots(held.slots, standbyConfirmed: peerStandbyConfirmed, displaced: stale)
         }

@@ -24,6 +24,10 @@ public struct MeshLedger: Sendable, Equatable {
     /// Per subscription slot (on its provider): the origin position this zone's standbys have
     /// applied. The provider zone advances its held copy of the slot this far (`HeldSlots`).
     public var standbyConfirmed: [String: LSN] = [:]
+    /// The slots (on their providers) of this zone's subscriptions, whether or not anything was
+    /// applied through them yet: a provider must know which of its slots serve this zone to end
+    /// their walsenders when this zone loses its leader, before `standbyConfirmed` names them.
+    public var subscriptionSlots: [String] = []
     /// Subscriptions paused after our own promotion until their provider replaces a slot that
     /// is ahead of our origin by its held copy (`database/name` → when, seconds since the epoch).
     public var awaitingRewind: [String: Double] = [:]
@@ -35,6 +39,9 @@ public struct MeshLedger: Sendable, Equatable {
     public var verifiedRanges: [String: RangeVerification] = [:]
 
     public init() {}
+
+    /// Every slot a provider may find serving this zone (`HeldSlots.staleWalsenders`).
+    public var slotsOnProviders: Set<String> { Set(subscriptionSlots).union(standbyConfirmed.keys) }
 
     /// Reports are kept for the operator; the oldest go when there are more than this.
     public static let maximumReports = 100
@@ -58,6 +65,9 @@ public struct MeshLedger: Sendable, Equatable {
         o["last_failover"] = .object(JSONObject(lastFailover.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) }))
         if !standbyConfirmed.isEmpty {
             o["standby_confirmed"] = .object(JSONObject(standbyConfirmed.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value.description)) }))
+        }
+        if !subscriptionSlots.isEmpty {
+            o["subscription_slots"] = .array(subscriptionSlots.sorted().map { .string($0) })
         }
         if !awaitingRewind.isEmpty {
             o["awaiting_rewind"] = .object(JSONObject(awaitingRewind.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.double($0.value)) }))
@@ -94,6 +104,7 @@ public struct MeshLedger: Sendable, Equatable {
         for (slot, value) in o["standby_confirmed"]?.objectValue?.pairs ?? [] {
             if let lsn = value.stringValue.flatMap(LSN.init(text:)) { ledger.standbyConfirmed[slot] = lsn }
         }
+        ledger.subscriptionSlots = (o["subscription_slots"]?.arrayValue ?? []).compactMap(\.stringValue).sorted()
         for (key, value) in o["awaiting_rewind"]?.objectValue?.pairs ?? [] {
             if let at = value.doubleValue ?? value.intValue.map(Double.init) { ledger.awaitingRewind[key] = at }
         }

@@ -213,6 +213,24 @@ struct HeldSlotsTests {
         var ledger = MeshLedger()
         ledger.standbyConfirmed[Self.slot] = LSN(0x5000000)
         ledger.awaitingRewind["app/sub"] = 12.5
+        ledger.subscriptionSlots = [Self.slot, "pgl_app_zone3_sub_zone3_zone1"].sorted()
         #expect(MeshLedger.parse(ledger.json.compactString) == ledger)
+    }
+
+    /// CI stop 28: a subscriber zone whose standbys had not yet confirmed anything through a
+    /// subscription (nothing applied yet, or the 5 s rate limit on publishing positions) lost
+    /// its primary; its ledger named the slot nowhere, so the provider never ended the dead
+    /// primary's walsender and the promoted standby waited for wal_sender_timeout. The ledger
+    /// now names every subscription's slot from the start.
+    @Test func aSubscriptionSlotWithoutConfirmedPositionsStillHasItsWalsenderEnded() {
+        var ledger = MeshLedger()
+        ledger.subscriptionSlots = [Self.slot]
+        let slots = [ProviderSlotObserved(name: Self.slot, database: "app", active: true,
+                                          confirmed: LSN(text: "0/5000000"), walsenderStartedAt: 100)]
+        let published = MeshLedger.parse(ledger.json.compactString)
+        #expect(published.standbyConfirmed.isEmpty)
+        #expect(HeldSlots.staleWalsenders(previousLeaders: ["zone2": "b1"], leaders: ["zone2": "b2"],
+                                          subscriberSlots: ["zone2": published.slotsOnProviders], slots: slots,
+                                          previousRoundAt: 200) == [Self.slot])
     }
 }
