@@ -249,6 +249,23 @@ class Cluster:
             parts.append(tail(self.path(name), 20))
         return "\n".join(parts)
 
+    # What the Swift runtime prints when the process dies of a failed check or a trap.
+    CRASH_MARKERS = ("Fatal error:", "Assertion failed:", "Precondition failed:", "*** Program crashed")
+
+    def daemon_crashes(self):
+        """One line per member whose daemon log shows a crash: the first crash line (the
+        failed check's message when the runtime printed one)."""
+        found = []
+        for member in self.members.values():
+            try:
+                with open(member.log_path, errors="replace") as handle:
+                    line = next((line for line in handle if any(m in line for m in self.CRASH_MARKERS)), None)
+            except OSError:
+                continue
+            if line:
+                found.append(f"{member.name}: {line.strip()}")
+        return found
+
     def keep_logs(self, test_name):
         """Copies every log of this cluster (daemons, PostgreSQL, etcd, HAProxy) to
         $STAZ_IT_FAILED_DIR (default /tmp/staz-it-failed)/TEST/DIR, for a failure the printed
