@@ -89,12 +89,6 @@ public final class StazDaemon: Service, Sendable {
         let hangup = Daemon.onSIGHUP { Task { await ha.reloadLocalConfiguration() } }
         defer { hangup.cancel() }
 
-        let trim = Task.detached(priority: .background) {
-            // Once the first cycles are done, startup-only code need not stay resident.
-            try? await Task.sleep(for: .seconds(15))
-            if !Task.isCancelled { _ = ResidentTrim.trimCleanReadOnlyFileMappings() }
-        }
-        defer { trim.cancel() }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await keeper.run() }
