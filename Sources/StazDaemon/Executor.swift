@@ -102,6 +102,9 @@ extension HAController {
             startLongAction("clone", state: .creatingReplica) { await $0.cloneReplica(from: nil) }
         case .startAsPrimary:
             try await startPostgres(recovery: nil)
+            // A primary started after a crash takes writes from here on: say so now (REST and
+            // member key), not at the cycle's end, which a loaded machine reaches much later.
+            await publishObservedState()
         case .follow(let leader):
             try await follow(leader: leader.flatMap { cluster?.member(named: $0) ?? failsafeLeaderMember(named: $0) },
                              observation: observation)
