@@ -14,6 +14,7 @@ zone's HAProxy.
   received position once nothing waits for a local flush): the rows still reach the promoted
   standby."""
 
+import json
 import os
 import signal
 import time
@@ -237,6 +238,10 @@ def test_peer_changes_confirmed_by_a_lost_primary_reach_its_successor(request, m
     subscription = mesh.subscription("zone-b", "zone-a")
     slot = mesh.sql("zone-a", f"SELECT slot_name FROM {mesh.fn('subscription_status')}('{subscription}')")
     assert slot, f"no slot name for {subscription} on zone-a's primary"
+    # zone-a's ledger names the slot before anything was applied through it: that is where
+    # zone-b finds the walsenders of zone-a's subscriptions once zone-a loses its primary.
+    wait_until(lambda: slot in json.loads(zone_a.dcs_get("mesh") or "{}").get("subscription_slots", []),
+               30, f"zone-a's mesh ledger names {slot}")
     rows = list(range(9_000_001, 9_000_021))
 
     # Hold zone-a's synchronous standby behind (as in the async test). Nothing is written in
