@@ -1,7 +1,7 @@
-"""Fuzzing the REST API of a running member for a bounded time (issue 14).
+"""Fuzzing the REST API of a running member (issue 14).
 
-Two kinds of input, from one seeded generator (`STAZ_FUZZ_SEED`, printed on failure; the time
-budget is `STAZ_FUZZ_SECONDS`, default 40):
+Two kinds of input, from one seeded generator (`STAZ_FUZZ_SEED`, printed on failure), for at
+least `STAZ_FUZZ_SECONDS` (default 40) and until each kind has been tried enough times:
 - raw requests: random methods, targets, headers, lengths and bytes, some cut short. The
   server must answer or close each connection within its request timeout, and never die.
 - dynamic-configuration changes built from values whose fate on PostgreSQL 15 is known: a
@@ -141,9 +141,15 @@ def test_rest_fuzz_never_crashes_and_never_accepts_a_bad_change(make_cluster, pr
     cluster.note(f"fuzz seed {seed}, {budget:.0f} s")
     pid = member.daemon_pid
 
-    counts = {"raw": 0, "good accepted": 0, "bad refused": 0}
-    deadline = time.monotonic() + budget
-    while time.monotonic() < deadline:
+    # The budget is a minimum, not the test: raw requests that stop short wait out the server's
+    # request timeout, so how many inputs fit in it depends on the seed. Fuzzing goes on past
+    # the budget until each kind of input has been tried often enough to mean something.
+    minimum = {"raw": 11, "good accepted": 6, "bad refused": 11}
+    counts = {kind: 0 for kind in minimum}
+    started = time.monotonic()
+    hard_stop = started + max(4 * budget, 240)
+    while time.monotonic() < started + budget or any(counts[k] < n for k, n in minimum.items()):
+        assert time.monotonic() < hard_stop, f"seed {seed}: too slow to try enough inputs: {counts}"
         if rng.random() < 0.3:
             payload = random_raw_request(rng)
             # Nothing sent and the socket left open is an idle keep-alive connection, which the
@@ -182,7 +188,6 @@ def test_rest_fuzz_never_crashes_and_never_accepts_a_bad_change(make_cluster, pr
             counts["bad refused"] += 1
 
     cluster.note(f"fuzz counts: {counts}")
-    assert counts["raw"] > 10 and counts["good accepted"] > 5 and counts["bad refused"] > 10, counts
     assert member.daemon_pid == pid, "the daemon restarted or died"
     assert member.rest("/patroni")[0] == 200
     stored = etcd_config(cluster)
