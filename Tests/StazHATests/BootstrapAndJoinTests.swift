@@ -6,7 +6,7 @@ import StazCore
 /// non-empty one (`Ha._run_cycle`'s system identifier checks).
 @Suite("HA decide: bootstrap, clone and join")
 struct BootstrapAndJoinTests {
-    static let emptyDataDirectory: [HACase] = [
+    static let emptyDataDirectoryCases: [HACase] = [
         HACase("empty data dir, no initialize key: wins the initialize race and bootstraps",
                input("node1", cluster(initialize: nil), PG.empty),
                steps: [raceInitialize, .bootstrapNewCluster],
@@ -66,7 +66,7 @@ struct BootstrapAndJoinTests {
                message: "data directory is not accessible: Permission denied"),
     ]
 
-    @Test(arguments: emptyDataDirectory)
+    @Test(arguments: emptyDataDirectoryCases)
     func emptyDataDirectory(_ row: HACase) { row.check() }
 
     static let replicaFatal = "No initialize key in DCS and PostgreSQL is running as replica, aborting start"
@@ -74,7 +74,7 @@ struct BootstrapAndJoinTests {
     //                       name, cluster.initialize, local sysid)  — DCS value first.
     static let mismatch = "system ID mismatch, node node2 belongs to a different cluster: \(clusterSysid) != \(foreignSysid)"
 
-    static let joinChecks: [HACase] = [
+    static let joinChecksCases: [HACase] = [
         HACase("system ID differs from the initialize key: fatal (DCS sysid first, as Patroni logs it)",
                input("node2", cluster(leader: "node1", members: ["node1", "node2"]), PG.replica(sysid: foreignSysid)),
                steps: [.fatal(mismatch)],
@@ -93,6 +93,6 @@ struct BootstrapAndJoinTests {
                message: "no action. I am (node1), the leader with the lock"),
     ]
 
-    @Test(arguments: joinChecks)
+    @Test(arguments: joinChecksCases)
     func joinChecks(_ row: HACase) { row.check() }
 }

@@ -38,7 +38,7 @@ struct FailsafeTests {
         return view
     }
 
-    static let dcsDown: [HACase] = [
+    static let dcsDownCases: [HACase] = [
         HACase("DCS down, failsafe mode, every member accepts: keep running as primary",
                with(input("node1", nil, PG.primary(), settings: failsafeOn), topology: threeNodes),
                steps: [confirm(["node2", "node3"])], message: keep),
@@ -71,10 +71,10 @@ struct FailsafeTests {
                steps: [], message: "PAUSE: DCS is not accessible"),
     ]
 
-    @Test(arguments: dcsDown)
+    @Test(arguments: dcsDownCases)
     func dcsDown(_ row: HACase) { row.check() }
 
-    static let race: [HACase] = [
+    static let raceCases: [HACase] = [
         HACase("replica with a recent failsafe leader in an unlocked cluster follows it, does not race",
                with(input("node2", unlocked(failsafeKey: threeNodes), PG.replica(), settings: failsafeOn), leader: "node1"),
                steps: [.follow(leader: "node1")],
@@ -113,11 +113,11 @@ struct FailsafeTests {
                message: "acquired session lock as a leader"),
     ]
 
-    @Test(arguments: race)
+    @Test(arguments: raceCases)
     func race(_ row: HACase) { row.check() }
 
     /// Whatever the members answer, a plan made without the DCS never promotes or takes a lock.
-    @Test(arguments: dcsDown)
+    @Test(arguments: dcsDownCases)
     func noPromotionWithoutDCS(_ row: HACase) {
         for answers in [DCSAnswers.yes, .failsafeRefused] {
             let steps = decide(row.input).resolved(failsafeConfirmed: answers.failsafeConfirmed).steps
