@@ -89,7 +89,7 @@ let package = Package(
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ], swiftSettings: v5),
         .target(name: "StazCtl", dependencies: [
-            "StazCore", "StazConfig", "StazDCS",
+            "StazCore", "StazConfig", "StazDCS", "StazPostgres",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "StazDCSTests", dependencies: ["StazDCS"], swiftSettings: v5),
         .testTarget(name: "StazPostgresTests", dependencies: ["StazPostgres"], swiftSettings: v5),
         .testTarget(name: "StazAPITests", dependencies: ["StazAPI"], swiftSettings: v5),
-        .testTarget(name: "StazCtlTests", dependencies: ["StazCtl"], swiftSettings: v5),
+        .testTarget(name: "StazCtlTests", dependencies: ["StazCtl", "StazPostgres"], swiftSettings: v5),
         .testTarget(name: "StazWatchdogTests", dependencies: ["StazWatchdog"], swiftSettings: v5),
         .testTarget(name: "StazMeshTests", dependencies: ["StazMesh"], swiftSettings: v5),
         .testTarget(name: "StazDaemonTests", dependencies: ["StazDaemon"], swiftSettings: v5),

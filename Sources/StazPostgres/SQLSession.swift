@@ -18,6 +18,8 @@ public final class SQLSession: @unchecked Sendable {
         public var security: ConnectionSecurity
         /// A unix socket file used instead of host and port.
         public var unixSocket: String?
+        /// `application_name`, as `pg_stat_activity` shows it.
+        public var applicationName = "staz"
         public init(host: String, port: Int, user: String, password: String?, database: String,
                     security: ConnectionSecurity = .libpqDefault, unixSocket: String? = nil) {
             self.host = host; self.port = port; self.user = user; self.password = password; self.database = database
