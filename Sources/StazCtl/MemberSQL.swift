@@ -59,7 +59,7 @@ struct MemberSQL {
                 timeZone = zone.first?["zone"] ?? nil
             }
         } catch let failure as SQLSession.Failure {
-            throw MemberSQLError(message: failure.sqlState ?? failure.message.replacingOccurrences(of: "\n", with: " "))
+            throw MemberSQLError(message: failure.sqlState ?? failure.message)
         }
         guard let first, let columns = first.columns else {
             throw MemberSQLError(message: "the last operation didn't produce records")

@@ -86,7 +86,7 @@ func queryMember(_ view: ClusterView, role: MemberRoleFilter?, roleText: String?
         }
         return try await runner.run(sql, host: target.host, port: target.port)
     } catch let error as MemberSQLError {
-        return failure("ERROR, SQLSTATE: " + error.message)
+        return failure("ERROR, SQLSTATE: " + error.message.replacingOccurrences(of: "\n", with: " "))
     }
 }
 

@@ -77,7 +77,8 @@ public final class SQLSession: @unchecked Sendable {
         if let e = error as? PSQLError, let info = e.serverInfo {
             return Failure(sqlState: info[.sqlState], message: info[.message] ?? "\(error)")
         }
-        return Failure(sqlState: nil, message: "\(error)")
+        // PSQLError's description hides everything; say what failed (refused, TLS, timed out).
+        return Failure(sqlState: nil, message: PostgresController.describe(error))
     }
 }
 
