@@ -91,7 +91,7 @@ let package = Package(
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         .target(name: "StazCtl", dependencies: [
-            "StazCore", "StazConfig", "StazDCS",
+            "StazCore", "StazConfig", "StazDCS", "StazPostgres",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "StazDCSTests", dependencies: ["StazDCS"]),
         .testTarget(name: "StazPostgresTests", dependencies: ["StazPostgres"]),
         .testTarget(name: "StazAPITests", dependencies: ["StazAPI"], swiftSettings: v5),
-        .testTarget(name: "StazCtlTests", dependencies: ["StazCtl"]),
+        .testTarget(name: "StazCtlTests", dependencies: ["StazCtl", "StazPostgres"]),
         .testTarget(name: "StazWatchdogTests", dependencies: ["StazWatchdog"]),
         .testTarget(name: "StazMeshTests", dependencies: ["StazMesh"]),
         .testTarget(name: "StazDaemonTests", dependencies: ["StazDaemon"]),
