@@ -527,10 +527,11 @@ extension HAController {
         // apply worker applies a change (StazMesh `OriginHandoff`): behind a closed gate.
         let handoff = await OriginHandoff.prepare(mesh: config.mesh, connector: MeshRuntime.localConnector(config: config, logger: logger),
                                                   logger: logger, environment: ProcessInfo.processInfo.environment)
+        let skipped = try await claimPromotionTimeline()
         let gated = await closeSpockApplyGate(handoff)
         let settling = handoff.map { handoff in Task { await handoff.settle(within: .seconds(10), gated: gated) } }
         do {
-            try await postgres.promote()
+            try await postgres.promote(skipping: skipped)
         } catch {
             settling?.cancel()
             await settling?.value
@@ -559,6 +560,24 @@ extension HAController {
         // at the next checkpoint: run it now so a rejoin never sees "same timeline".
         do { try await postgres.checkpoint() } catch { logger.warning("post-promote checkpoint failed: \(error)") }
         checkpointAfterPromotePending = false
+    }
+
+    /// Records in `status` the timeline this promotion takes (`PromotionTimeline`) before
+    /// PostgreSQL is asked, so that no member that misses the promotion picks the same number.
+    /// Returns the numbers below it that PostgreSQL must skip. Without the record, no promotion:
+    /// the lock is renewed or lost in the next cycle, which decides again.
+    func claimPromotionTimeline() async throws -> [Int64] {
+        let current = lastObservation.timeline ?? 0
+        let target = PromotionTimeline.target(current: current, cluster: lastCluster, peers: lastPeers)
+        var status = lastCluster?.status ?? .empty
+        status.stazTimeline = max(status.stazTimeline ?? 0, target)
+        try await dcs.setStatus(status.json)
+        if var cluster = lastCluster { cluster.status = status; lastCluster = cluster }
+        let skipped = Array((current + 1)..<target)
+        if !skipped.isEmpty {
+            logger.warning("timeline(s) \(skipped.map(String.init).joined(separator: ", ")) were taken by other members' promotions: promoting to timeline \(target)")
+        }
+        return skipped
     }
 
     /// Stops being a primary as `mode` says, then starts read-only with no upstream (Patroni's
@@ -619,6 +638,7 @@ extension HAController {
                                                     timestamp: isNewest ? Timestamps.isoNow() : nil, newLeader: isNewest ? me : nil))
             }
         }
+        entries = PromotionTimeline.history(entries, current: timeline)
         guard entries != existing, !entries.isEmpty else { return }
         try await dcs.setHistory(.array(entries.map(\.json)))
     }
@@ -628,6 +648,8 @@ extension HAController {
         var status = cluster?.status ?? .empty
         let previous = status
         status.optime = Int64(wal.value)
+        // Keep the newest timeline known to the DCS at least ours (see `PromotionTimeline`).
+        if let timeline = observation.timeline { status.stazTimeline = max(status.stazTimeline ?? 0, timeline) }
         var slotNames = Set<String>()
         if let slots = try? await postgres.replicationSlots() {
             // Our own name at our position too (Patroni's `Postgresql.slots`): the replicas keep

@@ -149,4 +149,38 @@ struct FailsafeTests {
                                  settings: Self.failsafeOn))
         #expect(!waits.resolved().steps.contains(.promote), "\(waits.message)")
     }
+
+    /// The simulation's seed 361 (failsafe mode), its end state: a stale switchover from node3 to
+    /// node2, which the `failsafe` key leaves out; node2 and node3 level on timeline 3, node1
+    /// behind on timeline 2. node3 waited for node1 (another member could win), node1 deferred
+    /// to node2 (ahead of it), node2 may not race: nobody led, for good.
+    @Test func aFormerLeaderLeadsWhenOnlyAMemberOnAnOlderTimelineRemains() {
+        let view = Self.unlocked(failsafeKey: ["node1", "node3"], failover: failoverKey(from: "node3", to: "node2"))
+        let m1 = TimelineAwareRaceTests.peer("node1", lsn: baseLSN, timeline: 2)
+        let m2 = TimelineAwareRaceTests.peer("node2", lsn: baseLSN + 4096, timeline: 3)
+        let m3 = TimelineAwareRaceTests.peer("node3", lsn: baseLSN + 4096, timeline: 3)
+        let formerLeader = decide(input("node3", view, PG.replica(lsn: baseLSN + 4096, timeline: 3), peers: [m1, m2],
+                                        settings: Self.failsafeOn))
+        #expect(formerLeader.resolved().steps.contains(.promote), "\(formerLeader.message)")
+        // node1 still defers: node2, though out of the race, is on a newer timeline.
+        let behind = decide(input("node1", view, PG.replica(lsn: baseLSN, timeline: 2), peers: [m2, m3],
+                                  settings: Self.failsafeOn))
+        #expect(!behind.resolved().steps.contains(.promote), "\(behind.message)")
+        let excluded = decide(input("node2", view, PG.replica(lsn: baseLSN + 4096, timeline: 3), peers: [m1, m3],
+                                    settings: Self.failsafeOn))
+        #expect(!excluded.resolved().steps.contains(.promote), "\(excluded.message)")
+    }
+
+    /// A member the `failsafe` key leaves out is not compared with: ahead of us on our own
+    /// timeline, it still may not win, so we do (Patroni's `_is_healthiest_node` drops it).
+    @Test func aMemberTheFailsafeKeyLeavesOutIsNotWaitedFor() {
+        let view = Self.unlocked(failsafeKey: ["node1", "node2"])
+        let plan = decide(input("node1", view, PG.replica(), peers: [Peer.replica("node2"), Peer.replica("node3", lsn: baseLSN + 4096)],
+                                settings: Self.failsafeOn))
+        #expect(plan.resolved().steps.contains(.promote), "\(plan.message)")
+        let listed = Self.unlocked(failsafeKey: Self.threeNodes)
+        let waits = decide(input("node1", listed, PG.replica(), peers: [Peer.replica("node2"), Peer.replica("node3", lsn: baseLSN + 4096)],
+                                 settings: Self.failsafeOn))
+        #expect(!waits.resolved().steps.contains(.promote), "\(waits.message)")
+    }
 }
