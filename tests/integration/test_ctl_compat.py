@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from profiles import PATRONICTL
-from support import SUPERUSER_PASSWORD
+from testkit.profiles import PATRONICTL
+from testkit.support import SUPERUSER_PASSWORD
 
 STABLE_COLUMNS = ("Cluster", "Member", "Host", "Role", "State", "TL")
 

@@ -5,7 +5,7 @@ import os
 import signal
 import time
 
-from support import psql, psql_value, wait_until
+from testkit.support import psql, psql_value, wait_until
 
 
 def wait_for_write_through_haproxy(cluster, sql, timeout, what):

@@ -4,7 +4,7 @@ which inserts the primary acknowledged, and checks that a replica streams from a
 import threading
 import time
 
-from support import NotYet, psql, psql_value, wait_until
+from .support import NotYet, psql, psql_value, wait_until
 
 
 class AckedWriter:

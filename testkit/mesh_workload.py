@@ -4,8 +4,8 @@ record acknowledged inserts, and checks that every acknowledged row reached ever
 import threading
 import time
 
-from mesh_harness import MESH_DATABASE, MESH_KEYLESS_TABLE, MESH_TABLE, Mesh
-from support import NotYet, psql, wait_until
+from .mesh import MESH_DATABASE, MESH_KEYLESS_TABLE, MESH_TABLE, Mesh
+from .support import NotYet, psql, wait_until
 
 ZONE_ID_BASE = 10_000_000  # zone k writes ids k*BASE + n: zones never collide
 
