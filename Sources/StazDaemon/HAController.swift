@@ -232,6 +232,8 @@ actor HAController {
         input.watchdog = watchdog.state
         input.watchdogUsable = watchdog.isHealthy
         input.actsAsStandbyLeader = actsAsStandbyLeader
+        input.bootstrapMethod = config.bootstrap.methodSettings != nil && config.bootstrap.method != "initdb"
+            ? .custom(config.bootstrap.method) : .initdb
         let plan = decide(input)
         let previouslyBlocked = blockedFailoverReason
         blockedFailoverReason = nil

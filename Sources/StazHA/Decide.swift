@@ -141,7 +141,7 @@ struct Decider {
                     otherwise: HAPlan("failed to acquire initialize lock"))])
             }
             return HAPlan("trying to bootstrap a new cluster", [.raceInitialize(
-                then: HAPlan("trying to bootstrap a new cluster", [.bootstrapNewCluster]),
+                then: HAPlan("trying to bootstrap a new cluster", [.bootstrapNewCluster(input.bootstrapMethod)]),
                 otherwise: HAPlan("failed to acquire initialize lock"))])
         }
         if let source = cloneSource(cluster) {
@@ -550,7 +550,7 @@ struct Decider {
         if !paused, prePromoteBackoff {
             return HAPlan("Promotion cancelled because the pre-promote script failed", [.releaseLock])
         }
-        let promote = HAPlan(promoteMessage, [.promote, .recordPromotion])
+        let promote = HAPlan(promoteMessage, (settings.useSlots ? [.prepareMemberSlots] : []) + [.promote, .recordPromotion])
         guard let claim = prePromoteSync(cluster) else { return promote }
         return HAPlan(promote.message, [.writeSync(claim, version: cluster.sync.version, then: promote,
             otherwise: HAPlan("Postponing promotion because synchronous replication state was updated by somebody else"))])

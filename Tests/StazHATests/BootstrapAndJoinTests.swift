@@ -9,7 +9,11 @@ struct BootstrapAndJoinTests {
     static let emptyDataDirectoryCases: [HACase] = [
         HACase("empty data dir, no initialize key: wins the initialize race and bootstraps",
                input("node1", cluster(initialize: nil), PG.empty),
-               steps: [raceInitialize, .bootstrapNewCluster],
+               steps: [raceInitialize, .bootstrapNewCluster(.initdb)],
+               message: "trying to bootstrap a new cluster"),
+        HACase("empty data dir, bootstrap.method names a custom method: the bootstrap runs it",
+               { var custom = input("node1", cluster(initialize: nil), PG.empty); custom.bootstrapMethod = .custom("pgbackrest"); return custom }(),
+               steps: [raceInitialize, .bootstrapNewCluster(.custom("pgbackrest"))],
                message: "trying to bootstrap a new cluster"),
         HACase("empty data dir, no initialize key: loses the initialize race",
                input("node1", cluster(initialize: nil), PG.empty), .initializeLost,

@@ -142,7 +142,7 @@ struct OperationsTests {
         HACase("pre_promote failure older than ttl: race and promote again",
                input("node2", cluster(members: threeNodes, optime: baseLSN), PG.replica(),
                      peers: [Peer.replica("node3", lsn: baseLSN - MiB)], memory: failedPrePromote(secondsAgo: 31)),
-               steps: [acquireLock, .promote, .recordPromotion], message: "promoted self to leader by acquiring session lock"),
+               steps: [acquireLock, .prepareMemberSlots, .promote, .recordPromotion], message: "promoted self to leader by acquiring session lock"),
     ]
 
     @Test(arguments: prePromoteCases)
@@ -161,7 +161,7 @@ struct OperationsTests {
         HACase("lock released 3 s ago: race again",
                input("node2", cluster(members: threeNodes, optime: baseLSN), PG.replica(),
                      peers: [Peer.replica("node3", lsn: baseLSN - MiB)], memory: releasedLock(secondsAgo: 3)),
-               steps: [acquireLock, .promote, .recordPromotion], message: "promoted self to leader by acquiring session lock"),
+               steps: [acquireLock, .prepareMemberSlots, .promote, .recordPromotion], message: "promoted self to leader by acquiring session lock"),
     ]
 
     @Test(arguments: afterReleasingTheLockCases)
@@ -202,7 +202,7 @@ struct OperationsTests {
     static let pauseOperationsCases: [HACase] = [
         HACase("pause: the named candidate takes the released lock and promotes",
                pausedRace("node2", request: failoverKey(from: "node1", to: "node2")),
-               steps: [acquireLock, .clearFailover, .promote, .recordPromotion],
+               steps: [acquireLock, .clearFailover, .prepareMemberSlots, .promote, .recordPromotion],
                message: "PAUSE: promoted self to leader by acquiring session lock"),
         HACase("pause: other replicas never race, even with a failover key",
                pausedRace("node3", request: failoverKey(from: "node1", to: "node2")),

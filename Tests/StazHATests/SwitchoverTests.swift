@@ -10,7 +10,7 @@ struct SwitchoverTests {
     static let stay = "no action. I am (node1), the leader with the lock"
     static let won = "promoted self to leader by acquiring session lock"
     static let notHealthiest = "following a different leader because i am not the healthiest node"
-    static let promoteAndClean: [HAStep] = [acquireLock, .clearFailover, .promote, .recordPromotion]
+    static let promoteAndClean: [HAStep] = [acquireLock, .clearFailover, .prepareMemberSlots, .promote, .recordPromotion]
 
     static func leaderView(_ request: FailoverRequest) -> ClusterView {
         cluster(leader: "node1", members: threeNodes, failover: request, optime: baseLSN)

@@ -96,6 +96,8 @@ extension SimWorld {
             nextSegmentID += 1
             members[i].pg.syncNames = managedStandbyNames(i, primary: true, cluster)
             log("\(me): promoted to timeline \(members[i].pg.timeline)")
+        case .prepareMemberSlots:
+            break  // the simulated standbys stream without slots
         case .awaitStreaming:
             break  // the simulated shutdown reaches every connected standby
         case .demote(let mode):
