@@ -15,6 +15,8 @@ import PackageDescription
 //   StazCtl       stazctl commands (library, so tests can call them)
 //   staz, stazctl thin executables
 
+// Every module builds in the Swift 6 language mode (complete data-race checking). Only the
+// REST server's tests stay in 5: they drive a blocking socket client from a plain Thread.
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
 let package = Package(
@@ -39,11 +41,11 @@ let package = Package(
     ],
     targets: [
         .target(name: "StazConcurrency"),
-        .target(name: "StazCore", swiftSettings: v5),
+        .target(name: "StazCore"),
         .target(name: "StazConfig", dependencies: [
             "StazCore", .product(name: "Yams", package: "Yams"),
-        ], swiftSettings: v5),
-        .target(name: "StazHA", dependencies: ["StazCore", "StazConfig"], swiftSettings: v5),
+        ]),
+        .target(name: "StazHA", dependencies: ["StazCore", "StazConfig"]),
         .target(name: "StazDCS", dependencies: [
             "StazConcurrency",
             "StazCore", "StazConfig",
@@ -52,23 +54,23 @@ let package = Package(
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
-        ], swiftSettings: v5),
+        ]),
         .target(name: "StazPostgres", dependencies: [
             "StazConcurrency", "StazCore", "StazConfig",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
-        ], swiftSettings: v5),
+        ]),
         // The Linux watchdog device kept alive while this member leads.
         .target(name: "StazWatchdog", dependencies: [
             "StazCore", "StazConfig",
             .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: v5),
+        ]),
         // The cross-zone Spock/pglogical mesh: pure planner plus SQL observe/apply edges.
         .target(name: "StazMesh", dependencies: [
             "StazCore", "StazConfig", "StazPostgres",
             .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: v5),
+        ]),
         .target(name: "StazAPI", dependencies: [
             "StazCore", "StazConfig",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -78,7 +80,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
-        ], swiftSettings: v5),
+        ]),
         .target(name: "StazDaemon", dependencies: [
             "StazConcurrency",
             "StazCore", "StazConfig", "StazHA", "StazDCS", "StazPostgres", "StazAPI", "StazMesh", "StazWatchdog",
@@ -87,39 +89,39 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
-        ], swiftSettings: v5),
+        ]),
         .target(name: "StazCtl", dependencies: [
-            "StazCore", "StazConfig", "StazDCS",
+            "StazCore", "StazConfig", "StazDCS", "StazPostgres",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
-        ], swiftSettings: v5),
+        ]),
         .executableTarget(name: "staz", dependencies: [
             "StazDaemon", "StazConfig", "StazDCS", "StazAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: v5),
-        .executableTarget(name: "stazctl", dependencies: ["StazCtl"], swiftSettings: v5),
+        ]),
+        .executableTarget(name: "stazctl", dependencies: ["StazCtl"]),
         // Benchmark write probe (bench/): writes every 10 ms through HAProxy and logs each ack.
         .executableTarget(name: "staz-probe", dependencies: [
             "StazConcurrency", "StazCore",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: v5),
+        ]),
 
         .testTarget(name: "StazConcurrencyTests", dependencies: ["StazConcurrency"]),
-        .testTarget(name: "StazCoreTests", dependencies: ["StazCore"], swiftSettings: v5),
-        .testTarget(name: "StazConfigTests", dependencies: ["StazConfig"], swiftSettings: v5),
-        .testTarget(name: "StazHATests", dependencies: ["StazHA"], swiftSettings: v5),
-        .testTarget(name: "StazDCSTests", dependencies: ["StazDCS"], swiftSettings: v5),
-        .testTarget(name: "StazPostgresTests", dependencies: ["StazPostgres"], swiftSettings: v5),
+        .testTarget(name: "StazCoreTests", dependencies: ["StazCore"]),
+        .testTarget(name: "StazConfigTests", dependencies: ["StazConfig"]),
+        .testTarget(name: "StazHATests", dependencies: ["StazHA"]),
+        .testTarget(name: "StazDCSTests", dependencies: ["StazDCS"]),
+        .testTarget(name: "StazPostgresTests", dependencies: ["StazPostgres"]),
         .testTarget(name: "StazAPITests", dependencies: ["StazAPI"], swiftSettings: v5),
-        .testTarget(name: "StazCtlTests", dependencies: ["StazCtl"], swiftSettings: v5),
-        .testTarget(name: "StazWatchdogTests", dependencies: ["StazWatchdog"], swiftSettings: v5),
-        .testTarget(name: "StazMeshTests", dependencies: ["StazMesh"], swiftSettings: v5),
-        .testTarget(name: "StazDaemonTests", dependencies: ["StazDaemon"], swiftSettings: v5),
+        .testTarget(name: "StazCtlTests", dependencies: ["StazCtl", "StazPostgres"]),
+        .testTarget(name: "StazWatchdogTests", dependencies: ["StazWatchdog"]),
+        .testTarget(name: "StazMeshTests", dependencies: ["StazMesh"]),
+        .testTarget(name: "StazDaemonTests", dependencies: ["StazDaemon"]),
         .testTarget(name: "StazSimulationTests", dependencies: ["StazHA", "StazCore", "StazConfig"]),
     ]
 )

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Disaster-recovery figures with a real pgBackRest repository (run as root, like the tests):
 
-    python3 bench/dr_figures.py [--scale 20]
+    python3 -m bench.dr_figures [--scale 20]
 
 On one staz cluster loaded with `pgbench -i -s SCALE` and backed up with pgBackRest, measures
 (wall clock, from the daemon's start to the state named):
@@ -13,23 +13,18 @@ On one staz cluster loaded with `pgbench -i -s SCALE` and backed up with pgBackR
     sampled every 0.5 s in bytes (source's WAL position just after reading the standby's replay
     position, so an upper bound)
     and in seconds (now minus the last replayed commit's timestamp).
-Prints one line per figure. Uses the integration harness (tests/integration)."""
+Prints one line per figure. Uses the test kit (testkit/)."""
 
 import argparse
 import os
 import statistics
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "integration"))
-
-from harness import Cluster  # noqa: E402
-from profiles import current_profile  # noqa: E402
-from support import PG_BIN, SUPERUSER_PASSWORD, psql_value, wait_until  # noqa: E402
-from test_replica_methods import STANZA, archived_primary, pgbackrest, pgbackrest_config, restore_method  # noqa: E402
+from testkit.harness import Cluster
+from testkit.pgbackrest import STANZA, archived_primary, pgbackrest, pgbackrest_config, restore_method
+from testkit.profiles import current_profile
+from testkit.support import PG_BIN, SUPERUSER_PASSWORD, psql_value, wait_until
 
 
 def streaming(primary, name):

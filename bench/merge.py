@@ -2,14 +2,13 @@
 """Combines result files: rows of a later file replace the rows of the same (scenario,
 setup) in earlier ones, e.g. after re-running one scenario. Writes <out>.json and .md.
 
-    python3 bench/merge.py OUT base.json rerun.json [...]"""
+    python3 -m bench.merge OUT base.json rerun.json [...]"""
 
 import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import report  # noqa: E402
+from bench.benchlib import report
 
 
 def main(argv):

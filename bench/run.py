@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark suite: staz vs Patroni 4.1.5 on this machine (same etcd, PostgreSQL, HAProxy).
 
-    python3 bench/run.py [--scenario B1b,B4,...] [--tool staz,patroni] [--reps N] [--smoke]
+    python3 -m bench.run [--scenario B1b,B4,...] [--tool staz,patroni] [--reps N] [--smoke]
 
 Writes bench/results/<UTC date-time>.json and .md and prints the Markdown table. Exit code
 1 means a scenario crashed (breakage); missed performance targets only show in the table."""
@@ -17,12 +17,10 @@ import time
 import traceback
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from benchlib.env import PATRONI_VENV, REPO, SETUPS, STAZ_BIN  # noqa: E402
-from benchlib import failover, floors, lifecycle, mesh, report, service  # noqa: E402
-from benchlib.measure import summarize  # noqa: E402
-from benchlib.session import Session  # noqa: E402
+from bench.benchlib import failover, floors, lifecycle, mesh, report, service
+from bench.benchlib.env import PATRONI_VENV, REPO, SETUPS, STAZ_BIN
+from bench.benchlib.measure import summarize
+from bench.benchlib.session import Session
 
 ALL_SCENARIOS = ["B7", "B5", "B6", "B4", "B2", "B1b", "B1a", "B8", "MESH"]  # run order within a setup
 # Which setups each scenario runs against (the issue's matrix).

@@ -7,4 +7,4 @@ set -eu
 cd "$(dirname "$0")/.."
 swift build -c release --product staz
 swift build -c release --product staz-probe
-exec timeout 300 python3 bench/run.py --smoke --results-dir "${BENCH_RESULTS_DIR:-bench/results/smoke}"
+exec timeout 300 python3 -m bench.run --smoke --results-dir "${BENCH_RESULTS_DIR:-bench/results/smoke}"

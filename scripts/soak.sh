@@ -16,7 +16,7 @@ fi
 # Only Python processes count: a `flock /tmp/staz-heavy.lock ... pytest` still waiting for the
 # shared lock (or the `timeout` wrapping it) runs nothing yet.
 running=()
-for pid in $(pgrep -f "pytest|soak.py"); do
+for pid in $(pgrep -f "pytest|testkit.faults.soak"); do
     comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
     [[ $comm == python* || $comm == pytest* ]] && running+=("$pid")
 done
@@ -27,4 +27,5 @@ if ((${#running[@]})); then
 fi
 export STAZ_DAEMON="${STAZ_DAEMON:-$REPO/.build/debug/staz}"
 export STAZ_CTL="${STAZ_CTL:-$REPO/.build/debug/stazctl}"
-exec python3 "$REPO/tests/faults/soak.py" "$@"
+cd "$REPO"
+exec python3 -m testkit.faults.soak "$@"

@@ -5,12 +5,12 @@ import StazCore
 /// pgEdge fork's changes: `wal_level` defaults to `logical` and a configured `hot_standby`
 /// level means `logical` too (Spock logical replication needs it); an explicit `replica` stays.
 public enum PostgresParameterRules {
-    struct Rule {
+    struct Rule: Sendable {
         /// Default when no valid value is configured (nil: set by staz itself).
         let defaultValue: JSONValue?
         /// Returns the value to use (normalised) or nil when it fails validation. (Careful:
         /// `JSONValue` is ExpressibleByNilLiteral, so a bare `nil` in a ternary becomes `.null`.)
-        let validate: (JSONValue) -> JSONValue?
+        let validate: @Sendable (JSONValue) -> JSONValue?
         /// Lowest server_version_num the parameter exists in.
         let minimumVersion: Int
     }

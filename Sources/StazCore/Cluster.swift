@@ -97,14 +97,18 @@ public struct Leader: Sendable, Equatable {
 }
 
 /// `status` key: `{"optime": int, "slots": {name: lsn}, "retain_slots": [names]}` (a bare int in
-/// legacy clusters).
+/// legacy clusters), plus staz's `staz_timeline` (Patroni ignores keys it does not know).
 public struct ClusterStatus: Sendable, Equatable {
     public var optime: Int64?
     public var slots: [(String, Int64)]
     public var retainSlots: [String]
+    /// The newest timeline a member of this cluster promoted to, written before each promotion
+    /// (`PromotionTimeline`): `history` is written only after one, and a member cut off in between
+    /// would leave its timeline number free for a second, sibling promotion.
+    public var stazTimeline: Int64?
 
-    public init(optime: Int64? = nil, slots: [(String, Int64)] = [], retainSlots: [String] = []) {
-        self.optime = optime; self.slots = slots; self.retainSlots = retainSlots
+    public init(optime: Int64? = nil, slots: [(String, Int64)] = [], retainSlots: [String] = [], stazTimeline: Int64? = nil) {
+        self.optime = optime; self.slots = slots; self.retainSlots = retainSlots; self.stazTimeline = stazTimeline
     }
 
     public static let empty = ClusterStatus()
@@ -118,7 +122,8 @@ public struct ClusterStatus: Sendable, Equatable {
         guard let o = v.objectValue else { return .empty }
         let slots = (o["slots"]?.objectValue?.pairs ?? []).compactMap { k, v in v.intValue.map { (k, $0) } }
         let retain = (o["retain_slots"]?.arrayValue ?? []).compactMap(\.stringValue)
-        return ClusterStatus(optime: o["optime"]?.intValue, slots: slots, retainSlots: retain)
+        return ClusterStatus(optime: o["optime"]?.intValue, slots: slots, retainSlots: retain,
+                             stazTimeline: o["staz_timeline"]?.intValue)
     }
 
     public var json: JSONValue {
@@ -126,11 +131,12 @@ public struct ClusterStatus: Sendable, Equatable {
         if let optime { o["optime"] = .int(optime) }
         o["slots"] = .object(JSONObject(slots.map { ($0.0, .int($0.1)) }))
         o["retain_slots"] = .array(retainSlots.map { .string($0) })
+        if let stazTimeline { o["staz_timeline"] = .int(stazTimeline) }
         return .object(o)
     }
 
     public static func == (a: ClusterStatus, b: ClusterStatus) -> Bool {
-        a.optime == b.optime && a.retainSlots == b.retainSlots
+        a.optime == b.optime && a.retainSlots == b.retainSlots && a.stazTimeline == b.stazTimeline
             && a.slots.map(\.0) == b.slots.map(\.0) && a.slots.map(\.1) == b.slots.map(\.1)
     }
 }

@@ -12,10 +12,11 @@ public struct CtlIO: Sendable {
         self.readLine = readLine
     }
 
-    /// stdout through the same C stream `print` uses (so the order of lines is kept) and
-    /// flushed, because prompts have no newline.
+    /// stdout through `print` (so the order of lines is kept) and flushed, because prompts
+    /// have no newline. `fflush(nil)` flushes every C stream without touching the global
+    /// `stdout`, which Swift 6 counts as shared mutable state.
     public static let standard = CtlIO(
-        write: { text in fputs(text, stdout); fflush(stdout) },
+        write: { text in print(text, terminator: ""); fflush(nil) },
         readLine: { Swift.readLine(strippingNewline: true) })
 
     @TaskLocal public static var current = CtlIO.standard

@@ -40,11 +40,11 @@ struct QueryCommand: AsyncParsableCommand {
         globals.configFile = configFile
         globals.dcsURL = dcsURL
         globals.insecure = insecure
-        let (config, view) = try await globals.loadCluster(clusterName)
-        let psql = PsqlRunner(binDirectory: config.postgresql.binDir, username: username, password: password, dbname: dbname)
+        let (_, view) = try await globals.loadCluster(clusterName)
+        let runner = MemberSQL(username: username, password: password, dbname: dbname)
         let interval = watch ?? (watchEvery2 ? 2 : nil)
         repeat {
-            let result = try queryMember(view, role: roleFilter, roleText: role, memberName: member, sql: sql, psql: psql)
+            let result = try await queryMember(view, role: roleFilter, roleText: role, memberName: member, sql: sql, runner: runner)
             CtlIO.current.write(renderQueryOutput(result, format: fmt, delimiter: delimiter))
             if let interval { try await Task.sleep(for: .seconds(interval)) }
         } while interval != nil
@@ -59,17 +59,17 @@ struct QueryCommand: AsyncParsableCommand {
 /// Rows of a query answer; `columns` nil for patronictl's one-row error answers.
 struct QueryResult: Equatable {
     var columns: [String]?
-    var rows: [[JSONValue]]
+    var rows: [[PythonValue]]
 }
 
 /// patronictl's `query_member`: the member by name or role (leader by default), checked with
 /// `pg_is_in_recovery()` for replica/standby/primary roles; failures become a row
 /// `[timestamp, message]`.
 func queryMember(_ view: ClusterView, role: MemberRoleFilter?, roleText: String?, memberName: String?,
-                 sql: String, psql: PsqlRunner) throws -> QueryResult {
+                 sql: String, runner: MemberSQL) async throws -> QueryResult {
     if memberName != nil && role != nil { throw CtlError("--role and --member are mutually exclusive options") }
     let candidates = members(of: view, role: memberName != nil ? .any : (role ?? .leader))
-    func failure(_ message: String) -> QueryResult { QueryResult(columns: nil, rows: [[.string(ctlTimestamp(precision: 0)), .string(message)]]) }
+    func failure(_ message: String) -> QueryResult { QueryResult(columns: nil, rows: [[.str(ctlTimestamp(precision: 0)), .str(message)]]) }
     func unavailable() -> QueryResult {
         if let memberName { return failure("No connection to member \(memberName) is available") }
         if let roleText { return failure("No connection to role '\(roleText)' is available") }
@@ -79,27 +79,28 @@ func queryMember(_ view: ClusterView, role: MemberRoleFilter?, roleText: String?
           let target = chosen.connHostPort else { return unavailable() }
     do {
         if let role, role != .any && role != .leader {
-            let recovery = try psql.run("SELECT pg_catalog.pg_is_in_recovery()", host: target.host, port: target.port)
-            let inRecovery = recovery.rows.first?.first.map { $0 != "f" } ?? true
+            let recovery = try await runner.run("SELECT pg_catalog.pg_is_in_recovery()", host: target.host, port: target.port)
+            let inRecovery = recovery.rows.first?.first != .bool(false)
             let wanted = role == .primary ? !inRecovery : inRecovery
             if !wanted { return unavailable() }
         }
-        return try psql.run(sql, host: target.host, port: target.port)
-    } catch let error as PsqlError {
-        return failure("ERROR, SQLSTATE: " + error.message)
+        return try await runner.run(sql, host: target.host, port: target.port)
+    } catch let error as MemberSQLError {
+        return failure("ERROR, SQLSTATE: " + error.message.replacingOccurrences(of: "\n", with: " "))
     }
 }
 
 /// patronictl's `print_output` for query answers (tsv by default, with `--delimiter`).
 func renderQueryOutput(_ result: QueryResult, format: OutputFormat, delimiter: String) -> String {
     if format == .tsv {
-        let lines = (result.columns.map { [$0.map { JSONValue.string($0) }] } ?? []) + result.rows
-        return lines.map { $0.map(pythonStr).joined(separator: delimiter) + "\n" }.joined()
+        let lines = (result.columns.map { [$0] } ?? []) + result.rows.map { $0.map(\.str) }
+        return lines.map { $0.joined(separator: delimiter) + "\n" }.joined()
     }
     var columns = result.columns ?? []
     if result.columns == nil && format == .pretty {
         // prettytable names anonymous columns "Field 1", "Field 2", ...
         columns = (1...max(1, result.rows.first?.count ?? 1)).map { "Field \($0)" }
     }
-    return renderOutput(columns: columns, rows: result.rows, rightAligned: [], format: format)
+    let rows = result.rows.map { row in row.map { format == .pretty ? JSONValue.string($0.str) : $0.json } }
+    return renderOutput(columns: columns, rows: rows, rightAligned: [], format: format)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOSSL
+import StazConcurrency
 import StazCore
 
 /// `DCSClient` over the etcd v2 keys API (etcd started with `--enable-v2=true`), following
@@ -16,6 +17,10 @@ public actor EtcdV2Client: DCSClient {
     /// starts right after that read.
     var lastIndex: Int64?
     var lastLeaderValue: String?
+    /// The background long poll on `leader` (`EtcdV2Client+Watch.swift`) and the changes it saw.
+    var leaderWatch: Task<Void, Never>?
+    nonisolated let leaderChanges = SignalWaiters()
+    var closed = false
 
     public init(endpoints: [String], prefix: String, memberName: String?, ttl: Double = 30, loopWait: Double = 10,
                 retryTimeout: Double = 10, username: String? = nil, password: String? = nil, logger: Logger,
@@ -53,6 +58,9 @@ public actor EtcdV2Client: DCSClient {
     // MARK: reads
 
     public func loadCluster(fresh: Bool) async throws -> ClusterView {
+        // Before the read, not after: a change that lands while it is under way stays pending
+        // (at worst the loop looks once more at a change this read already shows).
+        if !fresh { leaderChanges.consumePending() }
         let parameters = fresh ? [("recursive", "true"), ("quorum", "true")] : [("recursive", "true")]
         let response = try await transport.perform(EtcdRequest(method: .get,
                                                                path: EtcdV2Wire.keyPath(prefix) + EtcdV2Wire.query(parameters)))
@@ -166,6 +174,10 @@ public actor EtcdV2Client: DCSClient {
     }
 
     public func close() async {
+        closed = true
+        leaderWatch?.cancel()
+        leaderWatch = nil
+        leaderChanges.close()
         await transport.shutdown()
     }
 

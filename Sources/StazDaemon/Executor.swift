@@ -91,8 +91,8 @@ extension HAController {
             memory.record(.lockReleased, now: monotonicNow)
         case .writeInitialize(let sysid):
             _ = try await dcs.initialize(sysid: sysid, createNew: cluster?.initialize == nil)
-        case .bootstrapNewCluster:
-            startLongAction("bootstrap", state: .initializingNewCluster) { await $0.bootstrapNewCluster() }
+        case .bootstrapNewCluster(let method):
+            startLongAction("bootstrap", state: .initializingNewCluster) { await $0.bootstrapNewCluster(method) }
         case .bootstrapStandbyLeader:
             startLongAction("bootstrap", state: .creatingReplica) { await $0.bootstrapStandbyLeader() }
         case .cloneFrom(let source):
@@ -110,6 +110,9 @@ extension HAController {
                              observation: observation)
         case .followRemote(let asLeader):
             try await followRemote(asLeader: asLeader, observation: observation)
+        case .prepareMemberSlots:
+            guard let cluster else { return nil }
+            await syncMemberSlots(cluster: cluster, leading: true, primary: false)
         case .promote:
             try await promote()
         case .demote(let mode) where mode.becomesStandbyLeader:
@@ -165,7 +168,7 @@ extension HAController {
         case .acquireLock, .updateLock, .raceInitialize, .releaseLock, .writeInitialize, .clearFailover,
              .recordPromotion, .writeSync:
             seconds = dcsRequest
-        case .startAsPrimary, .follow, .followRemote, .promote, .demote:
+        case .startAsPrimary, .follow, .followRemote, .prepareMemberSlots, .promote, .demote:
             seconds = processControl + dcsRequest
         case .confirmFailsafe:
             seconds = 10
@@ -193,6 +196,7 @@ extension HAController {
         case .startAsPrimary: return "starting PostgreSQL as primary"
         case .follow: return "following the leader"
         case .followRemote: return "following the standby cluster's remote side"
+        case .prepareMemberSlots: return "creating the members' replication slots"
         case .promote: return "promote"
         case .demote(let mode): return "demote (\(mode.rawValue))"
         case .clearFailover: return "clearing the failover key"
@@ -239,11 +243,12 @@ extension HAController {
         wakeup.signal()
     }
 
-    func bootstrapNewCluster() async {
+    func bootstrapNewCluster(_ method: BootstrapMethod) async {
         do {
-            if let method = config.bootstrap.methodSettings, config.bootstrap.method != "initdb" {
-                try await restoreNewCluster(method)
-            } else {
+            switch method {
+            case .custom:
+                try await restoreNewCluster(config.bootstrap.methodSettings ?? JSONObject())
+            case .initdb:
                 try await postgres.initdb(arguments: config.bootstrap.initdbArguments)
                 try appendBootstrapHBA()
                 try await startPostgres(recovery: nil, callback: nil)
@@ -344,7 +349,7 @@ extension HAController {
         } catch {
             logger.error("failed to bootstrap \(origin): \(error)")
             try? await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 30)
-            try? await postgres.wipeDataDirectory()
+            try? postgres.wipeDataDirectory()
         }
     }
 
@@ -518,26 +523,22 @@ extension HAController {
         }
         // A promoted standby leader takes writes: the lease keeper fences it from now on.
         await setActsAsStandbyLeader(false)
-        // The other members follow us as soon as they see our lock, often before the promotion
-        // ends: their slots must exist by then, or each walreceiver fails on the missing slot
-        // and waits wal_retrieve_retry_interval (5 s) before its next try. A standby can create
-        // physical slots.
-        if settings.useSlots, let cluster = lastCluster { await syncMemberSlots(cluster: cluster, leading: true, primary: false) }
         // Spock: the subscriptions' origins must catch up with what we replayed before any
         // apply worker applies a change (StazMesh `OriginHandoff`): behind a closed gate.
         let handoff = await OriginHandoff.prepare(mesh: config.mesh, connector: MeshRuntime.localConnector(config: config, logger: logger),
                                                   logger: logger, environment: ProcessInfo.processInfo.environment)
+        let skipped = try await claimPromotionTimeline()
         let gated = await closeSpockApplyGate(handoff)
         let settling = handoff.map { handoff in Task { await handoff.settle(within: .seconds(10), gated: gated) } }
         do {
-            try await postgres.promote()
+            try await postgres.promote(skipping: skipped)
         } catch {
             settling?.cancel()
-            await settling?.value
+            _ = await settling?.value
             await openSpockApplyGate(handoff, recovery: recoveryForRunningStandby(lastObservation))
             throw error
         }
-        await settling?.value
+        _ = await settling?.value
         await openSpockApplyGate(handoff, recovery: nil)
         // From here on PostgreSQL takes writes: say so (REST and member key) before the
         // post-promote work below, which can take long (a checkpoint of a large cluster). Until
@@ -551,14 +552,33 @@ extension HAController {
             apiState.update { $0.lastFailoverDuration = took }
             raceWonAt = nil
         }
-        try? await writePostgresConfiguration(recovery: nil)
-        if hasRoleParameters { try? await postgres.reload() }
+        // The primary's configuration (`parameters_primary`, ...) takes effect now.
+        _ = try? await writePostgresConfiguration(recovery: nil)
+        try? await postgres.reload()
         startCallbackDone = true
         callbacks.fire(config.postgresql.callbacks["on_role_change"], event: "on_role_change", role: .primary)
         // pg_rewind on the old primary reads our timeline from pg_control, which only changes
         // at the next checkpoint: run it now so a rejoin never sees "same timeline".
         do { try await postgres.checkpoint() } catch { logger.warning("post-promote checkpoint failed: \(error)") }
         checkpointAfterPromotePending = false
+    }
+
+    /// Records in `status` the timeline this promotion takes (`PromotionTimeline`) before
+    /// PostgreSQL is asked, so that no member that misses the promotion picks the same number.
+    /// Returns the numbers below it that PostgreSQL must skip. Without the record, no promotion:
+    /// the lock is renewed or lost in the next cycle, which decides again.
+    func claimPromotionTimeline() async throws -> [Int64] {
+        let current = lastObservation.timeline ?? 0
+        let target = PromotionTimeline.target(current: current, cluster: lastCluster, peers: lastPeers)
+        var status = lastCluster?.status ?? .empty
+        status.stazTimeline = max(status.stazTimeline ?? 0, target)
+        try await dcs.setStatus(status.json)
+        if var cluster = lastCluster { cluster.status = status; lastCluster = cluster }
+        let skipped = Array((current + 1)..<target)
+        if !skipped.isEmpty {
+            logger.warning("timeline(s) \(skipped.map(String.init).joined(separator: ", ")) were taken by other members' promotions: promoting to timeline \(target)")
+        }
+        return skipped
     }
 
     /// Stops being a primary as `mode` says, then starts read-only with no upstream (Patroni's
@@ -619,6 +639,7 @@ extension HAController {
                                                     timestamp: isNewest ? Timestamps.isoNow() : nil, newLeader: isNewest ? me : nil))
             }
         }
+        entries = PromotionTimeline.history(entries, current: timeline)
         guard entries != existing, !entries.isEmpty else { return }
         try await dcs.setHistory(.array(entries.map(\.json)))
     }
@@ -628,6 +649,8 @@ extension HAController {
         var status = cluster?.status ?? .empty
         let previous = status
         status.optime = Int64(wal.value)
+        // Keep the newest timeline known to the DCS at least ours (see `PromotionTimeline`).
+        if let timeline = observation.timeline { status.stazTimeline = max(status.stazTimeline ?? 0, timeline) }
         var slotNames = Set<String>()
         if let slots = try? await postgres.replicationSlots() {
             // Our own name at our position too (Patroni's `Postgresql.slots`): the replicas keep

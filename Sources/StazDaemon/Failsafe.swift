@@ -165,20 +165,16 @@ struct FailsafeCaller {
         request.body = .bytes(ByteBuffer(string: body))
         let http = self.http
         let timeout = attemptTimeout
-        return try await withThrowingTaskGroup(of: (Int, String, Int64?)?.self) { group in
-            group.addTask {
-                let response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
-                                                                                    + timeout.components.attoseconds / 1_000_000_000))
+        let sendable = request
+        do {
+            return try await withDeadline(timeout, what: "POST \(url)") {
+                let response = try await http.execute(sendable, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
+                                                                                     + timeout.components.attoseconds / 1_000_000_000))
                 let text = String(buffer: try await response.body.collect(upTo: 1 << 16))
                 return (Int(response.status.code), text, response.headers.first(name: "lsn").flatMap { Int64($0) })
             }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let answer = first else { throw FailsafeCallTimeout(timeout: timeout) }
-            return answer
+        } catch is DeadlineExceeded {
+            throw FailsafeCallTimeout(timeout: timeout)
         }
     }
 

@@ -32,6 +32,8 @@ actor HAController {
     var lastLockedMembers: [String] = []
     var lastCluster: ClusterView?
     var lastObservation = PostgresObservation(dataDirectoryEmpty: true, isRunning: false)
+    /// What the other members answered this cycle (a promotion takes a timeline above theirs).
+    var lastPeers: [PeerStatus] = []
     /// Member `state` published in the DCS and REST (`running`, `creating replica`, ...).
     var stateOverride: MemberState?
     var lastRole = MemberRole.uninitialized
@@ -216,6 +218,7 @@ actor HAController {
             progress.enter("asking the other members for their status")
             peers = await prober.probe(members, excluding: me)
         }
+        lastPeers = peers
         var decisionMemory = memoryAtStart
         decisionMemory.record(downtime, now: downtimeSeen)
         var input = HAInput(node: nodeIdentity, cluster: cluster, lastLockedMembers: lastLockedMembers,
@@ -229,6 +232,8 @@ actor HAController {
         input.watchdog = watchdog.state
         input.watchdogUsable = watchdog.isHealthy
         input.actsAsStandbyLeader = actsAsStandbyLeader
+        input.bootstrapMethod = config.bootstrap.methodSettings != nil && config.bootstrap.method != "initdb"
+            ? .custom(config.bootstrap.method) : .initdb
         let plan = decide(input)
         let previouslyBlocked = blockedFailoverReason
         blockedFailoverReason = nil

@@ -140,8 +140,6 @@ extension HAController {
         return ["parameters_primary", "parameters_replica"].map { section?[$0]?.objectValue ?? JSONObject() }
     }
 
-    var hasRoleParameters: Bool { Self.roleParameterSources(settings).contains { !$0.isEmpty } }
-
     /// The dynamic settings with the role's parameters merged over `parameters` (they may not
     /// change the parameters staz owns, as in Patroni).
     func settingsWithRoleParameters(primary: Bool) -> DynamicSettings {

@@ -141,7 +141,7 @@ struct Decider {
                     otherwise: HAPlan("failed to acquire initialize lock"))])
             }
             return HAPlan("trying to bootstrap a new cluster", [.raceInitialize(
-                then: HAPlan("trying to bootstrap a new cluster", [.bootstrapNewCluster]),
+                then: HAPlan("trying to bootstrap a new cluster", [.bootstrapNewCluster(input.bootstrapMethod)]),
                 otherwise: HAPlan("failed to acquire initialize lock"))])
         }
         if let source = cloneSource(cluster) {
@@ -295,6 +295,7 @@ struct Decider {
                     && (peer.walPosition?.value ?? 0) > 0 && (sync.map { $0.contains(peer.name) } ?? true)
                     && !(sync != nil && peerIsBehind(peer))  // it would refuse: it lacks WAL we have
                     && !excludedByFailsafeKey(cluster, peer.name)  // it may not win a race
+                    && !peerIsOnOlderTimeline(peer)  // it defers to us: its promotion would fork history
             }
             return !someoneElseCould && comparedWithPeers(cluster, checkLag: false, excluding: nil)
         }
@@ -341,6 +342,18 @@ struct Decider {
         return (peer.walPosition ?? .zero) > (pg.walPosition ?? .zero)
     }
 
+    /// The peer reports a timeline, and it is older than ours.
+    func peerIsOnOlderTimeline(_ peer: PeerStatus) -> Bool {
+        guard let theirs = peer.timeline, let ours = pg.timeline else { return false }
+        return theirs < ours
+    }
+
+    /// The peer reports a timeline, and it is newer than ours.
+    func peerIsOnNewerTimeline(_ peer: PeerStatus) -> Bool {
+        guard let theirs = peer.timeline, let ours = pg.timeline else { return false }
+        return theirs > ours
+    }
+
     /// Neither ahead of us nor level: we hold WAL it lacks.
     func peerIsBehind(_ peer: PeerStatus) -> Bool { !peerIsAhead(peer) && !peerIsLevel(peer) }
 
@@ -370,6 +383,10 @@ struct Decider {
             // Priority sync mode compares only with the other `/sync` standbys.
             if syncMode == .priority, let sync, !sync.contains(peer.name), peer.name != sync.leader { continue }
             if peer.role == .primary || !peer.isInRecovery { return "Primary (\(peer.name)) is still alive" }
+            // Patroni's `_is_healthiest_node` leaves members the `failsafe` key omits out of the
+            // comparison: they may not win, and deferring to them left clusters without a leader.
+            // One on a newer timeline still counts: promoting past it would fork the history.
+            if excludedByFailsafeKey(cluster, peer.name) && !peerIsOnNewerTimeline(peer) { continue }
             switch slotReadinessOrder(peer, cluster: cluster, checkLag: checkLag, sync: sync) {
             case .peerPreferred?: return ""
             case .iAmPreferred?: continue
@@ -533,7 +550,7 @@ struct Decider {
         if !paused, prePromoteBackoff {
             return HAPlan("Promotion cancelled because the pre-promote script failed", [.releaseLock])
         }
-        let promote = HAPlan(promoteMessage, [.promote, .recordPromotion])
+        let promote = HAPlan(promoteMessage, (settings.useSlots ? [.prepareMemberSlots] : []) + [.promote, .recordPromotion])
         guard let claim = prePromoteSync(cluster) else { return promote }
         return HAPlan(promote.message, [.writeSync(claim, version: cluster.sync.version, then: promote,
             otherwise: HAPlan("Postponing promotion because synchronous replication state was updated by somebody else"))])

@@ -115,6 +115,8 @@ public struct HAInput: Sendable {
     public var watchdog: WatchdogState = .off
     /// False when a required watchdog cannot work: this member then never races for the lock.
     public var watchdogUsable: Bool = true
+    /// How this member would make a new cluster (`bootstrap.method` of its configuration).
+    public var bootstrapMethod: BootstrapMethod = .initdb
 
     public init(node: NodeIdentity, cluster: ClusterView?, lastLockedMembers: [String] = [], postgres: PostgresObservation,
                 settings: DynamicSettings, peers: [PeerStatus] = [], memory: HAMemory = HAMemory(), now: Double = 0,

@@ -42,6 +42,16 @@ public enum DemoteMode: String, Sendable, Equatable {
     public var restartsReadOnly: Bool { self != .immediateToFollow && self != .demoteCluster }
 }
 
+/// How a new cluster's data directory is made (`bootstrap.method`).
+public enum BootstrapMethod: Sendable, Equatable {
+    /// initdb, then start as a primary.
+    case initdb
+    /// A custom method of the local configuration, by name: its command restores the data
+    /// directory, PostgreSQL recovers as the method says and is waited for until it runs as a
+    /// primary.
+    case custom(String)
+}
+
 /// One step of a plan. Steps that ask the DCS something carry both continuations, so the
 /// decision stays a pure function while the executor only does I/O and picks a branch.
 public indirect enum HAStep: Sendable, Equatable {
@@ -51,8 +61,9 @@ public indirect enum HAStep: Sendable, Equatable {
     case releaseLock
     /// Write `initialize` = local system identifier (adopting an existing primary).
     case writeInitialize(String)
-    /// Long action: initdb, start, roles, post_bootstrap, then take the lock and publish config.
-    case bootstrapNewCluster
+    /// Long action: make the data directory (initdb or a custom method) and start it as a
+    /// primary, then roles, post_bootstrap, take the lock and publish the configuration.
+    case bootstrapNewCluster(BootstrapMethod)
     /// Long action: build the data directory from the standby cluster's remote side, start
     /// following it, then take the lock and publish `initialize` and the configuration.
     case bootstrapStandbyLeader
@@ -69,6 +80,11 @@ public indirect enum HAStep: Sendable, Equatable {
     /// Start (or repoint) as a standby of the `standby_cluster`'s remote primary or archive;
     /// `asLeader`: as this cluster's standby leader (we hold the lock).
     case followRemote(asLeader: Bool)
+    /// Before a promotion (`use_slots`): create the other members' physical slots. They follow
+    /// us as soon as they see our lock, often before the promotion ends, and a walreceiver that
+    /// finds no slot waits `wal_retrieve_retry_interval` (5 s) before its next try. A standby
+    /// can create physical slots.
+    case prepareMemberSlots
     case promote
     case demote(DemoteMode)
     /// Before a switchover's stop: wait, at most `timeout` seconds, until one of `members`

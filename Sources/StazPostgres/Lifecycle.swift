@@ -127,8 +127,12 @@ extension PostgresController {
     }
 
     /// `pg_ctl promote -W`, then waits (bounded by `timeout`) until `pg_is_in_recovery()` is false.
-    public func promote(timeout: Double = 60) async throws {
+    /// Promotes and waits until PostgreSQL takes writes. `skipping` are timeline numbers other
+    /// members hold (`PromotionTimeline`): a history file for each makes PostgreSQL choose a
+    /// higher one; those files are removed once the promotion is done.
+    public func promote(skipping timelines: [Int64] = [], timeout: Double = 60) async throws {
         guard isRunning() else { throw PostgresControlError.notRunning }
+        let placeholders = try placeTimelinePlaceholders(timelines)
         logger.info("promoting PostgreSQL")
         try await ProcessRunner.runChecked(binary("pg_ctl"), ["promote", "-W", "-D", dataDirectory, "-s"], timeout: 30, logger: logger)
         let deadline = Date().addingTimeInterval(timeout)
@@ -139,6 +143,7 @@ extension PostgresController {
                 // A repeated request the startup process no longer needed stays behind (only the
                 // postmaster's start removes it): a base backup of this primary would carry it.
                 try? FileManager.default.removeItem(atPath: dataDirectory + "/promote.signal")
+                for path in placeholders { try? FileManager.default.removeItem(atPath: path) }
                 return
             }
             // Stopped meanwhile (e.g. fenced because the lock could not be renewed): stop waiting.
@@ -155,6 +160,26 @@ extension PostgresController {
             try? await Task.sleep(nanoseconds: 200_000_000)
         }
         throw PostgresControlError.timedOut("PostgreSQL still in recovery \(timeout) s after promote")
+    }
+
+    /// Writes a history file for each of `timelines` that has none in pg_wal; returns the
+    /// paths written. PostgreSQL reads only their existence (`findNewestTimeLine`), and skips
+    /// comment lines should anything read one.
+    func placeTimelinePlaceholders(_ timelines: [Int64]) throws -> [String] {
+        var written: [String] = []
+        for timeline in timelines {
+            let path = dataDirectory + "/pg_wal/" + String(format: "%08X", timeline) + ".history"
+            guard !FileManager.default.fileExists(atPath: path) else { continue }
+            let text = "# timeline \(timeline) belongs to another member's promotion: staz placed this file so that this server takes a higher one\n"
+            do {
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                throw PostgresControlError.invalidDataDirectory("cannot write \(path): \(error)")
+            }
+            written.append(path)
+        }
+        if !written.isEmpty { logger.info("timelines \(timelines.map(String.init).joined(separator: ", ")) are taken: placed \(written.count) history file(s) so that the promotion skips them") }
+        return written
     }
 
     /// CHECKPOINT on its own connection (it can take long; the state connection stays free).

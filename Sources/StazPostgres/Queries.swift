@@ -16,12 +16,14 @@ struct SQLEndpoint: Sendable {
     var security = ConnectionSecurity.libpqDefault
     /// A unix socket file to use instead of host and port (`use_unix_socket`).
     var unixSocket: String? = nil
+    var applicationName = "staz"
 }
 
 extension SQLEndpoint {
     init(_ target: SQLSession.Target) {
         self.init(host: target.host, port: target.port, user: target.user, password: target.password,
-                  database: target.database, security: target.security, unixSocket: target.unixSocket)
+                  database: target.database, security: target.security, unixSocket: target.unixSocket,
+                  applicationName: target.applicationName)
     }
 }
 
@@ -47,7 +49,7 @@ extension PostgresController {
                                                       tls: try endpoint.security.postgresTLS())
         }
         config.options.connectTimeout = .milliseconds(Int64(timeout * 1000))
-        config.options.additionalStartupParameters = [("application_name", "staz")]
+        config.options.additionalStartupParameters = [("application_name", endpoint.applicationName)]
         let connectLogger = Logger(label: "staz.postgres.nio", factory: { _ in SwiftLogNoOpLogHandler() })
         _ = logger
         let configuration = config

@@ -18,6 +18,8 @@ public final class SQLSession: @unchecked Sendable {
         public var security: ConnectionSecurity
         /// A unix socket file used instead of host and port.
         public var unixSocket: String?
+        /// `application_name`, as `pg_stat_activity` shows it.
+        public var applicationName = "staz"
         public init(host: String, port: Int, user: String, password: String?, database: String,
                     security: ConnectionSecurity = .libpqDefault, unixSocket: String? = nil) {
             self.host = host; self.port = port; self.user = user; self.password = password; self.database = database
@@ -75,7 +77,8 @@ public final class SQLSession: @unchecked Sendable {
         if let e = error as? PSQLError, let info = e.serverInfo {
             return Failure(sqlState: info[.sqlState], message: info[.message] ?? "\(error)")
         }
-        return Failure(sqlState: nil, message: "\(error)")
+        // PSQLError's description hides everything; say what failed (refused, TLS, timed out).
+        return Failure(sqlState: nil, message: PostgresController.describe(error))
     }
 }
 

@@ -44,6 +44,10 @@ import Testing
         #expect(s.slots.map(\.0) == ["postgresql0", "logical1"])
         #expect(s.retainSlots == ["postgresql0", "postgresql1"])
         #expect(s.json.compactString == text)
+        #expect(s.stazTimeline == nil, "Patroni's status has no claim, and gets none added")
+        let claimed = #"{"optime":1,"slots":{},"retain_slots":[],"staz_timeline":3}"#
+        #expect(ClusterStatus.parse(claimed).stazTimeline == 3)
+        #expect(ClusterStatus.parse(claimed).json.compactString == claimed)
         #expect(ClusterStatus.parse("12345").optime == 12345, "legacy bare integer")
         #expect(ClusterStatus.parse("garbage") == .empty)
         #expect(ClusterStatus.parse(nil) == .empty)

@@ -88,39 +88,29 @@ struct SwitchoverTests {
 }
 
 struct QueryTests {
-    @Test func csvNullsQuotesAndNewlines() {
-        let text = "a,b,c\n1,\(psqlNullMarker),\"x,\"\"y\"\n,\"multi\nline\",\"\(psqlNullMarker)\"\n"
-        #expect(parseCSV(text) == [["a", "b", "c"], ["1", .null, "x,\"y"], ["", "multi\nline", .string(psqlNullMarker)]])
-    }
-
-    @Test(arguments: [
-        ("ERROR:  42P01\n", "42P01"),
-        ("psql: error: connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the server running?\n",
-         "connection failed: connection to server at \"127.0.0.1\", port 1 failed: Connection refused \tIs the server running?"),
-    ])
-    func errorMessages(_ stderr: String, _ message: String) {
-        #expect(psqlErrorMessage(stderr) == message)
-    }
-
     @Test func outputFormats() {
-        let result = QueryResult(columns: ["a", "b"], rows: [["1", .null]])
+        let result = QueryResult(columns: ["a", "b"], rows: [[.str("1"), .none]])
         #expect(renderQueryOutput(result, format: .tsv, delimiter: "\t") == "a\tb\n1\tNone\n")
         #expect(renderQueryOutput(result, format: .tsv, delimiter: ";") == "a;b\n1;None\n")
         #expect(renderQueryOutput(result, format: .json, delimiter: "\t") == "[{\"a\": \"1\", \"b\": null}]\n")
-        let failure = QueryResult(columns: nil, rows: [["2030-01-01 00:00:00", "ERROR, SQLSTATE: 42P01"]])
+        let failure = QueryResult(columns: nil, rows: [[.str("2030-01-01 00:00:00"), .str("ERROR, SQLSTATE: 42P01")]])
         #expect(renderQueryOutput(failure, format: .tsv, delimiter: "\t") == "2030-01-01 00:00:00\tERROR, SQLSTATE: 42P01\n")
         #expect(renderQueryOutput(failure, format: .pretty, delimiter: "\t").hasPrefix("+---------------------+------------------------+\n| Field 1             | Field 2                |\n"))
     }
 
-    @Test func memberChoice() throws {
+    @Test func memberChoice() async throws {
         let view = Golden.view("demo")
-        let psql = PsqlRunner()
-        #expect(ctlErrorMessage { _ = try queryMember(view, role: .replica, roleText: "replica", memberName: "node2", sql: "", psql: psql) }
-                == "--role and --member are mutually exclusive options")
-        let missing = try queryMember(view, role: nil, roleText: nil, memberName: "nodeX", sql: "select 1", psql: psql)
-        #expect(missing.columns == nil && missing.rows.first?.last == "No connection to member nodeX is available")
-        let noLeader = try queryMember(Golden.view("fresh"), role: nil, roleText: nil, memberName: nil, sql: "select 1", psql: psql)
-        #expect(noLeader.rows.first?.last == "No connection is available")
+        let runner = MemberSQL()
+        do {
+            _ = try await queryMember(view, role: .replica, roleText: "replica", memberName: "node2", sql: "", runner: runner)
+            Issue.record("--role with --member was accepted")
+        } catch let error as CtlError {
+            #expect(error.message == "--role and --member are mutually exclusive options")
+        }
+        let missing = try await queryMember(view, role: nil, roleText: nil, memberName: "nodeX", sql: "select 1", runner: runner)
+        #expect(missing.columns == nil && missing.rows.first?.last == .str("No connection to member nodeX is available"))
+        let noLeader = try await queryMember(Golden.view("fresh"), role: nil, roleText: nil, memberName: nil, sql: "select 1", runner: runner)
+        #expect(noLeader.rows.first?.last == .str("No connection is available"))
     }
 
     @Test func queryKeepsItsOwnShortOptions() {

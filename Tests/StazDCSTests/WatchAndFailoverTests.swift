@@ -53,6 +53,25 @@ struct WatchAndFailoverTests {
         }
     }
 
+    @Test("a leader change during a cycle is known before the next wait", arguments: Backend.allCases)
+    func leaderChangeKnownMidCycle(backend: Backend) async throws {
+        try await withCluster(backend) { cluster async throws in
+            let a = cluster.client("node-a"), b = cluster.client("node-b")
+            #expect(try await a.attemptToAcquireLeader())
+            try await Self.prime(b)
+            #expect(await b.changedSinceLastRead() == false)
+            #expect(try await a.updateLeader())  // a refresh is not a change
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(await b.changedSinceLastRead() == false)
+            #expect(try await a.deleteLeader())
+            // No waitForChange in between: the HA loop asks this while it observes PostgreSQL.
+            let seen = try await waitUntil(timeout: .seconds(5)) { await b.changedSinceLastRead() }
+            #expect(seen != nil, "the change was not seen without a wait")
+            _ = try await b.loadCluster(fresh: false)
+            #expect(await b.changedSinceLastRead() == false, "a read did not consume the change")
+        }
+    }
+
     @Test("etcd v3: a member joining wakes the loop (the leader creates its slot at once)")
     func v3NewMemberWakes() async throws {
         try await withCluster(.v3) { cluster async throws in

@@ -6,10 +6,14 @@ import StazCore
 /// non-empty one (`Ha._run_cycle`'s system identifier checks).
 @Suite("HA decide: bootstrap, clone and join")
 struct BootstrapAndJoinTests {
-    static let emptyDataDirectory: [HACase] = [
+    static let emptyDataDirectoryCases: [HACase] = [
         HACase("empty data dir, no initialize key: wins the initialize race and bootstraps",
                input("node1", cluster(initialize: nil), PG.empty),
-               steps: [raceInitialize, .bootstrapNewCluster],
+               steps: [raceInitialize, .bootstrapNewCluster(.initdb)],
+               message: "trying to bootstrap a new cluster"),
+        HACase("empty data dir, bootstrap.method names a custom method: the bootstrap runs it",
+               { var custom = input("node1", cluster(initialize: nil), PG.empty); custom.bootstrapMethod = .custom("pgbackrest"); return custom }(),
+               steps: [raceInitialize, .bootstrapNewCluster(.custom("pgbackrest"))],
                message: "trying to bootstrap a new cluster"),
         HACase("empty data dir, no initialize key: loses the initialize race",
                input("node1", cluster(initialize: nil), PG.empty), .initializeLost,
@@ -66,7 +70,7 @@ struct BootstrapAndJoinTests {
                message: "data directory is not accessible: Permission denied"),
     ]
 
-    @Test(arguments: emptyDataDirectory)
+    @Test(arguments: emptyDataDirectoryCases)
     func emptyDataDirectory(_ row: HACase) { row.check() }
 
     static let replicaFatal = "No initialize key in DCS and PostgreSQL is running as replica, aborting start"
@@ -74,7 +78,7 @@ struct BootstrapAndJoinTests {
     //                       name, cluster.initialize, local sysid)  — DCS value first.
     static let mismatch = "system ID mismatch, node node2 belongs to a different cluster: \(clusterSysid) != \(foreignSysid)"
 
-    static let joinChecks: [HACase] = [
+    static let joinChecksCases: [HACase] = [
         HACase("system ID differs from the initialize key: fatal (DCS sysid first, as Patroni logs it)",
                input("node2", cluster(leader: "node1", members: ["node1", "node2"]), PG.replica(sysid: foreignSysid)),
                steps: [.fatal(mismatch)],
@@ -93,6 +97,6 @@ struct BootstrapAndJoinTests {
                message: "no action. I am (node1), the leader with the lock"),
     ]
 
-    @Test(arguments: joinChecks)
+    @Test(arguments: joinChecksCases)
     func joinChecks(_ row: HACase) { row.check() }
 }

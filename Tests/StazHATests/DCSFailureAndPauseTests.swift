@@ -7,7 +7,7 @@ import StazCore
 struct DCSFailureAndPauseTests {
     static let threeNodes = ["node1", "node2", "node3"]
 
-    static let dcsFailure: [HACase] = [
+    static let dcsFailureCases: [HACase] = [
         HACase("DCS unreachable while primary: demote offline, keep the lock",
                input("node1", nil, PG.primary()),
                steps: [.demote(.offline)],
@@ -44,10 +44,10 @@ struct DCSFailureAndPauseTests {
         return memory
     }
 
-    @Test(arguments: dcsFailure)
+    @Test(arguments: dcsFailureCases)
     func dcsFailure(_ row: HACase) { row.check() }
 
-    static let pause: [HACase] = [
+    static let pauseCases: [HACase] = [
         HACase("pause: leader keeps refreshing its lock",
                input("node1", cluster(leader: "node1", members: threeNodes), PG.primary(), settings: paused),
                steps: [updateLock],
@@ -94,12 +94,12 @@ struct DCSFailureAndPauseTests {
                message: "PAUSE: acquired session lock as a leader"),
     ]
 
-    @Test(arguments: pause)
+    @Test(arguments: pauseCases)
     func pause(_ row: HACase) { row.check() }
 
     /// Whatever the DCS answers, a paused plan never promotes, demotes, starts, bootstraps or clones
     /// (taking the lock as an already-running primary is the one allowed race in pause).
-    @Test(arguments: pause)
+    @Test(arguments: pauseCases)
     func pauseNeverChangesRoles(_ row: HACase) {
         for answers in [DCSAnswers.yes, .lockNotAcquired, .lockNotUpdated, .initializeLost] {
             let steps = decide(row.input).resolved(lockAcquired: answers.lockAcquired, lockUpdated: answers.lockUpdated,

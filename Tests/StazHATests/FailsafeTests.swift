@@ -38,7 +38,7 @@ struct FailsafeTests {
         return view
     }
 
-    static let dcsDown: [HACase] = [
+    static let dcsDownCases: [HACase] = [
         HACase("DCS down, failsafe mode, every member accepts: keep running as primary",
                with(input("node1", nil, PG.primary(), settings: failsafeOn), topology: threeNodes),
                steps: [confirm(["node2", "node3"])], message: keep),
@@ -71,10 +71,10 @@ struct FailsafeTests {
                steps: [], message: "PAUSE: DCS is not accessible"),
     ]
 
-    @Test(arguments: dcsDown)
+    @Test(arguments: dcsDownCases)
     func dcsDown(_ row: HACase) { row.check() }
 
-    static let race: [HACase] = [
+    static let raceCases: [HACase] = [
         HACase("replica with a recent failsafe leader in an unlocked cluster follows it, does not race",
                with(input("node2", unlocked(failsafeKey: threeNodes), PG.replica(), settings: failsafeOn), leader: "node1"),
                steps: [.follow(leader: "node1")],
@@ -97,15 +97,15 @@ struct FailsafeTests {
                message: "following a different leader because i am not the healthiest node"),
         HACase("member listed in the failsafe key races as usual",
                input("node3", unlocked(failsafeKey: threeNodes), PG.replica(), settings: failsafeOn),
-               steps: [acquireLock, .promote, .recordPromotion],
+               steps: [acquireLock, .prepareMemberSlots, .promote, .recordPromotion],
                message: "promoted self to leader by acquiring session lock"),
         HACase("an empty failsafe key excludes nobody",
                input("node3", unlocked(failsafeKey: []), PG.replica(), settings: failsafeOn),
-               steps: [acquireLock, .promote, .recordPromotion],
+               steps: [acquireLock, .prepareMemberSlots, .promote, .recordPromotion],
                message: "promoted self to leader by acquiring session lock"),
         HACase("failsafe mode off: the key is ignored",
                input("node3", unlocked(failsafeKey: ["node1", "node2"]), PG.replica()),
-               steps: [acquireLock, .promote, .recordPromotion],
+               steps: [acquireLock, .prepareMemberSlots, .promote, .recordPromotion],
                message: "promoted self to leader by acquiring session lock"),
         HACase("the former primary may retake the lock after the DCS returns (it is not a replica racing)",
                input("node1", unlocked(failsafeKey: ["node2", "node3"]), PG.primary(), settings: failsafeOn),
@@ -113,11 +113,11 @@ struct FailsafeTests {
                message: "acquired session lock as a leader"),
     ]
 
-    @Test(arguments: race)
+    @Test(arguments: raceCases)
     func race(_ row: HACase) { row.check() }
 
     /// Whatever the members answer, a plan made without the DCS never promotes or takes a lock.
-    @Test(arguments: dcsDown)
+    @Test(arguments: dcsDownCases)
     func noPromotionWithoutDCS(_ row: HACase) {
         for answers in [DCSAnswers.yes, .failsafeRefused] {
             let steps = decide(row.input).resolved(failsafeConfirmed: answers.failsafeConfirmed).steps
@@ -146,6 +146,40 @@ struct FailsafeTests {
         // Listed, node3 is waited for as before.
         let listed = Self.unlocked(failsafeKey: ["node1", "node2", "node3"], failover: failoverKey(from: "node1", to: "node3"))
         let waits = decide(input("node2", listed, PG.replica(), peers: [Peer.replica("node1"), Peer.replica("node3")],
+                                 settings: Self.failsafeOn))
+        #expect(!waits.resolved().steps.contains(.promote), "\(waits.message)")
+    }
+
+    /// The simulation's seed 361 (failsafe mode), its end state: a stale switchover from node3 to
+    /// node2, which the `failsafe` key leaves out; node2 and node3 level on timeline 3, node1
+    /// behind on timeline 2. node3 waited for node1 (another member could win), node1 deferred
+    /// to node2 (ahead of it), node2 may not race: nobody led, for good.
+    @Test func aFormerLeaderLeadsWhenOnlyAMemberOnAnOlderTimelineRemains() {
+        let view = Self.unlocked(failsafeKey: ["node1", "node3"], failover: failoverKey(from: "node3", to: "node2"))
+        let m1 = TimelineAwareRaceTests.peer("node1", lsn: baseLSN, timeline: 2)
+        let m2 = TimelineAwareRaceTests.peer("node2", lsn: baseLSN + 4096, timeline: 3)
+        let m3 = TimelineAwareRaceTests.peer("node3", lsn: baseLSN + 4096, timeline: 3)
+        let formerLeader = decide(input("node3", view, PG.replica(lsn: baseLSN + 4096, timeline: 3), peers: [m1, m2],
+                                        settings: Self.failsafeOn))
+        #expect(formerLeader.resolved().steps.contains(.promote), "\(formerLeader.message)")
+        // node1 still defers: node2, though out of the race, is on a newer timeline.
+        let behind = decide(input("node1", view, PG.replica(lsn: baseLSN, timeline: 2), peers: [m2, m3],
+                                  settings: Self.failsafeOn))
+        #expect(!behind.resolved().steps.contains(.promote), "\(behind.message)")
+        let excluded = decide(input("node2", view, PG.replica(lsn: baseLSN + 4096, timeline: 3), peers: [m1, m3],
+                                    settings: Self.failsafeOn))
+        #expect(!excluded.resolved().steps.contains(.promote), "\(excluded.message)")
+    }
+
+    /// A member the `failsafe` key leaves out is not compared with: ahead of us on our own
+    /// timeline, it still may not win, so we do (Patroni's `_is_healthiest_node` drops it).
+    @Test func aMemberTheFailsafeKeyLeavesOutIsNotWaitedFor() {
+        let view = Self.unlocked(failsafeKey: ["node1", "node2"])
+        let plan = decide(input("node1", view, PG.replica(), peers: [Peer.replica("node2"), Peer.replica("node3", lsn: baseLSN + 4096)],
+                                settings: Self.failsafeOn))
+        #expect(plan.resolved().steps.contains(.promote), "\(plan.message)")
+        let listed = Self.unlocked(failsafeKey: Self.threeNodes)
+        let waits = decide(input("node1", listed, PG.replica(), peers: [Peer.replica("node2"), Peer.replica("node3", lsn: baseLSN + 4096)],
                                  settings: Self.failsafeOn))
         #expect(!waits.resolved().steps.contains(.promote), "\(waits.message)")
     }

@@ -18,7 +18,7 @@ struct LockedClusterTests {
                message: "demoted self because failed to update leader lock in DCS"),
         HACase("lock owner running as replica promotes",
                input("node1", cluster(leader: "node1", members: threeNodes), PG.replica()),
-               steps: [updateLock, .promote, .recordPromotion],
+               steps: [updateLock, .prepareMemberSlots, .promote, .recordPromotion],
                message: "promoted self to leader because I had the session lock"),
         HACase("lock owner running as replica fails to refresh the lock: no promotion",
                input("node1", cluster(leader: "node1", members: threeNodes), PG.replica()), .lockNotUpdated,

@@ -25,7 +25,7 @@ struct OperationsTests {
         return i
     }
 
-    static let scheduledSwitchover: [HACase] = [
+    static let scheduledSwitchoverCases: [HACase] = [
         HACase("scheduled switchover far ahead: wait, keep the key",
                leaderInput(scheduled(), scheduledAt: wallClock + 300),
                steps: [updateLock], message: stay,
@@ -57,7 +57,7 @@ struct OperationsTests {
                steps: [updateLock, .sleep(0), .clearFailover], message: stay),
     ]
 
-    @Test(arguments: scheduledSwitchover)
+    @Test(arguments: scheduledSwitchoverCases)
     func scheduledSwitchover(_ row: HACase) { row.check() }
 
     static func restartAt(_ offset: Double, role: MemberRole? = nil, pending: Bool = false, startTime: String? = nil) -> ScheduledRestart {
@@ -81,7 +81,7 @@ struct OperationsTests {
         return pg
     }
 
-    static let scheduledRestart: [HACase] = [
+    static let scheduledRestartCases: [HACase] = [
         HACase("scheduled restart far ahead: wait",
                withRestart(leaderHere, restartAt(120)),
                steps: [updateLock], message: stay, logs: ["Awaiting restart at \(at) (in 120 seconds)"]),
@@ -119,7 +119,7 @@ struct OperationsTests {
                steps: [updateLock, .demote(.immediateNoLock)], message: "demoted self because failed to update leader lock in DCS"),
     ]
 
-    @Test(arguments: scheduledRestart)
+    @Test(arguments: scheduledRestartCases)
     func scheduledRestart(_ row: HACase) { row.check() }
 
     /// Steady memory with `event` recorded `secondsAgo` before the cases' clock (1000).
@@ -131,7 +131,7 @@ struct OperationsTests {
 
     static func failedPrePromote(secondsAgo: Double) -> HAMemory { memory(after: .prePromoteFailed, secondsAgo: secondsAgo) }
 
-    static let prePromote: [HACase] = [
+    static let prePromoteCases: [HACase] = [
         HACase("pre_promote failed: release the lock instead of promoting",
                input("node2", cluster(leader: "node2", members: threeNodes), PG.replica(), memory: failedPrePromote(secondsAgo: 1)),
                steps: [updateLock, .releaseLock], message: "Promotion cancelled because the pre-promote script failed"),
@@ -142,10 +142,10 @@ struct OperationsTests {
         HACase("pre_promote failure older than ttl: race and promote again",
                input("node2", cluster(members: threeNodes, optime: baseLSN), PG.replica(),
                      peers: [Peer.replica("node3", lsn: baseLSN - MiB)], memory: failedPrePromote(secondsAgo: 31)),
-               steps: [acquireLock, .promote, .recordPromotion], message: "promoted self to leader by acquiring session lock"),
+               steps: [acquireLock, .prepareMemberSlots, .promote, .recordPromotion], message: "promoted self to leader by acquiring session lock"),
     ]
 
-    @Test(arguments: prePromote)
+    @Test(arguments: prePromoteCases)
     func prePromote(_ row: HACase) { row.check() }
 
     static func releasedLock(secondsAgo: Double) -> HAMemory { memory(after: .lockReleased, secondsAgo: secondsAgo) }
@@ -153,7 +153,7 @@ struct OperationsTests {
     /// A crashed primary that gave its lock up to fail over runs again as a replica a moment
     /// later, level with the others: it must leave them the race (Patroni's `demote` sleeps 2 s
     /// after releasing), or it takes the lock straight back.
-    static let afterReleasingTheLock: [HACase] = [
+    static let afterReleasingTheLockCases: [HACase] = [
         HACase("lock released 1 s ago: leave the race to the others",
                input("node2", cluster(members: threeNodes, optime: baseLSN), PG.replica(),
                      peers: [Peer.replica("node3", lsn: baseLSN)], memory: releasedLock(secondsAgo: 1)),
@@ -161,10 +161,10 @@ struct OperationsTests {
         HACase("lock released 3 s ago: race again",
                input("node2", cluster(members: threeNodes, optime: baseLSN), PG.replica(),
                      peers: [Peer.replica("node3", lsn: baseLSN - MiB)], memory: releasedLock(secondsAgo: 3)),
-               steps: [acquireLock, .promote, .recordPromotion], message: "promoted self to leader by acquiring session lock"),
+               steps: [acquireLock, .prepareMemberSlots, .promote, .recordPromotion], message: "promoted self to leader by acquiring session lock"),
     ]
 
-    @Test(arguments: afterReleasingTheLock)
+    @Test(arguments: afterReleasingTheLockCases)
     func afterReleasingTheLock(_ row: HACase) { row.check() }
 
     @Test func releasingTheLockIsRemembered() {
@@ -179,7 +179,7 @@ struct OperationsTests {
         return input(identity, cluster(leader: "node1", members: members), PG.replica())
     }
 
-    static let replicateFrom: [HACase] = [
+    static let replicateFromCases: [HACase] = [
         HACase("replicatefrom names a member: follow it instead of the leader",
                cascading("node2"), steps: [.follow(leader: "node2")],
                message: "no action. I am (node3), a secondary, and following a leader (node1)"),
@@ -191,7 +191,7 @@ struct OperationsTests {
                message: "no action. I am (node3), a secondary, and following a leader (node1)"),
     ]
 
-    @Test(arguments: replicateFrom)
+    @Test(arguments: replicateFromCases)
     func replicateFrom(_ row: HACase) { row.check() }
 
     static func pausedRace(_ me: String, request: FailoverRequest) -> HAInput {
@@ -199,10 +199,10 @@ struct OperationsTests {
               peers: [Peer.replica("node1"), Peer.replica("node3")], settings: paused)
     }
 
-    static let pauseOperations: [HACase] = [
+    static let pauseOperationsCases: [HACase] = [
         HACase("pause: the named candidate takes the released lock and promotes",
                pausedRace("node2", request: failoverKey(from: "node1", to: "node2")),
-               steps: [acquireLock, .clearFailover, .promote, .recordPromotion],
+               steps: [acquireLock, .clearFailover, .prepareMemberSlots, .promote, .recordPromotion],
                message: "PAUSE: promoted self to leader by acquiring session lock"),
         HACase("pause: other replicas never race, even with a failover key",
                pausedRace("node3", request: failoverKey(from: "node1", to: "node2")),
@@ -221,7 +221,7 @@ struct OperationsTests {
                steps: [.follow(leader: "node1")], message: "PAUSE: " + following),
     ]
 
-    @Test(arguments: pauseOperations)
+    @Test(arguments: pauseOperationsCases)
     func pauseOperations(_ row: HACase) { row.check() }
 
     @Test func restartConditions() {

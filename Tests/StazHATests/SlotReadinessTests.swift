@@ -26,7 +26,7 @@ struct SlotReadinessTests {
         return built
     }
 
-    static let raceSteps = [acquireLock, HAStep.promote, .recordPromotion]
+    static let raceSteps = [acquireLock, HAStep.prepareMemberSlots, .promote, .recordPromotion]
     static let staySteps = [HAStep.follow(leader: nil)]
 
     static let rows: [HACase] = [

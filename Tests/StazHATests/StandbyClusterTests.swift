@@ -84,7 +84,7 @@ struct StandbyClusterTests {
                message: "PAUSE: no action. I am (node1), the standby leader with the lock"),
         HACase("standby_cluster removed: the standby leader promotes (promote-cluster)",
                leading(input("node1", cluster(leader: "node1", members: threeNodes), PG.replica())),
-               steps: [updateLock, .promote, .recordPromotion],
+               steps: [updateLock, .prepareMemberSlots, .promote, .recordPromotion],
                message: "promoted self to leader because I had the session lock"),
         HACase("switchover inside the standby cluster: the standby leader steps down gracefully",
                leading(input("node1", cluster(leader: "node1", members: threeNodes, failover: failoverKey(from: "node1")),

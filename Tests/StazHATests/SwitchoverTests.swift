@@ -10,13 +10,13 @@ struct SwitchoverTests {
     static let stay = "no action. I am (node1), the leader with the lock"
     static let won = "promoted self to leader by acquiring session lock"
     static let notHealthiest = "following a different leader because i am not the healthiest node"
-    static let promoteAndClean: [HAStep] = [acquireLock, .clearFailover, .promote, .recordPromotion]
+    static let promoteAndClean: [HAStep] = [acquireLock, .clearFailover, .prepareMemberSlots, .promote, .recordPromotion]
 
     static func leaderView(_ request: FailoverRequest) -> ClusterView {
         cluster(leader: "node1", members: threeNodes, failover: request, optime: baseLSN)
     }
 
-    static let leaderSide: [HACase] = [
+    static let leaderSideCases: [HACase] = [
         HACase("switchover to a reachable, caught-up candidate: demote gracefully",
                input("node1", leaderView(failoverKey(from: "node1", to: "node2")), PG.primary(),
                      peers: [Peer.replica("node2"), Peer.replica("node3")]),
@@ -60,7 +60,7 @@ struct SwitchoverTests {
                message: stay),
     ]
 
-    @Test(arguments: leaderSide)
+    @Test(arguments: leaderSideCases)
     func leaderSide(_ row: HACase) { row.check() }
 
     /// The old leader released the lock; the key is still there. The last leader position is 10 MiB
@@ -69,7 +69,7 @@ struct SwitchoverTests {
         cluster(members: threeNodes, failover: request, optime: baseLSN + 10 * MiB)
     }
 
-    static let candidateSide: [HACase] = [
+    static let candidateSideCases: [HACase] = [
         HACase("the named candidate wins the race even though it lags and a peer is ahead",
                input("node2", raceView(failoverKey(from: "node1", to: "node2")), PG.replica(),
                      peers: [Peer.replica("node1", lsn: baseLSN + 10 * MiB), Peer.replica("node3", lsn: baseLSN + 5 * MiB)]),
@@ -104,6 +104,6 @@ struct SwitchoverTests {
                message: won),
     ]
 
-    @Test(arguments: candidateSide)
+    @Test(arguments: candidateSideCases)
     func candidateSide(_ row: HACase) { row.check() }
 }

@@ -11,6 +11,8 @@ struct SimDCS {
     var failover: FailoverRequest?
     var sync = SyncState(version: "0")
     var optime: Int64?
+    /// `status`'s `staz_timeline`: the newest timeline a promotion claimed (`PromotionTimeline`).
+    var stazTimeline: Int64?
     /// The `failsafe` key (`{name: api_url}`), written by the leader in failsafe mode.
     var failsafe: JSONObject?
     /// `pause: true` in the configuration key (`stazctl pause`), and when the operator resumes.
@@ -80,7 +82,7 @@ struct SimDCS {
             .map { Member(name: $0.key, data: $0.value.data) }.sorted { $0.name < $1.name }
         let config = ClusterConfigRecord(data: paused ? JSONObject([("pause", .bool(true))]) : JSONObject(), version: "1")
         return ClusterView(initialize: initialize, config: config, leader: liveLeader(at: now).map { Leader(name: $0) }, members: live,
-                           failover: failover, history: history, status: ClusterStatus(optime: optime), sync: sync,
+                           failover: failover, history: history, status: ClusterStatus(optime: optime, stazTimeline: stazTimeline), sync: sync,
                            failsafe: failsafe)
     }
 }

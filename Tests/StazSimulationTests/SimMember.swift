@@ -9,6 +9,8 @@ struct SimMember {
     var pg = SimPostgres()
     var memory = HAMemory()
     var lastLockedMembers: [String] = []
+    /// The peers' answers of the cycle being executed (a promotion takes a timeline above theirs).
+    var lastPeers: [PeerStatus] = []
     /// When the process started (the loop's monotonic clock counts from here).
     var startedAt: Double = 0
     var nextCycle: Double

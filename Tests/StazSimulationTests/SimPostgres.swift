@@ -47,11 +47,13 @@ struct SimPostgres: Equatable {
         lsn = source.lsn
     }
 
-    mutating func promote(newSegment id: Int) {
+    /// `timeline`: the number the promotion claimed; PostgreSQL takes it because history files
+    /// exist for every number below it (it takes "newest history file + 1").
+    mutating func promote(newSegment id: Int, timeline claimed: Int64) {
         inRecovery = false
         upstream = nil
         streaming = false
-        lineage.append(Segment(id: id, timeline: timeline + 1, start: lsn))
+        lineage.append(Segment(id: id, timeline: max(timeline + 1, claimed), start: lsn))
     }
 
     func observation(sysid: String, port: (String) -> Int?) -> PostgresObservation {

@@ -49,7 +49,10 @@ extension SimWorld {
             }
             members[i].holding = true
             members[i].lastConfirmed = now
-            if members[i].pg.acceptsWrites { dcs.optime = Int64(members[i].pg.lsn) }
+            if members[i].pg.acceptsWrites {
+                dcs.optime = Int64(members[i].pg.lsn)
+                dcs.stazTimeline = max(dcs.stazTimeline ?? 0, members[i].pg.timeline)
+            }
             publishFailsafeKey(i, cluster)
             return .branch(held)
         case .raceInitialize(let won, let lost):
@@ -84,11 +87,17 @@ extension SimWorld {
             follow(i, leader: member, cluster: cluster)
         case .promote:
             guard members[i].pg.running, members[i].pg.inRecovery else { return .next }
+            // `claimPromotionTimeline`: the claim is written before PostgreSQL is asked.
+            guard reachable else { return .dcsLost }
+            let target = PromotionTimeline.target(current: members[i].pg.timeline, cluster: cluster, peers: members[i].lastPeers)
+            dcs.stazTimeline = max(dcs.stazTimeline ?? 0, target)
             checkAcknowledgedCommitsKept(by: i, "promoted")
-            members[i].pg.promote(newSegment: nextSegmentID)
+            members[i].pg.promote(newSegment: nextSegmentID, timeline: target)
             nextSegmentID += 1
             members[i].pg.syncNames = managedStandbyNames(i, primary: true, cluster)
             log("\(me): promoted to timeline \(members[i].pg.timeline)")
+        case .prepareMemberSlots:
+            break  // the simulated standbys stream without slots
         case .awaitStreaming:
             break  // the simulated shutdown reaches every connected standby
         case .demote(let mode):
@@ -113,9 +122,10 @@ extension SimWorld {
         case .recordPromotion:
             guard reachable else { return .dcsLost }
             let lineage = members[i].pg.lineage
-            dcs.history = zip(lineage, lineage.dropFirst()).map {
+            let entries = zip(lineage, lineage.dropFirst()).map {
                 TimelineHistoryEntry(timeline: $0.0.timeline, lsn: Int64($0.1.start), reason: "no recovery target specified")
             }
+            dcs.history = PromotionTimeline.history(entries, current: members[i].pg.timeline)
         case .fatal(let message):
             violations.append("\(me) exited: \(message)")
             return .stop

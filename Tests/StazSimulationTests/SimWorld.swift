@@ -189,8 +189,9 @@ final class SimWorld {
             dcs.touch(me, members[i].memberKey(state: memberState(i)), at: now)
             cluster = dcs.view(at: now)
         }
+        members[i].lastPeers = peers(i, cluster, observation)
         var input = HAInput(node: NodeIdentity(name: me), cluster: cluster, lastLockedMembers: members[i].lastLockedMembers,
-                            postgres: observation, settings: settings(for: i), peers: peers(i, cluster, observation),
+                            postgres: observation, settings: settings(for: i), peers: members[i].lastPeers,
                             memory: members[i].memory, now: monotonic(i), wallClock: 1_800_000_000 + now)
         input.logicalSlotsReady = nil
         input.failsafe = FailsafeInput(topology: FailsafeMember.list(members[i].lastFailsafeKey),

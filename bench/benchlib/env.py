@@ -1,26 +1,17 @@
-"""Wires the integration harness (tests/integration) in as a library, moved to the bench
-port range 27000-27999 so a benchmark never collides with a test run, and defines the
-daemon setups (tool + timing) every scenario runs against."""
+"""The benchmarks' use of the test kit: clusters in the bench port range 27000-27999, so a
+benchmark never collides with a test run, and the daemon setups (tool + timing) every scenario
+runs against."""
 
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "integration"))
+from testkit import harness, members
+from testkit.profiles import REPO, DaemonProfile
+from testkit.support import PortAllocator, PortRanges
 
-import harness  # noqa: E402
-import members  # noqa: E402
-from profiles import DaemonProfile  # noqa: E402
-from support import PortAllocator  # noqa: E402
-
-# The harness reads these module globals on every allocation, so rebinding them moves
-# every cluster this process creates into the bench range.
-harness.REST_PORTS = PortAllocator(27008, 27299)
-harness.ETCD_PORTS = PortAllocator(27379, 27431)
-harness.PG_PORTS = PortAllocator(27432, 27799)
-harness.PROXY_PORTS = PortAllocator(27800, 27899)
+BENCH_PORTS = PortRanges(rest=PortAllocator(27008, 27299), etcd=PortAllocator(27379, 27431),
+                         pg=PortAllocator(27432, 27799), proxy=PortAllocator(27800, 27899))
 SCRATCH_PORTS = PortAllocator(27900, 27999)  # floors: standalone postgres instances
 
 PATRONI_VENV = Path(os.environ.get("PATRONI_VENV", "/opt/patroni-venv"))
@@ -77,12 +68,12 @@ class BenchCluster(harness.Cluster):
     """A harness Cluster whose members carry the setup's extra dynamic settings."""
 
     def __init__(self, setup, scope="bench"):
-        super().__init__(setup.profile(), scope=scope, dcs="etcd3")
+        super().__init__(setup.profile(), scope=scope, dcs="etcd3", port_ranges=BENCH_PORTS)
         self.setup = setup
 
     def add_member(self, name, tags=None, start=True, daemon=None, overrides=None):
-        member = BenchMember(self, name, harness.PG_PORTS.allocate(),
-                             harness.REST_PORTS.allocate(), tags or {}, daemon=daemon,
+        member = BenchMember(self, name, self.allocate(self.port_ranges.pg),
+                             self.allocate(self.port_ranges.rest), tags or {}, daemon=daemon,
                              overrides=overrides)
         member.write_config()
         self.members[name] = member

@@ -8,7 +8,7 @@ import time
 from .measure import etcd_put
 from .probe import Probe, failed_between, first_ack_after, longest_ack_gap
 from .session import ensure_healthy
-from support import http_request, wait_until
+from testkit.support import http_request, wait_until
 
 WARMUP_S = 1.0  # probe writes acknowledged before the fault, so the gap has a left edge
 PROBE_START_S = 30.0  # bound on the probe's first acknowledged write (it is its own process)

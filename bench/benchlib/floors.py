@@ -13,7 +13,7 @@ import time
 
 from .env import SCRATCH_PORTS
 from .measure import b64, summarize
-from support import PG_BIN, psql_value, wait_until
+from testkit.support import PG_BIN, psql_value, wait_until
 
 
 def as_postgres(command, timeout=120, env=None):

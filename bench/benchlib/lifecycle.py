@@ -8,7 +8,7 @@ import time
 
 from .floors import as_postgres
 from .session import bootstrap, ensure_healthy
-from support import PG_BIN, SUPERUSER_PASSWORD, psql, psql_value, wait_until
+from testkit.support import PG_BIN, SUPERUSER_PASSWORD, psql, psql_value, wait_until
 
 
 def run_b7(context, setup, reps):

@@ -13,7 +13,7 @@ import tempfile
 import time
 
 from .env import BenchCluster
-from mesh_workload import (ZoneWriter, duplicated_rows, healthy_pauses, pauses_by_subscription, start_mesh,
+from testkit.mesh_workload import (ZoneWriter, duplicated_rows, healthy_pauses, pauses_by_subscription, start_mesh,
                            wait_all_present)
 
 

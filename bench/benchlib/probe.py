@@ -7,7 +7,7 @@ import subprocess
 import time
 
 from .env import STAZ_BIN
-from support import SUPERUSER_PASSWORD
+from testkit.support import SUPERUSER_PASSWORD
 
 
 class Probe:

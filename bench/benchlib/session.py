@@ -5,7 +5,7 @@ cluster instead of bootstrapping again."""
 import time
 
 from .env import BenchCluster
-from support import psql, wait_until
+from testkit.support import psql, wait_until
 
 
 def healthy_leader(cluster, replicas=2):

@@ -1,15 +1,10 @@
-"""pytest wiring for the fault-injection suite: the integration harness on sys.path and the
-cluster timeline printed with every failure (the campaign builds it; see timeline.py)."""
+"""pytest wiring for the fault-injection suite: the daemon under test in the report header (the
+campaign prints the cluster timeline with every failure; see testkit/faults/timeline.py)."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pathsetup  # noqa: E402,F401 - tests/integration on sys.path
+from testkit.profiles import current_profile
 
 
 def pytest_report_header(config):
-    from profiles import current_profile
     profile = current_profile()
     return (f"fault suite: HA daemon {profile.kind} ({profile.daemon}), ttl={profile.ttl} "
             f"loop_wait={profile.loop_wait} retry_timeout={profile.retry_timeout}")

@@ -19,9 +19,9 @@ import os
 
 import pytest
 
-from campaign import CONVERGENCE_BOUND, Campaign
-from profiles import current_profile
-from support import wait_until
+from testkit.faults.campaign import CONVERGENCE_BOUND, Campaign
+from testkit.profiles import current_profile
+from testkit.support import wait_until
 
 FAULT_COUNT = int(os.environ.get("STAZ_FAULTS_COUNT", 20))
 ASYNC_FAULT_COUNT = int(os.environ.get("STAZ_FAULTS_ASYNC_COUNT", 8))

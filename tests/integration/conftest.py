@@ -5,15 +5,12 @@ import dataclasses
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-
-from harness import Cluster  # noqa: E402
-from profiles import current_profile  # noqa: E402
+from testkit.harness import Cluster
+from testkit.profiles import current_profile
 
 
 def pytest_configure(config):

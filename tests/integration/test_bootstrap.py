@@ -5,9 +5,8 @@ import os
 import pwd
 import subprocess
 
-from harness import REST_PORTS
-from members import deep_merge
-from support import psql_value, to_yaml, wait_until
+from testkit.members import deep_merge
+from testkit.support import psql_value, to_yaml, wait_until
 
 
 def test_three_members_bootstrap_one_leader_two_streaming_replicas(three_node_cluster):
@@ -51,7 +50,7 @@ def test_a_second_daemon_with_a_taken_name_refuses_to_start(make_cluster):
     cluster = make_cluster()
     first = cluster.add_member("m0")
     cluster.wait_for_healthy(replicas=0, timeout=60)
-    port = cluster.allocate(REST_PORTS)
+    port = cluster.allocate(cluster.port_ranges.rest)
     config = deep_merge(first.config(), {"restapi": {"listen": f"127.0.0.1:{port}", "connect_address": f"127.0.0.1:{port}"}})
     path = cluster.path("duplicate.yml")
     with open(path, "w") as handle:

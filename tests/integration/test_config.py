@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from profiles import REPO
-from support import to_yaml, wait_until
+from testkit.profiles import REPO
+from testkit.support import to_yaml, wait_until
 
 
 def test_sample_config_runs_unchanged_apart_from_ports_and_paths(make_cluster, profile):

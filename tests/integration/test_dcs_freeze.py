@@ -3,7 +3,7 @@ have expired; after SIGCONT the cluster returns to exactly one writable primary.
 
 import time
 
-from support import psql, psql_value, wait_until
+from testkit.support import psql, psql_value, wait_until
 
 
 def test_frozen_etcd_demotes_primary_before_ttl_then_recovers(three_node_cluster, profile):

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from support import NotYet, OrphansLeftUnreaped, psql, psql_value, wait_until
-from workload import AckedWriter
+from testkit.support import NotYet, OrphansLeftUnreaped, psql, psql_value, wait_until
+from testkit.workload import AckedWriter
 
 FAILSAFE_ON = {"bootstrap": {"dcs": {"failsafe_mode": True}}}
 

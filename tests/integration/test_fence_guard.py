@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from support import psql_value, signal_pid, wait_until
+from testkit.support import psql_value, signal_pid, wait_until
 
 pytestmark = pytest.mark.staz_only
 

@@ -5,7 +5,7 @@ postmaster's pid)."""
 
 import subprocess
 
-from support import PG_BIN, NotYet, wait_until
+from testkit.support import PG_BIN, NotYet, wait_until
 
 
 def test_a_dead_replica_fails_its_health_check_before_the_next_cycle(make_cluster):

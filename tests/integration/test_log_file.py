@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from support import wait_until
+from testkit.support import wait_until
 
 # The reference Patroni venv has no python-json-logger, without which Patroni falls back to
 # plain lines; the JSON layout checked here is the one Patroni has with it installed.

@@ -7,8 +7,8 @@ import shutil
 import signal
 import time
 
-from support import NotYet, pid_alive, psql, psql_value, wait_until
-from workload import postmaster_start_time, wait_streaming_from
+from testkit.support import NotYet, pid_alive, psql, psql_value, wait_until
+from testkit.workload import postmaster_start_time, wait_streaming_from
 
 
 def two_member_cluster(make_cluster, haproxy=False):

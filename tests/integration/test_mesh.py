@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from mesh_harness import MESH_DATABASE, MESH_KEYLESS_TABLE, MESH_TABLE, Mesh
-from support import PG_BIN, SUPERUSER_PASSWORD, NotYet, psql, wait_until
+from testkit.mesh import MESH_DATABASE, MESH_KEYLESS_TABLE, MESH_TABLE, Mesh
+from testkit.support import PG_BIN, SUPERUSER_PASSWORD, NotYet, psql, wait_until
 
 # MeshCatalogLock.key in StazMesh: every staz writer of the subscription catalog holds it.
 MESH_CATALOG_LOCK = 0x7374617A6D657368

@@ -21,10 +21,10 @@ import time
 
 import pytest
 
-from mesh_harness import MESH_DATABASE, MESH_TABLE
-from mesh_workload import (ZoneWriter, duplicated_rows, healthy_pauses, ids_in, lsn_value, pauses_by_subscription,
+from testkit.mesh import MESH_DATABASE, MESH_TABLE
+from testkit.mesh_workload import (ZoneWriter, duplicated_rows, healthy_pauses, ids_in, lsn_value, pauses_by_subscription,
                            start_mesh, wait_all_present, wait_slot_copies_ready)
-from support import NotYet, freeze_process, psql, wait_until
+from testkit.support import NotYet, freeze_process, psql, wait_until
 
 pytestmark = pytest.mark.staz_only
 

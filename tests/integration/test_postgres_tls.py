@@ -9,7 +9,7 @@ import os
 import pwd
 import subprocess
 
-from support import PG_BIN, NotYet, freeze_process, wait_until
+from testkit.support import PG_BIN, NotYet, freeze_process, wait_until
 
 pg_hba = [
     "local all all trust",

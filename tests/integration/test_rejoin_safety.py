@@ -6,8 +6,8 @@ import os
 import signal
 import time
 
-from support import freeze_process, psql, psql_value, wait_until
-from workload import wait_streaming_from
+from testkit.support import freeze_process, psql, psql_value, wait_until
+from testkit.workload import wait_streaming_from
 
 KEPT_LINE = "keeping the data directory"
 

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from support import psql_value, wait_until
+from testkit.support import psql_value, wait_until
 
 pytestmark = pytest.mark.staz_only
 

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from support import http_request, wait_until
-from workload import postmaster_start_time
+from testkit.support import http_request, wait_until
+from testkit.workload import postmaster_start_time
 
 AUTH = {"username": "admin", "password": "s3cret-pass"}
 

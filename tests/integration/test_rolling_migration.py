@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from profiles import PATRONI, PATRONICTL
-from support import NotYet, psql_value, wait_until
-from workload import wait_primary_is, wait_streaming_from
+from testkit.profiles import PATRONI, PATRONICTL
+from testkit.support import NotYet, psql_value, wait_until
+from testkit.workload import wait_primary_is, wait_streaming_from
 
 # The Patroni members bootstrap the cluster, so the DCS config gets timing Patroni accepts.
 PATRONI_TIMING = {"bootstrap": {"dcs": {"ttl": 20, "loop_wait": 2, "retry_timeout": 5}}}

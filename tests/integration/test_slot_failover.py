@@ -8,15 +8,13 @@ postgres), the replica is promoted, the subscription replicates again from the p
 slot, and every acknowledged row reaches the subscriber: none lost, none skipped."""
 
 import os
-import pwd
 import subprocess
 import time
 
 import pytest
 
-from harness import PG_PORTS
-from support import PG_BIN, SUPERUSER_PASSWORD, NotYet, psql, psql_value, tail, wait_until
-from workload import AckedWriter
+from testkit.support import PG_BIN, SUPERUSER_PASSWORD, NotYet, psql_value, tail, wait_until
+from testkit.workload import AckedWriter
 
 pytestmark = pytest.mark.staz_only  # the mesh section and slot copies are staz's
 
@@ -56,7 +54,7 @@ class Subscriber:
 
     def __init__(self, cluster):
         self.cluster = cluster
-        self.port = cluster.allocate(PG_PORTS)
+        self.port = cluster.allocate(cluster.port_ranges.pg)
         self.data_dir = cluster.path("subscriber")
         self.log_path = cluster.path("pglog", "subscriber-postgresql.log")
 

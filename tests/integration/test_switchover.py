@@ -4,10 +4,10 @@ writer checking that no acknowledged write is lost."""
 import datetime
 import time
 
-from harness import LeaderWatch
-from profiles import PATRONICTL
-from support import NotYet, wait_until
-from workload import AckedWriter, wait_primary_is, wait_streaming_from
+from testkit.harness import LeaderWatch
+from testkit.profiles import PATRONICTL
+from testkit.support import NotYet, wait_until
+from testkit.workload import AckedWriter, wait_primary_is, wait_streaming_from
 
 
 def switchover_timeout(profile):

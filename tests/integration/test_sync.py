@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from support import NotYet, psql, psql_value, wait_until
-from workload import AckedWriter
+from testkit.support import NotYet, psql, psql_value, wait_until
+from testkit.workload import AckedWriter
 
 
 def sync_cluster(make_cluster, mode, strict=False, members=3):

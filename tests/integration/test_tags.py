@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from harness import LeaderWatch
-from support import psql_value, wait_until
+from testkit.harness import LeaderWatch
+from testkit.support import psql_value, wait_until
 
 
 def test_nofailover_member_never_becomes_leader(make_cluster, profile):

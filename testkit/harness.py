@@ -13,14 +13,13 @@ import subprocess
 import tempfile
 import time
 
-from members import Member, etcd_section
-from support import (NotYet, freeze_process, PortAllocator, http_request, pid_alive, pids_referencing, psql,
-                     release_port, tail, terminate, wait_until)
+from .members import Member, etcd_section
+from .support import (NotYet, freeze_process, PortAllocator, PortRanges, http_request, pid_alive,
+                      pids_referencing, psql, release_port, tail, terminate, wait_until)
 
-REST_PORTS = PortAllocator(24008, 24299)
-ETCD_PORTS = PortAllocator(24379, 24431)
-PG_PORTS = PortAllocator(24432, 24799)
-PROXY_PORTS = PortAllocator(24800, 24999)
+# The test suites' ranges (the benchmarks use their own: bench/benchlib/env.py).
+TEST_PORTS = PortRanges(rest=PortAllocator(24008, 24299), etcd=PortAllocator(24379, 24431),
+                        pg=PortAllocator(24432, 24799), proxy=PortAllocator(24800, 24999))
 
 _live_clusters = []
 
@@ -32,8 +31,9 @@ def _cleanup_everything():
 
 
 class Cluster:
-    def __init__(self, profile, scope="itest", dcs="etcd3"):
+    def __init__(self, profile, scope="itest", dcs="etcd3", port_ranges=TEST_PORTS):
         self.profile = profile
+        self.port_ranges = port_ranges
         self.scope = scope
         self.dcs = dcs  # "etcd3" (v3 API) or "etcd" (v2 API)
         self.dir = tempfile.mkdtemp(prefix="staz-it-", dir="/tmp")
@@ -68,7 +68,7 @@ class Cluster:
 
     # ---- etcd ----------------------------------------------------------------------
     def start_etcd(self):
-        self.etcd_port, peer_port = self.allocate(ETCD_PORTS), self.allocate(ETCD_PORTS)
+        self.etcd_port, peer_port = self.allocate(self.port_ranges.etcd), self.allocate(self.port_ranges.etcd)
         client, peer = f"http://127.0.0.1:{self.etcd_port}", f"http://127.0.0.1:{peer_port}"
         command = ["etcd", "--name", "itest", "--data-dir", self.path("etcd"),
                    "--listen-client-urls", client, "--advertise-client-urls", client,
@@ -111,7 +111,7 @@ class Cluster:
     def add_member(self, name, tags=None, start=True, daemon=None, overrides=None):
         """daemon: executable for this member only (default: the profile's); overrides: config
         deep-merged into the generated one (see Member.config)."""
-        member = Member(self, name, self.allocate(PG_PORTS), self.allocate(REST_PORTS), tags or {},
+        member = Member(self, name, self.allocate(self.port_ranges.pg), self.allocate(self.port_ranges.rest), tags or {},
                         daemon=daemon, overrides=overrides)
         member.write_config()
         self.members[name] = member
@@ -205,8 +205,8 @@ class Cluster:
 
     # ---- HAProxy -------------------------------------------------------------------
     def start_haproxy(self):
-        self.haproxy_primary_port = self.allocate(PROXY_PORTS)
-        self.haproxy_replica_port = self.allocate(PROXY_PORTS)
+        self.haproxy_primary_port = self.allocate(self.port_ranges.proxy)
+        self.haproxy_replica_port = self.allocate(self.port_ranges.proxy)
         servers = "\n".join(
             f"    server {m.name} 127.0.0.1:{m.pg_port} maxconn 100 check port {m.api_port}"
             for m in self.members.values())

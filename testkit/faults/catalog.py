@@ -7,12 +7,10 @@ was last refreshed before the fault began, so it has expired after ttl (its expi
 other members through their etcd watch); the extra second lets them act on that while the
 fault still holds, so the cluster really has to fail over (or refuse to)."""
 
-import pathsetup  # noqa: F401 - tests/integration on sys.path
-
 import signal
 import time
 
-from support import wait_until
+from ..support import wait_until
 
 
 class FaultContext:

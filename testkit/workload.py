@@ -4,22 +4,32 @@ which inserts the primary acknowledged, and checks that a replica streams from a
 import threading
 import time
 
-from support import NotYet, psql, psql_value, wait_until
+from .support import NotYet, psql, psql_value, wait_until
 
 
 class AckedWriter:
-    """Inserts unique ids through HAProxy's primary port in a background thread. An id counts
-    as acknowledged only when psql exited 0, i.e. the COMMIT was confirmed to the client; a
-    failed or timed-out insert is not acknowledged (it may or may not have been applied)."""
+    """Inserts unique ids through HAProxy's primary port in a background thread, one psql per
+    insert. An id counts as acknowledged only when psql exited 0, i.e. the COMMIT was confirmed
+    to the client; a failed or timed-out insert is not acknowledged (it may or may not have been
+    applied). Ids run from `first_id` up; `statement(id)` is the SQL of one insert (a subclass
+    may write more than one row per transaction, as the mesh's zone writer does)."""
 
-    def __init__(self, cluster, table="acked_writes", interval=0.02):
+    def __init__(self, cluster, table="acked_writes", interval=0.02, first_id=1,
+                 database="postgres", timeout=10, label=None):
         self.cluster = cluster
         self.table = table
         self.interval = interval
+        self.database = database
+        self.timeout = timeout
+        self.label = label or cluster.scope
+        self.next_id = first_id
         self.acked = []
         self.failures = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def statement(self, row_id):
+        return f"INSERT INTO {self.table} VALUES ({row_id})"
 
     def create_table(self, timeout=30):
         def create():
@@ -34,27 +44,27 @@ class AckedWriter:
         return self
 
     def _run(self):
-        next_id = 1
         while not self._stop.is_set():
-            ok, _ = self.cluster.write_through_haproxy(
-                f"INSERT INTO {self.table} VALUES ({next_id})")
-            if ok:
-                self.acked.append(next_id)
+            row_id = self.next_id
+            self.next_id += 1  # never reuse an id whose outcome is unknown
+            code, _, _ = psql(self.cluster.haproxy_primary_port, self.statement(row_id),
+                              timeout=self.timeout, database=self.database)
+            if code == 0:
+                self.acked.append(row_id)
             else:
                 self.failures += 1
-            next_id += 1
             self._stop.wait(self.interval)
 
     def wait_for_acks(self, count, timeout, what):
         """Waits until `count` more ids than now have been acknowledged."""
         target = len(self.acked) + count
-        wait_until(lambda: len(self.acked) >= target, timeout,
-                   f"{count} acknowledged inserts {what}", interval=0.2)
+        wait_until(lambda: len(self.acked) >= target or None, timeout,
+                   f"{count} acknowledged inserts in {self.label} {what}", interval=0.2)
 
     def stop(self):
         self._stop.set()
         self._thread.join(timeout=30)
-        self.cluster.note(f"writer stopped: {len(self.acked)} acked, "
+        self.cluster.note(f"writer stopped in {self.label}: {len(self.acked)} acked, "
                           f"{self.failures} failed inserts")
         return self
 

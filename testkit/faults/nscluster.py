@@ -2,17 +2,15 @@
 its own network namespace (see netns.py), so one member can be partitioned away. etcd and
 HAProxy stay in the root namespace and listen on the bridge address."""
 
-import pathsetup  # noqa: F401 - tests/integration on sys.path
-
 import os
 import pwd
 import signal
 import subprocess
 
-from harness import ETCD_PORTS, PG_PORTS, PROXY_PORTS, REST_PORTS, Cluster
-from members import Member
-from netns import BRIDGE_ADDRESS, Topology
-from support import http_request, pid_alive, signal_pid, wait_until
+from ..harness import Cluster
+from ..members import Member
+from .netns import BRIDGE_ADDRESS, Topology
+from ..support import http_request, pid_alive, signal_pid, wait_until
 
 # bootstrap.dcs settings of each replication mode the suite runs.
 MODES = {
@@ -112,7 +110,7 @@ class NamespacedCluster(Cluster):
         super().__init__(profile, scope=scope)
 
     def add_member(self, name, tags=None, start=True, daemon=None, overrides=None):
-        member = NamespacedMember(self, name, self.allocate(PG_PORTS), self.allocate(REST_PORTS),
+        member = NamespacedMember(self, name, self.allocate(self.port_ranges.pg), self.allocate(self.port_ranges.rest),
                                   tags or {}, daemon=daemon, overrides=overrides)
         member.write_config()
         self.members[name] = member
@@ -121,7 +119,7 @@ class NamespacedCluster(Cluster):
         return member
 
     def start_etcd(self):
-        self.etcd_port, peer_port = self.allocate(ETCD_PORTS), self.allocate(ETCD_PORTS)
+        self.etcd_port, peer_port = self.allocate(self.port_ranges.etcd), self.allocate(self.port_ranges.etcd)
         client = f"http://{BRIDGE_ADDRESS}:{self.etcd_port}"
         peer = f"http://127.0.0.1:{peer_port}"
         command = ["etcd", "--name", "faults", "--data-dir", self.path("etcd"),
@@ -141,8 +139,8 @@ class NamespacedCluster(Cluster):
         return {"etcd3": {"host": f"{BRIDGE_ADDRESS}:{self.etcd_port}"}}
 
     def start_haproxy(self):
-        self.haproxy_primary_port = self.allocate(PROXY_PORTS)
-        self.haproxy_replica_port = self.allocate(PROXY_PORTS)
+        self.haproxy_primary_port = self.allocate(self.port_ranges.proxy)
+        self.haproxy_replica_port = self.allocate(self.port_ranges.proxy)
         servers = "\n".join(
             f"    server {m.name} {m.address}:{m.pg_port} maxconn 100 check port {m.api_port}"
             for m in self.members.values())

@@ -9,8 +9,8 @@ import os
 import pwd
 import time
 
-from harness import Cluster
-from support import NotYet, PG_BIN, psql, wait_until
+from .harness import Cluster
+from .support import NotYet, PG_BIN, psql, wait_until
 
 MESH_DATABASE = "app"
 MESH_TABLE = "mesh_items"

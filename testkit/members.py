@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from support import PG_BIN, SUPERUSER_PASSWORD, freeze_process, http_request, pid_alive, signal_pid, to_yaml
+from .support import PG_BIN, SUPERUSER_PASSWORD, freeze_process, http_request, pid_alive, signal_pid, to_yaml
 
 
 def etcd_section(dcs, port):

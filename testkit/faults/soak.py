@@ -1,20 +1,16 @@
 """Soak mode (run by hand, see scripts/soak.sh): N faults against one cluster, then the numbers.
 
-usage: python3 tests/faults/soak.py N [--mode async|on|quorum] [--kinds a,b,...]
+usage: python3 -m testkit.faults.soak N [--mode async|on|quorum] [--kinds a,b,...]
                                       [--clients 4] [--pause 0]
 Exit status 0 only when nothing acknowledged was lost (in async mode losses are reported but
 tolerated), nothing unexpected appeared and no dual-primary sample was seen."""
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pathsetup  # noqa: E402,F401
-
-from campaign import Campaign  # noqa: E402
-from faults import CATALOG  # noqa: E402
-from profiles import current_profile  # noqa: E402
+from ..profiles import current_profile
+from .campaign import Campaign
+from .catalog import CATALOG
 
 
 def main():

@@ -7,12 +7,10 @@ Addresses are ONLY 10.200.0.0/24 (the bridge is 10.200.0.1, members 10.200.0.10+
 test hosts inside this machine. One fault session at a time owns the subnet; a lock file names
 its pid so a later session removes what a crashed one left behind."""
 
-import pathsetup  # noqa: F401 - tests/integration on sys.path
-
 import os
 import subprocess
 
-from support import pid_alive
+from ..support import pid_alive
 
 SUBNET_PREFIX = "10.200.0"
 BRIDGE_ADDRESS = f"{SUBNET_PREFIX}.1"

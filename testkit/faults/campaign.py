@@ -7,18 +7,16 @@ replicas and acknowledged writes flowing again, within CONVERGENCE_BOUND), then 
   * unexpected: ids present that no client ever sent;
   * dual primary: two members answering pg_is_in_recovery() = false within one 50 ms sample."""
 
-import pathsetup  # noqa: F401 - tests/integration on sys.path
-
 import os
 import subprocess
 import time
 from dataclasses import dataclass, field
 
-from faults import CATALOG, FaultContext, plan
-from nscluster import NamespacedCluster
-from observers import TABLE, Monitor, Workload, wait_helpers_ready
-from support import PG_BIN, SUPERUSER_PASSWORD, NotYet, wait_until
-from timeline import render_timeline
+from .catalog import CATALOG, FaultContext, plan
+from .nscluster import NamespacedCluster
+from .observers import TABLE, Monitor, Workload, wait_helpers_ready
+from ..support import PG_BIN, SUPERUSER_PASSWORD, NotYet, wait_until
+from .timeline import render_timeline
 
 CONVERGENCE_BOUND = float(os.environ.get("STAZ_FAULTS_CONVERGENCE_BOUND", 30))
 # The healthy state must hold this long (same leader, replicas streaming) to count: a cluster

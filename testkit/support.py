@@ -2,6 +2,7 @@
 timeline, free ports, psql/REST clients, a minimal YAML emitter and process utilities."""
 
 import base64
+from dataclasses import dataclass
 import http.client
 import json
 import os
@@ -82,6 +83,16 @@ class PortAllocator:
             if port_is_free(port) and reserve_port(port):
                 return port
         raise RuntimeError(f"no free port in {self.first}-{self.last}")
+
+
+@dataclass(frozen=True)
+class PortRanges:
+    """Where one process's clusters take their ports from, by kind. The test suites and the
+    benchmarks use different ranges, so a benchmark never collides with a test run."""
+    rest: PortAllocator
+    etcd: PortAllocator
+    pg: PortAllocator
+    proxy: PortAllocator
 
 
 def reserve_port(port):

@@ -3,15 +3,12 @@ workload (writer_proc.py) and the primary monitor (monitor_proc.py). Both helper
 the Patroni venv's Python for psycopg 3 and log CLOCK_MONOTONIC times, which are the same clock
 as time.monotonic() here, so their events merge into the cluster timeline."""
 
-import pathsetup  # noqa: F401 - tests/integration on sys.path
-
 import glob
 import os
 import signal
 import subprocess
-import time
 
-from support import SUPERUSER_PASSWORD, wait_until
+from ..support import SUPERUSER_PASSWORD, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VENV_PYTHON = os.environ.get("STAZ_FAULTS_PYTHON", "/opt/patroni-venv/bin/python")

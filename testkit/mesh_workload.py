@@ -1,58 +1,31 @@
 """Workload and waits for the mesh failover tests and the mesh benchmark: per-zone writers that
 record acknowledged inserts, and checks that every acknowledged row reached every zone."""
 
-import threading
 import time
 
-from mesh_harness import MESH_DATABASE, MESH_KEYLESS_TABLE, MESH_TABLE, Mesh
-from support import NotYet, psql, wait_until
+from .mesh import MESH_DATABASE, MESH_KEYLESS_TABLE, MESH_TABLE, Mesh
+from .support import NotYet, wait_until
+from .workload import AckedWriter
 
 ZONE_ID_BASE = 10_000_000  # zone k writes ids k*BASE + n: zones never collide
 
 
-class ZoneWriter:
-    """Inserts unique ids through one zone's HAProxy primary port, each into both mesh tables
-    in one transaction (the keyed one and the keyless one). An id counts as acknowledged only
-    when psql exited 0 (COMMIT confirmed to the client). Each keyed row records the WAL
-    position of its insert (`note`), to place it in a divergence range."""
+class ZoneWriter(AckedWriter):
+    """The acknowledged-write workload of one zone: each id goes into both mesh tables in one
+    transaction (the keyed one and the keyless one), and zone k writes ids from
+    (k+1) * ZONE_ID_BASE, so zones never collide. Each keyed row records the WAL position of its
+    insert (`note`), to place it in a divergence range."""
 
     def __init__(self, mesh, scope, index, interval=0.03):
-        self.cluster = mesh.zones[scope]
+        super().__init__(mesh.zones[scope], table=MESH_TABLE, interval=interval,
+                         first_id=(index + 1) * ZONE_ID_BASE, database=MESH_DATABASE, timeout=5,
+                         label=scope)
         self.scope = scope
-        self.next_id = (index + 1) * ZONE_ID_BASE
-        self.interval = interval
-        self.acked = []
-        self.failures = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self):
-        self._thread.start()
-        return self
-
-    def _run(self):
-        while not self._stop.is_set():
-            row = self.next_id
-            self.next_id += 1
-            code, _, _ = psql(self.cluster.haproxy_primary_port,
-                              f"INSERT INTO public.{MESH_TABLE} VALUES ({row}, '{self.scope}', "
-                              "pg_current_wal_lsn()::text); "
-                              f"INSERT INTO public.{MESH_KEYLESS_TABLE} VALUES ({row}, '{self.scope}')",
-                              timeout=5, database=MESH_DATABASE)
-            if code == 0:
-                self.acked.append(row)
-            else:
-                self.failures += 1
-            self._stop.wait(self.interval)
-
-    def wait_for_acks(self, count, timeout, what):
-        target = len(self.acked) + count
-        wait_until(lambda: len(self.acked) >= target or None, timeout,
-                   f"{count} acknowledged inserts in {self.scope} {what}", interval=0.2)
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(timeout=30)
+    def statement(self, row_id):
+        return (f"INSERT INTO public.{MESH_TABLE} VALUES ({row_id}, '{self.scope}', "
+                "pg_current_wal_lsn()::text); "
+                f"INSERT INTO public.{MESH_KEYLESS_TABLE} VALUES ({row_id}, '{self.scope}')")
 
 
 def start_mesh(make_cluster, register, synchronous_mode, daemon_env=None):
