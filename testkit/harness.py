@@ -67,20 +67,24 @@ class Cluster:
         return os.path.join(self.dir, *parts)
 
     # ---- etcd ----------------------------------------------------------------------
-    def start_etcd(self):
+    def start_etcd(self, client_host="127.0.0.1", name="itest"):
+        """A one-member etcd (v3 and v2 APIs) whose clients reach it at `client_host`; it also
+        listens on 127.0.0.1, where the test process asks it for its health."""
         self.etcd_port, peer_port = self.allocate(self.port_ranges.etcd), self.allocate(self.port_ranges.etcd)
-        client, peer = f"http://127.0.0.1:{self.etcd_port}", f"http://127.0.0.1:{peer_port}"
-        command = ["etcd", "--name", "itest", "--data-dir", self.path("etcd"),
-                   "--listen-client-urls", client, "--advertise-client-urls", client,
+        client, peer = f"http://{client_host}:{self.etcd_port}", f"http://127.0.0.1:{peer_port}"
+        local = f"http://127.0.0.1:{self.etcd_port}"
+        command = ["etcd", "--name", name, "--data-dir", self.path("etcd"),
+                   "--listen-client-urls", client if client == local else f"{client},{local}",
+                   "--advertise-client-urls", client,
                    "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                   "--initial-cluster", f"itest={peer}", "--enable-v2=true",
+                   "--initial-cluster", f"{name}={peer}", "--enable-v2=true",
                    "--heartbeat-interval", "100", "--election-timeout", "1000"]
         with open(self.path("etcd.log"), "ab") as log:
             self.etcd_process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                                  start_new_session=True)
         wait_until(lambda: http_request(self.etcd_port, "/health")[0] == 200, 20,
                    f"etcd healthy on port {self.etcd_port}")
-        self.note(f"etcd up on {self.etcd_port} (pid {self.etcd_process.pid})")
+        self.note(f"etcd up on {client_host}:{self.etcd_port} (pid {self.etcd_process.pid})")
 
     def freeze_etcd(self):
         freeze_process(self.etcd_process.pid)

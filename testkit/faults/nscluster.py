@@ -10,7 +10,7 @@ import subprocess
 from ..harness import Cluster
 from ..members import Member
 from .netns import BRIDGE_ADDRESS, Topology
-from ..support import http_request, pid_alive, signal_pid, wait_until
+from ..support import http_request, pid_alive, signal_pid
 
 # bootstrap.dcs settings of each replication mode the suite runs.
 MODES = {
@@ -119,21 +119,7 @@ class NamespacedCluster(Cluster):
         return member
 
     def start_etcd(self):
-        self.etcd_port, peer_port = self.allocate(self.port_ranges.etcd), self.allocate(self.port_ranges.etcd)
-        client = f"http://{BRIDGE_ADDRESS}:{self.etcd_port}"
-        peer = f"http://127.0.0.1:{peer_port}"
-        command = ["etcd", "--name", "faults", "--data-dir", self.path("etcd"),
-                   "--listen-client-urls", f"{client},http://127.0.0.1:{self.etcd_port}",
-                   "--advertise-client-urls", client,
-                   "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                   "--initial-cluster", f"faults={peer}",
-                   "--heartbeat-interval", "100", "--election-timeout", "1000"]
-        with open(self.path("etcd.log"), "ab") as log:
-            self.etcd_process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                                 start_new_session=True)
-        wait_until(lambda: http_request(self.etcd_port, "/health")[0] == 200, 20,
-                   f"etcd healthy on port {self.etcd_port}")
-        self.note(f"etcd up on {BRIDGE_ADDRESS}:{self.etcd_port} (pid {self.etcd_process.pid})")
+        super().start_etcd(client_host=BRIDGE_ADDRESS, name="faults")
 
     def dcs_section(self):
         return {"etcd3": {"host": f"{BRIDGE_ADDRESS}:{self.etcd_port}"}}
