@@ -65,7 +65,9 @@ public struct NodeSnapshot: Sendable, Equatable {
     // MARK: health-check inputs
 
     /// Our leader lock is held until this instant. `leader_ok` = now < leaseValidUntil, so when
-    /// the lease keeper stops confirming the lease `/primary` turns 503 on its own.
+    /// the lease keeper stops confirming the lease `/primary` turns 503 on its own. Written only
+    /// by the lease keeper (its one owner): a snapshot taken a moment earlier must never put back
+    /// an instant the keeper has since withdrawn.
     public var leaseValidUntil: ContinuousClock.Instant? = nil
     /// `status.optime` of the cluster (leader's last known WAL position) for lag checks.
     public var leaderOptime: Int64? = nil

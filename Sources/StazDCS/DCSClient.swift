@@ -17,8 +17,11 @@ public protocol DCSClient: AnyObject, Sendable {
 
     /// Creates `leader` = our name only if it does not exist (create-revision 0 / prevExist=false).
     func attemptToAcquireLeader() async throws -> Bool
-    /// Refreshes our hold of `leader` (lease keepalive / prevValue rewrite). False = we no longer hold it.
-    func updateLeader() async throws -> Bool
+    /// Refreshes our hold of `leader` (lease keepalive / prevValue rewrite). Returns the instant
+    /// (ContinuousClock) at which the confirming request was *sent*, nil when we no longer hold
+    /// it. A renewal sent within the last `LeaseRenewal.interval` (the lease keeper's) confirms
+    /// the lock as well as a new one would: its instant is returned and nothing is sent.
+    func updateLeader() async throws -> ContinuousClock.Instant?
     /// Deletes `leader` only if it still holds our name.
     func deleteLeader() async throws -> Bool
     /// Unconditional put of `leader` = our name with our lease (after bootstrap).
@@ -53,9 +56,9 @@ public protocol DCSClient: AnyObject, Sendable {
     /// without waiting. False where changes are only seen while waiting (etcd v2's long poll).
     func changedSinceLastRead() async -> Bool
 
-    /// Keeps our session alive: etcd v3 lease keepalive (re-granting a lost lease), etcd v2
+    /// Confirms our session: etcd v3 lease keepalive (re-granting a lost lease), etcd v2
     /// rewrite of `leader` (prevValue) when we hold it. Called by the daemon's lease keeper on its
-    /// own schedule, never behind the HA loop. Returns the instant (ContinuousClock) at which the
+    /// own schedule while we lead, and right before we take the lock, never behind the HA loop. Returns the instant (ContinuousClock) at which the
     /// request was *sent* when the session was confirmed alive, else nil.
     /// IMPORTANT: with `holdingLeader: true`, return an instant only if the `leader` key is still
     /// ours afterwards: for v3 the keepalive must have succeeded on the SAME lease the leader key
@@ -63,6 +66,12 @@ public protocol DCSClient: AnyObject, Sendable {
     /// after granting the new lease); for v2 the prevValue rewrite must have succeeded. The
     /// daemon fences PostgreSQL when no instant is returned for too long.
     func refreshSession(holdingLeader: Bool) async throws -> ContinuousClock.Instant?
+
+    /// Keeps our member key alive while we do not lead, confirming nothing: an etcd v3 lease
+    /// keepalive only when none was sent within `min(loop_wait, ttl/2)` (the HA loop's
+    /// member-key write usually sent one); nothing on etcd v2, where the loop's write renews the key's TTL. Called
+    /// by the lease keeper, so the key outlives a loop cycle that waits on PostgreSQL.
+    func keepSessionAlive() async throws
 
     /// Applies new timing (dynamic config). A TTL change makes the next refresh use a new lease.
     func setTimeouts(ttl: Double, loopWait: Double, retryTimeout: Double) async

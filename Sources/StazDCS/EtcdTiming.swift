@@ -15,6 +15,18 @@ struct DCSTimeouts: Sendable, Equatable {
     /// Bound of one HTTP attempt: short, so that a frozen etcd cannot stall the caller for long
     /// and there is time left to try the next endpoint.
     var perRequestDuration: Duration { min(.seconds(2), .seconds(max(0.1, retryTimeout) / 2)) }
+
+    var leaseRenewal: Duration { LeaseRenewal.interval(ttl: ttl, loopWait: loopWait) }
+}
+
+/// How often the leader's session is renewed: every `ttl/4`, at most every `loop_wait` (and not
+/// more often than every 0.25 s), so that three renewals in a row can fail before the lock could
+/// expire. The daemon's lease keeper renews on this schedule; a renewal this recent also answers
+/// the HA loop's `updateLeader`, which then sends nothing.
+public enum LeaseRenewal {
+    public static func interval(ttl: Double, loopWait: Double) -> Duration {
+        .milliseconds(Int64(max(0.25, min(loopWait, ttl / 4)) * 1000))
+    }
 }
 
 extension Duration {

@@ -17,6 +17,8 @@ public actor EtcdV2Client: DCSClient {
     /// starts right after that read.
     var lastIndex: Int64?
     var lastLeaderValue: String?
+    /// Send instant of our last successful rewrite of `leader` (`updateLeader` reuses a recent one).
+    var lastLeaderRefresh: ContinuousClock.Instant?
     /// The background long poll on `leader` (`EtcdV2Client+Watch.swift`) and the changes it saw.
     var leaderWatch: Task<Void, Never>?
     nonisolated let leaderChanges = SignalWaiters()
@@ -93,18 +95,25 @@ public actor EtcdV2Client: DCSClient {
         return won
     }
 
-    public func updateLeader() async throws -> Bool {
-        guard let name = memberName else { return false }
+    public func updateLeader() async throws -> ContinuousClock.Instant? {
+        guard let name = memberName else { return nil }
+        if let last = lastLeaderRefresh, ContinuousClock.now - last < timeouts.leaseRenewal { return last }
+        let sent = ContinuousClock.now
         let response = try await write(DCSKey.leader, name, [ttlParameter, ("prevValue", name)])
+        let held: Bool
         if EtcdV2Wire.errorCode(response) == EtcdV2Wire.keyNotFound {
             // The key expired but nobody took it: take it again (Patroni does the same).
-            return try await attemptToAcquireLeader()
+            held = try await attemptToAcquireLeader()
+        } else {
+            held = try judge(response, "update leader", refusals: [EtcdV2Wire.compareFailed])
         }
-        return try judge(response, "update leader", refusals: [EtcdV2Wire.compareFailed])
+        lastLeaderRefresh = held ? sent : nil
+        return held ? sent : nil
     }
 
     public func deleteLeader() async throws -> Bool {
         guard let name = memberName else { return false }
+        lastLeaderRefresh = nil
         let response = try await delete(DCSKey.leader, [("prevValue", name)])
         return try judge(response, "delete leader", refusals: [EtcdV2Wire.compareFailed, EtcdV2Wire.keyNotFound])
     }
@@ -114,6 +123,9 @@ public actor EtcdV2Client: DCSClient {
         return try judge(try await write(DCSKey.leader, name, [ttlParameter]), "take leader", refusals: [])
     }
 
+    /// etcd v2 has no session: the member key lives by the HA loop's writes.
+    public func keepSessionAlive() async throws {}
+
     /// etcd v2 has no session: when holding the leader key its TTL is renewed (prevValue write);
     /// otherwise a read of `leader` proves etcd answers.
     public func refreshSession(holdingLeader: Bool) async throws -> ContinuousClock.Instant? {
@@ -121,7 +133,9 @@ public actor EtcdV2Client: DCSClient {
         let sent = ContinuousClock.now
         if holdingLeader {
             let response = try await write(DCSKey.leader, name, [ttlParameter, ("prevValue", name)])
-            return try judge(response, "refresh leader", refusals: [EtcdV2Wire.compareFailed, EtcdV2Wire.keyNotFound]) ? sent : nil
+            let held = try judge(response, "refresh leader", refusals: [EtcdV2Wire.compareFailed, EtcdV2Wire.keyNotFound])
+            lastLeaderRefresh = held ? sent : nil
+            return held ? sent : nil
         }
         let response = try await transport.perform(EtcdRequest(method: .get, path: EtcdV2Wire.keyPath(prefix + DCSKey.leader)))
         return response.status == 200 || EtcdV2Wire.errorCode(response) == EtcdV2Wire.keyNotFound ? sent : nil

@@ -72,6 +72,15 @@ extension EtcdV3Client {
     /// lease is gone a new one is granted for later use but nil is returned. After a TTL change
     /// the key is moved onto the new lease while the old one is still alive (VALUE == our name
     /// only, never re-created here).
+    public func keepSessionAlive() async throws {
+        guard memberName != nil else { return }
+        // Within loop_wait the HA loop's member-key write usually sent one; half the TTL keeps
+        // a keepalive due well before the lease could expire when loop_wait is close to ttl.
+        let window = Duration.milliseconds(Int64(min(timeouts.loopWait, timeouts.ttl / 2) * 1000))
+        if lease != nil, leaseTTL == timeouts.ttlSeconds, let last = lastKeepalive, ContinuousClock.now - last < window { return }
+        _ = try await currentLease(keepalive: true, force: true)
+    }
+
     public func refreshSession(holdingLeader: Bool) async throws -> ContinuousClock.Instant? {
         guard memberName != nil else { return nil }
         // A keepalive sent at this instant extends the lease to at least instant + ttl.

@@ -97,12 +97,17 @@ public actor EtcdV3Client: DCSClient {
         return won
     }
 
-    public func updateLeader() async throws -> Bool {
-        guard memberName != nil else { return false }
+    public func updateLeader() async throws -> ContinuousClock.Instant? {
+        guard memberName != nil else { return nil }
+        if let lease, leaderKeyLease == lease, leaseTTL == timeouts.ttlSeconds, let last = lastKeepalive,
+           ContinuousClock.now - last < timeouts.leaseRenewal {
+            return last
+        }
         // The keepalive itself is the heartbeat; the key only needs rewriting after a re-grant.
+        let sent = ContinuousClock.now
         let lease = try await currentLease(keepalive: true, force: true)
-        if leaderKeyLease == lease { return true }
-        return try await rebindLeader(to: lease, createIfAbsent: true)
+        if leaderKeyLease == lease { return sent }
+        return try await rebindLeader(to: lease, createIfAbsent: true) ? sent : nil
     }
 
     /// Moves `leader` = our name onto `lease` if it still holds our name, or, with

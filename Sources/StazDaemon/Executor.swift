@@ -56,10 +56,9 @@ extension HAController {
             }
             return acquired ? won : lost
         case .updateLock(let held, let lost):
-            let sent = ContinuousClock.now
-            let updated: Bool
+            let confirmed: ContinuousClock.Instant?
             do {
-                updated = try await dcs.updateLeader()
+                confirmed = try await dcs.updateLeader()
             } catch DCSError.unreachable where !settings.pause {
                 // Not a lost lock: an unknown one. The DCS-error path decides (failsafe mode may
                 // keep us primary); the lease keeper fences if nothing confirms us in time. In
@@ -67,10 +66,10 @@ extension HAController {
                 dcsLostDuringCycle = true
                 return HAPlan("")
             } catch {
-                updated = false
+                confirmed = nil
             }
-            if updated {
-                await keeper.setHoldingLeader(true, confirmedAt: sent)
+            if let confirmed {
+                await keeper.setHoldingLeader(true, confirmedAt: confirmed)
                 await publishStatus(cluster: cluster, observation: observation)
                 await publishFailsafeKey(cluster: cluster)
             } else {
@@ -78,7 +77,7 @@ extension HAController {
                 // In pause the primary is left running on purpose: nothing may fence it.
                 await keeper.setHoldingLeader(false, primaryMayRun: observation.isRunning && !observation.isInRecovery && !settings.pause)
             }
-            return updated ? held : lost
+            return confirmed != nil ? held : lost
         case .raceInitialize(let won, let lost):
             return (try await dcs.initialize(sysid: "", createNew: true)) ? won : lost
         case .releaseLock:

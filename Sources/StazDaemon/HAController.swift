@@ -429,16 +429,17 @@ actor HAController {
         }
         stateOverride = .stopped
         watchdog.disable()
+        // PostgreSQL is down: we lead no more (`/primary` answers 503 from here on), while the
+        // key stays ours until we delete it below.
+        await keeper.setHoldingLeader(false)
         let observation = await postgres.observe()
         await publishSnapshot(cluster: nil, observation: observation)
-        apiState.update { $0.leaseValidUntil = nil }
         if holding {
             if let lsn = lastObservation.walPosition {
                 var status = lastCluster?.status ?? .empty
                 status.optime = Int64(lsn.value)
                 try? await dcs.setStatus(status.json)
             }
-            await keeper.setHoldingLeader(false)
             _ = try? await dcs.deleteLeader()
             logger.info("Leader key released")
         }

@@ -18,8 +18,8 @@ import StazWatchdog
 ///   slow `pg_basebackup`, checkpoint or hung query cannot delay a keepalive.
 /// - When staz itself cannot act (killed, frozen), the same deadline (`fenceDeadline`) is
 ///   enforced by the fencing guard process (StazPostgres/FenceGuard.swift).
-/// Lower limit: refreshes happen every `ttl/4` (at most every `loop_wait`), each bounded by a
-/// short request timeout; with `ttl` = 4 s three refreshes can fail in a row before fencing, which
+/// Lower limit: refreshes happen every `ttl/4` (at most every `loop_wait`, `LeaseRenewal`), each
+/// bounded by a short request timeout; with `ttl` = 4 s three refreshes can fail in a row before fencing, which
 /// is why 4 s is the floor (StazConfig raises smaller values).
 ///
 /// DCS failsafe mode (`failsafe_mode: true`) adds a second kind of confirmation: a round of
@@ -165,19 +165,27 @@ actor LeaseKeeper {
         return false
     }
 
+    /// Keeps the member key alive while we do not lead (see `DCSClient.keepSessionAlive`).
+    private func keepSessionAlive() async {
+        do { try await dcs.keepSessionAlive() } catch { logger.warning("session keepalive failed: \(error)") }
+    }
+
     /// Runs until cancelled.
     func run() async {
         var nextRefresh = ContinuousClock.now
         while !Task.isCancelled {
             let now = ContinuousClock.now
             if now >= nextRefresh {
-                let interval = max(0.25, min(loopWait, ttl / 4))
-                nextRefresh = now + .milliseconds(Int64(interval * 1000))
+                nextRefresh = now + LeaseRenewal.interval(ttl: ttl, loopWait: loopWait)
                 // The refresh itself runs concurrently so the fence check below keeps its pace
                 // even when the DCS hangs.
                 if !refreshInFlight {
                     refreshInFlight = true
-                    Task { await self.refreshNow(); await self.refreshFinished() }
+                    let leading = holdingLeader
+                    Task {
+                        if leading { await self.refreshNow() } else { await self.keepSessionAlive() }
+                        self.refreshFinished()
+                    }
                 }
             }
             checkFence()

@@ -39,7 +39,6 @@ extension HAController {
     }
 
     func publishSnapshot(cluster: ClusterView?, observation: PostgresObservation) async {
-        let validUntil = await keeper.leaderValidUntil
         let state = memberState(observation)
         let role = memberRole(observation)
         let now = ContinuousClock.now
@@ -66,7 +65,6 @@ extension HAController {
             s.isStandbyCluster = settings.standbyCluster != nil
             s.tags = tags
             s.noLoadBalance = config.tags.noLoadBalance
-            s.leaseValidUntil = validUntil
             s.ttl = .milliseconds(Int64(settings.ttl * 1000))
             s.loopWait = .milliseconds(Int64(settings.loopWait * 1000))
             s.maximumLagOnFailover = settings.maximumLagOnFailover

@@ -27,14 +27,31 @@ struct LeaderLockTests {
         try await withCluster(backend) { cluster async throws in
             let a = cluster.client("node-a"), b = cluster.client("node-b"), reader = cluster.client(nil)
             #expect(try await a.attemptToAcquireLeader())
-            #expect(try await b.updateLeader() == false)
+            #expect(try await b.updateLeader() == nil)
             #expect(try await b.deleteLeader() == false)
             #expect(try await reader.loadCluster(fresh: true).leader?.name == "node-a")
-            #expect(try await a.updateLeader())
+            #expect(try await a.updateLeader() != nil)
             #expect(try await a.deleteLeader())
             #expect(try await reader.loadCluster(fresh: true).leader == nil)
             #expect(try await b.attemptToAcquireLeader())
             #expect(try await reader.loadCluster(fresh: true).leader?.name == "node-b")
+        }
+    }
+
+    @Test("a renewal within the renewal interval answers updateLeader; an older one does not", arguments: Backend.allCases)
+    func updateReusesARecentRenewal(backend: Backend) async throws {
+        try await withCluster(backend) { cluster async throws in
+            let a = cluster.client("node-a", ttl: 4, loopWait: 1, retryTimeout: 1)
+            #expect(try await a.attemptToAcquireLeader())
+            let renewed = try #require(try await a.refreshSession(holdingLeader: true))
+            let asked = ContinuousClock.now
+            let reused = try #require(try await a.updateLeader())
+            // The lease keeper's renewal is the confirmation: nothing was sent after `asked`.
+            #expect(reused >= renewed && reused <= asked, "\(renewed) \(reused) \(asked)")
+            try await Task.sleep(for: LeaseRenewal.interval(ttl: 4, loopWait: 1) + .milliseconds(100))
+            let later = ContinuousClock.now
+            let fresh = try #require(try await a.updateLeader())
+            #expect(fresh >= later, "a renewal older than the interval must not confirm the lock")
         }
     }
 
@@ -101,7 +118,7 @@ struct LeaderLockTests {
             #expect(try await a.refreshSession(holdingLeader: true) == nil)
             #expect(try await a.loadCluster(fresh: true).leader == nil)
             // Patroni's update: nobody holds the key, so it is created again with the new lease.
-            #expect(try await a.updateLeader())
+            #expect(try await a.updateLeader() != nil)
             let leader = try #require(try await a.loadCluster(fresh: true).leader)
             #expect(leader.name == "node-a" && leader.session != lease && leader.session != nil)
             #expect(try await a.refreshSession(holdingLeader: true) != nil)

@@ -112,7 +112,7 @@ final class UnreachableDCS: DCSClient {
     func loadCluster(fresh: Bool) async throws -> ClusterView { throw Down() }
     func touchMember(_ data: JSONObject) async throws -> Bool { throw Down() }
     func attemptToAcquireLeader() async throws -> Bool { throw Down() }
-    func updateLeader() async throws -> Bool { throw Down() }
+    func updateLeader() async throws -> ContinuousClock.Instant? { throw Down() }
     func deleteLeader() async throws -> Bool { throw Down() }
     func takeLeader() async throws -> Bool { throw Down() }
     func initialize(sysid: String, createNew: Bool) async throws -> Bool { throw Down() }
@@ -127,6 +127,7 @@ final class UnreachableDCS: DCSClient {
     func deleteCluster() async throws { throw Down() }
     func waitForChange(timeout: Duration) async -> Bool { false }
     func refreshSession(holdingLeader: Bool) async throws -> ContinuousClock.Instant? { throw Down() }
+    func keepSessionAlive() async throws { throw Down() }
     func setTimeouts(ttl: Double, loopWait: Double, retryTimeout: Double) async {}
     func close() async {}
 }
