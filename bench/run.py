@@ -29,8 +29,8 @@ SCENARIO_SETUPS = {
     "B1b": ["staz-fast", "patroni-default", "patroni-fast"],
     "B2": ["staz-fast", "patroni-fast"],
     "B4": ["staz-fast", "patroni-fast"],
-    "B5": ["staz-fast", "patroni-fast"],
-    "B6": ["staz-fast", "patroni-fast"],
+    "B5": ["staz-fast", "patroni-fast", "staz-default", "patroni-default"],
+    "B6": ["staz-fast", "patroni-fast", "staz-default", "patroni-default"],
     "B7": ["staz-fast", "patroni-fast", "staz-default", "patroni-default"],
     "B8": ["staz-fast", "patroni-fast"],
     "MESH": ["staz-fast"],  # Patroni has no mesh: the table says so
