@@ -8,13 +8,21 @@ extension EtcdV3Client {
     /// `loop_wait` unless `force`.
     func currentLease(keepalive: Bool, force: Bool = false) async throws -> String {
         if let lease, leaseTTL == timeouts.ttlSeconds {
-            let recent = lastKeepalive.map { ContinuousClock.now - $0 < .seconds(timeouts.loopWait) } ?? false
+            let recent = keepaliveSent(within: .seconds(timeouts.loopWait)) != nil
             if !keepalive || (recent && !force) { return lease }
             if try await sendKeepalive(lease) { return lease }
             logger.info("etcd lease is gone, granting a new one", metadata: ["lease": "\(lease)"])
             forgetLease(lease)
         }
         return try await grantLease()
+    }
+
+    /// The send instant of the last keepalive of our current lease (at the current TTL) when it
+    /// is more recent than `window`, else nil.
+    func keepaliveSent(within window: Duration) -> ContinuousClock.Instant? {
+        guard lease != nil, leaseTTL == timeouts.ttlSeconds, let last = lastKeepalive,
+              ContinuousClock.now - last < window else { return nil }
+        return last
     }
 
     func forgetLease(_ id: String) {
@@ -77,7 +85,7 @@ extension EtcdV3Client {
         // Within loop_wait the HA loop's member-key write usually sent one; half the TTL keeps
         // a keepalive due well before the lease could expire when loop_wait is close to ttl.
         let window = Duration.milliseconds(Int64(min(timeouts.loopWait, timeouts.ttl / 2) * 1000))
-        if lease != nil, leaseTTL == timeouts.ttlSeconds, let last = lastKeepalive, ContinuousClock.now - last < window { return }
+        if keepaliveSent(within: window) != nil { return }
         _ = try await currentLease(keepalive: true, force: true)
     }
 
