@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import StazCore
 import StazPostgres
 
 /// A failed query, worded as patronictl prints it after `ERROR, SQLSTATE: `: the SQLSTATE of

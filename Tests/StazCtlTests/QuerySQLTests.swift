@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StazCtl
+import StazCore
 import StazPostgres
 
 /// How `stazctl query` splits SQL text the way the simple-query protocol runs it.

@@ -7,27 +7,27 @@ import Foundation
 /// `patronictl query -c "A; B"` does is PostgreSQL's: the statements run in order in one
 /// implicit transaction (unless they manage transactions themselves), the first error rolls
 /// back all of them, and psycopg shows the first statement's result.
-struct SQLScript: Equatable {
-    var statements: [String]
+public struct SQLScript: Equatable, Sendable {
+    public var statements: [String]
 
-    init(_ text: String) { statements = Self.split(text) }
+    public init(_ text: String) { statements = Self.split(text) }
 
     /// Whether the script needs an explicit BEGIN/COMMIT around it to run in one transaction,
     /// as the simple protocol would: several statements, none of them transaction control.
-    var needsImplicitTransaction: Bool {
+    public var needsImplicitTransaction: Bool {
         statements.count > 1 && !statements.contains { Self.controlsTransactions($0) }
     }
 
-    static let transactionKeywords: Set<String> = ["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT",
+    public static let transactionKeywords: Set<String> = ["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT",
                                                    "SAVEPOINT", "RELEASE", "PREPARE"]
 
-    static func controlsTransactions(_ statement: String) -> Bool {
+    public static func controlsTransactions(_ statement: String) -> Bool {
         guard let word = firstWord(statement) else { return false }
         return transactionKeywords.contains(word)
     }
 
     /// The first keyword, upper-cased, after comments and blanks.
-    static func firstWord(_ statement: String) -> String? {
+    public static func firstWord(_ statement: String) -> String? {
         var lexer = Lexer(Array(statement.unicodeScalars))
         while let token = lexer.next() {
             if case .word(let word) = token { return word.uppercased() }
@@ -39,7 +39,7 @@ struct SQLScript: Equatable {
     /// Statements split at top-level semicolons: not inside quotes, dollar quotes, comments or a
     /// `BEGIN ATOMIC ... END` function body. Statements holding only blanks and comments are
     /// dropped, as PostgreSQL skips them.
-    static func split(_ text: String) -> [String] {
+    public static func split(_ text: String) -> [String] {
         let scalars = Array(text.unicodeScalars)
         var lexer = Lexer(scalars)
         var statements: [String] = []
