@@ -29,9 +29,15 @@ final class RecordingDestination: LogDestination, @unchecked Sendable {
         defer { writer.stop(timeout: 1) }
         writer.enqueue("1")
         destination.writing.wait()
-        let started = ContinuousClock.now
-        for line in ["2", "3", "4", "5", "6"] { writer.enqueue(line) }
-        #expect(ContinuousClock.now - started < .milliseconds(100), "logging does not wait for the stuck write")
+        // The five lines are taken while the destination is still stuck: logging never waits
+        // for it (were enqueue to wait, it would wait for ever; the 60 s keeps the suite going).
+        let enqueued = DispatchSemaphore(value: 0)
+        Thread {
+            for line in ["2", "3", "4", "5", "6"] { writer.enqueue(line) }
+            enqueued.signal()
+        }.start()
+        #expect(enqueued.wait(timeout: .now() + 60) == .success, "logging waited for the stuck write")
+        #expect(destination.lines.isEmpty)
         destination.proceed.signal()
         writer.flush(timeout: 5)
         #expect(destination.lines == ["1", "2", "3", "4"])
@@ -56,9 +62,13 @@ final class RecordingDestination: LogDestination, @unchecked Sendable {
         let writer = LogWriter(capacity: 10, destination: destination) { "lost \($0)" }
         writer.enqueue("stuck")
         destination.writing.wait()
-        let started = ContinuousClock.now
-        writer.flush(timeout: 0.2)
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // flush returns on its own while the destination is still stuck: it gave up. (How soon
+        // after its 0.2 s depends on the scheduler; the 60 s only keeps a hang from hanging
+        // the suite.)
+        let returned = DispatchSemaphore(value: 0)
+        Thread { writer.flush(timeout: 0.2); returned.signal() }.start()
+        #expect(returned.wait(timeout: .now() + 60) == .success, "flush never gave up")
+        #expect(destination.lines.isEmpty, "the stuck line was written before flush returned")
         destination.proceed.signal()
         writer.stop(timeout: 1)
     }
