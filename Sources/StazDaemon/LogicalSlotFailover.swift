@@ -286,7 +286,7 @@ extension HAController {
                     logger.debug("could not read the catalog_xmin of slot \(feedbackSlot) on the primary: \(error)")
                 }
             }
-            await self.finishSlotWork(generation: generation, covered: covered, recopy: recopy, errors: errors)
+            self.finishSlotWork(generation: generation, covered: covered, recopy: recopy, errors: errors)
         }
     }
 
