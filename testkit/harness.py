@@ -73,18 +73,31 @@ class Cluster:
         self.etcd_port, peer_port = self.allocate(self.port_ranges.etcd), self.allocate(self.port_ranges.etcd)
         client, peer = f"http://{client_host}:{self.etcd_port}", f"http://127.0.0.1:{peer_port}"
         local = f"http://127.0.0.1:{self.etcd_port}"
-        command = ["etcd", "--name", name, "--data-dir", self.path("etcd"),
-                   "--listen-client-urls", client if client == local else f"{client},{local}",
-                   "--advertise-client-urls", client,
-                   "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                   "--initial-cluster", f"{name}={peer}", "--enable-v2=true",
-                   "--heartbeat-interval", "100", "--election-timeout", "1000"]
+        self.etcd_command = ["etcd", "--name", name, "--data-dir", self.path("etcd"),
+                             "--listen-client-urls", client if client == local else f"{client},{local}",
+                             "--advertise-client-urls", client,
+                             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                             "--initial-cluster", f"{name}={peer}", "--enable-v2=true",
+                             "--heartbeat-interval", "100", "--election-timeout", "1000"]
+        self._run_etcd()
+        self.note(f"etcd up on {client_host}:{self.etcd_port} (pid {self.etcd_process.pid})")
+
+    def _run_etcd(self):
         with open(self.path("etcd.log"), "ab") as log:
-            self.etcd_process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+            self.etcd_process = subprocess.Popen(self.etcd_command, stdout=log, stderr=subprocess.STDOUT,
                                                  start_new_session=True)
         wait_until(lambda: http_request(self.etcd_port, "/health")[0] == 200, 20,
                    f"etcd healthy on port {self.etcd_port}")
-        self.note(f"etcd up on {client_host}:{self.etcd_port} (pid {self.etcd_process.pid})")
+
+    def stop_etcd(self):
+        """Stops this cluster's etcd (SIGTERM); `restart_etcd` brings it back with its data."""
+        terminate(self.etcd_process.pid, grace=5)
+        self.etcd_process.wait(timeout=10)
+        self.note("etcd stopped")
+
+    def restart_etcd(self):
+        self._run_etcd()
+        self.note(f"etcd restarted on port {self.etcd_port} (pid {self.etcd_process.pid})")
 
     def freeze_etcd(self):
         freeze_process(self.etcd_process.pid)
@@ -293,15 +306,14 @@ class Cluster:
         if self not in _live_clusters:
             return
         _live_clusters.remove(self)
-        if self.etcd_process:
-            os.kill(self.etcd_process.pid, signal.SIGCONT) if pid_alive(
-                self.etcd_process.pid) else None
+        if self.etcd_process and pid_alive(self.etcd_process.pid):
+            os.kill(self.etcd_process.pid, signal.SIGCONT)
         for member in self.members.values():
             member.kill_daemon(signal.SIGKILL, quiet=True)
         for member in self.members.values():
             member.stop_postgres_hard()
         for process in (self.haproxy_process, self.etcd_process):
-            if process:
+            if process and process.poll() is None:
                 terminate(process.pid, grace=5)
                 process.wait(timeout=10)
         # Anything still mentioning our directory (pg_basebackup, pg_rewind, backends...).

@@ -32,9 +32,12 @@ class Mesh:
     """zones[scope] -> Cluster; all members carry `mesh_section()` in their configuration."""
 
     def __init__(self, make_cluster, register, zones=("zone-a", "zone-b", "zone-c"),
-                 provider=None, reconcile_interval=2):
+                 provider=None, reconcile_interval=2, own_etcd=False):
         """make_cluster: the conftest factory (starts etcd); register(cluster): adds a zone's
-        cluster to the test's clusters (cleanup and failure diagnostics)."""
+        cluster to the test's clusters (cleanup and failure diagnostics). own_etcd: every zone
+        runs its own one-member etcd, named in its `mesh.zones` entry (else they share the
+        first zone's)."""
+        self.own_etcd = own_etcd
         self.scopes = list(zones)
         # STAZ_MESH_PROVIDER=spock runs the mesh tests on Spock (with STAZ_PG_BIN pointing at
         # a Spock-patched PostgreSQL: scripts/spock-build.sh).
@@ -44,10 +47,13 @@ class Mesh:
         first = make_cluster(scope=self.scopes[0])
         self.zones[self.scopes[0]] = first
         for scope in self.scopes[1:]:
-            # Same etcd (started by the first zone's cluster), own directory and members.
+            # Its own directory and members; the first zone's etcd, or one of its own.
             cluster = Cluster(first.profile, scope=scope)
-            cluster.etcd_port = first.etcd_port
             register(cluster)
+            if own_etcd:
+                cluster.start_etcd(name=scope)
+            else:
+                cluster.etcd_port = first.etcd_port
             self.zones[scope] = cluster
         self.script = first.path("mesh-post-bootstrap.sh")
         with open(self.script, "w") as handle:
@@ -78,7 +84,10 @@ class Mesh:
         self.first.note(text)
 
     def mesh_section(self):
-        return {"provider": self.provider, "databases": [MESH_DATABASE], "zones": list(self.scopes),
+        zones = list(self.scopes)
+        if self.own_etcd:
+            zones = [{"scope": scope, **self.zones[scope].dcs_section()} for scope in self.scopes]
+        return {"provider": self.provider, "databases": [MESH_DATABASE], "zones": zones,
                 "reconcile_interval": self.reconcile_interval}
 
     def node(self, scope):
@@ -117,24 +126,27 @@ class Mesh:
         code, body = member.rest("/mesh", timeout=3)
         return body if code == 200 and isinstance(body, dict) else None
 
-    def subscription_states(self):
-        """{subscription: status} over every zone leader's /mesh."""
+    def subscription_states(self, among=None):
+        """{subscription: status} over every zone leader's /mesh (of the zones `among`)."""
         states = {}
-        for scope in self.scopes:
+        for scope in among or self.scopes:
             status = self.mesh_status(scope) or {}
             for database in status.get("databases", []):
                 for sub in database.get("subscriptions", []):
                     states[sub["name"]] = sub["status"]
         return states
 
-    def expected_subscriptions(self):
-        return sorted(self.subscription(p, s) for p in self.scopes for s in self.scopes if p != s)
+    def expected_subscriptions(self, among=None):
+        scopes = among or self.scopes
+        return sorted(self.subscription(p, s) for p in scopes for s in scopes if p != s)
 
-    def wait_replicating(self, timeout):
-        expected = self.expected_subscriptions()
+    def wait_replicating(self, timeout, among=None):
+        """Every subscription between the zones `among` (default all) replicating, as their
+        leaders' GET /mesh report it."""
+        expected = self.expected_subscriptions(among)
 
         def all_replicating():
-            states = self.subscription_states()
+            states = self.subscription_states(among)
             missing = [name for name in expected if states.get(name) != "replicating"]
             if missing:
                 raise NotYet(f"not replicating: {', '.join(f'{n}={states.get(n)}' for n in missing)}")

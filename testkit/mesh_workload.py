@@ -28,15 +28,16 @@ class ZoneWriter(AckedWriter):
                 f"INSERT INTO public.{MESH_KEYLESS_TABLE} VALUES ({row_id}, '{self.scope}')")
 
 
-def start_mesh(make_cluster, register, synchronous_mode, daemon_env=None):
+def start_mesh(make_cluster, register, synchronous_mode, daemon_env=None, own_etcd=False, dcs=None):
     """3 zones x 2 members with HAProxy per zone, mesh replicating, slot copies ready.
     `mesh.converged_after`: seconds from starting the daemons to 6 subscriptions replicating.
-    `daemon_env`: scope -> extra environment of that zone's daemons."""
-    mesh = Mesh(make_cluster, register=register, reconcile_interval=2)
+    `daemon_env`: scope -> extra environment of that zone's daemons; `own_etcd`: an etcd per
+    zone; `dcs`: more bootstrap dynamic configuration."""
+    mesh = Mesh(make_cluster, register=register, reconcile_interval=2, own_etcd=own_etcd)
     for scope, env in (daemon_env or {}).items():
         mesh.zones[scope].daemon_env.update(env)
     started = time.monotonic()
-    mesh.add_members(per_zone=2, dcs={"synchronous_mode": synchronous_mode})
+    mesh.add_members(per_zone=2, dcs={"synchronous_mode": synchronous_mode, **(dcs or {})})
     for cluster in mesh.zones.values():
         cluster.wait_for_healthy(replicas=1, timeout=180)
     mesh.wait_replicating(timeout=120)

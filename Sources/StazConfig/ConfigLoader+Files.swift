@@ -16,6 +16,13 @@ extension ConfigLoader {
             let section = api == .v3 ? "etcd3" : "etcd"
             files += [("\(section).cacert", etcd.cacert), ("\(section).cert", etcd.cert), ("\(section).key", etcd.key)]
         }
+        if let mesh = config.mesh {
+            for (index, zone) in mesh.zones.enumerated() {
+                guard let (api, etcd) = zone.ownDCS else { continue }
+                let section = "mesh.zones[\(index)].\(api == .v3 ? "etcd3" : "etcd")"
+                files += [("\(section).cacert", etcd.cacert), ("\(section).cert", etcd.cert), ("\(section).key", etcd.key)]
+            }
+        }
         var issues = files.compactMap { key, file -> ConfigIssue? in
             guard let file, !file.isEmpty else { return nil }
             return unreadableFileReason(file).map { ConfigIssue(path: key, message: "'\(file)' \($0)") }

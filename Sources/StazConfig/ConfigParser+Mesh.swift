@@ -100,6 +100,23 @@ extension ConfigParser {
         return section
     }
 
+    /// Every member carries the same `mesh` section, so this zone's entry may name its etcd too.
+    /// The member itself always uses its top-level section (its lock lives there); an entry that
+    /// names other endpoints means the other zones would read this zone's keys elsewhere.
+    static func checkOwnZoneDCS(_ mesh: MeshSection, etcd: EtcdSection?, etcd3: EtcdSection?, diagnostics: Diagnostics) {
+        guard let index = mesh.zones.firstIndex(where: { $0.scope == mesh.ownScope }),
+              let listed = mesh.zones[index].ownDCS else { return }
+        let top: (api: EtcdAPIVersion, section: EtcdSection)? = etcd3.map { (.v3, $0) } ?? etcd.map { (.v2, $0) }
+        guard let top else { return }
+        let key = listed.api == .v3 ? "etcd3" : "etcd"
+        if listed.api != top.api || Set(listed.section.endpoints) != Set(top.section.endpoints) {
+            diagnostics.warn("mesh.zones[\(index)].\(key)",
+                             "this zone's entry names \(listed.section.endpoints.joined(separator: ",")) but this member's "
+                             + "own DCS is \(top.section.endpoints.joined(separator: ",")) (\(top.api == .v3 ? "etcd3" : "etcd")): "
+                             + "the other zones read this zone's keys from the entry's endpoints")
+        }
+    }
+
     /// `zones:` entries: `{scope, node_name, dsn}` mappings, or a bare scope string. Also returns
     /// the scopes whose node name was written (not derived).
     static func parseZones(_ reader: SectionReader) -> ([MeshZone], Set<String>) {
@@ -129,13 +146,18 @@ extension ConfigParser {
                 if let nodeName { validateNodeName(nodeName, path: entry.keyPath("node_name"), diagnostics: diagnostics) }
                 let dsn = entry.string("dsn")
                 if let dsn { validateZoneDSN(dsn, path: entry.keyPath("dsn"), diagnostics: diagnostics) }
+                // A zone on its own etcd: the same keys as the top-level sections.
+                let etcd = entry.has("etcd") ? parseEtcd(entry, key: "etcd") : nil
+                let etcd3 = entry.has("etcd3") ? parseEtcd(entry, key: "etcd3") : nil
                 entry.finish()
                 if let scope {
                     zone = MeshZone(scope: scope, nodeName: nodeName ?? MeshSection.nodeName(forScope: scope), dsn: dsn)
+                    zone?.etcd = etcd
+                    zone?.etcd3 = etcd3
                     if nodeName != nil { explicitNodeNames.insert(scope) }
                 }
             default:
-                diagnostics.error(itemPath, "expected a zone (a mapping with scope, node_name, dsn, or a scope name), got \(describeKind(item))")
+                diagnostics.error(itemPath, "expected a zone (a mapping with scope, node_name, dsn, etcd3 or etcd, or a scope name), got \(describeKind(item))")
             }
             guard let zone else { continue }
             if !scopes.insert(zone.scope).inserted {

@@ -22,6 +22,7 @@ enum ConfigParser {
         let ctl = parseCtl(top)
         let log = parseLog(top)
         let mesh = parseMesh(top, scope: scope, superuser: postgresql?.superuser)
+        if let mesh { checkOwnZoneDCS(mesh, etcd: etcd, etcd3: etcd3, diagnostics: diagnostics) }
         let watchdog = parseWatchdog(top)
         top.unsupported("consul", "zookeeper", "exhibitor", "kubernetes", "raft", "citus",
                         "thread_pool_size", "thread_stack_size", "standby_cluster")

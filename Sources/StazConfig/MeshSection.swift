@@ -25,8 +25,34 @@ public struct MeshZone: Sendable, Equatable {
     /// How to reach the zone's current primary (e.g. its HAProxy), libpq key=value form without
     /// `dbname`. nil: derived from the zone's member keys in the shared DCS.
     public var dsn: String?
+    /// The zone's own etcd (`etcd:` / `etcd3:` in its entry, the top-level keys' layout), for a
+    /// zone whose etcd runs inside it. nil: the zone's keys are in this member's own DCS.
+    public var etcd: EtcdSection? = nil
+    public var etcd3: EtcdSection? = nil
     public init(scope: String, nodeName: String, dsn: String? = nil) {
         self.scope = scope; self.nodeName = nodeName; self.dsn = dsn
+    }
+
+    /// The zone's own DCS section, `etcd3` first as at the top level.
+    public var ownDCS: (api: EtcdAPIVersion, section: EtcdSection)? {
+        if let etcd3 { return (.v3, etcd3) }
+        if let etcd { return (.v2, etcd) }
+        return nil
+    }
+}
+
+extension StazConfiguration {
+    /// This configuration pointed at another zone's keys: its scope, and its own etcd when its
+    /// mesh entry names one. The member's own zone always uses the top-level DCS section (the
+    /// one its leader lock lives in), so the mesh never reads its own zone through another path.
+    public func viewingMeshZone(_ scope: String) -> StazConfiguration {
+        var view = self
+        view.scope = scope
+        if scope != self.scope, let zone = mesh?.zones.first(where: { $0.scope == scope }), zone.ownDCS != nil {
+            view.etcd = zone.etcd
+            view.etcd3 = zone.etcd3
+        }
+        return view
     }
 }
 

@@ -15,11 +15,15 @@ public struct GlobalOptions: ParsableArguments {
     public var insecure = false
     public init() {}
 
-    /// Configuration with `scope` set to the requested cluster (or the configured scope).
+    /// Configuration with `scope` set to the requested cluster (or the configured scope), and that
+    /// cluster's etcd when it is a mesh zone whose entry names one.
     func configuration(cluster: String?) throws -> StazConfiguration {
         var config = try CtlConfiguration.resolve(configFile: configFile, dcsURL: dcsURL,
                                                   environment: ProcessInfo.processInfo.environment)
-        if let cluster { config.scope = cluster }
+        if let cluster {
+            // Another zone of the mesh on its own etcd is read there, unless --dcs-url says where.
+            if dcsURL == nil { config = config.viewingMeshZone(cluster) } else { config.scope = cluster }
+        }
         // `-k` adds to (never clears) `ctl.insecure`, as in patronictl.
         config.ctl.insecure = config.ctl.insecure || insecure
         guard !config.scope.isEmpty else { throw CtlError("No cluster name given and no scope in the configuration") }

@@ -57,8 +57,7 @@ struct MeshZoneView: Equatable {
 
 enum MeshCtl {
     static func session(_ config: StazConfiguration, scope: String) -> DCSClient {
-        var zoneConfig = config
-        zoneConfig.scope = scope
+        let zoneConfig = config.viewingMeshZone(scope)
         var logger = Logger(label: "stazctl")
         logger.logLevel = .critical
         return makeDCSClient(configuration: zoneConfig, memberName: nil, logger: logger)
@@ -71,7 +70,10 @@ enum MeshCtl {
             var view = MeshZoneView(scope: zone.scope, node: zone.nodeName)
             let dcs = session(config, scope: zone.scope)
             do {
-                let cluster = try await dcs.loadCluster(fresh: true)
+                let cluster: ClusterView
+                do { cluster = try await dcs.loadCluster(fresh: true) } catch {
+                    throw CtlError("cannot read the zone's keys from its DCS: \(error)")
+                }
                 if let leader = cluster.leader?.name, let member = cluster.member(named: leader) {
                     view.leader = leader
                     let answer = try await rest.request(member, endpoint: "mesh")
@@ -175,6 +177,10 @@ func renderMesh(_ zones: [MeshZoneView]) -> String {
             out += " (\(role): not reconciling)\n"
         }
         if let value = status["slots_ready"], !value.isNull { out += " slots_ready: \(value.pythonJSONString)\n" }
+        for other in status["zones"]?.arrayValue ?? [] where other["dcs_reachable"] == false {
+            out += " zone \(other["scope"]?.stringValue ?? "?")'s DCS is unreachable from here (only its part of the mesh waits): "
+                + "\(other["dcs_error"]?.stringValue ?? "?")\n"
+        }
         out += renderIntegrity(.object(status))
     }
     return out

@@ -179,8 +179,8 @@ final class ConfigurationBox: Sendable {
     }
 }
 
-/// Read-only DCS clients for the zones' scopes (the shared etcd, other prefixes), created on
-/// first use. Always linearizable reads: the HA loop's own client and cache are never touched.
+/// Read-only DCS clients for the zones' scopes (the shared etcd under other prefixes, or a
+/// zone's own etcd when its mesh entry names one), created on first use. Always linearizable reads: the HA loop's own client and cache are never touched.
 actor PeerScopes {
     let base: StazConfiguration
     let logger: Logger
@@ -199,9 +199,7 @@ actor PeerScopes {
 
     func client(for scope: String) -> DCSClient {
         if let existing = clients[scope] { return existing }
-        var config = base
-        config.scope = scope
-        let client = makeDCSClient(configuration: config, memberName: nil, logger: logger)
+        let client = makeDCSClient(configuration: base.viewingMeshZone(scope), memberName: nil, logger: logger)
         clients[scope] = client
         return client
     }

@@ -40,6 +40,9 @@ public struct MeshDesired: Sendable, Equatable {
     /// Why some part cannot be desired yet (a zone without members in the DCS): reported, and
     /// the reconciliation is not converged while any exists.
     public var problems: [String]
+    /// Zones whose DCS could not be read this pass (scope → error): only their part of the mesh
+    /// waits; what exists for them is left as it is.
+    public var unreadableZones: [String: String] = [:]
 
     public init(provider: MeshProvider, username: String, password: String?, settings: [MeshSettingDesired],
                 databases: [MeshDatabaseDesired], problems: [String] = []) {

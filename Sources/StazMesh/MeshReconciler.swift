@@ -134,15 +134,37 @@ public actor MeshReconciler {
         var notes: [String] = []
     }
 
-    static func pass(mesh: MeshSection, synchronousMode: Bool, environment: Environment, rounds: Int) async -> PassOutcome {
-        var outcome = PassOutcome()
+    /// The member keys of every zone reached through the DCS, read concurrently (a zone on its
+    /// own etcd may be unreachable, and its timeout must not delay the others); the zones that
+    /// could not be read, with the error.
+    static func readZoneMembers(mesh: MeshSection, zoneMembers: @escaping @Sendable (String) async throws -> [Member]) async
+        -> (members: [String: [Member]], unreadable: [String: String]) {
         var members: [String: [Member]] = [:]
-        for zone in mesh.zones where zone.dsn == nil {
-            do { members[zone.scope] = try await environment.zoneMembers(zone.scope) } catch {
-                outcome.errors.append("zone \(zone.scope): cannot read its members from the DCS: \(error)")
+        var unreadable: [String: String] = [:]
+        await withTaskGroup(of: (String, Result<[Member], any Error>).self) { group in
+            for zone in mesh.zones where zone.dsn == nil {
+                group.addTask {
+                    do { return (zone.scope, .success(try await zoneMembers(zone.scope))) } catch { return (zone.scope, .failure(error)) }
+                }
+            }
+            for await (scope, result) in group {
+                switch result {
+                case .success(let list): members[scope] = list
+                case .failure(let error): unreadable[scope] = "\(error)"
+                }
             }
         }
-        let desired = MeshTopology.desired(mesh: mesh, synchronousMode: synchronousMode, zoneMembers: members)
+        return (members, unreadable)
+    }
+
+    static func pass(mesh: MeshSection, synchronousMode: Bool, environment: Environment, rounds: Int) async -> PassOutcome {
+        var outcome = PassOutcome()
+        let (members, unreadable) = await readZoneMembers(mesh: mesh, zoneMembers: environment.zoneMembers)
+        for zone in mesh.zones {
+            if let error = unreadable[zone.scope] { outcome.errors.append("zone \(zone.scope): cannot read its members from the DCS: \(error)") }
+        }
+        var desired = MeshTopology.desired(mesh: mesh, synchronousMode: synchronousMode, zoneMembers: members)
+        desired.unreadableZones = unreadable
         outcome.desired = desired
         let sql = MeshSQL(provider: desired.provider)
         var failed: [MeshAction] = []

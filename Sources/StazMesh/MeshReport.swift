@@ -57,6 +57,18 @@ public struct MeshReport: Sendable, Equatable {
                 : desired?.databases.first?.subscriptions.first { $0.providerScope == zone.scope }?.providerDSN
             if let dsn { z["dsn"] = .string(MeshDSN.redacted(dsn)) }
             z["dsn_source"] = .string(zone.dsn == nil ? "dcs" : "configuration")
+            if let own = zone.ownDCS, zone.scope != mesh.ownScope {
+                z["dcs"] = .string((own.api == .v3 ? "etcd3 " : "etcd ") + own.section.endpoints.joined(separator: ","))
+            }
+            if let desired, zone.dsn == nil {
+                // The last pass's read of the zone's keys; unreachable degrades this zone's view only.
+                if let error = desired.unreadableZones[zone.scope] {
+                    z["dcs_reachable"] = false
+                    z["dcs_error"] = .string(error)
+                } else {
+                    z["dcs_reachable"] = true
+                }
+            }
             if zone.scope == mesh.ownScope { z["self"] = true }
             return .object(z)
         })

@@ -104,6 +104,55 @@ import StazCore
         #expect(contradiction.contains { $0.path == "mesh.zones[0].node_name" })
     }
 
+    @Test func zonesOnTheirOwnEtcd() throws {
+        let (config, warnings) = try parse([
+            "provider": "spock", "databases": ["app"],
+            "zones": [
+                ["scope": "batman", "etcd3": ["hosts": ["127.0.0.1:2379", "etcd2:2380", "etcd3"], "protocol": "http"]],
+                ["scope": "zone-b", "etcd3": ["hosts": "10.0.2.5:2379,10.0.2.6:2379"]],
+                ["scope": "zone-c", "etcd": ["host": "10.0.3.5:2379", "protocol": "https", "cacert": "/etc/ssl/c.pem"]],
+                "zone-d",
+            ],
+        ])
+        #expect(warnings.isEmpty, "\(warnings)")
+        let mesh = try #require(config.mesh)
+        #expect(mesh.zones[1].ownDCS?.api == .v3)
+        #expect(mesh.zones[1].ownDCS?.section.endpoints == ["http://10.0.2.5:2379", "http://10.0.2.6:2379"])
+        #expect(mesh.zones[2].ownDCS?.api == .v2)
+        #expect(mesh.zones[2].ownDCS?.section.endpoints == ["https://10.0.3.5:2379"])
+        #expect(mesh.zones[2].ownDCS?.section.cacert == "/etc/ssl/c.pem")
+        #expect(mesh.zones[3].ownDCS == nil)
+
+        // Another zone is read from its own etcd, with its scope; a zone without one, and this
+        // member's own zone, from the top-level section.
+        let zoneB = config.viewingMeshZone("zone-b")
+        #expect(zoneB.scope == "zone-b" && zoneB.etcd3?.endpoints == ["http://10.0.2.5:2379", "http://10.0.2.6:2379"])
+        let zoneC = config.viewingMeshZone("zone-c")
+        #expect(zoneC.dcs?.api == .v2 && zoneC.etcd3 == nil)
+        #expect(zoneC.dcs?.section.endpoints == ["https://10.0.3.5:2379"])
+        let zoneD = config.viewingMeshZone("zone-d")
+        #expect(zoneD.scope == "zone-d" && zoneD.etcd3 == config.etcd3)
+        #expect(config.viewingMeshZone("batman") == config)
+    }
+
+    @Test func zoneEtcdErrorsNameTheKey() throws {
+        let found = try issues([
+            "provider": "pglogical", "databases": ["app"],
+            "zones": ["batman", ["scope": "b", "etcd3": ["protocol": "ftp", "host": "x:2379"]], ["scope": "c", "etcd": ["port": 2379]],
+                      ["scope": "d", "etcd3": ["host": "10.0.0.1:2379", "srv": "x"]]],
+        ])
+        let paths = Set(found.map(\.path))
+        for path in ["mesh.zones[1].etcd3.protocol", "mesh.zones[2].etcd.host", "mesh.zones[3].etcd3.srv"] {
+            #expect(paths.contains(path), "no issue for \(path) in \(found)")
+        }
+    }
+
+    @Test func ownZoneEntryNamingAnotherEtcdWarns() throws {
+        let (_, warnings) = try parse(["provider": "pglogical", "databases": ["app"],
+                                       "zones": [["scope": "batman", "etcd3": ["host": "10.9.9.9:2379"]], "b"]])
+        #expect(warnings.contains { $0.path == "mesh.zones[0].etcd3" && $0.message.contains("10.9.9.9") }, "\(warnings)")
+    }
+
     @Test func unknownKeysWarn() throws {
         let (_, warnings) = try parse(["provider": "pglogical", "databases": ["app"], "zones": ["b"], "peers": ["x"]])
         #expect(warnings.contains { $0.path == "mesh.peers" })
