@@ -228,16 +228,12 @@ zone_proxy_port() { port $((5000 + 10 * $1 + $2)); }     # member index 0: prima
 zone_stats_port() { port $((7000 + 10 * $1)); }
 
 mesh_generate() {
-    cat >"$DATA/mesh-post-bootstrap.sh" <<'EOF'
-#!/bin/sh
-# Runs once per zone, on the member that initialises it ($1: a DSN of its postgres database).
-# The mesh subscribes without copying data, so every zone creates the same schema first.
-set -e
-/usr/lib/postgresql/15/bin/psql "$1" -v ON_ERROR_STOP=1 -qc "CREATE DATABASE app"
-/usr/lib/postgresql/15/bin/psql "$(echo "$1" | sed 's/dbname=postgres/dbname=app/')" -v ON_ERROR_STOP=1 -qc \
-    "CREATE TABLE public.items (id bigint PRIMARY KEY, written_in text NOT NULL, at timestamptz NOT NULL DEFAULT now())"
+    # The replicated tables: every zone's leader runs this file (mesh.schema) in the mesh
+    # database before subscribing, as the mesh copies no tables; again only when it changes.
+    cat >"$DATA/schema.sql" <<'EOF'
+CREATE TABLE IF NOT EXISTS public.items (id bigint PRIMARY KEY, written_in text NOT NULL, at timestamptz NOT NULL DEFAULT now());
 EOF
-    chmod 755 "$DATA/mesh-post-bootstrap.sh"
+    chmod 644 "$DATA/schema.sql"
     for z in 0 1 2; do
         local zone=${ZONE_NAMES[$z]}
         for m in 0 1; do
@@ -268,7 +264,6 @@ bootstrap:
   initdb:
   - encoding: UTF8
   - data-checksums
-  post_bootstrap: $DATA/mesh-post-bootstrap.sh
 postgresql:
   listen: 127.0.0.1:$(zone_pg_port "$z" "$m")
   connect_address: 127.0.0.1:$(zone_pg_port "$z" "$m")
@@ -294,6 +289,7 @@ mesh:
   provider: pglogical
   databases: [app]
   zones: [zone-a, zone-b, zone-c]
+  schema: $DATA/schema.sql
   reconcile_interval: 5
 EOF
         done
@@ -330,7 +326,7 @@ listen replicas
     server ${zone}1 127.0.0.1:$(zone_pg_port "$z" 1) maxconn 100 check port $(zone_api_port "$z" 1)
 EOF
     done
-    chown postgres:postgres "$DATA"/zone-*.yml "$DATA/mesh-post-bootstrap.sh"
+    chown postgres:postgres "$DATA"/zone-*.yml "$DATA/schema.sql"
 }
 
 mesh_replicating() { # all 6 subscriptions replicating, from the zone leaders' GET /mesh

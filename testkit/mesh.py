@@ -110,6 +110,25 @@ class Mesh:
                     **(extra or {}),
                 })
 
+    def start_from_schema(self, schema_text, per_zone=1):
+        """Members whose mesh section names a schema file (`mesh.schema`) and no post_bootstrap
+        script: staz creates the database and runs the file in each zone, as the README says."""
+        self.schema_path = self.first.path("schema.sql")
+        self.write_schema(schema_text)
+        self.add_members(per_zone=per_zone, extra={"mesh": {**self.mesh_section(), "schema": self.schema_path},
+                                                   "bootstrap": {"post_bootstrap": None}})
+
+    def write_schema(self, text):
+        with open(self.schema_path, "w") as handle:
+            handle.write(text)
+        postgres = pwd.getpwnam("postgres")
+        os.chown(self.schema_path, postgres.pw_uid, postgres.pw_gid)
+
+    def database_status(self, scope, database=MESH_DATABASE):
+        """The `databases` entry of `database` in the GET /mesh of the zone's leader ({})."""
+        status = self.mesh_status(scope) or {}
+        return next((d for d in status.get("databases", []) if d.get("name") == database), {})
+
     # ---- observations ------------------------------------------------------------
     def leader(self, scope):
         return self.zones[scope].leader_name()

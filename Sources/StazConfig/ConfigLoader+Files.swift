@@ -17,6 +17,7 @@ extension ConfigLoader {
             files += [("\(section).cacert", etcd.cacert), ("\(section).cert", etcd.cert), ("\(section).key", etcd.key)]
         }
         if let mesh = config.mesh {
+            files.append(("mesh.schema", mesh.schemaFile))
             for (index, zone) in mesh.zones.enumerated() {
                 guard let (api, etcd) = zone.ownDCS else { continue }
                 let section = "mesh.zones[\(index)].\(api == .v3 ? "etcd3" : "etcd")"

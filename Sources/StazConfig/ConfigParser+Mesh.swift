@@ -89,6 +89,11 @@ extension ConfigParser {
             auth.finish()
         }
         let interval = reader.number("reconcile_interval", exclusiveMin: 0)
+        let schemaFile = reader.string("schema")
+        if let schemaFile, !schemaFile.hasPrefix("/") {
+            // The daemon's working directory is not the configuration's (systemd starts it in /).
+            diagnostics.error(reader.keyPath("schema"), "must be an absolute path to a SQL file, got '\(schemaFile)'")
+        }
         reader.finish()
 
         guard diagnostics.issues.count == issuesBefore, let provider else { return nil }
@@ -97,6 +102,7 @@ extension ConfigParser {
         section.replicationSets = replicationSets
         section.schemas = schemas
         if let interval { section.reconcileInterval = interval }
+        section.schemaFile = schemaFile
         return section
     }
 

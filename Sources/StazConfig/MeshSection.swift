@@ -75,6 +75,10 @@ public struct MeshSection: Sendable, Equatable {
     public var password: String?
     /// Seconds between reconciliations once the mesh converged (retries come sooner).
     public var reconcileInterval: Double = 10
+    /// `schema`: a SQL file the leader runs in each mesh database, in one transaction, before
+    /// the database joins the mesh, and again whenever the file's content changes (so it must
+    /// be safe to re-run: `CREATE TABLE IF NOT EXISTS`, ...).
+    public var schemaFile: String?
 
     public static let defaultReplicationSets = ["default", "default_insert_only", "ddl_sql"]
 

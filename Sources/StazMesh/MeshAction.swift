@@ -22,6 +22,8 @@ public enum MeshAction: Sendable, Equatable {
     case createSubscription(database: String, name: String, providerDSN: String, replicationSets: [String])
     case alterSubscriptionInterface(database: String, subscription: String, interface: String)
     case addSubscriptionReplicationSet(database: String, subscription: String, set: String)
+    /// Runs `mesh.schema` (its statements, in one transaction that records `digest`).
+    case applySchema(database: String, path: String, digest: String, statements: [String])
 
     /// The database the action runs in; nil: any (the maintenance database).
     public var database: String? {
@@ -30,7 +32,8 @@ public enum MeshAction: Sendable, Equatable {
         case .resetDatabaseSetting(let d, _), .createExtension(let d), .createNode(let d, _, _),
              .addInterface(let d, _, _, _), .dropInterface(let d, _, _), .setLocalInterface(let d, _, _),
              .createReplicationSet(let d, _), .addTable(let d, _, _, _), .createSubscription(let d, _, _, _),
-             .alterSubscriptionInterface(let d, _, _), .addSubscriptionReplicationSet(let d, _, _):
+             .alterSubscriptionInterface(let d, _, _), .addSubscriptionReplicationSet(let d, _, _),
+             .applySchema(let d, _, _, _):
             return d
         }
     }
@@ -45,6 +48,7 @@ public enum MeshAction: Sendable, Equatable {
             return "\(d)/node"
         case .addInterface(let d, let node, _, _), .dropInterface(let d, let node, _): return "\(d)/node \(node)"
         case .createReplicationSet(let d, _), .addTable(let d, _, _, _): return "\(d)/sets"
+        case .applySchema(let d, _, _, _): return "\(d)/schema"
         case .createSubscription(let d, let name, _, _), .alterSubscriptionInterface(let d, let name, _),
              .addSubscriptionReplicationSet(let d, let name, _):
             return "\(d)/subscription \(name)"
@@ -71,6 +75,8 @@ public enum MeshAction: Sendable, Equatable {
         case .alterSubscriptionInterface(let d, let name, let interface):
             return "\(d): switch subscription \(name) to interface \(interface)"
         case .addSubscriptionReplicationSet(let d, let name, let set): return "\(d): add replication set \(set) to subscription \(name)"
+        case .applySchema(let d, let path, let digest, let statements):
+            return "\(d): apply mesh.schema \(path) (\(statements.count) statements, digest \(digest))"
         }
     }
 }

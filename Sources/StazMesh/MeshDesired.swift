@@ -22,6 +22,8 @@ public struct MeshDatabaseDesired: Sendable, Equatable {
     public var subscriptions: [MeshSubscriptionDesired]
     public var replicationSets: [String]
     public var schemas: [String]
+    /// `mesh.schema`, as read this pass (nil: not configured).
+    public var schemaFile: MeshSchemaFile? = nil
     public init(database: String, nodeName: String, nodeDSN: String?, subscriptions: [MeshSubscriptionDesired],
                 replicationSets: [String], schemas: [String]) {
         self.database = database; self.nodeName = nodeName; self.nodeDSN = nodeDSN

@@ -47,6 +47,12 @@ public enum MeshObserver {
             let session = try await connector.open(database.database)
             defer { session.close() }
             observed.settings = MeshQueries.parseSettings(try await session.query(MeshQueries.settings(settingNames), timeout: timeout))
+            if database.schemaFile != nil,
+               try await session.query(MeshSchemaFile.recordPresentQuery, timeout: timeout).first?["present"] == .some("true"),
+               let row = try await session.query(MeshSchemaFile.recordQuery, timeout: timeout).first {
+                observed.schemaDigest = row["digest"] ?? nil
+                observed.schemaAppliedAt = row["applied_at"] ?? nil
+            }
             let ext = try await session.query(MeshQueries.extensionState(provider), timeout: timeout).first ?? [:]
             observed.extensionInstalled = (ext["installed"] ?? nil) != nil
             observed.extensionAvailable = (ext["available"] ?? nil) == "true"
@@ -125,6 +131,12 @@ public enum MeshApplier {
                 connector.logger.info("mesh: \(action.summary)")
             } catch {
                 failedGroups.insert(action.group)
+                if case .applySchema = action {
+                    // Failed inside its transaction: ending the session rolls it back and
+                    // releases the catalog lock the aborted transaction could not.
+                    sessions[key]?.close()
+                    sessions[key] = nil
+                }
                 let text = MeshDSN.redactedText("\(error)")
                 outcome.failures.append(MeshActionFailure(action: action, error: text))
                 connector.logger.warning("mesh: \(action.summary) failed: \(text)")

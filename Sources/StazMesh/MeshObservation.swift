@@ -59,6 +59,10 @@ public struct MeshDatabaseObserved: Sendable, Equatable {
     /// Spock: conflicts its apply workers resolved (`spock.resolutions`); nil with pglogical,
     /// which only logs them (`pglogical.conflict_log_level`).
     public var resolvedConflicts: MeshApplyLog?
+    /// Digest of the `mesh.schema` version applied here, and when (`staz.mesh_schema`); nil
+    /// when none was (or no schema file is configured: then it is not read).
+    public var schemaDigest: String?
+    public var schemaAppliedAt: String?
     public init(name: String) { self.name = name }
 
     public func node(_ name: String) -> MeshNodeObserved? { nodes.first { $0.name == name } }

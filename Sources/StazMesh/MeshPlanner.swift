@@ -92,6 +92,22 @@ private func planDatabase(_ desired: MeshDesired, _ database: MeshDatabaseDesire
             plan.actions.append(.resetDatabaseSetting(database: name, name: wanted.name))
         }
     }
+    // The replicated tables first: a subscription copies neither structure nor data.
+    switch database.schemaFile {
+    case .file(let path, let digest, let statements)?:
+        if observed.schemaDigest != digest {
+            plan.actions.append(.applySchema(database: name, path: path, digest: digest, statements: statements))
+            return
+        }
+    case .unusable(let path, let error)?:
+        guard observed.schemaDigest != nil else {
+            plan.notes.append("\(name): mesh.schema \(path): \(error); the database joins the mesh once it has been applied")
+            return
+        }
+        plan.notes.append("\(name): mesh.schema \(path): \(error); the version applied on \(observed.schemaAppliedAt ?? "?") stays")
+    case nil:
+        break
+    }
     guard observed.extensionInstalled else {
         guard observed.extensionAvailable else {
             plan.notes.append("\(name): extension \(desired.provider.extensionName) is not installed on this server")

@@ -165,6 +165,10 @@ public actor MeshReconciler {
         }
         var desired = MeshTopology.desired(mesh: mesh, synchronousMode: synchronousMode, zoneMembers: members)
         desired.unreadableZones = unreadable
+        if let path = mesh.schemaFile {
+            let file = MeshSchemaFile.load(path)
+            for index in desired.databases.indices { desired.databases[index].schemaFile = file }
+        }
         outcome.desired = desired
         let sql = MeshSQL(provider: desired.provider)
         var failed: [MeshAction] = []

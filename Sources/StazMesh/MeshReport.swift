@@ -116,6 +116,20 @@ public struct MeshReport: Sendable, Equatable {
         d["replication_sets"] = .array(observed.replicationSets.map { .string($0) })
         d["tables"] = .int(Int64(observed.tables.count))
         d["tables_replicated"] = .int(Int64(observed.tables.filter { !$0.sets.isEmpty }.count))
+        if let file = desired?.databases.first(where: { $0.database == name })?.schemaFile {
+            var schema = JSONObject()
+            schema["path"] = .string(file.path)
+            schema["applied_digest"] = observed.schemaDigest.map { .string($0) } ?? .null
+            schema["applied_at"] = observed.schemaAppliedAt.map { .string($0) } ?? .null
+            switch file {
+            case .file(_, let digest, _):
+                schema["file_digest"] = .string(digest)
+                schema["current"] = .bool(observed.schemaDigest == digest)
+            case .unusable(_, let error):
+                schema["error"] = .string(error)
+            }
+            d["schema"] = .object(schema)
+        }
         if let skipped = observed.skippedChanges {
             d["skipped_changes"] = .int(Int64(skipped.count))
             if let at = skipped.latestAt { d["last_skipped_at"] = .string(at) }

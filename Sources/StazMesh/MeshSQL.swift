@@ -72,6 +72,19 @@ public struct MeshSQL: Sendable {
         case .addSubscriptionReplicationSet(_, let subscription, let set):
             return [call(p.addSubscriptionReplicationSet, [("subscription_name", literal(subscription)),
                                                            ("replication_set", literal(set))])]
+        case .applySchema(_, let path, let digest, let statements):
+            let record = identifier(MeshSchemaFile.recordSchema) + "." + identifier(MeshSchemaFile.recordTable)
+            // Every zone runs the file itself: Spock's automatic DDL replication, if a user
+            // turned it on, must not send it to zones that run it too.
+            let localOnly = p.kind == .spock ? ["SET LOCAL spock.enable_ddl_replication = off"] : []
+            return ["BEGIN"] + localOnly + [
+                "CREATE SCHEMA IF NOT EXISTS \(identifier(MeshSchemaFile.recordSchema))",
+                "CREATE TABLE IF NOT EXISTS \(record) (digest text NOT NULL, path text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+            ] + statements + [
+                "DELETE FROM \(record)",
+                "INSERT INTO \(record) (digest, path) VALUES (\(literal(digest)), \(literal(path)))",
+                "COMMIT",
+            ]
         }
     }
 

@@ -153,6 +153,17 @@ import StazCore
         #expect(warnings.contains { $0.path == "mesh.zones[0].etcd3" && $0.message.contains("10.9.9.9") }, "\(warnings)")
     }
 
+    @Test func schemaFileMustBeAbsoluteAndReadable() throws {
+        let relative = try issues(["provider": "pglogical", "databases": ["app"], "zones": ["b"], "schema": "schema.sql"])
+        #expect(relative.contains { $0.path == "mesh.schema" && $0.message.contains("absolute") }, "\(relative)")
+        let (config, _) = try parse(["provider": "pglogical", "databases": ["app"], "zones": ["b"], "schema": "/nonexistent/schema.sql"])
+        #expect(config.mesh?.schemaFile == "/nonexistent/schema.sql")
+        #expect(ConfigLoader.fileIssues(config).contains { $0.path == "mesh.schema" }, "\(ConfigLoader.fileIssues(config))")
+        let (zoneTLS, _) = try parse(["provider": "pglogical", "databases": ["app"],
+                                      "zones": ["batman", ["scope": "b", "etcd3": ["host": "10.0.0.2:2379", "cacert": "/nonexistent/ca.pem"]]]])
+        #expect(ConfigLoader.fileIssues(zoneTLS).contains { $0.path == "mesh.zones[1].etcd3.cacert" })
+    }
+
     @Test func unknownKeysWarn() throws {
         let (_, warnings) = try parse(["provider": "pglogical", "databases": ["app"], "zones": ["b"], "peers": ["x"]])
         #expect(warnings.contains { $0.path == "mesh.peers" })

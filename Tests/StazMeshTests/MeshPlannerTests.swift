@@ -181,7 +181,44 @@ import StazCore
         Case(name: "subscription from an unexpected node: reported",
              observation: base.withApp { $0.subscriptions[0].providerNode = "x" },
              actions: [], notes: ["receives from node 'x'"]),
+        Case(name: "schema file not applied yet: applied before anything else of the database",
+             observation: base.withApp { app in
+                 app.extensionInstalled = false
+                 app.localNode = nil
+                 app.subscriptions = []
+             },
+             desired: withSchema(.file(path: "/etc/staz/schema.sql", digest: "d2", statements: ["CREATE TABLE IF NOT EXISTS t (id int)"])),
+             actions: [.applySchema(database: "app", path: "/etc/staz/schema.sql", digest: "d2",
+                                    statements: ["CREATE TABLE IF NOT EXISTS t (id int)"])]),
+        Case(name: "schema file changed: applied again, the rest waits for the next round",
+             observation: base.withApp { $0.schemaDigest = "d1"; $0.subscriptions.removeAll { $0.name == "sub_b_a" } },
+             desired: withSchema(.file(path: "/s.sql", digest: "d2", statements: ["SELECT 1"])),
+             actions: [.applySchema(database: "app", path: "/s.sql", digest: "d2", statements: ["SELECT 1"])]),
+        Case(name: "schema file applied: nothing more",
+             observation: base.withApp { $0.schemaDigest = "d2" },
+             desired: withSchema(.file(path: "/s.sql", digest: "d2", statements: ["SELECT 1"])),
+             actions: []),
+        Case(name: "schema file unusable and never applied: the database does not join the mesh",
+             observation: base.withApp { app in
+                 app.localNode = nil
+                 app.subscriptions = []
+             },
+             desired: withSchema(.unusable(path: "/s.sql", error: "cannot read it: no such file")),
+             actions: [], notes: ["mesh.schema /s.sql: cannot read it: no such file; the database joins the mesh once"]),
+        Case(name: "schema file unusable after it was applied: reported, the mesh goes on",
+             observation: base.withApp { $0.schemaDigest = "d1"; $0.schemaAppliedAt = "2026-12-05 10:00:00+00"
+                 $0.subscriptions.removeAll { $0.name == "sub_b_a" } },
+             desired: withSchema(.unusable(path: "/s.sql", error: "cannot read it")),
+             actions: [.createSubscription(database: "app", name: "sub_b_a", providerDSN: MeshFixture.dsnB,
+                                           replicationSets: ["default", "default_insert_only", "ddl_sql"])],
+             notes: ["the version applied on 2026-12-05 10:00:00+00 stays"]),
     ]
+
+    static func withSchema(_ file: MeshSchemaFile) -> MeshDesired {
+        var desired = MeshFixture.desired()
+        desired.databases[0].schemaFile = file
+        return desired
+    }
 
     @Test(arguments: cases)
     func plan(_ row: Case) {
