@@ -205,6 +205,37 @@ def psql(port, sql, timeout=15, database="postgres"):
     return done.returncode, done.stdout.strip(), done.stderr.strip()
 
 
+class OpenTransaction:
+    """A psql session held open over stdin, so a test decides when each transaction commits:
+    `run(sql)` returns once the statements ran (psql echoes a marker after them), `commit()`
+    ends the transaction and the session."""
+
+    def __init__(self, port, database="postgres"):
+        env = dict(os.environ, PGPASSWORD=SUPERUSER_PASSWORD, PGCONNECT_TIMEOUT="3")
+        self.process = subprocess.Popen(
+            [f"{PG_BIN}/psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", database,
+             "-v", "ON_ERROR_STOP=1", "-At"],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def run(self, sql, marker="-- done --"):
+        self.process.stdin.write(f"{sql}\n\\echo '{marker}'\n")
+        self.process.stdin.flush()
+        lines = []
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"psql ended: {self.process.stderr.read()}")
+            if line.strip() == marker:
+                return lines
+            lines.append(line.strip())
+
+    def commit(self, timeout=15):
+        out, err = self.process.communicate("COMMIT;\n", timeout=timeout)
+        if self.process.returncode != 0:
+            raise RuntimeError(f"COMMIT failed ({self.process.returncode}): {err}")
+        return out
+
+
 def psql_value(port, sql, timeout=15):
     """Like psql() but raises with the server's message on failure."""
     code, out, err = psql(port, sql, timeout)

@@ -28,7 +28,7 @@ final class MeshRuntime: Sendable {
         let peers = PeerScopes(base: config, logger: logger)
         self.peers = peers
         connector = Self.localConnector(config: config, logger: logger)
-        let environment = MeshReconciler.Environment(
+        var environment = MeshReconciler.Environment(
             configuration: {
                 let mesh = box.value.mesh
                 // Only the value is read (the actor is never held by long work).
@@ -42,6 +42,8 @@ final class MeshRuntime: Sendable {
                 let status = MeshStatus(json: report.json, samples: MeshRuntime.samples(report))
                 apiState.update { $0.mesh = status }
             })
+        let postgres = ha.postgres
+        environment.serverLogFallback = { postgres.startupLogPath }
         reconciler = MeshReconciler(environment: environment, logger: logger)
         let guardian = makeIntegrityGuard(config: box, ha: ha, apiState: apiState)
         integrity.withLock { $0 = guardian }
@@ -121,7 +123,7 @@ final class MeshRuntime: Sendable {
             }
             if let conflicts = database.resolvedConflicts {
                 samples.append(MeshMetricSample(name: "staz_mesh_conflicts_resolved",
-                                                help: "Conflicts Spock's apply workers resolved (spock.resolutions rows).",
+                                                help: "Conflicts the apply workers resolved (Spock: spock.resolutions rows; pglogical: conflict lines of the server log since staz began counting).",
                                                 labels: [MeshMetricLabel("database", database.name)], value: Double(conflicts.count)))
             }
             for subscription in database.subscriptions {

@@ -36,6 +36,9 @@ public enum MeshObserver {
         let existing = Set(try await server.query(MeshQueries.databases, timeout: timeout).compactMap { $0["name"] ?? nil })
         observation.outgoingSlots = MeshQueries.parseSlots(try await server.query(MeshQueries.outgoingSlots(plugin: provider.outputPlugin), timeout: timeout))
         observation.currentWALLSN = try await server.query(MeshQueries.currentLSN, timeout: timeout).first?["lsn"] ?? nil
+        if provider.kind == .pglogical {
+            observation.serverLogFile = try await server.query(MeshQueries.serverLogFile, timeout: timeout).first?["path"] ?? nil
+        }
 
         for database in desired.databases {
             var observed = MeshDatabaseObserved(name: database.database)

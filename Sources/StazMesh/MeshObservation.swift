@@ -12,6 +12,9 @@ public struct MeshObservation: Sendable, Equatable {
     /// how far behind each consumer is.
     public var outgoingSlots: [MeshSlotObserved] = []
     public var currentWALLSN: String?
+    /// pglogical: the server's current log file (`pg_current_logfile()`, absolute), where its
+    /// conflicts are logged; nil without the logging collector.
+    public var serverLogFile: String?
     public init() {}
 
     public func database(_ name: String) -> MeshDatabaseObserved? { databases.first { $0.name == name } }
@@ -56,13 +59,16 @@ public struct MeshDatabaseObserved: Sendable, Equatable {
     public var settings: [String: MeshSettingObserved] = [:]
     /// Spock: changes its apply workers skipped (`spock.exception_log`); nil with pglogical.
     public var skippedChanges: MeshApplyLog?
-    /// Spock: conflicts its apply workers resolved (`spock.resolutions`); nil with pglogical,
-    /// which only logs them (`pglogical.conflict_log_level`).
+    /// Conflicts the apply workers resolved: Spock's `spock.resolutions`; with pglogical, which
+    /// only logs them, the conflict lines of the server log (`ServerLogConflicts`; one mesh
+    /// database only, as the lines do not name their database).
     public var resolvedConflicts: MeshApplyLog?
     /// Digest of the `mesh.schema` version applied here, and when (`staz.mesh_schema`); nil
     /// when none was (or no schema file is configured: then it is not read).
     public var schemaDigest: String?
     public var schemaAppliedAt: String?
+    /// pglogical: `resolvedConflicts` counts the server log's conflict lines since this time.
+    public var conflictsCountedSince: String?
     public init(name: String) { self.name = name }
 
     public func node(_ name: String) -> MeshNodeObserved? { nodes.first { $0.name == name } }

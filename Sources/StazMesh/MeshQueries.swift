@@ -164,6 +164,13 @@ public enum MeshQueries {
           FROM spock.resolutions
         """
 
+    /// The server's current log file as an absolute path (NULL without the logging collector).
+    public static let serverLogFile = """
+        SELECT CASE WHEN f IS NULL THEN NULL WHEN f LIKE '/%' THEN f
+                    ELSE pg_catalog.current_setting('data_directory') || '/' || f END AS path
+          FROM pg_catalog.pg_current_logfile() AS f
+        """
+
     /// The one row of `skippedChanges` or `resolvedConflicts`.
     public static func parseApplyLog(_ rows: [Row]) -> MeshApplyLog? {
         guard let row = rows.first, let count = text(row, "count").flatMap({ Int($0) }) else { return nil }

@@ -21,6 +21,8 @@ public actor MeshReconciler {
         public var connector: MeshConnector
         /// Every report (after each pass, and on role changes).
         public var publish: @Sendable (MeshReport) -> Void
+        /// Where PostgreSQL's stderr goes when it runs without the logging collector.
+        public var serverLogFallback: @Sendable () -> String? = { nil }
 
         public init(configuration: @escaping @Sendable () async -> (mesh: MeshSection?, synchronousMode: Bool),
                     isLeader: @escaping @Sendable () -> Bool,
@@ -39,6 +41,7 @@ public actor MeshReconciler {
     public var maxRoundsPerPass = 6
     private(set) public var lastReport: MeshReport?
     private var wakeRequested = false
+    private var serverLogConflicts = ServerLogConflicts()
     private var lastLoggedState: String?
 
     public init(environment: Environment, logger: Logger) {
@@ -122,7 +125,23 @@ public actor MeshReconciler {
         result.pending = pass.remaining.map(\.summary)
         result.notes = pass.notes
         logState(result)
-        return MeshReport(mesh: mesh, role: "leader", desired: pass.desired, observation: pass.observation, result: result)
+        var observation = pass.observation
+        if mesh.provider == .pglogical, observation != nil {
+            countServerLogConflicts(&observation!, mesh: mesh)
+        }
+        return MeshReport(mesh: mesh, role: "leader", desired: pass.desired, observation: observation, result: result)
+    }
+
+    /// pglogical's conflicts, from the server log (it records them nowhere else).
+    func countServerLogConflicts(_ observation: inout MeshObservation, mesh: MeshSection) {
+        serverLogConflicts.scan(observation.serverLogFile ?? environment.serverLogFallback())
+        guard mesh.databases.count == 1, let since = serverLogConflicts.countingSince,
+              let index = observation.databases.firstIndex(where: { $0.name == mesh.databases[0] }) else { return }
+        observation.databases[index].resolvedConflicts = MeshApplyLog(
+            count: serverLogConflicts.count,
+            latestAt: serverLogConflicts.latestSeenAt.map { MeshReport.isoTimestamp($0.timeIntervalSince1970) },
+            latest: serverLogConflicts.latest)
+        observation.databases[index].conflictsCountedSince = MeshReport.isoTimestamp(since.timeIntervalSince1970)
     }
 
     struct PassOutcome: Sendable {

@@ -139,6 +139,7 @@ public struct MeshReport: Sendable, Equatable {
             d["conflicts_resolved"] = .int(Int64(conflicts.count))
             if let at = conflicts.latestAt { d["last_conflict_at"] = .string(at) }
             if let latest = conflicts.latest { d["last_conflict"] = .string(latest) }
+            if let since = observed.conflictsCountedSince { d["conflicts_counted_since"] = .string(since) }
         }
         d["subscriptions"] = .array(observed.subscriptions.map { sub in
             var s = JSONObject()

@@ -6,12 +6,18 @@ or Spock with STAZ_MESH_PROVIDER=spock).
 - From empty data directories, staz creates the database, runs the file in each zone and only
   then subscribes: a row written in one zone is read in the other two.
 - The file changed (a table added): each zone applies it once more, the new table joins the
-  replication sets, and its rows replicate. An unchanged file is never run again."""
+  replication sets, and its rows replicate. An unchanged file is never run again.
+- The same row updated in two zones at once: the later commit wins in all three zones (last
+  update wins, by commit timestamp), and the zone whose newer row met the older update counts
+  the conflict (Spock from `spock.resolutions`, pglogical from its log lines) in GET /mesh,
+  /metrics and `stazctl mesh`."""
+
+import re
 
 import pytest
 
 from testkit.mesh import Mesh
-from testkit.support import NotYet, wait_until
+from testkit.support import NotYet, OpenTransaction, wait_until
 
 pytestmark = pytest.mark.staz_only
 
@@ -76,3 +82,49 @@ def test_schema_file_builds_the_mesh_tables_in_every_zone(request, make_cluster)
                       "information_schema.tables WHERE table_schema IN ('public', 'staz')")
     assert tables == "public.accounts,public.audit,public.orders,staz.mesh_schema", tables
 
+
+def test_concurrent_updates_resolve_last_update_wins_and_are_counted(request, make_cluster):
+    mesh = Mesh(make_cluster, register=request.node.staz_clusters.append, reconcile_interval=2)
+    mesh.start_from_schema(SCHEMA)
+    mesh.wait_replicating(timeout=120)
+    wait_schema_current(mesh, timeout=30)
+    mesh.sql("zone-c", "INSERT INTO public.accounts VALUES (1, 'start', 0)")
+    for scope in mesh.scopes:
+        wait_until(lambda: mesh.sql(scope, "SELECT owner FROM public.accounts WHERE id = 1") == "start" or None,
+                   30, f"row 1 in {scope}")
+    before = mesh.database_status("zone-b").get("conflicts_resolved", 0)
+
+    # Both zones update row 1 before either commits, so neither saw the other's change; zone-b
+    # commits last, so its row is the newer one everywhere.
+    in_a = OpenTransaction(mesh.leader_member("zone-a").pg_port, database="app")
+    in_b = OpenTransaction(mesh.leader_member("zone-b").pg_port, database="app")
+    in_a.run("BEGIN; UPDATE public.accounts SET owner = 'from a', balance = 1 WHERE id = 1;")
+    in_b.run("BEGIN; UPDATE public.accounts SET owner = 'from b', balance = 2 WHERE id = 1;")
+    in_a.commit()
+    in_b.commit()
+    mesh.note("row 1 updated in zone-a and zone-b concurrently; zone-b committed last")
+
+    def converged():
+        rows = {scope: mesh.sql(scope, "SELECT owner || '/' || balance FROM public.accounts WHERE id = 1") for scope in mesh.scopes}
+        if set(rows.values()) != {"from b/2"}:
+            raise NotYet(rows)
+        return rows
+    rows = wait_until(converged, 30, "zone-b's update in every zone")
+    print(f"\nROWS after the concurrent updates: {rows}")
+
+    # Zone-b received zone-a's older update over its own newer row and kept its own: a
+    # conflict both providers record (Spock saves only resolutions where the local row won;
+    # a remote row replacing an older local one is its normal replication flow).
+    def counted():
+        database = mesh.database_status("zone-b")
+        if database.get("conflicts_resolved", 0) <= before:
+            raise NotYet(f"zone-b: conflicts_resolved={database.get('conflicts_resolved')}")
+        return database
+    database = wait_until(counted, 30, "zone-b's GET /mesh counting the conflict")
+    print(f"CONFLICTS " + ", ".join(f"{scope}: {mesh.database_status(scope).get('conflicts_resolved')}" for scope in mesh.scopes)
+          + f"; zone-b's last: {database.get('last_conflict')}")
+    assert "accounts" in database.get("last_conflict", ""), database
+    code, metrics = mesh.leader_member("zone-b").rest("/metrics")
+    sample = re.search(r'^staz_mesh_conflicts_resolved\{[^}]*database="app"[^}]*\} (\S+)$', metrics if code == 200 else "", re.M)
+    assert sample and float(sample.group(1)) >= 1, metrics
+    assert "conflicts resolved" in mesh.first.ctl("mesh").stdout
