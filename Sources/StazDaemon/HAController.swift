@@ -73,6 +73,9 @@ actor HAController {
     var standbyNamesChosen = false
     var standbyNamesAppliedAt: LSN?
     var managingStandbyNames = false
+    /// Strict synchronous mode with no standby to confirm commits was reported (once per
+    /// episode, as Patroni's `_synchronous_strict_mode_activated`).
+    var strictModeStarvedReported = false
     /// Why this node refuses to promote (double fault in synchronous mode), for `/patroni`.
     var blockedFailoverReason: String?
     /// The primary's walsenders as last seen by the synchronous-replication step.

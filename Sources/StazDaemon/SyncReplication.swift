@@ -27,6 +27,7 @@ extension HAController {
                                              walSenders: walSenders.map(Self.walSender), standbyNames: standbyNames,
                                              standbyNamesAppliedAt: standbyNamesAppliedAt,
                                              primaryLSN: walSenders.first?.primaryFlushLSN)
+                reportStrictModeStarvation(input)
                 guard let action = nextSyncAction(input) else { return }
                 switch action {
                 case .deleteSync(let log):
@@ -39,7 +40,7 @@ extension HAController {
                     }
                     logger.info("\(log)")
                 case .setStandbyNames(let names, let log):
-                    if names?.names == [strictSyncPlaceholder] { logger.warning("\(log)") } else { logger.info("\(log)") }
+                    logger.info("\(log)")
                     standbyNames = names
                     standbyNamesChosen = true
                     await rewriteConfigurationAndReload()
@@ -51,6 +52,18 @@ extension HAController {
         } catch {
             logger.warning("synchronous replication maintenance failed: \(error)")
         }
+    }
+
+    /// Patroni's warning, word for word (tools and its acceptance features look for it), once
+    /// each time strict mode is left without a standby that could confirm commits.
+    func reportStrictModeStarvation(_ input: SyncPlannerInput) {
+        guard strictModeIsStarved(input) else {
+            strictModeStarvedReported = false
+            return
+        }
+        guard !strictModeStarvedReported else { return }
+        strictModeStarvedReported = true
+        logger.warning("No active replication connections from Patroni members and synchronous_mode_strict is requested. Commits will be delayed.")
     }
 
     static func walSender(_ row: ReplicationConnection) -> WalSender {

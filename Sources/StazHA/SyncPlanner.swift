@@ -55,6 +55,12 @@ public func nextSyncAction(_ input: SyncPlannerInput) -> SyncAction? {
     return mode == .priority ? priorityStep(input) : quorumStep(input)
 }
 
+/// Strict synchronous mode and no standby that could confirm a commit: commits wait (for the
+/// standbys `/sync` names, or for the placeholder). Patroni warns of it once per episode.
+public func strictModeIsStarved(_ input: SyncPlannerInput) -> Bool {
+    SyncMode(input.settings) != .off && input.settings.synchronousModeStrict && eligibleStandbys(input).isEmpty
+}
+
 /// Patroni's `_ReplicaList`: streaming members that may be synchronous, best first
 /// (higher `sync_priority`, already synchronous, further ahead).
 public func eligibleStandbys(_ input: SyncPlannerInput) -> [WalSender] {
@@ -126,7 +132,7 @@ func priorityStep(_ input: SyncPlannerInput) -> SyncAction? {
     }
     if input.standbyNames != wanted {
         if strictKeep && input.standbyNames?.names != wanted?.names {
-            return .setStandbyNames(wanted, log: "No active replication connections from Patroni members and synchronous_mode_strict is requested. Commits will be delayed until a synchronous standby connects (synchronous_standby_names = '\(wanted?.text ?? "")')")
+            return .setStandbyNames(wanted, log: "Commits wait until a synchronous standby connects: synchronous_standby_names = '\(wanted?.text ?? "")'")
         }
         return .setStandbyNames(wanted, log: "Assigning synchronous standby status to \(describe(wantedNames))")
     }

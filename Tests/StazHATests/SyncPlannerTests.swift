@@ -90,6 +90,22 @@ struct SyncPlannerTests {
         #expect(WalSender.position(for: setting) == expected)
     }
 
+    /// Patroni's once-per-episode warning: strict mode and nobody who could confirm a commit
+    /// (no standby streaming, or only `nosync` ones), in either mode; never outside strict mode.
+    @Test func strictModeIsStarvedOnlyWithoutAnEligibleStandby() {
+        var strict = priorityMode
+        strict.synchronousModeStrict = true
+        var quorum = strict
+        quorum.synchronousMode = "quorum"
+        for settings in [strict, quorum] {
+            #expect(strictModeIsStarved(Self.plannerInput(settings, sync: Self.mine, senders: [], names: nil)))
+            #expect(strictModeIsStarved(Self.plannerInput(settings, sync: Self.mine, senders: [Self.sender("node3")],
+                                                          names: nil, noSync: ["node3"])))
+            #expect(!strictModeIsStarved(Self.plannerInput(settings, sync: Self.mine, senders: [Self.sender("node2")], names: nil)))
+        }
+        #expect(!strictModeIsStarved(Self.plannerInput(priorityMode, sync: Self.mine, senders: [], names: nil)))
+    }
+
     @Test func nosyncStandbyIsNeverPicked() {
         let action = nextSyncAction(Self.plannerInput(priorityMode, sync: Self.mine, senders: [Self.sender("node2"), Self.sender("node3")],
                                                       names: nil, noSync: ["node3"]))
