@@ -111,6 +111,19 @@ def wait_all_present(mesh, acked_by_zone, timeout):
         return missing_rows(mesh, acked_by_zone)
 
 
+def count_outcome(mesh, writers, timeout):
+    """After the writers stopped: waits up to `timeout` for every acknowledged row to reach
+    every zone, prints what each zone wrote, what is missing and what was applied twice, and
+    returns (missing, duplicated) as `missing_rows` and `duplicated_rows` give them."""
+    acked = {scope: writer.acked for scope, writer in writers.items()}
+    missing = wait_all_present(mesh, acked, timeout=timeout)
+    counted = ", ".join(f"{scope}: {len(ids)} acked / {writers[scope].failures} failed" for scope, ids in acked.items())
+    duplicated = duplicated_rows(mesh)
+    print(f"COUNTED {counted}; lost or skipped acknowledged rows (both tables): "
+          f"{sum(len(ids) for ids in missing.values())}; applied twice: {sum(len(ids) for ids in duplicated.values())}")
+    return missing, duplicated
+
+
 def lsn_value(text):
     high, low = text.split("/")
     return (int(high, 16) << 32) | int(low, 16)

@@ -22,8 +22,8 @@ import time
 import pytest
 
 from testkit.mesh import MESH_DATABASE, MESH_TABLE
-from testkit.mesh_workload import (ZoneWriter, duplicated_rows, healthy_pauses, ids_in, lsn_value, pauses_by_subscription,
-                           start_mesh, wait_all_present, wait_slot_copies_ready)
+from testkit.mesh_workload import (ZoneWriter, count_outcome, healthy_pauses, ids_in, lsn_value, pauses_by_subscription,
+                           start_mesh, wait_slot_copies_ready)
 from testkit.support import NotYet, freeze_process, psql, wait_until
 
 pytestmark = pytest.mark.staz_only
@@ -101,14 +101,8 @@ def test_switchover_and_node_loss_in_sync_mode_lose_nothing(request, make_cluste
         for writer in writers.values():
             writer.stop()
 
-    acked = {scope: writer.acked for scope, writer in writers.items()}
-    missing = wait_all_present(mesh, acked, timeout=90)
-    counted = ", ".join(f"{scope}: {len(ids)} acked / {writers[scope].failures} failed"
-                        for scope, ids in acked.items())
+    missing, duplicated = count_outcome(mesh, writers, timeout=90)
     lost = sum(len(ids) for ids in missing.values())
-    duplicated = duplicated_rows(mesh)
-    print(f"COUNTED {counted}; lost or skipped acknowledged rows (both tables): {lost}; "
-          f"applied twice: {sum(len(ids) for ids in duplicated.values())}")
     for scope in mesh.scopes:
         print(f"  {scope} divergence reports: {divergence_reports(mesh, scope)}")
     assert lost == 0, f"acknowledged rows missing: {missing}"
