@@ -160,20 +160,28 @@ public actor MeshReconciler {
         -> (members: [String: [Member]], unreadable: [String: String]) {
         var members: [String: [Member]] = [:]
         var unreadable: [String: String] = [:]
-        await withTaskGroup(of: (String, Result<[Member], any Error>).self) { group in
+        // Each child hands back a plain value, the error already rendered: a child result of
+        // `(String, Result<[Member], any Error>)` crashed the release build in the task group's
+        // hand-over (Swift 6.3.1).
+        await withTaskGroup(of: ZoneRead.self) { group in
             for zone in mesh.zones where zone.dsn == nil {
                 group.addTask {
-                    do { return (zone.scope, .success(try await zoneMembers(zone.scope))) } catch { return (zone.scope, .failure(error)) }
+                    do { return ZoneRead(scope: zone.scope, members: try await zoneMembers(zone.scope), error: nil) } catch {
+                        return ZoneRead(scope: zone.scope, members: nil, error: "\(error)")
+                    }
                 }
             }
-            for await (scope, result) in group {
-                switch result {
-                case .success(let list): members[scope] = list
-                case .failure(let error): unreadable[scope] = "\(error)"
-                }
+            for await read in group {
+                if let list = read.members { members[read.scope] = list } else { unreadable[read.scope] = read.error ?? "unknown error" }
             }
         }
         return (members, unreadable)
+    }
+
+    struct ZoneRead: Sendable {
+        var scope: String
+        var members: [Member]?
+        var error: String?
     }
 
     static func pass(mesh: MeshSection, synchronousMode: Bool, environment: Environment, rounds: Int) async -> PassOutcome {
