@@ -26,7 +26,7 @@ ALL_SCENARIOS = ["B7", "B5", "B6", "B4", "B2", "B1b", "B1a", "B8", "MESH"]  # ru
 # Which setups each scenario runs against (the matrix).
 SCENARIO_SETUPS = {
     "B1a": ["staz-fast", "staz-fast-pst0", "patroni-default", "patroni-fast-pst0"],
-    "B1b": ["staz-fast", "patroni-default", "patroni-fast"],
+    "B1b": ["staz-fast", "staz-fast-sync", "patroni-default", "patroni-fast"],
     "B2": ["staz-fast", "patroni-fast"],
     "B4": ["staz-fast", "patroni-fast"],
     "B5": ["staz-fast", "patroni-fast", "staz-default", "patroni-default"],
@@ -35,7 +35,7 @@ SCENARIO_SETUPS = {
     "B8": ["staz-fast", "patroni-fast"],
     "MESH": ["staz-fast"],  # Patroni has no mesh: the table says so
 }
-SETUP_ORDER = ["staz-fast", "patroni-fast", "staz-default", "staz-fast-pst0", "patroni-fast-pst0",
+SETUP_ORDER = ["staz-fast", "staz-fast-sync", "patroni-fast", "staz-default", "staz-fast-pst0", "patroni-fast-pst0",
                "patroni-default", "patroni-default-pst0"]
 DEFAULT_REPS = {  # (staz, patroni): cheap scenarios repeat more
     "B1a": (5, 3), "B1b": (5, 3), "B2": (5, 3), "B7": (3, 3), "B8": (1, 1), "MESH": (2, 0),

@@ -48,6 +48,8 @@ SETUPS = {s.key: s for s in [
     # staz at its fastest safe settings; Patroni at its fastest accepted ones and at defaults.
     Setup("staz-fast", "staz", 5, 1, 1),
     Setup("staz-fast-pst0", "staz", 5, 1, 1, {"primary_start_timeout": 0}),
+    # Node loss in synchronous mode: the promotion waits on the synchronous standby settings.
+    Setup("staz-fast-sync", "staz", 5, 1, 1, {"synchronous_mode": True}),
     Setup("patroni-fast", "patroni", 20, 1, 3),
     Setup("patroni-fast-pst0", "patroni", 20, 1, 3, {"primary_start_timeout": 0}),
     Setup("patroni-default", "patroni", 30, 10, 10),

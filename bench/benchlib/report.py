@@ -19,8 +19,11 @@ def evaluate_targets(results):
         if result["tool"] != "staz" or result["median"] is None:
             continue
         scenario, metric, median = result["scenario"], result["metric"], result["median"]
-        if scenario == "B1b" and result["setup"] == "staz-fast":
-            _check(result, "p50 ≤ 6 s", median <= 6)
+        if scenario == "B1b" and result["setup"] in ("staz-fast", "staz-fast-sync"):
+            # Node loss at ttl 5, asynchronous and synchronous: no promotion waits out a
+            # wal_retrieve_retry_interval (the bimodal 5 s / 10 s of earlier runs).
+            _check(result, "p50 ≤ 5.5 s", median <= 5.5)
+            _check(result, "max ≤ 7 s", result["max"] is not None and result["max"] <= 7)
         if scenario == "B2":
             _check(result, "p50 ≤ 1 s", median <= 1)
         if scenario == "B4" and metric.endswith("requests/s"):
