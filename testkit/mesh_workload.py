@@ -28,6 +28,35 @@ class ZoneWriter(AckedWriter):
                 f"INSERT INTO public.{MESH_KEYLESS_TABLE} VALUES ({row_id}, '{self.scope}')")
 
 
+class ZoneWriters:
+    """A ZoneWriter in every zone of `mesh`, started on entering the `with` block and stopped on
+    leaving it, whatever happened inside."""
+
+    def __init__(self, mesh):
+        self.writers = {scope: ZoneWriter(mesh, scope, index) for index, scope in enumerate(mesh.scopes)}
+
+    def __enter__(self):
+        for writer in self.writers.values():
+            writer.start()
+        return self
+
+    def __exit__(self, *exc):
+        for writer in self.writers.values():
+            writer.stop()
+        return False
+
+    def __getitem__(self, scope):
+        return self.writers[scope]
+
+    def items(self):
+        return self.writers.items()
+
+    def wait_all(self, count, timeout, what):
+        """`count` more acknowledged writes in every zone."""
+        for writer in self.writers.values():
+            writer.wait_for_acks(count, timeout, what)
+
+
 def start_mesh(make_cluster, register, synchronous_mode, daemon_env=None, own_etcd=False, dcs=None):
     """3 zones x 2 members with HAProxy per zone, mesh replicating, slot copies ready.
     `mesh.converged_after`: seconds from starting the daemons to 6 subscriptions replicating.

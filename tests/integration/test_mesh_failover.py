@@ -22,7 +22,7 @@ import time
 import pytest
 
 from testkit.mesh import MESH_DATABASE, MESH_TABLE
-from testkit.mesh_workload import (ZoneWriter, count_outcome, healthy_pauses, ids_in, lsn_value, pauses_by_subscription,
+from testkit.mesh_workload import (ZoneWriters, count_outcome, healthy_pauses, ids_in, lsn_value, pauses_by_subscription,
                            start_mesh, wait_slot_copies_ready)
 from testkit.support import NotYet, freeze_process, psql, wait_until
 
@@ -59,10 +59,8 @@ def test_switchover_and_node_loss_in_sync_mode_lose_nothing(request, make_cluste
     # again is applied twice. pglogical has no hand-off; the setting does nothing there.
     mesh = start_mesh(make_cluster, request.node.staz_clusters.append, "on",
                       daemon_env={"zone-a": {"STAZ_FAULT_HANDOFF_DELAY_MS": "2000"}})
-    writers = {scope: ZoneWriter(mesh, scope, index).start() for index, scope in enumerate(mesh.scopes)}
-    try:
-        for writer in writers.values():
-            writer.wait_for_acks(30, 60, "before the faults")
+    with ZoneWriters(mesh) as writers:
+        writers.wait_all(30, 60, "before the faults")
 
         # 1. Switchover inside zone-b: the mesh keeps replicating.
         zone_b = mesh.zones["zone-b"]
@@ -95,11 +93,7 @@ def test_switchover_and_node_loss_in_sync_mode_lose_nothing(request, make_cluste
         print(f"\nMEASURED zone-a node loss: new leader {new_a} after {promoted - fault:.1f} s; "
               f"all 6 subscriptions replicating {replicating - promoted:.1f} s after the promotion")
         writers["zone-a"].wait_for_acks(30, 60, "after the failover")
-        for writer in writers.values():
-            writer.wait_for_acks(20, 60, "at the end")
-    finally:
-        for writer in writers.values():
-            writer.stop()
+        writers.wait_all(20, 60, "at the end")
 
     missing, duplicated = count_outcome(mesh, writers, timeout=90)
     lost = sum(len(ids) for ids in missing.values())

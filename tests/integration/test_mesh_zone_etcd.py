@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from testkit.mesh_workload import ZoneWriter, count_outcome, start_mesh
+from testkit.mesh_workload import ZoneWriters, count_outcome, start_mesh
 from testkit.support import NotYet, psql, wait_until
 
 pytestmark = pytest.mark.staz_only
@@ -37,10 +37,8 @@ def test_zones_on_their_own_etcd_fail_over_while_another_zones_etcd_is_down(requ
             assert view.get("dcs") == f"etcd3 http://127.0.0.1:{ports[other]}", (scope, view)
             assert view.get("dcs_reachable") is True, (scope, view)
 
-    writers = {scope: ZoneWriter(mesh, scope, index).start() for index, scope in enumerate(mesh.scopes)}
-    try:
-        for writer in writers.values():
-            writer.wait_for_acks(30, 60, "before the faults")
+    with ZoneWriters(mesh) as writers:
+        writers.wait_all(30, 60, "before the faults")
 
         # 1. Zone-c's etcd stops. Its primary stays (failsafe: both members answer it).
         zone_c = mesh.zones["zone-c"]
@@ -89,11 +87,7 @@ def test_zones_on_their_own_etcd_fail_over_while_another_zones_etcd_is_down(requ
         for scope in ("zone-a", "zone-b"):
             wait_until(lambda: zone_view(mesh, scope, "zone-c").get("dcs_reachable") is True or None, 30,
                        f"{scope}'s GET /mesh reporting zone-c's DCS reachable again")
-        for writer in writers.values():
-            writer.wait_for_acks(20, 60, "at the end")
-    finally:
-        for writer in writers.values():
-            writer.stop()
+        writers.wait_all(20, 60, "at the end")
 
     missing, duplicated = count_outcome(mesh, writers, timeout=120)
     assert not missing, f"acknowledged rows missing: {missing}"
