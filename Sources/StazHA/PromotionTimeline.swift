@@ -11,7 +11,7 @@ import StazCore
 /// own, the DCS's `history`, the claim every promotion writes into `status` before it asks
 /// PostgreSQL (`ClusterStatus.stazTimeline`), and what reachable peers report. The executor
 /// writes that claim, then places history files for the numbers in between (PostgreSQL only
-/// checks that they exist) and removes them once the promotion is done.
+/// checks that they exist) and keeps them: standbys fetch every one up to ours before streaming.
 public enum PromotionTimeline {
     public static func target(current: Int64, cluster: ClusterView?, peers: [PeerStatus]) -> Int64 {
         var newest = current

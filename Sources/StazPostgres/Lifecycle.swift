@@ -129,10 +129,12 @@ extension PostgresController {
     /// `pg_ctl promote -W`, then waits (bounded by `timeout`) until `pg_is_in_recovery()` is false.
     /// Promotes and waits until PostgreSQL takes writes. `skipping` are timeline numbers other
     /// members hold (`PromotionTimeline`): a history file for each makes PostgreSQL choose a
-    /// higher one; those files are removed once the promotion is done.
+    /// higher one. Those files stay: a standby still on an older timeline fetches the history
+    /// file of every timeline up to ours from us before it streams (the walreceiver's
+    /// `WalRcvFetchTimeLineHistoryFiles`), and fails for good on a missing one.
     public func promote(skipping timelines: [Int64] = [], timeout: Double = 60) async throws {
         guard isRunning() else { throw PostgresControlError.notRunning }
-        let placeholders = try placeTimelinePlaceholders(timelines)
+        try placeTimelinePlaceholders(timelines)
         logger.info("promoting PostgreSQL")
         try await ProcessRunner.runChecked(binary("pg_ctl"), ["promote", "-W", "-D", dataDirectory, "-s"], timeout: 30, logger: logger)
         let deadline = Date().addingTimeInterval(timeout)
@@ -143,7 +145,6 @@ extension PostgresController {
                 // A repeated request the startup process no longer needed stays behind (only the
                 // postmaster's start removes it): a base backup of this primary would carry it.
                 try? FileManager.default.removeItem(atPath: dataDirectory + "/promote.signal")
-                for path in placeholders { try? FileManager.default.removeItem(atPath: path) }
                 return
             }
             // Stopped meanwhile (e.g. fenced because the lock could not be renewed): stop waiting.
@@ -165,6 +166,7 @@ extension PostgresController {
     /// Writes a history file for each of `timelines` that has none in pg_wal; returns the
     /// paths written. PostgreSQL reads only their existence (`findNewestTimeLine`), and skips
     /// comment lines should anything read one.
+    @discardableResult
     func placeTimelinePlaceholders(_ timelines: [Int64]) throws -> [String] {
         var written: [String] = []
         for timeline in timelines {
