@@ -163,12 +163,11 @@ extension PostgresController {
         throw PostgresControlError.timedOut("PostgreSQL still in recovery \(timeout) s after promote")
     }
 
-    /// Writes a history file for each of `timelines` that has none in pg_wal; returns the
-    /// paths written. PostgreSQL reads only their existence (`findNewestTimeLine`), and skips
-    /// comment lines should anything read one.
-    @discardableResult
-    func placeTimelinePlaceholders(_ timelines: [Int64]) throws -> [String] {
-        var written: [String] = []
+    /// Writes a history file for each of `timelines` that has none in pg_wal. PostgreSQL reads
+    /// only their existence (`findNewestTimeLine`), and skips comment lines should anything read
+    /// one (a standby fetching it).
+    func placeTimelinePlaceholders(_ timelines: [Int64]) throws {
+        var written = 0
         for timeline in timelines {
             let path = dataDirectory + "/pg_wal/" + String(format: "%08X", timeline) + ".history"
             guard !FileManager.default.fileExists(atPath: path) else { continue }
@@ -178,10 +177,9 @@ extension PostgresController {
             } catch {
                 throw PostgresControlError.invalidDataDirectory("cannot write \(path): \(error)")
             }
-            written.append(path)
+            written += 1
         }
-        if !written.isEmpty { logger.info("timelines \(timelines.map(String.init).joined(separator: ", ")) are taken: placed \(written.count) history file(s) so that the promotion skips them") }
-        return written
+        if written > 0 { logger.info("timelines \(timelines.map(String.init).joined(separator: ", ")) are taken: placed \(written) history file(s) so that the promotion skips them") }
     }
 
     /// CHECKPOINT on its own connection (it can take long; the state connection stays free).
