@@ -6,6 +6,7 @@ etcd and zones a and b keep replicating to each other; zone-c, in failsafe mode,
 primary and its writes, and the others report its DCS unreachable in GET /mesh. When zone-c's
 etcd returns, the mesh catches up: every acknowledged row of every zone is in all three, once."""
 
+import json
 import time
 
 import pytest
@@ -37,6 +38,10 @@ def test_zones_on_their_own_etcd_fail_over_while_another_zones_etcd_is_down(requ
             assert view.get("dcs") == f"etcd3 http://127.0.0.1:{ports[other]}", (scope, view)
             assert view.get("dcs_reachable") is True, (scope, view)
 
+    # stazctl, given zone-a's configuration, reads another zone's members from that zone's etcd.
+    listed = mesh.zones["zone-a"].ctl("list", "zone-c", "-f", "json").stdout
+    assert sorted(m["Member"] for m in json.loads(listed)) == sorted(mesh.zones["zone-c"].members), listed
+
     with ZoneWriters(mesh) as writers:
         writers.wait_all(30, 60, "before the faults")
 
@@ -56,6 +61,8 @@ def test_zones_on_their_own_etcd_fail_over_while_another_zones_etcd_is_down(requ
             wait_until(lambda: zone_view(mesh, scope, "zone-c").get("dcs_reachable") is False or None, 30,
                        f"{scope}'s GET /mesh reporting zone-c's DCS unreachable")
         mesh.note(f"zone-c in failsafe mode, reported unreachable {time.monotonic() - stopped:.1f} s after its etcd stopped")
+        table = mesh.zones["zone-a"].ctl("mesh").stdout
+        assert "zone zone-c's DCS is unreachable from here" in table, table
         writers["zone-c"].wait_for_acks(20, 60, "with its etcd stopped")
 
         # 2. Zone-a loses its primary: it fails over on its own etcd.
