@@ -91,7 +91,7 @@ let package = Package(
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         .target(name: "StazCtl", dependencies: [
-            "StazCore", "StazConfig", "StazDCS", "StazPostgres",
+            "StazCore", "StazConfig", "StazDCS", "StazPostgres", "StazMesh",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),

@@ -8,16 +8,20 @@ import StazDCS
 /// `stazctl mesh`: per zone of the configuration's `mesh` section, the zone's leader, its node
 /// and each subscription's status and lag (from the leaders' `GET /mesh`).
 /// `stazctl mesh ddl "SQL"`: DDL through the provider's DDL replication on this zone's leader.
+/// `stazctl mesh forget-copy`: drops another zone's node copied into this zone (a seeded zone).
 struct MeshCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mesh",
-        abstract: "Show the cross-zone mesh, or run replicated DDL: mesh [ddl \"SQL\" [--dbname DB]]")
+        abstract: "Show the cross-zone mesh, run replicated DDL, or forget a copied node: "
+            + "mesh [ddl \"SQL\" | forget-copy] [--dbname DB]")
     @OptionGroup var globals: GlobalOptions
-    @Argument(help: "Nothing (show the mesh), or: ddl \"SQL\"") var words: [String] = []
-    @Option(name: .customLong("dbname"), help: "Database for ddl (default: the mesh's first)") var dbname: String?
+    @Argument(help: "Nothing (show the mesh), or: ddl \"SQL\", or: forget-copy") var words: [String] = []
+    @Option(name: .customLong("dbname"), help: "Database for ddl (default: the mesh's first) or forget-copy (default: all)") var dbname: String?
+    @Flag(name: .customLong("force"), help: "forget-copy without asking for confirmation") var force = false
     @Option(name: [.customShort("f"), .customLong("format")], help: "Output format (pretty, json)") var format: String = "pretty"
 
     func run() async throws {
+        if force && words.first != "forget-copy" { throw CtlError("--force applies to stazctl mesh forget-copy only") }
         let config = try globals.configuration(cluster: nil)
         guard let mesh = config.mesh else {
             throw CtlError("no 'mesh' section in the configuration of cluster \(config.scope)")
@@ -38,8 +42,12 @@ struct MeshCommand: AsyncParsableCommand {
         case "ddl":
             guard words.count == 2 else { throw CtlError("usage: stazctl mesh ddl \"SQL\" [--dbname DB]") }
             echo(try await MeshCtl.ddl(config: config, mesh: mesh, command: words[1], database: dbname))
+        case "forget-copy":
+            guard words.count == 1 else { throw CtlError("usage: stazctl mesh forget-copy [--dbname DB] [--force]") }
+            try await MeshForgetCopy.run(config: config, mesh: mesh, database: dbname, force: force)
         default:
-            throw CtlError("unknown mesh action '\(words[0])' (use: stazctl mesh, or stazctl mesh ddl \"SQL\")")
+            throw CtlError("unknown mesh action '\(words[0])' (use: stazctl mesh, stazctl mesh ddl \"SQL\", "
+                           + "or stazctl mesh forget-copy)")
         }
     }
 }

@@ -63,6 +63,18 @@ struct MeshRenderingTests {
         #expect(show?.words == [] && show?.globals.configFile == "x.yml")
         let ddl = try StazCtlCommand.parseAsRoot(StazCtlMain.reorder(["mesh", "ddl", "CREATE TABLE t (id int)", "--dbname", "app"])) as? MeshCommand
         #expect(ddl?.words == ["ddl", "CREATE TABLE t (id int)"] && ddl?.dbname == "app")
+        let forget = try StazCtlCommand.parseAsRoot(StazCtlMain.reorder(["mesh", "forget-copy", "--force"])) as? MeshCommand
+        #expect(forget?.words == ["forget-copy"] && forget?.force == true)
+    }
+
+    @Test func forceOutsideForgetCopyIsRefusedBeforeAnythingIsRead() async throws {
+        let show = try StazCtlCommand.parseAsRoot(StazCtlMain.reorder(["-c", "/nonexistent.yml", "mesh", "--force"])) as? MeshCommand
+        do {
+            try await show?.run()
+            Issue.record("mesh --force ran")
+        } catch {
+            #expect((error as? CtlError)?.message == "--force applies to stazctl mesh forget-copy only")
+        }
     }
 }
 
