@@ -24,6 +24,10 @@ public enum MeshAction: Sendable, Equatable {
     case addSubscriptionReplicationSet(database: String, subscription: String, set: String)
     /// Runs `mesh.schema` (its statements, in one transaction that records `digest`).
     case applySchema(database: String, path: String, digest: String, statements: [String])
+    /// Stops a subscription of another zone's node copied into this one (a seeded zone whose
+    /// provider library got loaded before `stazctl mesh forget-copy`): its worker would stream
+    /// from that zone's slot. Local only; nothing is dropped.
+    case pauseCopiedSubscription(database: String, name: String)
 
     /// The database the action runs in; nil: any (the maintenance database).
     public var database: String? {
@@ -33,7 +37,7 @@ public enum MeshAction: Sendable, Equatable {
              .addInterface(let d, _, _, _), .dropInterface(let d, _, _), .setLocalInterface(let d, _, _),
              .createReplicationSet(let d, _), .addTable(let d, _, _, _), .createSubscription(let d, _, _, _),
              .alterSubscriptionInterface(let d, _, _), .addSubscriptionReplicationSet(let d, _, _),
-             .applySchema(let d, _, _, _):
+             .applySchema(let d, _, _, _), .pauseCopiedSubscription(let d, _):
             return d
         }
     }
@@ -49,6 +53,7 @@ public enum MeshAction: Sendable, Equatable {
         case .addInterface(let d, let node, _, _), .dropInterface(let d, let node, _): return "\(d)/node \(node)"
         case .createReplicationSet(let d, _), .addTable(let d, _, _, _): return "\(d)/sets"
         case .applySchema(let d, _, _, _): return "\(d)/schema"
+        case .pauseCopiedSubscription(let d, let name): return "\(d)/copied subscription \(name)"
         case .createSubscription(let d, let name, _, _), .alterSubscriptionInterface(let d, let name, _),
              .addSubscriptionReplicationSet(let d, let name, _):
             return "\(d)/subscription \(name)"
@@ -77,6 +82,7 @@ public enum MeshAction: Sendable, Equatable {
         case .addSubscriptionReplicationSet(let d, let name, let set): return "\(d): add replication set \(set) to subscription \(name)"
         case .applySchema(let d, let path, let digest, let statements):
             return "\(d): apply mesh.schema \(path) (\(statements.count) statements, digest \(digest))"
+        case .pauseCopiedSubscription(let d, let name): return "\(d): disable subscription \(name) copied from another zone"
         }
     }
 }

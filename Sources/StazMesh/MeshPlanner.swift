@@ -130,8 +130,16 @@ private func planDatabase(_ desired: MeshDesired, _ database: MeshDatabaseDesire
         return
     }
     guard local.name == database.nodeName else {
-        plan.notes.append("\(name): the local node is '\(local.name)', the configuration says '\(database.nodeName)'; "
-                          + "staz never drops a node: drop it by hand or fix mesh.node_name")
+        if let source = database.subscriptions.first(where: { $0.providerNode == local.name }) {
+            plan.notes.append("\(name): the local node is \(local.name), zone \(source.providerScope)'s: this zone was seeded from a copy "
+                              + "of it; run `stazctl mesh forget-copy` (README: seeding a zone)")
+            for copied in observed.subscriptions where copied.status != "disabled" {
+                plan.actions.append(.pauseCopiedSubscription(database: name, name: copied.name))
+            }
+        } else {
+            plan.notes.append("\(name): the local node is '\(local.name)', the configuration says '\(database.nodeName)'; "
+                              + "staz never drops a node: drop it by hand or fix mesh.node_name")
+        }
         return
     }
     if let dsn = database.nodeDSN, local.dsn != dsn {

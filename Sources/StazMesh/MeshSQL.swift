@@ -72,6 +72,8 @@ public struct MeshSQL: Sendable {
         case .addSubscriptionReplicationSet(_, let subscription, let set):
             return [call(p.addSubscriptionReplicationSet, [("subscription_name", literal(subscription)),
                                                            ("replication_set", literal(set))])]
+        case .pauseCopiedSubscription(_, let name):
+            return [call(p.disableSubscription, [("subscription_name", literal(name)), ("immediate", "true")])]
         case .applySchema(_, let path, let digest, let statements):
             let record = identifier(MeshSchemaFile.recordSchema) + "." + identifier(MeshSchemaFile.recordTable)
             // Every zone runs the file itself: Spock's automatic DDL replication, if a user

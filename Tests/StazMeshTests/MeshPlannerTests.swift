@@ -81,6 +81,13 @@ import StazCore
         Case(name: "local node with another name: reported, never dropped",
              observation: base.withApp { $0.localNode?.name = "legacy" },
              actions: [], notes: ["staz never drops a node"]),
+        Case(name: "local node of another zone (a seeded copy): its running subscriptions paused, the command that forgets it named",
+             observation: base.withApp { app in
+                 app.localNode?.name = "b"
+                 app.subscriptions[1].status = "disabled"
+             },
+             actions: [.pauseCopiedSubscription(database: "app", name: "sub_b_a")],
+             notes: ["zone b's: this zone was seeded from a copy of it; run `stazctl mesh forget-copy`"]),
         Case(name: "changes Spock skipped are reported, nothing is done about them",
              observation: base.withApp { $0.skippedChanges = MeshApplyLog(count: 3, latestAt: "2026-12-03 22:00:00+00",
                                                                          latest: "duplicate key") },
