@@ -9,8 +9,8 @@
 #      no -x: every test runs, and the summary lists each failed test by name
 #   5. the mesh tests again on pgEdge Spock 5 (scripts/spock-build.sh 15: PostgreSQL 15 with
 #      Spock's patches and Spock, built into /var/cache/staz-spock when not there yet, about
-#      5 minutes cold; then test_mesh.py, test_mesh_failover.py, test_mesh_zone_etcd.py and
-#      test_mesh_schema.py, about 7 minutes). It needs
+#      5 minutes cold; then test_mesh.py, test_mesh_failover.py, test_mesh_zone_etcd.py,
+#      test_mesh_schema.py and test_mesh_seeded_zone.py, about 7 minutes). It needs
 #      Spock's source: SPOCK_SRC, or ../shared/spock/spock-5.0.9.tar.gz next to the repository;
 #      without it the step is reported NOT RUN in the summary, never as passed
 #   6. package test (tests/package/test_package.sh: the .deb of the debug binaries built in 2,
@@ -95,7 +95,7 @@ spock_mesh_tests() {
         STAZ_DAEMON="$REPO/.build/debug/staz" STAZ_CTL="$REPO/.build/debug/stazctl" \
         logged spock python3 -m pytest -p no:cacheprovider -v -rfE \
         tests/integration/test_mesh.py tests/integration/test_mesh_failover.py tests/integration/test_mesh_zone_etcd.py \
-        tests/integration/test_mesh_schema.py
+        tests/integration/test_mesh_schema.py tests/integration/test_mesh_seeded_zone.py
 }
 
 # Packages the debug binaries step 2 built, so CI needs no release build for it.

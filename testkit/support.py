@@ -236,9 +236,9 @@ class OpenTransaction:
         return out
 
 
-def psql_value(port, sql, timeout=15):
+def psql_value(port, sql, timeout=15, database="postgres"):
     """Like psql() but raises with the server's message on failure."""
-    code, out, err = psql(port, sql, timeout)
+    code, out, err = psql(port, sql, timeout, database=database)
     if code != 0:
         raise RuntimeError(f"psql -p {port} failed ({code}): {err}")
     return out
