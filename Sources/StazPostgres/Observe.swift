@@ -20,6 +20,8 @@ enum StateQuery {
       to_char(pg_catalog.pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', \(timestampFormat)) || '+00:00' AS replay_timestamp,
       CASE WHEN r.in_recovery THEN pg_catalog.pg_is_wal_replay_paused()::text ELSE 'false' END AS replay_paused,
       (SELECT timeline_id FROM pg_catalog.pg_control_checkpoint())::text AS checkpoint_timeline,
+      (SELECT system_identifier FROM pg_catalog.pg_control_system())::text AS system_identifier,
+      (SELECT bytes_per_wal_segment FROM pg_catalog.pg_control_init())::text AS wal_segment_size,
       w.status AS wal_receiver_status, w.received_tli::text AS received_tli, w.conninfo AS wal_receiver_conninfo,
       w.slot_name AS wal_receiver_slot, w.sender_host AS sender_host, w.sender_port::text AS sender_port,
       pg_catalog.current_setting('primary_conninfo') AS primary_conninfo,
@@ -60,6 +62,11 @@ enum StateQuery {
             observation.timeline = text("primary_timeline").flatMap { Int64($0) }
             observation.walPosition = text("flush_lsn").flatMap(LSN.init(text:))
         }
+        // pg_control as the running server has it: no pg_controldata process every cycle.
+        observation.systemIdentifier = text("system_identifier")
+        observation.controlDataTimeline = text("checkpoint_timeline").flatMap { Int64($0) }
+        // The only states of a server that accepts connections.
+        observation.controlDataState = inRecovery ? "in archive recovery" : "in production"
         observation.serverVersion = text("server_version_num").flatMap { Int($0) }
         observation.postmasterStartTime = text("postmaster_start_time")
         let pending = text("pending_restart").flatMap { try? JSONValue.parse($0) }?.objectValue ?? JSONObject()
@@ -79,28 +86,32 @@ extension PostgresController {
         if let error = dataDirectoryAccessError() { observation.dataDirectoryError = error }
         observation.isInRecovery = hasStandbySignal()
         var segmentSize: UInt64? = nil
-        if !empty, let control = await controlData() {
+        var answered = false
+        if pid != nil {
+            do {
+                if let row = try await queryLocal(StateQuery.sql, timeout: 2).first {
+                    StateQuery.apply(row, to: &observation)
+                    segmentSize = (row["wal_segment_size"] ?? nil).flatMap { UInt64($0) }
+                    answered = observation.systemIdentifier != nil
+                }
+            } catch {
+                logger.debug("state query failed: \(Self.describe(error))")
+            }
+        } else {
+            dropConnection()
+        }
+        // A server that does not answer (stopped, starting, in crash recovery): the file.
+        if !answered, !empty, let control = await controlData() {
             segmentSize = control.walSegmentSize
             observation.systemIdentifier = control.systemIdentifier
             observation.controlDataState = control.clusterState
             observation.controlDataTimeline = control.checkpointTimeline
         }
-        guard pid != nil else {
-            dropConnection()
-            return observation
-        }
-        do {
-            if let row = try await queryLocal(StateQuery.sql, timeout: 2).first {
-                StateQuery.apply(row, to: &observation)
-            }
-            // A streaming walreceiver names the timeline it writes; pg_wal is listed (once per
-            // cycle) only without one, when its leader is gone and the race needs the answer.
-            if observation.isInRecovery, !observation.isStreaming, let end = observation.walPosition, let segmentSize,
-               let tl = walTimeline(endingAt: end, segmentSize: segmentSize) {
-                observation.timeline = tl
-            }
-        } catch {
-            logger.debug("state query failed: \(Self.describe(error))")
+        // A streaming walreceiver names the timeline it writes; pg_wal is listed (once per
+        // cycle) only without one, when its leader is gone and the race needs the answer.
+        if answered, observation.isInRecovery, !observation.isStreaming, let end = observation.walPosition, let segmentSize,
+           let tl = walTimeline(endingAt: end, segmentSize: segmentSize) {
+            observation.timeline = tl
         }
         return observation
     }
