@@ -17,12 +17,12 @@ import time
 import traceback
 from pathlib import Path
 
-from bench.benchlib import failover, floors, lifecycle, mesh, report, service
+from bench.benchlib import failover, floors, lifecycle, mesh, report, scale, service
 from bench.benchlib.env import PATRONI_VENV, REPO, SETUPS, STAZ_BIN
 from bench.benchlib.measure import summarize
 from bench.benchlib.session import Session
 
-ALL_SCENARIOS = ["B7", "B5", "B6", "B4", "B2", "B1b", "B1a", "B8", "MESH"]  # run order within a setup
+ALL_SCENARIOS = ["B7", "B5", "B6", "B4", "B2", "B1b", "B1a", "B8", "MESH", "SCALE"]  # run order within a setup
 # Which setups each scenario runs against (the matrix).
 SCENARIO_SETUPS = {
     "B1a": ["staz-fast", "staz-fast-pst0", "patroni-default", "patroni-fast-pst0"],
@@ -34,6 +34,7 @@ SCENARIO_SETUPS = {
     "B7": ["staz-fast", "patroni-fast", "staz-default", "patroni-default"],
     "B8": ["staz-fast", "patroni-fast"],
     "MESH": ["staz-fast"],  # Patroni has no mesh: the table says so
+    "SCALE": ["staz-fast", "patroni-fast"],
 }
 SETUP_ORDER = ["staz-fast", "staz-fast-sync", "patroni-fast", "staz-default", "staz-fast-pst0", "patroni-fast-pst0",
                "patroni-default", "patroni-default-pst0"]
@@ -90,6 +91,8 @@ def run_scenario(context, scenario, setup):
         # Its own three zones: the session's single-zone cluster is not needed meanwhile.
         context.session.close()
         mesh.run_mesh(context, setup, reps)
+    elif scenario == "SCALE":
+        scale.run_scale(context, setup, args.idle_seconds)
 
 
 def plan(scenarios, tools, setup_filter):

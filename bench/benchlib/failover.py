@@ -23,10 +23,10 @@ def _warm_up(probe, name):
     time.sleep(WARMUP_S)
 
 
-def _fault_run(context, cluster, name, inject, timeout):
+def fault_run(cluster, name, inject, timeout, replicas=2):
     """Starts the probe, injects the fault, waits for the first acknowledged write after the
     outage it caused. Returns (seconds from fault to that ack or None, details)."""
-    leader_name = ensure_healthy(cluster)
+    leader_name = ensure_healthy(cluster, replicas=replicas)
     leader = cluster.member_named(leader_name)
     probe = Probe(cluster, name)
     try:
@@ -54,7 +54,7 @@ def run_b1b(context, setup, reps):
     timeout = setup.ttl + 4 * setup.loop_wait + 2 * setup.retry_timeout + 30
     values, runs = [], []
     for rep in range(reps):
-        value, details = _fault_run(context, cluster, f"b1b-{setup.key}-{rep}",
+        value, details = fault_run(cluster, f"b1b-{setup.key}-{rep}",
                                     lambda member: member.crash(), timeout)
         values.append(value)
         runs.append(details)
@@ -70,7 +70,7 @@ def run_b1a(context, setup, reps):
     timeout = setup.ttl + 4 * setup.loop_wait + 2 * setup.retry_timeout + 330
     values, runs = [], []
     for rep in range(reps):
-        value, details = _fault_run(context, cluster, f"b1a-{setup.key}-{rep}",
+        value, details = fault_run(cluster, f"b1a-{setup.key}-{rep}",
                                     lambda member: member.kill_postmaster(signal.SIGKILL), timeout)
         details["outcome"] = ("restarted in place" if details["new_leader"] == details["old_leader"]
                               else "failover")

@@ -47,6 +47,14 @@ def etcd_grpc_counts(port):
     return counts
 
 
+def etcd_grpc_bytes(port):
+    """Bytes etcd received from and sent to its clients (the HTTP gateway's too)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    found = dict(re.findall(r'^etcd_network_client_grpc_(received|sent)_bytes_total (\S+)$', text, re.M))
+    return {direction: float(found.get(direction, 0)) for direction in ("received", "sent")}
+
+
 def etcd_post(port, path, body, timeout=5):
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
                                      data=json.dumps(body).encode(), method="POST")

@@ -50,14 +50,14 @@ def write_through_haproxy_ok(cluster):
     return code == 0
 
 
-def ensure_healthy(cluster, timeout=240):
-    """Restarts daemons that are not running, waits for 1 leader + 2 streaming replicas and
-    for HAProxy to route writes; returns the leader's name."""
+def ensure_healthy(cluster, timeout=240, replicas=2):
+    """Restarts daemons that are not running, waits for 1 leader + `replicas` streaming
+    replicas and for HAProxy to route writes; returns the leader's name."""
     for member in cluster.members.values():
         if member.daemon_pid is None:
             member.start()
-    leader = wait_until(lambda: healthy_leader(cluster), timeout,
-                        "cluster healthy again (1 leader + 2 streaming)", interval=0.25)
+    leader = wait_until(lambda: healthy_leader(cluster, replicas), timeout,
+                        f"cluster healthy again (1 leader + {replicas} streaming)", interval=0.25)
     code = wait_until(lambda: psql(cluster.haproxy_primary_port, "SELECT pg_is_in_recovery()",
                                    timeout=3)[1] == "f", 60, "HAProxy routes to a primary",
                       interval=0.25)
