@@ -57,7 +57,9 @@ public final class RESTServer: @unchecked Sendable {
     private let port: Int
     private let router: Router
     private let logger: Logger
-    private let group: MultiThreadedEventLoopGroup
+    /// NIO's shared group, which the etcd and PostgreSQL clients use too: one set of event-loop
+    /// threads per daemon, not one per component.
+    private let group: MultiThreadedEventLoopGroup = .singleton
     private let securityState: SecurityState
     private let limitsState: LimitsState
     private let connections = ConnectionCounter()
@@ -81,7 +83,6 @@ public final class RESTServer: @unchecked Sendable {
         self.securityState = try SecurityState(security)
         self.limitsState = LimitsState(Self.fitted(limits, logger: logger))
         for problem in security.problems { logger.error("\(problem)") }
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
     }
 
     /// Applies new security settings (SIGHUP / POST /reload): new connections use the new TLS
@@ -153,7 +154,6 @@ public final class RESTServer: @unchecked Sendable {
     public func shutdown() async {
         if let channel { try? await channel.close() }
         channel = nil
-        try? await group.shutdownGracefully()
     }
 }
 
