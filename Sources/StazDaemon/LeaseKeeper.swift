@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StazDCS
+import StazConcurrency
 import StazWatchdog
 
 /// Keeps our DCS session alive on its own schedule and fences PostgreSQL when it cannot.
@@ -56,6 +57,9 @@ actor LeaseKeeper {
     private var inheritedFenceAt: ContinuousClock.Instant?
     /// Told every fence deadline (nil: nothing to fence), for the guard process.
     private var fenceDeadlineObserver: (@Sendable (ContinuousClock.Instant?) -> Void)?
+    /// Signalled on every change of the fence deadline: `run` sleeps until the next refresh or
+    /// the deadline, whichever is first, and looks again when either moves.
+    private let deadlineChanged = SignalWaiters()
 
     init(dcs: DCSClient, ttl: Double, loopWait: Double, watchdog: Watchdog? = nil, logger: Logger,
          onLeaseChange: @escaping @Sendable (ContinuousClock.Instant?) -> Void,
@@ -108,9 +112,17 @@ actor LeaseKeeper {
         publish()
     }
 
+    /// What the observers were last told: the HA loop confirms the lock every cycle, mostly
+    /// with a renewal they already know, and the guard process needs only new deadlines.
+    private var published: (validUntil: ContinuousClock.Instant?, fenceAt: ContinuousClock.Instant?)?
+
     private func publish() {
-        onLeaseChange(leaderValidUntil)
-        fenceDeadlineObserver?(fenceDeadline)
+        let now = (validUntil: leaderValidUntil, fenceAt: fenceDeadline)
+        if let published, published.validUntil == now.validUntil, published.fenceAt == now.fenceAt { return }
+        published = now
+        onLeaseChange(now.validUntil)
+        fenceDeadlineObserver?(now.fenceAt)
+        deadlineChanged.signal()
     }
 
     /// Called by the HA loop after it acquired, confirmed or released the lock. When it stops
@@ -189,7 +201,10 @@ actor LeaseKeeper {
                 }
             }
             checkFence()
-            try? await Task.sleep(for: .milliseconds(100))
+            // Asleep until the next refresh or the fence deadline: no polling in between.
+            let fenceAt = fenced ? nil : fenceDeadline
+            let wakeAt = fenceAt.map { min($0, nextRefresh) } ?? nextRefresh
+            _ = await deadlineChanged.wait(timeout: max(.milliseconds(1), wakeAt - ContinuousClock.now))
         }
     }
 
