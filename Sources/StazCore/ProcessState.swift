@@ -6,16 +6,9 @@ import Foundation
 public enum ProcessState {
     public static func isAlive(_ pid: Int32) -> Bool {
         guard kill(pid, 0) == 0 || errno == EPERM else { return false }
-        // Read with plain system calls: health checks ask this several times a second.
-        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return true }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return true }
         // "pid (comm) S ...": the state follows the last ')' (comm may contain one).
-        guard let close = buffer[..<count].lastIndex(of: UInt8(ascii: ")")) else { return true }
-        guard let state = buffer[(close + 1)..<count].first(where: { $0 != UInt8(ascii: " ") }) else { return true }
-        return state != UInt8(ascii: "Z") && state != UInt8(ascii: "X")
+        guard let stat = SmallFile.read("/proc/\(pid)/stat", limit: 512), let close = stat.lastIndex(of: ")") else { return true }
+        let state = stat[stat.index(after: close)...].first { $0 != " " }
+        return state != "Z" && state != "X"
     }
 }

@@ -116,7 +116,7 @@ public actor PostgresController {
 
     /// Postmaster pid from `postmaster.pid` when that process is alive.
     public nonisolated func postmasterPID() -> Int32? {
-        guard let text = try? String(contentsOfFile: dataPath("postmaster.pid"), encoding: .utf8),
+        guard let text = SmallFile.read(dataPath("postmaster.pid")),
               let first = text.split(separator: "\n").first, let pid = Int32(first.trimmingCharacters(in: .whitespaces)),
               pid > 0, ProcessLiveness.isAlive(pid), ProcessLiveness.looksLikePostgres(pid) else { return nil }
         return pid
@@ -124,7 +124,7 @@ public actor PostgresController {
 
     /// Line 8 of postmaster.pid: `starting`, `ready`, `standby` or `stopping` (PG 10+).
     nonisolated func postmasterStatus() -> String? {
-        guard let text = try? String(contentsOfFile: dataPath("postmaster.pid"), encoding: .utf8) else { return nil }
+        guard let text = SmallFile.read(dataPath("postmaster.pid")) else { return nil }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.count >= 8 else { return nil }
         return lines[7].trimmingCharacters(in: .whitespaces)
@@ -159,7 +159,7 @@ enum ProcessLiveness {
     /// Guards against a stale postmaster.pid whose number now belongs to another program (after a
     /// crash and reboot). Without /proc we cannot tell and trust the pid.
     static func looksLikePostgres(_ pid: Int32) -> Bool {
-        guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) else { return true }
+        guard let comm = SmallFile.read("/proc/\(pid)/comm", limit: 64) else { return true }
         let name = comm.trimmingCharacters(in: .whitespacesAndNewlines)
         return name.hasPrefix("postgres") || name.hasPrefix("postmaster")
     }

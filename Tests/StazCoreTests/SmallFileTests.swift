@@ -1,0 +1,21 @@
+import Foundation
+import Testing
+@testable import StazCore
+
+@Suite struct SmallFileTests {
+    @Test func readsWholeSmallFilesAndStopsAtTheLimit() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("staz-small-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "12345\n/data\nready\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(SmallFile.read(path) == "12345\n/data\nready\n")
+        #expect(SmallFile.read(path, limit: 5) == "12345")
+        #expect(SmallFile.read(path + ".missing") == nil)
+    }
+
+    @Test func procEntriesOfThisProcess() {
+        let stat = SmallFile.read("/proc/self/stat", limit: 512)
+        #expect(stat?.hasPrefix("\(getpid()) (") == true)
+        #expect(ProcessState.isAlive(getpid()))
+        #expect(!ProcessState.isAlive(Int32.max))
+    }
+}
