@@ -23,10 +23,21 @@ def summarize(values):
 
 
 def proc_rss_kb(pid):
+    """VmRSS and friends from /proc/PID/status, plus from smaps_rollup `Pss` (shared pages
+    divided among the processes mapping them) and `Private` (pages no other process maps:
+    what the process alone costs)."""
     with open(f"/proc/{pid}/status") as handle:
         fields = dict(line.split(":", 1) for line in handle if ":" in line)
-    return {key: int(fields[key].split()[0]) for key in ("VmRSS", "VmHWM", "RssAnon", "Threads")
-            if key in fields}
+    memory = {key: int(fields[key].split()[0]) for key in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "Threads")
+              if key in fields}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            rollup = dict(line.split(":", 1) for line in handle if ":" in line and not line[0].isdigit())
+        memory["Pss"] = int(rollup["Pss"].split()[0])
+        memory["Private"] = int(rollup["Private_Clean"].split()[0]) + int(rollup["Private_Dirty"].split()[0])
+    except (OSError, KeyError, ValueError):
+        pass
+    return memory
 
 
 def proc_cpu_seconds(pid):

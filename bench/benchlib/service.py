@@ -1,6 +1,7 @@
 """B4 (REST /primary and /replica throughput with wrk), B5 (daemon RSS and CPU over an idle
 window) and B6 (etcd requests and writes per member per minute over the same window)."""
 
+import os
 import re
 import subprocess
 import time
@@ -60,6 +61,24 @@ def run_b4(context, setup, connections, seconds):
                            [result.get("p99_ms")], [result], note=note)
 
 
+def fence_guard_of(pid):
+    """The pid of the `staz --fence-guard` child of daemon `pid`, or None."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            if parent != pid:
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if b"--fence-guard" in handle.read():
+                    return int(entry)
+        except (OSError, ValueError, IndexError):
+            continue
+    return None
+
+
 def run_idle(context, setup, window):
     """B5 + B6 over one idle window of a healthy 3-member cluster (nothing else runs)."""
     cluster = context.session.cluster_for(setup)
@@ -83,6 +102,17 @@ def run_idle(context, setup, window):
                for n in pids]
     context.record("B5", setup, "daemon RSS per member (VmRSS)", "MB", rss_mb, details,
                    note=f"n = members; idle window {elapsed:.0f}s")
+    guards = [guard for guard in (fence_guard_of(pid) for pid in pids.values()) if guard]
+    if guards:
+        guard_memory = [proc_rss_kb(guard) for guard in guards]
+        context.record("B5", setup, "fence guard process RSS (leader only)", "MB",
+                       [m["VmRSS"] / 1024 for m in guard_memory], guard_memory,
+                       note="staz's second process while it leads; Private: " +
+                            ", ".join(f"{m.get('Private', 0) / 1024:.1f} MB" for m in guard_memory))
+    if all("Private" in memory[n] for n in pids):
+        context.record("B5", setup, "daemon private memory per member (smaps_rollup Private)", "MB",
+                       [memory[n]["Private"] / 1024 for n in pids], details,
+                       note="pages no other process maps (VmRSS counts shared library and binary pages too)")
     context.record("B5", setup, "daemon CPU per member per idle minute", "CPU-s/min",
                    cpu_per_min, details, note=f"n = members; idle window {elapsed:.0f}s")
 
