@@ -394,3 +394,21 @@ class OrphansLeftUnreaped:
         _set_child_subreaper(False)
         self.release()
         return False
+
+
+def child_process(parent_pid, needle):
+    """The pid of a child of `parent_pid` whose command line contains `needle` (from /proc), or
+    None."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read().decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == parent_pid and needle in command:
+            return int(entry)
+    return None

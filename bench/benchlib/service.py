@@ -1,7 +1,6 @@
 """B4 (REST /primary and /replica throughput with wrk), B5 (daemon RSS and CPU over an idle
 window) and B6 (etcd requests and writes per member per minute over the same window)."""
 
-import os
 import re
 import subprocess
 import time
@@ -9,6 +8,7 @@ import time
 from .floors import etcd_txn_round_trip
 from .measure import etcd_grpc_counts, etcd_revision, proc_cpu_seconds, proc_rss_kb
 from .session import ensure_healthy
+from testkit.support import child_process
 
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -63,20 +63,7 @@ def run_b4(context, setup, connections, seconds):
 
 def fence_guard_of(pid):
     """The pid of the `staz --fence-guard` child of daemon `pid`, or None."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-            if parent != pid:
-                continue
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                if b"--fence-guard" in handle.read():
-                    return int(entry)
-        except (OSError, ValueError, IndexError):
-            continue
-    return None
+    return child_process(pid, "--fence-guard")
 
 
 def run_idle(context, setup, window):

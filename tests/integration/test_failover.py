@@ -5,7 +5,7 @@ import os
 import signal
 import time
 
-from testkit.support import psql, psql_value, wait_until
+from testkit.support import child_process, psql, psql_value, wait_until
 
 
 def wait_for_write_through_haproxy(cluster, sql, timeout, what):
@@ -17,20 +17,7 @@ def wait_for_write_through_haproxy(cluster, sql, timeout, what):
 
 def checkpointer_pid(member):
     """The checkpointer child of the member's postmaster (from /proc), or None."""
-    postmaster = member.postmaster_pid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                command = handle.read().decode(errors="replace")
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == postmaster and "checkpointer" in command:
-            return int(entry)
-    return None
+    return child_process(member.postmaster_pid(), "checkpointer")
 
 
 # How soon after PostgreSQL takes writes as the new primary its member says so in /patroni.

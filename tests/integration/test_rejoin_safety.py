@@ -6,7 +6,7 @@ import os
 import signal
 import time
 
-from testkit.support import freeze_process, psql, psql_value, wait_until
+from testkit.support import child_process, freeze_process, psql, psql_value, wait_until
 from testkit.workload import wait_streaming_from
 
 KEPT_LINE = "keeping the data directory"
@@ -14,20 +14,7 @@ KEPT_LINE = "keeping the data directory"
 
 def child_pid(member, kind):
     """The child of the member's postmaster whose command line names `kind`, or None."""
-    postmaster = member.postmaster_pid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                command = handle.read().decode(errors="replace")
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == postmaster and kind in command:
-            return int(entry)
-    return None
+    return child_process(member.postmaster_pid(), kind)
 
 
 def test_a_diverged_old_primary_without_pg_rewind_keeps_its_data(make_cluster, profile):
