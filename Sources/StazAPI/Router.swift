@@ -8,7 +8,9 @@ extension JSONValue: JSONValueConvertible { public var jsonText: String { python
 /// Maps requests to replies the way Patroni's `RestApiHandler` does: the first path segment
 /// selects a specific handler (`do_GET_cluster`), everything else GET/HEAD/OPTIONS goes to the
 /// generic health check. Unsafe methods are looked up in `unsafeRoutes`; add entries there.
-public struct Router: Sendable {
+/// A class: every connection's request handler holds the one router, where copying a struct
+/// of existentials, closures and a dictionary cost retains on each accepted connection.
+public final class Router: Sendable {
     public typealias AsyncHandler = @Sendable (RequestTarget, ByteBuffer?) async -> APIResponse
 
     /// What to do with one request: answer at once on the event loop, or run async work first.
@@ -22,22 +24,23 @@ public struct Router: Sendable {
     let clusterProvider: @Sendable () async throws -> ClusterView
     let logger: Logger
     /// `"<METHOD> <first segment>"` → handler, for POST/PUT/PATCH/DELETE.
-    var unsafeRoutes: [String: AsyncHandler]
+    let unsafeRoutes: [String: AsyncHandler]
 
     public init(state: APIState, actions: APIActions,
                 clusterProvider: @escaping @Sendable () async throws -> ClusterView, logger: Logger) {
         self.state = state; self.actions = actions; self.clusterProvider = clusterProvider; self.logger = logger
-        unsafeRoutes = [
+        var routes: [String: AsyncHandler] = [
             "POST reload": { _, _ in
                 await actions.reload()
                 return .text(202, "reload scheduled")
             },
         ]
         for (key, handler) in Router.operationRoutes(actions: actions, state: state, clusterProvider: clusterProvider) {
-            unsafeRoutes[key] = handler
+            routes[key] = handler
         }
-        unsafeRoutes["POST mesh"] = MeshEndpoint.post(actions: actions)
-        unsafeRoutes["POST failsafe"] = FailsafeEndpoint.post(actions: actions, state: state)
+        routes["POST mesh"] = MeshEndpoint.post(actions: actions)
+        routes["POST failsafe"] = FailsafeEndpoint.post(actions: actions, state: state)
+        unsafeRoutes = routes
     }
 
     public func route(method: HTTPMethod, uri: String, now: ContinuousClock.Instant = .now) -> Outcome {
