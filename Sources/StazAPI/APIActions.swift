@@ -31,6 +31,11 @@ public protocol APIActions: Sendable {
     /// `POST /failsafe` in failsafe mode, body validated: 200 "Accepted" (header `lsn`) and
     /// remember the leader for `ttl`, or 500 "Running as a leader".
     func acceptFailsafe(_ request: FailsafeRequest) async -> APIResponse
+    /// `GET /patroni`: bring a standby's WAL positions up to date before they are served.
+    /// Peers compare them in a leader race; a position from the last cycle made a member that
+    /// had every commit look behind, and a non-candidate won a switchover. Bounded: a server
+    /// that does not answer leaves the last cycle's positions.
+    func refreshWALPositions() async
 }
 
 extension APIActions {
@@ -44,6 +49,7 @@ extension APIActions {
     public func checkConfig(_ config: JSONObject) async -> APIResponse { .httpError(503) }
     public func meshDDL(_ request: MeshDDLRequest) async -> APIResponse { .text(503, "mesh is not configured on this member") }
     public func acceptFailsafe(_ request: FailsafeRequest) async -> APIResponse { .httpError(502) }
+    public func refreshWALPositions() async {}
 }
 
 /// Actions that do nothing; for tests and for running the API before the daemon is wired.

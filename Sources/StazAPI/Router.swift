@@ -69,7 +69,10 @@ public final class Router: Sendable {
             if let failure { logger.debug("Readiness check failure: \(failure)") }
             return .immediate(.statusOnly(failure == nil ? 200 : 503))
         case "patroni":
-            return .immediate(.json(200, state.liveRendered.statusBody))
+            return .deferred { [actions, state] _, _ in
+                await actions.refreshWALPositions()
+                return .json(200, state.liveRendered.statusBody)
+            }
         case "cluster":
             let scope = state.current.scope
             return .deferred { [clusterProvider, logger] _, _ in

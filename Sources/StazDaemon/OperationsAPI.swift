@@ -1,5 +1,6 @@
 import Foundation
 import StazAPI
+import StazConcurrency
 import StazConfig
 import StazCore
 import StazDCS
@@ -12,6 +13,15 @@ struct DaemonActions: APIActions {
     var mesh: MeshRuntime? = nil
 
     func reload() async { await ha.reloadLocalConfiguration() }
+
+    func refreshWALPositions() async {
+        let (postgres, apiState) = (ha.postgres, ha.apiState)
+        guard case .replica? = apiState.current.xlog else { return }
+        // Peers wait 2 s for the answer (`PeerProber`): past 1 s the last cycle's positions
+        // are served rather than none.
+        let observation = await withDeadline(.seconds(1)) { await postgres.liveWALObservation(timeout: 1) }
+        if let observation = observation ?? nil { HAController.refreshStandbyPositions(observation, in: apiState) }
+    }
 
     // MARK: switchover / failover
 

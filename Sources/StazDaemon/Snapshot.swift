@@ -38,6 +38,19 @@ extension HAController {
         }
     }
 
+    /// A standby's positions read for one `/patroni` request, over a snapshot that already
+    /// reports a standby's. Anything else (stopped, promoted since) is the next cycle's to
+    /// publish, with the role and state that go with it.
+    static func refreshStandbyPositions(_ observation: PostgresObservation, in apiState: APIState) {
+        guard observation.isInRecovery else { return }
+        let (xlog, replicationState) = walReport(observation)
+        apiState.update { s in
+            guard case .replica? = s.xlog else { return }
+            s.xlog = xlog
+            s.replicationState = replicationState
+        }
+    }
+
     func publishSnapshot(cluster: ClusterView?, observation: PostgresObservation) async {
         let state = memberState(observation)
         let role = memberRole(observation)

@@ -116,6 +116,16 @@ extension PostgresController {
         return observation
     }
 
+    /// The state query alone, for a peer asking `/patroni` during a leader race: positions read
+    /// now, not at the last cycle (Patroni's `/patroni` queries PostgreSQL on every request).
+    /// nil when no postmaster runs or the server does not answer within `timeout` seconds.
+    public func liveWALObservation(timeout: Double) async -> PostgresObservation? {
+        guard postmasterPID() != nil, let row = try? await queryLocal(StateQuery.sql, timeout: timeout).first else { return nil }
+        var observation = PostgresObservation(dataDirectoryEmpty: false, isRunning: true)
+        StateQuery.apply(row, to: &observation)
+        return observation
+    }
+
     nonisolated func hasStandbySignal() -> Bool {
         FileManager.default.fileExists(atPath: dataPath("standby.signal"))
             || FileManager.default.fileExists(atPath: dataPath("recovery.signal"))
