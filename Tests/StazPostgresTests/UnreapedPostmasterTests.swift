@@ -9,9 +9,11 @@ import Testing
 /// moment fails with "lock file already exists". These tests make the zombie themselves (a child
 /// of the test process, deliberately not reaped) so the interleaving is forced, not timed.
 @Suite("Unreaped postmaster")
-struct UnreapedPostmasterTests {
+final class UnreapedPostmasterTests {
     let directory: String
     let controller: PostgresController
+
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("staz-unreaped-\(UUID().uuidString)").path
