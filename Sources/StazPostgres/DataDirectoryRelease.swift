@@ -20,13 +20,23 @@ public enum PostmasterRemains: Equatable, Sendable {
                                          liveProcessesInDataDirectory: Int) -> Bool {
         lockFilePID == stoppedPID && remains == .unreaped && liveProcessesInDataDirectory == 0
     }
+
+    /// Whether a stop should keep waiting for the parent to reap an exited postmaster before
+    /// looking at its lock files. A postmaster that shut down cleanly removed them itself
+    /// (PostgreSQL unlinks its lock files on exit), so there is nothing for the reaper to
+    /// settle: waiting out the grace then only delays a switchover, by 2 s wherever PID 1
+    /// reaps late. A crashed one left them behind, and the grace lets its parent go first.
+    public static func waitsForReaper(lockFilesNameIt: Bool, graceOver: Bool) -> Bool {
+        lockFilesNameIt && !graceOver
+    }
 }
 
 extension PostgresController {
     /// Waits (polling every 100 ms, at most `timeout` seconds) until the stopped postmaster
     /// `pid` no longer keeps a new server from starting. True once it is gone, or once it is an
-    /// unreaped zombie (after a grace period for its parent to reap it) whose stale lock file
-    /// was removed; false while it still runs.
+    /// unreaped zombie whose lock files are gone: at once when it removed them itself, else
+    /// after a grace period for its parent to reap it and then by removing them; false while
+    /// it still runs.
     nonisolated func waitUntilReleased(_ pid: Int32, timeout: Double) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         let reapGrace = Date().addingTimeInterval(min(timeout, 2))
@@ -34,7 +44,7 @@ extension PostgresController {
             switch ProcessLiveness.remains(of: pid) {
             case .gone:
                 return true
-            case .unreaped where Date() >= reapGrace:
+            case .unreaped where !PostmasterRemains.waitsForReaper(lockFilesNameIt: lockFilesName(pid), graceOver: Date() >= reapGrace):
                 if releaseLockFile(ofExited: pid) { return true }
             case .running, .unreaped:
                 break
@@ -51,6 +61,11 @@ extension PostgresController {
         for pid in Set(candidates) where ProcessLiveness.remains(of: pid) == .unreaped {
             _ = releaseLockFile(ofExited: pid)
         }
+    }
+
+    /// Whether `postmaster.pid` or a socket lock file still names `pid`.
+    nonisolated func lockFilesName(_ pid: Int32) -> Bool {
+        lockFilePID() == pid || socketLockFiles().contains { Self.pid(inLockFile: $0) == pid }
     }
 
     /// Removes the lock files naming `pid`, which has exited, if no process of the old server

@@ -102,6 +102,26 @@ final class UnreapedPostmasterTests {
         #expect(lockFileExists)
     }
 
+    /// A switchover's fast shutdown: the postmaster removed its lock files and exited, and
+    /// PID 1 has not reaped it. The data directory is free at once, not after the grace.
+    @Test func aZombieThatRemovedItsLockFilesIsReleasedWithoutTheGrace() async throws {
+        let pid = try zombie()
+        defer { reap(pid) }
+        #expect(!controller.lockFilesName(pid))
+        #expect(!PostmasterRemains.waitsForReaper(lockFilesNameIt: false, graceOver: false))
+        let clock = ContinuousClock()
+        let took = try await clock.measure {
+            #expect(await controller.waitUntilReleased(pid, timeout: 30))
+        }
+        // The grace is min(timeout, 2 s): returning before it shows it was skipped.
+        #expect(took < .seconds(2))
+    }
+
+    @Test(arguments: [(true, false, true), (true, true, false), (false, false, false), (false, true, false)])
+    func reaperWaitRule(lockFilesNameIt: Bool, graceOver: Bool, waits: Bool) {
+        #expect(PostmasterRemains.waitsForReaper(lockFilesNameIt: lockFilesNameIt, graceOver: graceOver) == waits)
+    }
+
     @Test(arguments: [
         (Int32(7), PostmasterRemains.unreaped, 0, true),
         (Int32(7), PostmasterRemains.unreaped, 1, false),
