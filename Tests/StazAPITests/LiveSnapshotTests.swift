@@ -45,3 +45,24 @@ struct LiveSnapshotTests {
         #expect(state.live.state == .running)
     }
 }
+
+/// Health-check paths are matched by substring, as in Patroni, on the path's bytes.
+struct HealthPathMatchTests {
+    @Test(arguments: [
+        ("/replica", "replica", true), ("/read-only-sync", "read-only", true), ("/read-only-sync", "sync", true),
+        ("/primary", "replica", false), ("/", "health", false), ("/ré/leader", "leader", true),
+        ("/lead", "leader", false), ("/standby-leader", "standby-leader", true),
+    ])
+    func substringOfThePath(_ path: String, _ needle: String, _ expected: Bool) {
+        let found: Bool
+        switch needle {
+        case "replica": found = path.hasBytes("replica")
+        case "read-only": found = path.hasBytes("read-only")
+        case "sync": found = path.hasBytes("sync")
+        case "health": found = path.hasBytes("health")
+        case "leader": found = path.hasBytes("leader")
+        default: found = path.hasBytes("standby-leader")
+        }
+        #expect(found == expected)
+    }
+}
