@@ -16,6 +16,9 @@ public final class APIState: Sendable {
     /// The last postmaster liveness probe: health checks come in hundreds per second, the probe
     /// (a syscall and a /proc read) runs at most every `livenessProbeInterval`.
     private let lastProbe = Mutex<(pid: Int32, at: ContinuousClock.Instant, alive: Bool)?>(nil)
+    /// A pidfd of the postmaster last probed: one `poll` per probe instead of `kill` and a
+    /// read of /proc (nil where pidfds are unavailable).
+    private let postmasterHandle = Mutex<ProcessHandle?>(nil)
     static let livenessProbeInterval: Duration = .milliseconds(100)
 
     public init(_ snapshot: NodeSnapshot) {
@@ -43,7 +46,7 @@ public final class APIState: Sendable {
         let now = ContinuousClock.now
         return lastProbe.withLock { last in
             if let last, last.pid == pid, now - last.at < APIState.livenessProbeInterval { return last.alive }
-            let alive = APIState.processAlive(pid)
+            let alive = processAliveByHandle(pid) ?? APIState.processAlive(pid)
             last = (pid, now, alive)
             return alive
         }
@@ -60,6 +63,19 @@ public final class APIState: Sendable {
         stopped.postmasterStartTime = nil
         stopped.postmasterPID = nil
         return stopped
+    }
+
+    /// Whether `pid` runs, from its pidfd (opened at the first probe of a new pid, after
+    /// `processAlive` confirmed it runs, so the handle never belongs to a recycled pid); nil
+    /// when no handle can be had.
+    func processAliveByHandle(_ pid: Int32) -> Bool? {
+        postmasterHandle.withLock { handle in
+            if handle?.pid != pid {
+                handle = APIState.processAlive(pid) ? ProcessHandle.open(pid) : nil
+                if handle == nil { return nil }
+            }
+            return !handle!.hasExited
+        }
     }
 
     /// Running: neither gone nor a zombie (`ProcessState`).

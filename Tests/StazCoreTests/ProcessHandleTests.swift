@@ -1,0 +1,34 @@
+import Foundation
+import Testing
+@testable import StazCore
+
+/// The pidfd probe against real processes: a child of the test, killed and deliberately left
+/// unreaped, must read as exited (a postmaster whose parent reaps late), as ProcessState says.
+@Suite struct ProcessHandleTests {
+    func child() throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        process.arguments = ["30"]
+        try process.run()
+        return process
+    }
+
+    @Test func aRunningProcessHasNotExitedAndAZombieHas() throws {
+        let process = try child()
+        let pid = process.processIdentifier
+        let handle = try #require(ProcessHandle.open(pid), "pidfd_open exists on Debian 12 (Linux ≥ 5.3, glibc 2.36)")
+        #expect(!handle.hasExited)
+        kill(pid, SIGKILL)
+        // Foundation's Process reaps in the background: wait until the kernel reports the exit.
+        let deadline = Date().addingTimeInterval(5)
+        while !handle.hasExited && Date() < deadline { usleep(5_000) }
+        #expect(handle.hasExited)
+        #expect(!ProcessState.isAlive(pid))
+        process.waitUntilExit()
+    }
+
+    @Test func noProcessNoHandle() {
+        #expect(ProcessHandle.open(Int32.max) == nil)
+        #expect(ProcessHandle.open(0) == nil)
+    }
+}
