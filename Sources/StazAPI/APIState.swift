@@ -15,10 +15,9 @@ public final class APIState: Sendable {
     private let box: Mutex<Rendered>
     /// The last postmaster liveness probe: health checks come in hundreds per second, the probe
     /// (a syscall and a /proc read) runs at most every `livenessProbeInterval`.
-    private let lastProbe = Mutex<(pid: Int32, at: ContinuousClock.Instant, alive: Bool)?>(nil)
-    /// A pidfd of the postmaster last probed: one `poll` per probe instead of `kill` and a
-    /// read of /proc (nil where pidfds are unavailable).
-    private let postmasterHandle = Mutex<ProcessHandle?>(nil)
+    /// With a pidfd of that postmaster (nil where pidfds are unavailable): then a probe is one
+    /// `poll` instead of `kill` and a read of /proc.
+    private let lastProbe = Mutex<(pid: Int32, at: ContinuousClock.Instant, alive: Bool, handle: ProcessHandle?)?>(nil)
     static let livenessProbeInterval: Duration = .milliseconds(100)
 
     public init(_ snapshot: NodeSnapshot) {
@@ -46,8 +45,15 @@ public final class APIState: Sendable {
         let now = ContinuousClock.now
         return lastProbe.withLock { last in
             if let last, last.pid == pid, now - last.at < APIState.livenessProbeInterval { return last.alive }
-            let alive = processAliveByHandle(pid) ?? APIState.processAlive(pid)
-            last = (pid, now, alive)
+            if let handle = last?.handle, handle.pid == pid {
+                let alive = !handle.hasExited
+                last = (pid, now, alive, handle)
+                return alive
+            }
+            // A new pid: /proc says whether it runs, and only then is a handle opened, so it
+            // never belongs to a recycled pid.
+            let alive = APIState.processAlive(pid)
+            last = (pid, now, alive, alive ? ProcessHandle.open(pid) : nil)
             return alive
         }
     }
@@ -63,19 +69,6 @@ public final class APIState: Sendable {
         stopped.postmasterStartTime = nil
         stopped.postmasterPID = nil
         return stopped
-    }
-
-    /// Whether `pid` runs, from its pidfd (opened at the first probe of a new pid, after
-    /// `processAlive` confirmed it runs, so the handle never belongs to a recycled pid); nil
-    /// when no handle can be had.
-    func processAliveByHandle(_ pid: Int32) -> Bool? {
-        postmasterHandle.withLock { handle in
-            if handle?.pid != pid {
-                handle = APIState.processAlive(pid) ? ProcessHandle.open(pid) : nil
-                if handle == nil { return nil }
-            }
-            return !handle!.hasExited
-        }
     }
 
     /// Running: neither gone nor a zombie (`ProcessState`).
