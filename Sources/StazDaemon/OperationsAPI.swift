@@ -20,7 +20,7 @@ struct DaemonActions: APIActions {
         // Peers wait 2 s for the answer (`PeerProber`): past 1 s the last cycle's positions
         // are served rather than none.
         let observation = await withDeadline(.seconds(1)) { await postgres.liveWALObservation(timeout: 1) }
-        if let observation = observation ?? nil { HAController.refreshStandbyPositions(observation, in: apiState) }
+        if let observation = observation ?? nil { HAController.publishWALPositions(observation, in: apiState, onlyOverAStandbys: true) }
     }
 
     // MARK: switchover / failover

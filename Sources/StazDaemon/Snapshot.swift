@@ -30,22 +30,19 @@ extension HAController {
     /// race the peers probe `/patroni` at once, and a position from the last cycle could make a
     /// member with less WAL (or a lower priority) look like the better candidate.
     func publishWALPositions(_ observation: PostgresObservation) {
-        guard observation.isInRecovery else { return }
-        let (xlog, replicationState) = Self.walReport(observation)
-        apiState.update { s in
-            s.xlog = xlog
-            s.replicationState = replicationState
-        }
+        Self.publishWALPositions(observation, in: apiState, onlyOverAStandbys: false)
     }
 
-    /// A standby's positions read for one `/patroni` request, over a snapshot that already
-    /// reports a standby's. Anything else (stopped, promoted since) is the next cycle's to
+    /// `onlyOverAStandbys`: for one `/patroni` request, replace only positions that already
+    /// are a standby's. Anything else (stopped, promoted since) is the next cycle's to
     /// publish, with the role and state that go with it.
-    static func refreshStandbyPositions(_ observation: PostgresObservation, in apiState: APIState) {
+    static func publishWALPositions(_ observation: PostgresObservation, in apiState: APIState, onlyOverAStandbys: Bool) {
         guard observation.isInRecovery else { return }
         let (xlog, replicationState) = walReport(observation)
         apiState.update { s in
-            guard case .replica? = s.xlog else { return }
+            if onlyOverAStandbys {
+                guard case .replica? = s.xlog else { return }
+            }
             s.xlog = xlog
             s.replicationState = replicationState
         }
