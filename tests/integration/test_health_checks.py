@@ -5,7 +5,7 @@ postmaster's pid)."""
 
 import subprocess
 
-from testkit.support import PG_BIN, NotYet, wait_until
+from testkit.support import PG_BIN, NotYet, psql, psql_value, wait_until
 
 
 def test_a_dead_replica_fails_its_health_check_before_the_next_cycle(make_cluster):
@@ -29,3 +29,29 @@ def test_a_dead_replica_fails_its_health_check_before_the_next_cycle(make_cluste
         return status
     status = wait_until(stopped, 1, "a dead replica answered as stopped", interval=0.05)
     assert "xlog" not in status, status
+
+
+def test_patroni_reports_the_wal_a_replica_has_now_not_at_its_last_cycle(make_cluster):
+    """Peers compare /patroni positions in a leader race: a replica must report the WAL it
+    holds when asked, not what its last HA cycle saw (up to loop_wait old)."""
+    cluster = make_cluster()
+    slow = {"bootstrap": {"dcs": {"loop_wait": 10, "ttl": 30, "retry_timeout": 10}}}
+    for index in range(2):
+        cluster.add_member(f"m{index}", overrides=slow)
+    leader_name = cluster.wait_for_healthy(replicas=1, timeout=90)
+    leader = cluster.members[leader_name]
+    replica = next(member for name, member in cluster.members.items() if name != leader_name)
+    # WAL the replica's last cycle cannot have seen: written now, the next cycle seconds away.
+    code, _, error = psql(leader.pg_port, "CREATE TABLE IF NOT EXISTS fresh_positions (x int); "
+                                          "INSERT INTO fresh_positions SELECT generate_series(1, 1000)")
+    assert code == 0, error
+    written = int(psql_value(leader.pg_port,
+                             "SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_flush_lsn(), '0/0')::bigint"))
+
+    def caught_up():
+        xlog = replica.rest("/patroni")[1].get("xlog", {})
+        received = max(xlog.get("received_location") or 0, xlog.get("replayed_location") or 0)
+        if received < written:
+            raise NotYet(f"/patroni reports {received}, the leader wrote up to {written}")
+        return received
+    wait_until(caught_up, 2, "/patroni reports the WAL the replica holds", interval=0.1)
