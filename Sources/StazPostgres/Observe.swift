@@ -120,7 +120,8 @@ extension PostgresController {
     /// now, not at the last cycle (Patroni's `/patroni` queries PostgreSQL on every request).
     /// nil when no postmaster runs or the server does not answer within `timeout` seconds.
     public func liveWALObservation(timeout: Double) async -> PostgresObservation? {
-        guard postmasterPID() != nil, let row = try? await queryLocal(StateQuery.sql, timeout: timeout).first else { return nil }
+        guard postmasterPID() != nil,
+              let row = try? await queryLocal(StateQuery.sql, timeout: timeout, for: .restAPI).first else { return nil }
         var observation = PostgresObservation(dataDirectoryEmpty: false, isRunning: true)
         StateQuery.apply(row, to: &observation)
         return observation

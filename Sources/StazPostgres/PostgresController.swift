@@ -36,8 +36,9 @@ public actor PostgresController {
     public let memberName: String
     let logger: Logger
 
-    /// Persistent connection for the per-cycle state query; dropped and rebuilt on any failure.
-    var connection: PostgresConnection?
+    /// Persistent connections, one per user (the HA loop's state query, the REST API's
+    /// `/patroni`); each dropped and rebuilt on any failure.
+    var connections: [LocalConnectionUser: PostgresConnection] = [:]
     var nextConnectionID = 1
     /// The pgpass line `primary_conninfo` relies on; kept in every pgpass rewrite so a rewind or
     /// basebackup does not break the walreceiver's next reconnect.

@@ -76,34 +76,36 @@ extension PostgresController {
         }
     }
 
-    /// Query over the persistent local connection (opened on demand, dropped on failure).
-    func queryLocal(_ sql: String, timeout: Double = 2) async throws -> [TextRow] {
-        let conn = try await localConnection(timeout: timeout)
+    /// Query over a persistent local connection (opened on demand, dropped on failure).
+    func queryLocal(_ sql: String, timeout: Double = 2, for user: LocalConnectionUser = .haLoop) async throws -> [TextRow] {
+        let conn = try await localConnection(for: user, timeout: timeout)
         do {
             return try await Self.run(sql, on: conn, timeout: timeout)
         } catch {
             // Only a broken connection is dropped; a SQL error leaves it usable.
             if conn.isClosed || error is DeadlineExceeded || !(error is PSQLError) || (error as? PSQLError)?.serverInfo == nil {
                 closeNow(conn)
-                if connection === conn { connection = nil }
+                if connections[user] === conn { connections[user] = nil }
             }
             throw error
         }
     }
 
-    /// The persistent connection, opened when there is none. The actor is re-entered while a
-    /// connection opens, so two callers may each open one: the first to finish is kept and a
+    /// `user`'s persistent connection, opened when there is none. The actor is re-entered while
+    /// a connection opens, so two callers may each open one: the first to finish is kept and a
     /// later one is closed at once instead of being dropped unclosed (PostgresNIO
     /// asserts on that in debug builds, and it would leak a backend otherwise).
-    private func localConnection(timeout: Double) async throws -> PostgresConnection {
-        if let existing = connection, !existing.isClosed { return existing }
+    private func localConnection(for user: LocalConnectionUser, timeout: Double) async throws -> PostgresConnection {
+        if let existing = connections[user], !existing.isClosed { return existing }
         nextConnectionID += 1
-        let opened = try await Self.openConnection(localEndpoint, id: nextConnectionID, timeout: timeout, logger: logger)
-        if let raced = connection, !raced.isClosed {
+        var endpoint = localEndpoint
+        endpoint.applicationName = user.applicationName(base: endpoint.applicationName)
+        let opened = try await Self.openConnection(endpoint, id: nextConnectionID, timeout: timeout, logger: logger)
+        if let raced = connections[user], !raced.isClosed {
             closeNow(opened)
             return raced
         }
-        connection = opened
+        connections[user] = opened
         return opened
     }
 
@@ -116,12 +118,13 @@ extension PostgresController {
         return last
     }
 
+    /// Closes every persistent local connection: PostgreSQL stops, or no longer runs.
     func dropConnection() {
-        connection.map(closeNow)
-        connection = nil
+        for open in connections.values { closeNow(open) }
+        connections = [:]
     }
 
-    /// Closes the persistent connection (before stopping PostgreSQL, or on shutdown).
+    /// Closes the persistent connections (before stopping PostgreSQL, or on shutdown).
     public func closeConnection() { dropConnection() }
 
     /// Human-readable error text without connection details that may be sensitive.

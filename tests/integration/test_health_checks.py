@@ -55,3 +55,32 @@ def test_patroni_reports_the_wal_a_replica_has_now_not_at_its_last_cycle(make_cl
             raise NotYet(f"/patroni reports {received}, the leader wrote up to {written}")
         return received
     wait_until(caught_up, 2, "/patroni reports the WAL the replica holds", interval=0.1)
+
+
+def test_patroni_queries_on_a_connection_of_its_own(make_cluster):
+    """/patroni's live query has its own connection, as Patroni's `restapi` one: when that
+    connection breaks (or its deadline closes it), the HA loop's connection stays open."""
+    cluster = make_cluster()
+    for index in range(2):
+        cluster.add_member(f"m{index}")
+    leader_name = cluster.wait_for_healthy(replicas=1, timeout=90)
+    replica = next(member for name, member in cluster.members.items() if name != leader_name)
+
+    def backends():
+        rows = psql_value(replica.pg_port, "SELECT string_agg(application_name || '=' || pid, ',') "
+                                           "FROM pg_stat_activity WHERE application_name LIKE 'staz%'") or ""
+        return dict(pair.split("=") for pair in rows.split(",") if pair)
+
+    def both_open():
+        assert replica.rest("/patroni")[0] == 200
+        found = backends()
+        if set(found) != {"staz", "staz restapi"}:
+            raise NotYet(f"backends of staz: {found}")
+        return found
+    before = wait_until(both_open, 10, "the HA loop's and the REST API's connections", interval=0.2)
+    assert before["staz"] != before["staz restapi"]
+    code, _, error = psql(replica.pg_port, f"SELECT pg_terminate_backend({before['staz restapi']})")
+    assert code == 0, error
+    after = wait_until(both_open, 10, "a new REST API connection", interval=0.2)
+    assert after["staz restapi"] != before["staz restapi"]
+    assert after["staz"] == before["staz"], "the REST API's broken connection took the HA loop's with it"
