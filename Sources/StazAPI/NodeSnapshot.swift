@@ -6,6 +6,12 @@ public enum XLogStatus: Sendable, Equatable {
     case primary(location: Int64)
     /// Replica: written/received and replayed positions, last replayed commit time, replay paused.
     case replica(receivedLocation: Int64?, replayedLocation: Int64?, replayedTimestamp: String?, paused: Bool)
+
+    /// A standby's positions, which move between HA cycles as WAL streams in.
+    public var isStandby: Bool {
+        if case .replica = self { return true }
+        return false
+    }
 }
 
 /// Everything the REST endpoints need, kept current by the daemon. Requests only read it: no

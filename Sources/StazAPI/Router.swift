@@ -69,6 +69,9 @@ public final class Router: Sendable {
             if let failure { logger.debug("Readiness check failure: \(failure)") }
             return .immediate(.statusOnly(failure == nil ? 200 : 503))
         case "patroni":
+            // Only a standby's positions are read again per request (peers compare them in a
+            // leader race); anything else answers from memory, without the hop to a Task.
+            guard state.current.xlog?.isStandby == true else { return .immediate(.json(200, state.liveRendered.statusBody)) }
             return .deferred { [actions, state] _, _ in
                 await actions.refreshWALPositions()
                 return .json(200, state.liveRendered.statusBody)

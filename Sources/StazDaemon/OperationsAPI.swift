@@ -16,7 +16,7 @@ struct DaemonActions: APIActions {
 
     func refreshWALPositions() async {
         let (postgres, apiState) = (ha.postgres, ha.apiState)
-        guard case .replica? = apiState.current.xlog else { return }
+        guard apiState.current.xlog?.isStandby == true else { return }
         // Peers wait 2 s for the answer (`PeerProber`): past 1 s the last cycle's positions
         // are served rather than none.
         let observation = await withDeadline(.seconds(1)) { await postgres.liveWALObservation(timeout: 1) }

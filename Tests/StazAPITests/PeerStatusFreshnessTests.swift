@@ -42,4 +42,13 @@ struct PeerStatusFreshnessTests {
         _ = await RouterHarness.respond(router(state, actions), .GET, path)
         #expect(actions.refreshes.withLock { $0 } == 0)
     }
+
+    @Test func aPrimarysPatroniIsAnsweredFromMemory() async throws {
+        let state = APIState(Fixtures.leader())
+        let actions = AdvancingActions(state)
+        let response = await RouterHarness.respond(router(state, actions), .GET, "/patroni")
+        let body = try JSONValue.parse(RouterHarness.text(response)).objectValue
+        #expect(body?["role"]?.stringValue == "primary")
+        #expect(actions.refreshes.withLock { $0 } == 0)
+    }
 }
