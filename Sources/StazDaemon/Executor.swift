@@ -6,27 +6,46 @@ import StazHA
 import StazMesh
 import StazPostgres
 
+/// What carrying out a plan came to.
+struct PlanOutcome {
+    /// The heartbeat line.
+    var message: String
+    /// No executed step changed the local PostgreSQL (`HAStep.leavesPostgresAlone`): the
+    /// observation the plan was decided on still describes it. False after a failed step.
+    var leftPostgresAlone: Bool
+}
+
 /// Carries out a plan. Only I/O lives here; every choice was made by `decide`.
 extension HAController {
-    func execute(_ plan: HAPlan, cluster: ClusterView?, observation: PostgresObservation) async -> String {
+    func execute(_ plan: HAPlan, cluster: ClusterView?, observation: PostgresObservation) async -> PlanOutcome {
+        var leftAlone = true
         for step in plan.steps {
             // The loop watchdog gave up on this cycle: carry out nothing more of its plan.
-            if Task.isCancelled { return "\(plan.message) (cycle cancelled before \(describe(step)))" }
+            if Task.isCancelled {
+                return PlanOutcome(message: "\(plan.message) (cycle cancelled before \(describe(step)))", leftPostgresAlone: false)
+            }
             progress.enter(describe(step), allowing: allowance(for: step))
             do {
-                if let branch = try await run(step, cluster: cluster, observation: observation) {
-                    return await execute(branch, cluster: cluster, observation: observation)
+                var changed = !step.leavesPostgresAlone
+                let branch = try await run(step, cluster: cluster, observation: observation, changedPostgres: &changed)
+                leftAlone = leftAlone && !changed
+                if let branch {
+                    var outcome = await execute(branch, cluster: cluster, observation: observation)
+                    outcome.leftPostgresAlone = outcome.leftPostgresAlone && leftAlone
+                    return outcome
                 }
             } catch {
                 logger.error("\(describe(step)) failed: \(error)")
-                return "\(plan.message) (\(describe(step)) failed: \(error))"
+                return PlanOutcome(message: "\(plan.message) (\(describe(step)) failed: \(error))", leftPostgresAlone: false)
             }
         }
-        return plan.message
+        return PlanOutcome(message: plan.message, leftPostgresAlone: leftAlone)
     }
 
-    /// Runs one step; returns the branch to continue with for steps that ask the DCS.
-    func run(_ step: HAStep, cluster: ClusterView?, observation: PostgresObservation) async throws -> HAPlan? {
+    /// Runs one step; returns the branch to continue with for steps that ask the DCS. A follow
+    /// step sets `changedPostgres` to what its rounds did.
+    func run(_ step: HAStep, cluster: ClusterView?, observation: PostgresObservation,
+             changedPostgres: inout Bool) async throws -> HAPlan? {
         switch step {
         case .acquireLock(let won, let lost):
             // Failsafe mode: a leader that announced itself since the decision wins over us.
@@ -105,10 +124,10 @@ extension HAController {
             // member key), not at the cycle's end, which a loaded machine reaches much later.
             await publishObservedState()
         case .follow(let leader):
-            try await follow(leader: leader.flatMap { cluster?.member(named: $0) ?? failsafeLeaderMember(named: $0) },
-                             observation: observation)
+            changedPostgres = try await follow(leader: leader.flatMap { cluster?.member(named: $0) ?? failsafeLeaderMember(named: $0) },
+                                               observation: observation)
         case .followRemote(let asLeader):
-            try await followRemote(asLeader: asLeader, observation: observation)
+            changedPostgres = try await followRemote(asLeader: asLeader, observation: observation)
         case .prepareMemberSlots:
             guard let cluster else { return nil }
             await syncMemberSlots(cluster: cluster, leading: true, primary: false)

@@ -5,20 +5,22 @@ import StazPostgres
 /// Carries out a `follow` step: `planFollow` chooses, this only does what it says and reports
 /// what it found (rewind verdicts, outcomes) back for the next round.
 extension HAController {
-    func follow(leader: Member?, observation: PostgresObservation) async throws {
+    /// Returns whether PostgreSQL was changed on the way.
+    func follow(leader: Member?, observation: PostgresObservation) async throws -> Bool {
         await setActsAsStandbyLeader(false)
-        try await follow(target: leader.flatMap(followTarget), observation: observation, role: .replica) {
+        return try await follow(target: leader.flatMap(followTarget), observation: observation, role: .replica) {
             self.standbyRecovery(upstream: $0.map(self.upstreamTarget), slotName: self.mySlot)
-        }
+        }.changedPostgres
     }
 
     /// Follows `target` (nil: no upstream) with the recovery settings `recovery` gives for it;
     /// `archiveOnly`: the WAL archive alone feeds us, an upstream still configured is dropped.
-    /// Returns the action that ended the step.
+    /// Returns the action that ended the step, and whether any round changed PostgreSQL.
     @discardableResult
     func follow(target: FollowTarget?, observation: PostgresObservation, role: MemberRole, archiveOnly: Bool = false,
-                recovery: (FollowTarget?) -> RecoveryConfiguration) async throws -> FollowAction {
+                recovery: (FollowTarget?) -> RecoveryConfiguration) async throws -> (last: FollowAction, changedPostgres: Bool) {
         var findings = FollowFindings()
+        var changed = false
         // Each round answers one question or finishes; the longest chain (check needed, check
         // possible, stop, rewind, check the leader, clone or keep) takes six rounds.
         for _ in 0..<8 {
@@ -28,20 +30,22 @@ extension HAController {
             input.recoveryOutdated = archiveOnly || role == .standbyLeader || settings.standbyCluster != nil
                 ? currentRecovery != nil && currentRecovery != recovery(target) : false
             let action = planFollow(input)
+            // Set before the round runs: a round that fails half-way may have changed it.
+            changed = changed || action.changesPostgres
             switch action {
             case .keep:
-                return action
+                return (action, changed)
             case .startStandby(let upstream, let event):
                 try await startPostgres(recovery: recovery(upstream), callback: event.rawValue, role: role)
-                return action
+                return (action, changed)
             case .repoint(let upstream):
                 try await writePostgresConfiguration(recovery: recovery(upstream))
                 try await postgres.reload()
-                return action
+                return (action, changed)
             case .dropUpstream:
                 try await writePostgresConfiguration(recovery: recovery(nil))
                 try await postgres.reload()
-                return action
+                return (action, changed)
             case .checkRewindNeeded(let leader):
                 findings.rewindNeeded = await postgres.needsRewind(leader: upstreamTarget(leader)) == .needed
             case .checkRewindPossible:
@@ -51,7 +55,7 @@ extension HAController {
                 findings.stopped = true
             case .waitForCheckpoint(let name):
                 logger.info("Waiting for checkpoint on \(name) before rewind")
-                return action
+                return (action, changed)
             case .rewind(let upstream):
                 do {
                     logger.info("running pg_rewind from \(upstream.memberName)")
@@ -75,17 +79,17 @@ extension HAController {
                 try await postgres.wipeDataDirectory()
                 let source = upstreamTarget(upstream)
                 startLongAction("clone", state: .creatingReplica) { await $0.cloneReplica(from: source) }
-                return action
+                return (action, changed)
             case .keepData(let kept):
                 if memory.keptData != kept {
                     logger.error("not following \(kept.leader) and keeping the data directory: \(kept.reason); stazctl reinit replaces it with a copy of the leader's (what this member wrote after the fork is then gone)")
                 }
                 memory.record(.dataKept(kept), now: monotonicNow)
-                return action
+                return (action, changed)
             }
         }
         logger.error("following \(target?.memberName ?? "nobody") did not settle; trying again next cycle")
-        return .keep
+        return (.keep, changed)
     }
 
     /// Recovery settings for following `upstream`: in a standby cluster every member also gets

@@ -241,16 +241,18 @@ actor HAController {
         let previouslyBlocked = blockedFailoverReason
         blockedFailoverReason = nil
         dcsLostDuringCycle = false
-        var message = await execute(plan, cluster: cluster, observation: observation)
+        var outcome = await execute(plan, cluster: cluster, observation: observation)
         // The loop watchdog gave up on this cycle and a new one takes over: publish nothing.
-        if Task.isCancelled { return message }
+        if Task.isCancelled { return outcome.message }
         if dcsLostDuringCycle {
             // Decided on a view (possibly the watch cache) the DCS can no longer confirm.
             dcsLostDuringCycle = false
             logger.error("Error communicating with DCS: not accessible during the cycle")
             cluster = nil
             input.cluster = nil
-            message = await execute(decide(input), cluster: nil, observation: observation)
+            let retried = await execute(decide(input), cluster: nil, observation: observation)
+            outcome = PlanOutcome(message: retried.message,
+                                  leftPostgresAlone: outcome.leftPostgresAlone && retried.leftPostgresAlone)
         }
         // Patroni: once the DCS answers again the leader no longer runs on failsafe.
         if cluster != nil { failsafe.confirmedAt = nil }
@@ -262,9 +264,17 @@ actor HAController {
         }
         if memoryAtStart.longAction == nil { memory.record(.cycleCompleted, now: monotonicNow) }
 
-        progress.enter("observing PostgreSQL after the actions")
-        let after = withCommandLinePending(await postgres.observe())
-        lastObservation = after
+        // Nothing changed the server, and no long action (begun now or earlier) runs beside
+        // this cycle: the observation decided on is still its state, and one query a cycle
+        // is enough (most cycles, a replica following or a leader keeping the lock).
+        let after: PostgresObservation
+        if outcome.leftPostgresAlone, memoryAtStart.longAction == nil, memory.longAction == nil {
+            after = observation
+        } else {
+            progress.enter("observing PostgreSQL after the actions")
+            after = withCommandLinePending(await postgres.observe())
+            lastObservation = after
+        }
         if after.isRunning { memory.record(.postgresRunning, now: monotonicNow) }
         await updateFailsafeMemory(after)
         fireFirstStartCallback(after)
@@ -288,7 +298,7 @@ actor HAController {
             await syncSlotsFromFailsafeLeader(observation: after)
         }
         await publishSnapshot(cluster: cluster, observation: after)
-        return message
+        return outcome.message
     }
 
     /// Takes `cluster` as this cycle's view of the DCS.

@@ -25,13 +25,15 @@ extension HAController {
                                      archive: standby?.archiveSettings ?? [:])
     }
 
-    func followRemote(asLeader: Bool, observation: PostgresObservation) async throws {
+    /// Returns whether PostgreSQL was changed on the way.
+    @discardableResult
+    func followRemote(asLeader: Bool, observation: PostgresObservation) async throws -> Bool {
         let target = remoteTarget
         let role: MemberRole = asLeader ? .standbyLeader : .replica
         let wasLeader = actsAsStandbyLeader
         await setActsAsStandbyLeader(asLeader)
-        let action = try await follow(target: target, observation: observation, role: role, archiveOnly: target == nil,
-                                      recovery: remoteRecovery)
+        let (action, changed) = try await follow(target: target, observation: observation, role: role,
+                                                 archiveOnly: target == nil, recovery: remoteRecovery)
         switch action {
         case .startStandby:
             break  // its start reported the role
@@ -46,6 +48,7 @@ extension HAController {
             // Rewinding, re-cloning or keeping diverged data: not leading anything yet.
             await setActsAsStandbyLeader(wasLeader && asLeader)
         }
+        return changed
     }
 
     /// Patroni's `bootstrap_standby_leader`: the data directory is built from the remote side
