@@ -135,16 +135,22 @@ public final class RESTServer: @unchecked Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    let limits = limitsState.current
+                    let installHTTP = { (pipeline: ChannelPipeline.SynchronousOperations) throws in
+                        let deadlines = ConnectionDeadlineHandler(idleTimeout: TimeAmount(limits.idleTimeout),
+                                                                  requestTimeout: TimeAmount(limits.requestTimeout), logger: logger)
+                        try pipeline.addHandler(deadlines)
+                        try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                        try pipeline.addHandler(HTTPRequestHandler(router: router, securityState: securityState,
+                                                                   deadlines: deadlines, logger: logger))
+                    }
                     if let tlsContext = securityState.current.tlsContext {
                         try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext))
+                        try installHTTP(pipeline)
+                    } else {
+                        try pipeline.addHandler(HealthCheckFastPath(router: router, idleTimeout: TimeAmount(limits.idleTimeout),
+                                                                    installFullPipeline: installHTTP))
                     }
-                    let limits = limitsState.current
-                    let deadlines = ConnectionDeadlineHandler(idleTimeout: TimeAmount(limits.idleTimeout),
-                                                              requestTimeout: TimeAmount(limits.requestTimeout), logger: logger)
-                    try pipeline.addHandler(deadlines)
-                    try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
-                    try pipeline.addHandler(HTTPRequestHandler(router: router, securityState: securityState,
-                                                               deadlines: deadlines, logger: logger))
                 }
             }
         do {
@@ -349,7 +355,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    private static func responseHead(_ response: APIResponse, for request: HTTPRequestHead) -> HTTPResponseHead {
+    static func responseHead(_ response: APIResponse, for request: HTTPRequestHead) -> HTTPResponseHead {
         var headers = HTTPHeaders()
         headers.reserveCapacity(4)
         headers.add(name: "Server", value: "Patroni/\(StazVersion.patroniCompatible)")
