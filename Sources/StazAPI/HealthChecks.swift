@@ -124,9 +124,27 @@ extension NodeSnapshot {
 }
 
 extension String {
-    /// Whether the UTF-8 bytes of `needle` occur in this string. For the health-check paths:
-    /// with Foundation imported, `String.contains` resolved to NSString's Unicode-aware search,
-    /// about a tenth of the CPU an idle member spent on each load-balancer check; the UTF-8
-    /// view has only the standard library's.
-    func hasBytes(_ needle: String) -> Bool { utf8.contains(needle.utf8) }
+    /// Whether the UTF-8 bytes of `needle` occur in this string, for the health-check paths.
+    /// Neither library search fits a per-check cost: with Foundation imported
+    /// `String.contains` is NSString's Unicode-aware search, and `utf8.contains(_:)` is
+    /// _StringProcessing's generic one, which instantiated generic metadata on every call (a
+    /// quarter of a load-balancer check's CPU in `perf record`).
+    func hasBytes(_ needle: String) -> Bool {
+        var haystack = self
+        var pattern = needle
+        return haystack.withUTF8 { text in
+            pattern.withUTF8 { wanted in
+                guard !wanted.isEmpty else { return true }
+                guard wanted.count <= text.count else { return false }
+                var start = 0
+                while start + wanted.count <= text.count {
+                    var matched = 0
+                    while matched < wanted.count, text[start + matched] == wanted[matched] { matched += 1 }
+                    if matched == wanted.count { return true }
+                    start += 1
+                }
+                return false
+            }
+        }
+    }
 }

@@ -52,6 +52,8 @@ struct HealthPathMatchTests {
         ("/replica", "replica", true), ("/read-only-sync", "read-only", true), ("/read-only-sync", "sync", true),
         ("/primary", "replica", false), ("/", "health", false), ("/ré/leader", "leader", true),
         ("/lead", "leader", false), ("/standby-leader", "standby-leader", true),
+        ("/lleader", "leader", true), ("/x-leader", "leader", true), ("/leade", "leader", false),
+        ("", "a", false), ("/x", "", true),
     ])
     func substringOfThePath(_ path: String, _ needle: String, _ expected: Bool) {
         #expect(path.hasBytes(needle) == expected)
