@@ -175,6 +175,7 @@ actor HAController {
         // The actor is re-entered while this cycle awaits I/O (a background action may finish
         // meanwhile): decide on the memory as it was when the DCS view was read.
         let memoryAtStart = memory
+        let longActionsAtStart = longActionGeneration
         var cluster: ClusterView?
         progress.enter("reading the cluster from the DCS")
         do {
@@ -264,11 +265,12 @@ actor HAController {
         }
         if memoryAtStart.longAction == nil { memory.record(.cycleCompleted, now: monotonicNow) }
 
-        // Nothing changed the server, and no long action (begun now or earlier) runs beside
-        // this cycle: the observation decided on is still its state, and one query a cycle
-        // is enough (most cycles, a replica following or a leader keeping the lock).
+        // One query a cycle is enough for most cycles (a replica following, a leader keeping
+        // the lock); see `observationStillHolds`.
         let after: PostgresObservation
-        if outcome.leftPostgresAlone, memoryAtStart.longAction == nil, memory.longAction == nil {
+        if observationStillHolds(planLeftPostgresAlone: outcome.leftPostgresAlone,
+                                 serverAnswered: observation.isAcceptingConnections,
+                                 longActionRan: memoryAtStart.longAction != nil || longActionGeneration != longActionsAtStart) {
             after = observation
         } else {
             progress.enter("observing PostgreSQL after the actions")

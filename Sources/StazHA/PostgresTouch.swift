@@ -33,3 +33,12 @@ extension FollowAction {
         }
     }
 }
+
+/// Whether a cycle may publish the observation it decided on instead of observing the server
+/// again: no executed step changed it, no long action ran beside the cycle, and the server
+/// answered. A server that did not answer (starting, recovering, stopped) may be up by now,
+/// and publishing the older answer would keep it out of its load balancer's pool until the
+/// next cycle, `loop_wait` away.
+public func observationStillHolds(planLeftPostgresAlone: Bool, serverAnswered: Bool, longActionRan: Bool) -> Bool {
+    planLeftPostgresAlone && serverAnswered && !longActionRan
+}

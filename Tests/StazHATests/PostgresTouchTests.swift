@@ -54,3 +54,16 @@ struct PostgresTouchTests {
         #expect(action.changesPostgres == changes)
     }
 }
+
+@Suite("Publishing the observation a cycle decided on")
+struct ObservationReuseTests {
+    @Test(arguments: [
+        (true, true, false, true),    // a steady cycle: one query
+        (false, true, false, false),  // a step changed the server
+        (true, false, false, false),  // the server did not answer: it may be up by now
+        (true, true, true, false),    // a long action ran beside the cycle
+    ])
+    func stillHolds(_ leftAlone: Bool, _ answered: Bool, _ longAction: Bool, _ holds: Bool) {
+        #expect(observationStillHolds(planLeftPostgresAlone: leftAlone, serverAnswered: answered, longActionRan: longAction) == holds)
+    }
+}
