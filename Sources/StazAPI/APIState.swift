@@ -14,7 +14,7 @@ public final class APIState: Sendable {
 
     private let box: Mutex<Rendered>
     /// The last postmaster liveness probe: health checks come in hundreds per second, the probe
-    /// (a syscall and a /proc read) runs at most every `livenessProbeInterval`.
+    /// runs at most every `livenessProbeInterval`.
     /// With a pidfd of that postmaster (nil where pidfds are unavailable): then a probe is one
     /// `poll` instead of `kill` and a read of /proc.
     private let lastProbe = Mutex<(pid: Int32, at: ContinuousClock.Instant, alive: Bool, handle: ProcessHandle?)?>(nil)
@@ -30,7 +30,7 @@ public final class APIState: Sendable {
     /// `current`, unless its postmaster died since the last HA cycle: then what a cycle would
     /// report for a server that is gone (stopped, a primary demoted). A health check must not
     /// send clients to a dead server for up to `loop_wait` (Patroni asks PostgreSQL on every
-    /// request; here a `kill(pid, 0)` and a read of /proc/PID/stat, at most every 100 ms).
+    /// request; here one `poll` on the postmaster's pidfd, at most every 100 ms).
     public var live: NodeSnapshot { APIState.withoutDeadPostmaster(current, alive: postmasterAlive) }
 
     /// `rendered` corrected like `live` (rendered again only when the server died).

@@ -15,8 +15,9 @@ struct DaemonActions: APIActions {
     func reload() async { await ha.reloadLocalConfiguration() }
 
     func refreshWALPositions() async {
+        // The router asks only over a standby's snapshot; should it have changed since, the
+        // positions read are dropped (`onlyOverAStandbys`).
         let (postgres, apiState) = (ha.postgres, ha.apiState)
-        guard apiState.current.xlog?.isStandby == true else { return }
         // Peers wait 2 s for the answer (`PeerProber`): past 1 s the last cycle's positions
         // are served rather than none.
         let observation = await withDeadline(.seconds(1)) { await postgres.liveWALObservation(timeout: 1) }

@@ -40,9 +40,7 @@ extension HAController {
         guard observation.isInRecovery else { return }
         let (xlog, replicationState) = walReport(observation)
         apiState.update { s in
-            if onlyOverAStandbys {
-                guard case .replica? = s.xlog else { return }
-            }
+            if onlyOverAStandbys, s.xlog?.isStandby != true { return }
             s.xlog = xlog
             s.replicationState = replicationState
         }
