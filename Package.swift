@@ -40,7 +40,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
-        .target(name: "StazConcurrency"),
+        .target(name: "StazConcurrency", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .target(name: "StazCore"),
         .target(name: "StazConfig", dependencies: [
             "StazCore", .product(name: "Yams", package: "Yams"),

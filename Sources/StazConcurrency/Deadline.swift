@@ -5,10 +5,7 @@ public func withDeadline<T: Sendable>(_ limit: Duration,
                                       _ operation: @escaping @Sendable () async -> T) async -> T? {
     let result = OneShot<T?>()
     let work = Task { result.offer(await operation()) }
-    let timer = Task {
-        try? await Task.sleep(for: limit)
-        result.offer(nil)
-    }
+    let timer = EventLoopTimer.after(limit) { result.offer(nil) }
     let value = await result.value(orIfCancelled: nil)
     timer.cancel()
     if value == nil { work.cancel() }
@@ -21,17 +18,15 @@ public func withDeadline<T: Sendable>(_ limit: Duration,
 public func firstToFinish(within limit: Duration,
                           _ operations: [@Sendable () async -> Void]) async -> Bool {
     let finished = OneShot<Bool>()
-    var tasks = operations.map { operation in
+    let tasks = operations.map { operation in
         Task {
             await operation()
             finished.offer(true)
         }
     }
-    tasks.append(Task {
-        try? await Task.sleep(for: limit)
-        finished.offer(false)
-    })
+    let timer = EventLoopTimer.after(limit) { finished.offer(false) }
     let result = await finished.value(orIfCancelled: false)
+    timer.cancel()
     for task in tasks { task.cancel() }
     return result
 }
@@ -52,7 +47,7 @@ public func withWatchdog<T: Sendable>(every interval: Duration, grace: Duration,
     }
     let watchdog = Task {
         while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
+            try? await EventLoopTimer.sleep(for: interval)
             if isOverdue() { result.offer(nil); return }
         }
     }

@@ -37,10 +37,7 @@ public final class SignalWaiters: Sendable {
         if let start { return start }
         if Task.isCancelled { return false }
         let id = announce()
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            self.resolve(id, with: false)
-        }
+        let timer = EventLoopTimer.after(timeout) { self.resolve(id, with: false) }
         defer { timer.cancel() }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { register(id, $0) }

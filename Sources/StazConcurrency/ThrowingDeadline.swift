@@ -22,10 +22,7 @@ public func withDeadline<T: Sendable>(_ limit: Duration, what: String,
             discardLateResult(late)
         }
     }
-    let timer = Task {
-        try? await Task.sleep(for: limit)
-        outcome.offer(.timedOut)
-    }
+    let timer = EventLoopTimer.after(limit) { outcome.offer(.timedOut) }
     let settled = await outcome.value(orIfCancelled: .cancelled)
     timer.cancel()
     switch settled {

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOSSL
+import StazConcurrency
 import StazCore
 
 enum EtcdHTTPMethod: String, Sendable { case get = "GET", put = "PUT", post = "POST", delete = "DELETE" }
@@ -242,7 +243,7 @@ actor EtcdTransport {
                                         body: Data(buffer: body))
             }
             group.addTask {
-                try await Task.sleep(for: timeout)
+                try await EventLoopTimer.sleep(for: timeout)
                 return nil
             }
             defer { group.cancelAll() }
