@@ -3,16 +3,24 @@ import NIOCore
 import StazCore
 import Synchronization
 
-/// Thread-safe holder of the current `NodeSnapshot`. The status JSON body is rendered once per
-/// update, so health checks (hundreds per second from load balancers) only copy a reference.
+/// Thread-safe holder of the current `NodeSnapshot`. The status JSON body is rendered at most
+/// once per update, by the first request that needs it, so health checks (hundreds per second
+/// from load balancers) only copy a reference. A snapshot changes every cycle (`dcs_last_seen`),
+/// and load balancers' `OPTIONS` checks need no body: rendering on update was work for nobody.
 public final class APIState: Sendable {
-    /// A snapshot together with its pre-rendered status body.
+    /// A snapshot together with its rendered status body.
     public struct Rendered: Sendable {
         public let snapshot: NodeSnapshot
         public let statusBody: ByteBuffer
     }
 
-    private let box: Mutex<Rendered>
+    private struct Cached {
+        var snapshot: NodeSnapshot
+        /// nil until a request asks for it after an update.
+        var statusBody: ByteBuffer?
+    }
+
+    private let box: Mutex<Cached>
     /// The last postmaster liveness probe: health checks come in hundreds per second, the probe
     /// runs at most every `livenessProbeInterval`.
     /// With a pidfd of that postmaster (nil where pidfds are unavailable): then a probe is one
@@ -21,11 +29,18 @@ public final class APIState: Sendable {
     static let livenessProbeInterval: Duration = .milliseconds(100)
 
     public init(_ snapshot: NodeSnapshot) {
-        box = Mutex(APIState.render(snapshot))
+        box = Mutex(Cached(snapshot: snapshot, statusBody: nil))
     }
 
     public var current: NodeSnapshot { box.withLock { $0.snapshot } }
-    public var rendered: Rendered { box.withLock { $0 } }
+    public var rendered: Rendered {
+        box.withLock { cached in
+            if let body = cached.statusBody { return Rendered(snapshot: cached.snapshot, statusBody: body) }
+            let rendered = APIState.render(cached.snapshot)
+            cached.statusBody = rendered.statusBody
+            return rendered
+        }
+    }
 
     /// `current`, unless its postmaster died since the last HA cycle: then what a cycle would
     /// report for a server that is gone (stopped, a primary demoted). A health check must not
@@ -74,13 +89,13 @@ public final class APIState: Sendable {
     /// Running: neither gone nor a zombie (`ProcessState`).
     static func processAlive(_ pid: Int32) -> Bool { ProcessState.isAlive(pid) }
 
-    /// Applies `body` to the snapshot and re-renders the status JSON when it changed. Updates are
-    /// rare (a few per HA cycle), so rendering under the lock costs readers next to nothing.
+    /// Applies `body` to the snapshot; a change drops the rendered status JSON, which the next
+    /// request that needs it renders (under the lock, once).
     public func update(_ body: (inout NodeSnapshot) -> Void) {
-        box.withLock { rendered in
-            var snapshot = rendered.snapshot
+        box.withLock { cached in
+            var snapshot = cached.snapshot
             body(&snapshot)
-            if snapshot != rendered.snapshot { rendered = APIState.render(snapshot) }
+            if snapshot != cached.snapshot { cached = Cached(snapshot: snapshot, statusBody: nil) }
         }
     }
 
