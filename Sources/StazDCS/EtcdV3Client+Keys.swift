@@ -8,7 +8,7 @@ extension EtcdV3Client {
             await cache.startIfNeeded()
             if let keys = await cache.snapshot() {
                 await cache.consumePendingWake()
-                return ClusterView.fromKeys(keys)
+                return viewMemo.view(of: keys)
             }
         }
         let kvs: [EtcdV3Wire.KeyValue]
@@ -19,7 +19,7 @@ extension EtcdV3Client {
             throw error
         }
         if !fresh { await cache.consumePendingWake() }
-        return ClusterView.fromKeys(EtcdV3Cache.relativeKeys(kvs, prefix: prefix))
+        return viewMemo.view(of: EtcdV3Cache.relativeKeys(kvs, prefix: prefix))
     }
 
     public func waitForChange(timeout: Duration) async -> Bool {

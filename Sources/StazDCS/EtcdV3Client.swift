@@ -12,6 +12,8 @@ import StazCore
 public actor EtcdV3Client: DCSClient {
     let transport: EtcdTransport
     let cache: EtcdV3Cache
+    /// The view of the last keys read (`loadCluster`).
+    var viewMemo = ClusterViewMemo()
     /// Cluster prefix, `/<namespace>/<scope>/`.
     public nonisolated let prefix: String
     public nonisolated let memberName: String?

@@ -130,4 +130,19 @@ import Testing
         #expect(view.leader == nil, "an empty leader value is no leader")
         #expect(view.initialize == "", "bootstrap in progress")
     }
+
+    @Test func theMemoRebuildsTheViewOnlyWhenAKeyChanges() {
+        var memo = ClusterViewMemo()
+        var keys = ["leader": DCSRawValue(value: "n1", version: "3", session: "l1"),
+                    "members/n1": DCSRawValue(value: #"{"role":"primary"}"#, version: "4", session: "l1")]
+        let first = memo.view(of: keys)
+        #expect(first.leader?.name == "n1")
+        #expect(memo.view(of: keys) == first)
+        keys["members/n1"] = DCSRawValue(value: #"{"role":"primary"}"#, version: "5", session: "l1")
+        #expect(memo.view(of: keys).members.first?.version == "5", "a new version alone is a change")
+        keys["leader"] = nil
+        #expect(memo.view(of: keys).leader == nil)
+        #expect(memo.view(of: keys) == ClusterView.fromKeys(keys))
+    }
 }
+
