@@ -14,7 +14,9 @@ import StazWatchdog
 /// One actor owns all loop state; long PostgreSQL work (bootstrap, clone) runs in background
 /// tasks so the loop keeps its lock refreshed meanwhile, and the lease keeper runs apart from it.
 actor HAController {
-    var config: StazConfiguration
+    var config: StazConfiguration {
+        didSet { settingsResolvedFrom = nil }
+    }
     let dcs: DCSClient
     let postgres: PostgresController
     let keeper: LeaseKeeper
@@ -42,6 +44,10 @@ actor HAController {
     private(set) var actsAsStandbyLeader = false
     /// What `patroni.dynamic.json` holds (nil: not written by this process yet).
     var cachedDynamicConfiguration: JSONObject?
+    /// The DCS configuration `settings` were last resolved from (nil: resolve again, as after
+    /// a reload). Resolving validates every parameter: once per change, not once per cycle.
+    var settingsResolvedFrom: ResolvedFrom?
+    struct ResolvedFrom { var dcsConfig: JSONObject? }
     var longActionTask: Task<Void, Never>?
     var checkpointAfterPromotePending = false
     /// Spock's apply gate is in the configuration (only during a promotion; every later write
@@ -340,8 +346,11 @@ actor HAController {
     }
 
     func applyDynamicConfig(_ cluster: ClusterView) async {
-        let (resolved, warnings) = DynamicSettings.resolve(dcsConfig: cluster.config?.data, bootstrapDCS: config.bootstrap.dcs, local: config)
-        if let data = cluster.config?.data { cacheDynamicConfiguration(data) }
+        let dcsConfig = cluster.config?.data
+        if let dcsConfig { cacheDynamicConfiguration(dcsConfig) }
+        if let last = settingsResolvedFrom, last.dcsConfig == dcsConfig { return }
+        let (resolved, warnings) = DynamicSettings.resolve(dcsConfig: dcsConfig, bootstrapDCS: config.bootstrap.dcs, local: config)
+        settingsResolvedFrom = ResolvedFrom(dcsConfig: dcsConfig)
         guard resolved != settings else { return }
         for warning in warnings { logger.warning("\(warning)") }
         let postgresChanged = resolved.parameters != settings.parameters || resolved.pgHBA != settings.pgHBA
