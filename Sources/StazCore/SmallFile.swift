@@ -23,4 +23,26 @@ public enum SmallFile {
         }
         return String(decoding: buffer[..<filled], as: UTF8.self)
     }
+
+    /// Whether `path` exists (following symbolic links), with one `access` call.
+    public static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    /// nil when `path` is a directory this process can open for reading, else what is wrong;
+    /// a missing path is `.missing`. Opens it without listing it.
+    public static func directoryProblem(_ path: String) -> DirectoryProblem? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return errno == ENOENT ? .missing : .unreadable(String(cString: strerror(errno))) }
+        guard info.st_mode & S_IFMT == S_IFDIR else { return .notADirectory }
+        guard let directory = opendir(path) else { return .unreadable(String(cString: strerror(errno))) }
+        closedir(directory)
+        return nil
+    }
+
+    public enum DirectoryProblem: Equatable, Sendable {
+        case missing
+        case notADirectory
+        case unreadable(String)
+    }
 }

@@ -128,20 +128,16 @@ extension PostgresController {
     }
 
     nonisolated func hasStandbySignal() -> Bool {
-        FileManager.default.fileExists(atPath: dataPath("standby.signal"))
-            || FileManager.default.fileExists(atPath: dataPath("recovery.signal"))
+        SmallFile.exists(dataPath("standby.signal")) || SmallFile.exists(dataPath("recovery.signal"))
     }
 
     /// nil when the data directory is missing (that is "empty", not an error) or readable.
+    /// Checked every cycle: opened, not listed.
     nonisolated func dataDirectoryAccessError() -> String? {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dataDirectory, isDirectory: &isDir) else { return nil }
-        if !isDir.boolValue { return "\(dataDirectory) is not a directory" }
-        do {
-            _ = try FileManager.default.contentsOfDirectory(atPath: dataDirectory)
-            return nil
-        } catch {
-            return "cannot read \(dataDirectory): \(error.localizedDescription)"
+        switch SmallFile.directoryProblem(dataDirectory) {
+        case nil, .missing?: return nil
+        case .notADirectory?: return "\(dataDirectory) is not a directory"
+        case .unreadable(let reason)?: return "cannot read \(dataDirectory): \(reason)"
         }
     }
 }

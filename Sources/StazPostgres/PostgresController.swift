@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import StazConfig
 import StazCore
+import Synchronization
 
 public enum PostgresControlError: Error, CustomStringConvertible {
     case notRunning
@@ -47,6 +48,9 @@ public actor PostgresController {
     var reportedUnknownSlots = Set<String>()
     /// A custom bootstrap's recovery, in force until the new cluster runs as a primary.
     var bootstrapRecovery: BootstrapRecovery?
+    /// A pidfd of the last postmaster `postmasterPID` checked in /proc: while it runs, the same
+    /// pid is that process, and one `poll` replaces two reads of /proc every cycle.
+    let checkedPostmaster = Mutex<ProcessHandle?>(nil)
 
     public init(section: PostgreSQLSection, scope: String, memberName: String, logger: Logger) {
         self.section = section; self.scope = scope; self.memberName = memberName; self.logger = logger
@@ -56,7 +60,7 @@ public actor PostgresController {
 
     public nonisolated var dataDirectory: String { section.dataDir }
     nonisolated var configDirectory: String { section.effectiveConfigDir }
-    nonisolated func dataPath(_ name: String) -> String { (section.dataDir as NSString).appendingPathComponent(name) }
+    nonisolated func dataPath(_ name: String) -> String { Self.path(section.dataDir, name) }
     nonisolated func configPath(_ name: String) -> String { (configDirectory as NSString).appendingPathComponent(name) }
     nonisolated func binary(_ name: String) -> String {
         if section.binDir == nil || section.binDir?.isEmpty == true, section.binNames[name] == nil {
@@ -80,9 +84,18 @@ public actor PostgresController {
     // MARK: data directory
 
     /// Missing, empty (hidden files and lost+found ignored), or without PG_VERSION/global/pg_control.
+    /// `directory/name`, as `NSString.appendingPathComponent` joins them (trailing slashes of
+    /// `directory` dropped) without the bridge to NSString: the HA loop joins paths every cycle.
+    static func path(_ directory: String, _ name: String) -> String {
+        var directory = Substring(directory)
+        while directory.count > 1, directory.hasSuffix("/") { directory = directory.dropLast() }
+        if directory.isEmpty { return name }
+        if name.isEmpty { return String(directory) }
+        return directory == "/" ? "/" + name : directory + "/" + name
+    }
+
     public nonisolated func isDataDirectoryEmpty() -> Bool {
-        let fm = FileManager.default
-        return !fm.fileExists(atPath: dataPath("PG_VERSION")) || !fm.fileExists(atPath: dataPath("global/pg_control"))
+        !SmallFile.exists(dataPath("PG_VERSION")) || !SmallFile.exists(dataPath("global/pg_control"))
     }
 
     /// Removes everything inside the data directory (the directory itself stays, mode 0700, since
@@ -118,9 +131,16 @@ public actor PostgresController {
     /// Postmaster pid from `postmaster.pid` when that process is alive.
     public nonisolated func postmasterPID() -> Int32? {
         guard let text = SmallFile.read(dataPath("postmaster.pid")),
-              let first = text.split(separator: "\n").first, let pid = Int32(first.trimmingCharacters(in: .whitespaces)),
-              pid > 0, ProcessLiveness.isAlive(pid), ProcessLiveness.looksLikePostgres(pid) else { return nil }
-        return pid
+              let first = text.split(separator: "\n").first, let pid = Int32(first) ?? Int32(first.trimmingCharacters(in: .whitespaces)),
+              pid > 0 else { return nil }
+        return checkedPostmaster.withLock { checked in
+            if let handle = checked, handle.pid == pid, !handle.hasExited { return pid }
+            checked = nil
+            guard ProcessLiveness.isAlive(pid), ProcessLiveness.looksLikePostgres(pid) else { return nil }
+            // Opened only after /proc confirmed it, so the handle never names a recycled pid.
+            checked = ProcessHandle.open(pid)
+            return pid
+        }
     }
 
     /// Line 8 of postmaster.pid: `starting`, `ready`, `standby` or `stopping` (PG 10+).
@@ -161,8 +181,7 @@ enum ProcessLiveness {
     /// crash and reboot). Without /proc we cannot tell and trust the pid.
     static func looksLikePostgres(_ pid: Int32) -> Bool {
         guard let comm = SmallFile.read("/proc/\(pid)/comm", limit: 64) else { return true }
-        let name = comm.trimmingCharacters(in: .whitespacesAndNewlines)
-        return name.hasPrefix("postgres") || name.hasPrefix("postmaster")
+        return comm.hasPrefix("postgres") || comm.hasPrefix("postmaster")
     }
 
     /// Direct children of `pid`, from /proc (Linux); empty elsewhere.

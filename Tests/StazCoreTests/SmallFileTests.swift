@@ -18,4 +18,20 @@ import Testing
         #expect(ProcessState.isAlive(getpid()))
         #expect(!ProcessState.isAlive(Int32.max))
     }
+
+    @Test func existenceAndDirectoryProblems() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("staz-dir-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/PG_VERSION"
+        try "15\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(SmallFile.exists(file))
+        #expect(SmallFile.exists(directory))
+        #expect(!SmallFile.exists(directory + "/missing"))
+        #expect(SmallFile.directoryProblem(directory) == nil)
+        #expect(SmallFile.directoryProblem(directory + "/missing") == .missing)
+        #expect(SmallFile.directoryProblem(file) == .notADirectory)
+        #expect(SmallFile.directoryProblem(file + "/below") == .unreadable("Not a directory"), "a path through a file")
+    }
 }
+
