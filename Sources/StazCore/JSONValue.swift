@@ -27,7 +27,9 @@ public enum JSONValue: Sendable, Equatable {
         switch self {
         case .int(let i): return i
         case .double(let d) where d.rounded() == d && abs(d) < 9.2e18: return Int64(d)
-        case .string(let s): return Int64(s.trimmingCharacters(in: .whitespaces))
+        // etcd's JSON gateway sends int64 fields (a lease's TTL) as strings, every keepalive:
+        // Foundation's trimming only when the plain parse fails.
+        case .string(let s): return Int64(s) ?? Int64(s.trimmingCharacters(in: .whitespaces))
         default: return nil
         }
     }
@@ -112,7 +114,10 @@ public enum JSONValue: Sendable, Equatable {
 }
 
 public func parseLenientBool(_ s: String) -> Bool? {
-    switch s.trimmingCharacters(in: .whitespaces).lowercased() {
+    // Foundation's trimming (an NSString round trip) only where there is something to trim:
+    // member records' booleans are read every cycle.
+    let untrimmed = !(s.first?.isWhitespace ?? false) && !(s.last?.isWhitespace ?? false)
+    switch (untrimmed ? s : s.trimmingCharacters(in: .whitespaces)).lowercased() {
     case "true", "on", "yes", "1", "y": return true
     case "false", "off", "no", "0", "n": return false
     default: return nil

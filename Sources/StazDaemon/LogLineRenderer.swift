@@ -50,11 +50,30 @@ struct LogLineRenderer: Sendable {
         var parts = tm()
         localtime_r(&seconds, &parts)
         guard let dateFormat else {
-            return String(format: "%04d-%02d-%02d %02d:%02d:%02d,%03d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                          parts.tm_hour, parts.tm_min, parts.tm_sec, Int(nanoseconds % 1_000_000_000 / 1_000_000))
+            // By hand: `String(format:)` goes through Foundation's NSString for every log line.
+            var text = ""
+            text.reserveCapacity(23)
+            text.appendZeroPadded(Int(parts.tm_year) + 1900, width: 4); text.append("-")
+            text.appendZeroPadded(Int(parts.tm_mon) + 1, width: 2); text.append("-")
+            text.appendZeroPadded(Int(parts.tm_mday), width: 2); text.append(" ")
+            text.appendZeroPadded(Int(parts.tm_hour), width: 2); text.append(":")
+            text.appendZeroPadded(Int(parts.tm_min), width: 2); text.append(":")
+            text.appendZeroPadded(Int(parts.tm_sec), width: 2); text.append(",")
+            text.appendZeroPadded(Int(nanoseconds % 1_000_000_000 / 1_000_000), width: 3)
+            return text
         }
         var buffer = [CChar](repeating: 0, count: 64 + dateFormat.utf8.count * 16)
         let length = strftime(&buffer, buffer.count, dateFormat, &parts)
         return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+extension String {
+    /// Appends a non-negative `value` in decimal, left-padded with zeros to `width` digits
+    /// (`%0Nd`).
+    mutating func appendZeroPadded(_ value: Int, width: Int) {
+        let digits = String(value)
+        if digits.count < width { append(String(repeating: "0", count: width - digits.count)) }
+        append(digits)
     }
 }

@@ -52,11 +52,18 @@ import Testing
 
     @Test func lenientAccessors() {
         #expect(JSONValue.string("42").intValue == 42)
+        #expect(JSONValue.string(" 42 ").intValue == 42)
+        #expect(JSONValue.string("-7").intValue == -7)
+        #expect(JSONValue.string("4 2").intValue == nil)
         #expect(JSONValue.double(7).intValue == 7)
         #expect(JSONValue.double(7.5).intValue == nil)
         #expect(JSONValue.string("on").boolValue == true)
         #expect(JSONValue.string("No").boolValue == false)
         #expect(JSONValue.string("maybe").boolValue == nil)
+        #expect(JSONValue.string(" Yes\t").boolValue == true, "spaces and tabs around are trimmed")
+        #expect(JSONValue.string("\toff").boolValue == false)
+        #expect(JSONValue.string(" maybe ").boolValue == nil)
+        #expect(JSONValue.string("").boolValue == nil)
         #expect(JSONValue.int(0).boolValue == false)
     }
 

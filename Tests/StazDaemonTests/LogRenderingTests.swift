@@ -44,6 +44,24 @@ postgresql:
         #expect(try renderer("{}").render(sampleRecord("x", level: .warning)) == "2024-05-01 10:00:00,123 WARNING: x")
     }
 
+    @Test(arguments: [(5, 4, "0005"), (2024, 4, "2024"), (7, 2, "07"), (10, 2, "10"), (0, 3, "000"), (42, 3, "042"), (123, 2, "123")])
+    func zeroPaddingIsPrintfs(value: Int, width: Int, expected: String) {
+        var text = "x"
+        text.appendZeroPadded(value, width: width)
+        #expect(text == "x" + expected)
+    }
+
+    @Test func asctimePadsEveryField() {
+        var parts = tm()
+        var seconds = time_t(0)
+        localtime_r(&seconds, &parts)
+        // The epoch plus 5 ms, in the machine's zone: every field but the year is padded.
+        let text = LogLineRenderer.asctime(nanoseconds: 5_000_000, dateFormat: nil)
+        let expected = String(format: "%04d-%02d-%02d %02d:%02d:%02d,005", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                              parts.tm_hour, parts.tm_min, parts.tm_sec)
+        #expect(text == expected)
+    }
+
     @Test func customPlainFormatAndDateFormat() throws {
         let format = "[%(levelname)-8s] %(name)s %(process)d %(thread)d %(funcName)s %(module)s:%(lineno)04d "
             + "%(msecs)03d %(levelno)s %%%(message).9s|%(message)r"
