@@ -62,6 +62,7 @@ extension HAController {
                 dcsLostDuringCycle = true
                 return HAPlan("")
             } catch {
+                logger.info("Could not take out TTL lock: \(error)")
                 acquired = false
             }
             failsafeMemory.endClaim(leading: acquired)
@@ -70,9 +71,8 @@ extension HAController {
                 // Patroni's `acquire_leader_lock`: what the last leader retained counts as seen now.
                 retainedSlots = .inherited(cluster?.status.retainSlots ?? [], now: monotonicNow)
                 await keeper.setHoldingLeader(true)
-            } else {
-                logger.info("Could not take out TTL lock")
             }
+            // A lost race is logged once, by the DCS client, as Patroni's does.
             return acquired ? won : lost
         case .updateLock(let held, let lost):
             let confirmed: ContinuousClock.Instant?
