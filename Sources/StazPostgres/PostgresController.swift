@@ -3,7 +3,6 @@ import Logging
 import PostgresNIO
 import StazConfig
 import StazCore
-import Synchronization
 
 public enum PostgresControlError: Error, CustomStringConvertible {
     case notRunning
@@ -48,9 +47,9 @@ public actor PostgresController {
     var reportedUnknownSlots = Set<String>()
     /// A custom bootstrap's recovery, in force until the new cluster runs as a primary.
     var bootstrapRecovery: BootstrapRecovery?
-    /// A pidfd of the last postmaster `postmasterPID` checked in /proc: while it runs, the same
-    /// pid is that process, and one `poll` replaces two reads of /proc every cycle.
-    let checkedPostmaster = Mutex<ProcessHandle?>(nil)
+    /// The postmaster `postmasterPID` last checked in /proc: while it runs, one `poll` replaces
+    /// two reads of /proc every cycle.
+    let checkedPostmaster = ConfirmedProcess()
 
     public init(section: PostgreSQLSection, scope: String, memberName: String, logger: Logger) {
         self.section = section; self.scope = scope; self.memberName = memberName; self.logger = logger
@@ -83,7 +82,6 @@ public actor PostgresController {
 
     // MARK: data directory
 
-    /// Missing, empty (hidden files and lost+found ignored), or without PG_VERSION/global/pg_control.
     /// `directory/name`, as `NSString.appendingPathComponent` joins them (trailing slashes of
     /// `directory` dropped) without the bridge to NSString: the HA loop joins paths every cycle.
     static func path(_ directory: String, _ name: String) -> String {
@@ -94,6 +92,7 @@ public actor PostgresController {
         return directory == "/" ? "/" + name : directory + "/" + name
     }
 
+    /// Missing, empty (hidden files and lost+found ignored), or without PG_VERSION/global/pg_control.
     public nonisolated func isDataDirectoryEmpty() -> Bool {
         !SmallFile.exists(dataPath("PG_VERSION")) || !SmallFile.exists(dataPath("global/pg_control"))
     }
@@ -133,14 +132,8 @@ public actor PostgresController {
         guard let text = SmallFile.read(dataPath("postmaster.pid")),
               let first = text.split(separator: "\n").first, let pid = Int32(first) ?? Int32(first.trimmingCharacters(in: .whitespaces)),
               pid > 0 else { return nil }
-        return checkedPostmaster.withLock { checked in
-            if let handle = checked, handle.pid == pid, !handle.hasExited { return pid }
-            checked = nil
-            guard ProcessLiveness.isAlive(pid), ProcessLiveness.looksLikePostgres(pid) else { return nil }
-            // Opened only after /proc confirmed it, so the handle never names a recycled pid.
-            checked = ProcessHandle.open(pid)
-            return pid
-        }
+        let running = checkedPostmaster.isRunning(pid) { ProcessLiveness.isAlive($0) && ProcessLiveness.looksLikePostgres($0) }
+        return running ? pid : nil
     }
 
     /// Line 8 of postmaster.pid: `starting`, `ready`, `standby` or `stopping` (PG 10+).
