@@ -29,8 +29,9 @@ public enum EventLoopTimer {
 }
 
 extension Duration {
-    /// SwiftNIO's representation; negative durations count as zero.
-    var nioTimeAmount: TimeAmount {
+    /// SwiftNIO's representation (timers, AsyncHTTPClient deadlines); negative durations
+    /// count as zero, overflowing ones as the longest.
+    public var nioTimeAmount: TimeAmount {
         let (seconds, attoseconds) = components
         let (nanoseconds, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? .zero : .nanoseconds(.max) }

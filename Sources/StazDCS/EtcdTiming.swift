@@ -1,5 +1,3 @@
-import NIOCore
-
 /// The DCS timing knobs (Patroni's `ttl`, `loop_wait`, `retry_timeout`, seconds).
 struct DCSTimeouts: Sendable, Equatable {
     var ttl: Double
@@ -33,10 +31,5 @@ extension Duration {
     /// Seconds as a floating point number (for logs and arithmetic).
     var secondsValue: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-
-    /// SwiftNIO's representation, for AsyncHTTPClient deadlines.
-    var timeAmount: TimeAmount {
-        .nanoseconds(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000)
     }
 }

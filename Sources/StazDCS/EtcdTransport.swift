@@ -162,7 +162,7 @@ actor EtcdTransport {
         do {
             let authorization = try await authorizationHeader(endpoint: endpoint, timeout: timeouts.perRequestDuration)
             let response = try await http.execute(Self.makeRequest(request, endpoint: endpoint, authorization: authorization),
-                                                  timeout: timeouts.perRequestDuration.timeAmount)
+                                                  timeout: timeouts.perRequestDuration.nioTimeAmount)
             guard response.status.code == 200 else {
                 let body = try? await response.body.collect(upTo: 1 << 16)
                 let text = body.map { String(buffer: $0) } ?? ""
@@ -233,7 +233,7 @@ actor EtcdTransport {
             group.addTask {
                 let response: HTTPClientResponse
                 do {
-                    response = try await http.execute(httpRequest, timeout: timeout.timeAmount)
+                    response = try await http.execute(httpRequest, timeout: timeout.nioTimeAmount)
                 } catch let error as HTTPClientError where error == .deadlineExceeded {
                     throw EtcdAttemptFailure.timedOut(timeout)
                 }
