@@ -23,9 +23,10 @@ public final class APIState: Sendable {
     private let box: Mutex<Cached>
     /// The last postmaster liveness probe: health checks come in hundreds per second, the probe
     /// runs at most every `livenessProbeInterval`.
-    /// With a pidfd of that postmaster (nil where pidfds are unavailable): then a probe is one
-    /// `poll` instead of `kill` and a read of /proc.
-    private let lastProbe = Mutex<(pid: Int32, at: ContinuousClock.Instant, alive: Bool, handle: ProcessHandle?)?>(nil)
+    private let lastProbe = Mutex<(pid: Int32, at: ContinuousClock.Instant, alive: Bool)?>(nil)
+    /// The postmaster probed, followed by its pidfd: a probe is then one `poll` instead of
+    /// `kill` and a read of /proc.
+    private let probedPostmaster = ConfirmedProcess()
     static let livenessProbeInterval: Duration = .milliseconds(100)
 
     public init(_ snapshot: NodeSnapshot) {
@@ -60,15 +61,8 @@ public final class APIState: Sendable {
         let now = ContinuousClock.now
         return lastProbe.withLock { last in
             if let last, last.pid == pid, now - last.at < APIState.livenessProbeInterval { return last.alive }
-            if let handle = last?.handle, handle.pid == pid {
-                let alive = !handle.hasExited
-                last = (pid, now, alive, handle)
-                return alive
-            }
-            // A new pid: /proc says whether it runs, and only then is a handle opened, so it
-            // never belongs to a recycled pid.
-            let alive = APIState.processAlive(pid)
-            last = (pid, now, alive, alive ? ProcessHandle.open(pid) : nil)
+            let alive = probedPostmaster.isRunning(pid, confirm: APIState.processAlive)
+            last = (pid, now, alive)
             return alive
         }
     }

@@ -31,4 +31,32 @@ import Testing
         #expect(ProcessHandle.open(Int32.max) == nil)
         #expect(ProcessHandle.open(0) == nil)
     }
+
+    @Test func aConfirmedProcessIsFollowedByItsPidfdUntilItExits() throws {
+        let process = try child()
+        let pid = process.processIdentifier
+        let followed = ConfirmedProcess()
+        var checks = 0
+        let confirm: (Int32) -> Bool = { checks += 1; return ProcessState.isAlive($0) }
+        #expect(followed.isRunning(pid, confirm: confirm))
+        #expect(followed.isRunning(pid, confirm: confirm))
+        #expect(checks == 1, "the pidfd answers once /proc confirmed the process")
+        #expect(followed.isRunning(pid, confirm: { _ in false }), "a running process is not checked again")
+        kill(pid, SIGKILL)
+        let deadline = Date().addingTimeInterval(5)
+        while followed.isRunning(pid, confirm: confirm) && Date() < deadline { usleep(5_000) }
+        #expect(!followed.isRunning(pid, confirm: confirm))
+        #expect(followed.isRunning(pid, confirm: { _ in true }), "after the exit, the check decides again (a reused pid)")
+        process.waitUntilExit()
+    }
+
+    @Test func anUnconfirmedProcessIsNotFollowed() {
+        let followed = ConfirmedProcess()
+        #expect(!followed.isRunning(getpid(), confirm: { _ in false }))
+        var checks = 0
+        #expect(followed.isRunning(getpid(), confirm: { _ in checks += 1; return true }))
+        #expect(followed.isRunning(getpid(), confirm: { _ in checks += 1; return true }))
+        #expect(checks == 1)
+    }
 }
+
