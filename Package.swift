@@ -114,7 +114,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "StazConcurrencyTests", dependencies: ["StazConcurrency"]),
+        .testTarget(name: "StazConcurrencyTests", dependencies: [
+            "StazConcurrency", .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "StazCoreTests", dependencies: ["StazCore"]),
         .testTarget(name: "StazConfigTests", dependencies: ["StazConfig"]),
         .testTarget(name: "StazHATests", dependencies: ["StazHA"]),

@@ -367,7 +367,7 @@ extension HAController {
         } catch {
             logger.error("failed to bootstrap \(origin): \(error)")
             try? await postgres.stop(mode: .immediate, checkpointFirst: false, timeout: 30)
-            try? postgres.wipeDataDirectory()
+            try? await postgres.wipeDataDirectory()
         }
     }
 

@@ -347,7 +347,7 @@ actor HAController {
 
     func applyDynamicConfig(_ cluster: ClusterView) async {
         let dcsConfig = cluster.config?.data
-        if let dcsConfig { cacheDynamicConfiguration(dcsConfig) }
+        if let dcsConfig { await cacheDynamicConfiguration(dcsConfig) }
         if let last = settingsResolvedFrom, last.dcsConfig == dcsConfig { return }
         let (resolved, warnings) = DynamicSettings.resolve(dcsConfig: dcsConfig, bootstrapDCS: config.bootstrap.dcs, local: config)
         settingsResolvedFrom = ResolvedFrom(dcsConfig: dcsConfig)
@@ -500,11 +500,11 @@ extension HAController {
     /// `patroni.dynamic.json` in the data directory: the last dynamic configuration seen in the
     /// DCS, as Patroni's `Config.save_cache` keeps it. Tools and Patroni's own tests read or
     /// remove it (removing it makes a member forget an old cluster's settings).
-    func cacheDynamicConfiguration(_ data: JSONObject) {
+    func cacheDynamicConfiguration(_ data: JSONObject) async {
         guard data != cachedDynamicConfiguration,
               FileManager.default.fileExists(atPath: config.postgresql.dataDir + "/PG_VERSION") else { return }
         do {
-            try postgres.writeDataFile("patroni.dynamic.json", contents: JSONValue.object(data).compactString)
+            try await postgres.writeDataFile("patroni.dynamic.json", contents: JSONValue.object(data).compactString)
             cachedDynamicConfiguration = data
         } catch {
             logger.warning("could not write patroni.dynamic.json: \(error)")

@@ -231,7 +231,7 @@ extension HAController {
         }
         slotFailover.progress.forget(names)
         for name in names { slotFailover.lackingWAL[name] = nil }
-        do { try postgres.saveOwnedLogicalSlotCopies(remaining) } catch { logger.warning("could not record logical slot copies: \(error)") }
+        do { try await postgres.saveOwnedLogicalSlotCopies(remaining) } catch { logger.warning("could not record logical slot copies: \(error)") }
     }
 
     func reportReadiness(_ notReady: [String: SlotNotReady]) {
@@ -346,10 +346,10 @@ extension HAController {
             var owned = postgres.ownedLogicalSlotCopies()
             owned.formUnion(usable.map(\.name))
             // Recorded before the files exist, so a crash in between cannot leave an unowned copy.
-            try postgres.saveOwnedLogicalSlotCopies(owned)
+            try await postgres.saveOwnedLogicalSlotCopies(owned)
             let recovery = recoveryForRunningStandby(await postgres.observe())
             try await stopPostgres(mode: .fast, checkpointFirst: false, timeout: 60)
-            try postgres.installLogicalSlotCopies(usable)
+            try await postgres.installLogicalSlotCopies(usable)
             slotFailover.progress.forget(usable.map(\.name))
             slotFailover.recopy.subtract(usable.map(\.name))
             try await startPostgres(recovery: recovery, callback: "on_restart")

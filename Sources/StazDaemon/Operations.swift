@@ -122,7 +122,7 @@ extension HAController {
         startLongAction("reinitialize", state: .creatingReplica) { ha in
             do {
                 try await ha.stopPostgres(mode: .immediate, checkpointFirst: false, timeout: 30)
-                try ha.postgres.wipeDataDirectory()
+                try await ha.postgres.wipeDataDirectory()
             } catch {
                 ha.logger.error("reinitialize: could not remove the old data directory: \(error)")
                 return

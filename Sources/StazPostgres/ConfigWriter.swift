@@ -1,9 +1,15 @@
 import Foundation
+import StazConcurrency
 import StazCore
 
 /// Writes `contents` to `path` atomically (temp file in the same directory, then rename) with
-/// `mode` set before any byte is written, so secrets are never briefly world-readable.
-func writeFileAtomically(_ path: String, contents: String, mode: mode_t = 0o600) throws {
+/// `mode` set before any byte is written, so secrets are never briefly world-readable. Runs
+/// off the event loops: it waits for fsync.
+func writeFileAtomically(_ path: String, contents: String, mode: mode_t = 0o600) async throws {
+    try await BlockingCalls.perform { try writeFileNow(path, contents: contents, mode: mode) }
+}
+
+private func writeFileNow(_ path: String, contents: String, mode: mode_t) throws {
     let temp = path + ".staz-tmp"
     unlink(temp)
     let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, mode)
@@ -41,11 +47,11 @@ extension PostgresController {
     /// postgresql.base.conf and included), pg_hba.conf when `hba` is given, pg_ident.conf when
     /// configured, the standby/recovery signal files and the pgpass line for `primary_conninfo`.
     /// `recovery == nil` configures a primary.
-    public func writeConfiguration(parameters: JSONObject, hba: [String]?, recovery: RecoveryConfiguration?) throws {
+    public func writeConfiguration(parameters: JSONObject, hba: [String]?, recovery: RecoveryConfiguration?) async throws {
         guard !isDataDirectoryEmpty() else {
             throw PostgresControlError.invalidDataDirectory("\(dataDirectory) is not initialised")
         }
-        try preserveBaseConfiguration()
+        try await preserveBaseConfiguration()
         let major = dataDirectoryMajorVersion() ?? 15
 
         var params: [(String, String)] = parameters.pairs.compactMap { name, value in
@@ -69,23 +75,23 @@ extension PostgresController {
         let conf = ConfigRendering.postgresqlConf(
             parameters: params, hbaFile: configPath("pg_hba.conf"), identFile: configPath("pg_ident.conf"),
             recovery: recoveryBlock)
-        try writeFileAtomically(configPath("postgresql.conf"), contents: conf)
+        try await writeFileAtomically(configPath("postgresql.conf"), contents: conf)
 
-        if let hba { try writeFileAtomically(configPath("pg_hba.conf"), contents: ConfigRendering.hbaFile(hba)) }
+        if let hba { try await writeFileAtomically(configPath("pg_hba.conf"), contents: ConfigRendering.hbaFile(hba)) }
         if let ident = section.pgIdent {
-            try writeFileAtomically(configPath("pg_ident.conf"), contents: ConfigRendering.hbaFile(ident))
+            try await writeFileAtomically(configPath("pg_ident.conf"), contents: ConfigRendering.hbaFile(ident))
         }
         switch (recovery, bootstrapRecovery) {
         case (nil, .keepExisting?):
             break
         case (nil, .parameters(_, let standby)?):
-            try sanitizeAutoConf()
-            try writeFileAtomically(dataPath(standby ? "standby.signal" : "recovery.signal"), contents: "")
+            try await sanitizeAutoConf()
+            try await writeFileAtomically(dataPath(standby ? "standby.signal" : "recovery.signal"), contents: "")
         default:
-            try sanitizeAutoConf()
-            try writeRecoverySignal(standby: recovery != nil)
+            try await sanitizeAutoConf()
+            try await writeRecoverySignal(standby: recovery != nil)
         }
-        if recovery?.upstream != nil { try writePgpass(extra: []) }
+        if recovery?.upstream != nil { try await writePgpass(extra: []) }
     }
 
     /// `postgresql.recovery_conf` as parameter text; listed first, so it wins over `parameters`.
@@ -95,28 +101,28 @@ extension PostgresController {
 
     /// First write: the user's postgresql.conf becomes postgresql.base.conf. An existing base
     /// file (already moved, or copied by pg_basebackup) is never overwritten.
-    nonisolated func preserveBaseConfiguration() throws {
+    nonisolated func preserveBaseConfiguration() async throws {
         let fm = FileManager.default
         let base = configPath(ConfigRendering.baseConfigName), conf = configPath("postgresql.conf")
         guard !fm.fileExists(atPath: base) else { return }
         if fm.fileExists(atPath: conf) {
             try fm.moveItem(atPath: conf, toPath: base)
         } else {
-            try writeFileAtomically(base, contents: "")
+            try await writeFileAtomically(base, contents: "")
         }
     }
 
-    nonisolated func sanitizeAutoConf() throws {
+    nonisolated func sanitizeAutoConf() async throws {
         let path = dataPath("postgresql.auto.conf")
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
               let cleaned = ConfigRendering.sanitizedAutoConf(text) else { return }
-        try writeFileAtomically(path, contents: cleaned)
+        try await writeFileAtomically(path, contents: cleaned)
     }
 
     /// standby.signal for a standby; a primary has neither standby.signal nor recovery.signal.
-    nonisolated func writeRecoverySignal(standby: Bool) throws {
+    nonisolated func writeRecoverySignal(standby: Bool) async throws {
         if standby {
-            try writeFileAtomically(dataPath("standby.signal"), contents: "")
+            try await writeFileAtomically(dataPath("standby.signal"), contents: "")
         } else {
             for name in ["standby.signal", "recovery.signal"] where FileManager.default.fileExists(atPath: dataPath(name)) {
                 try FileManager.default.removeItem(atPath: dataPath(name))
@@ -126,9 +132,9 @@ extension PostgresController {
 
     /// Rewrites the pgpass file (mode 0600): `extra` first (the current operation's credentials),
     /// then the line `primary_conninfo` needs.
-    func writePgpass(extra: [PgpassEntry]) throws {
+    func writePgpass(extra: [PgpassEntry]) async throws {
         let entries = extra + (replicationPgpassEntry.map { [$0] } ?? [])
-        try writeFileAtomically(section.pgpass, contents: ConfigRendering.pgpass(entries))
+        try await writeFileAtomically(section.pgpass, contents: ConfigRendering.pgpass(entries))
     }
 
     /// pgpass entry for the local superuser (post_bootstrap, local tools).
@@ -140,7 +146,7 @@ extension PostgresController {
 
 extension PostgresController {
     /// Writes a file of ours into the data directory, atomically, readable by its owner only.
-    public nonisolated func writeDataFile(_ name: String, contents: String) throws {
-        try writeFileAtomically(dataPath(name), contents: contents)
+    public nonisolated func writeDataFile(_ name: String, contents: String) async throws {
+        try await writeFileAtomically(dataPath(name), contents: contents)
     }
 }

@@ -27,7 +27,7 @@ extension PostgresController {
         var pwfile: String?
         if let password = section.superuser.password {
             let path = ProcessRunner.temporaryFile(suffix: "pw").path
-            try writeFileAtomically(path, contents: password + "\n")
+            try await writeFileAtomically(path, contents: password + "\n")
             pwfile = path
             args.append("--pwfile=\(path)")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import StazConcurrency
 import StazCore
 
 /// A logical slot as the primary reports it, with its on-disk state file.
@@ -29,8 +30,8 @@ extension PostgresController {
         return SlotOwnership.decode(text, member: memberName)
     }
 
-    public nonisolated func saveOwnedLogicalSlotCopies(_ names: Set<String>) throws {
-        try writeFileAtomically(dataPath(Self.logicalCopiesFileName), contents: SlotOwnership.encode(names, member: memberName))
+    public nonisolated func saveOwnedLogicalSlotCopies(_ names: Set<String>) async throws {
+        try await writeFileAtomically(dataPath(Self.logicalCopiesFileName), contents: SlotOwnership.encode(names, member: memberName))
     }
 
     nonisolated func superuserEndpoint(_ upstream: UpstreamTarget, database: String = "postgres") -> SQLEndpoint {
@@ -81,10 +82,18 @@ extension PostgresController {
     /// Writes the state files into `pg_replslot` of the STOPPED server (Patroni's sequence: a
     /// `.tmp` directory, fsync, replace, fsync the parent). PostgreSQL removes leftover `.tmp`
     /// directories at startup.
-    public nonisolated func installLogicalSlotCopies(_ slots: [(name: String, state: SlotStateFile)]) throws {
+    public nonisolated func installLogicalSlotCopies(_ slots: [(name: String, state: SlotStateFile)]) async throws {
         let replslot = dataPath("pg_replslot")
+        let slots = slots.map { SlotCopy(name: $0.name, state: $0.state) }
+        try await BlockingCalls.perform { try Self.installNow(slots, replslot: replslot) }
+    }
+
+    private struct SlotCopy: Sendable { var name: String; var state: SlotStateFile }
+
+    private static func installNow(_ slots: [SlotCopy], replslot: String) throws {
         let fm = FileManager.default
-        for (name, state) in slots {
+        for slot in slots {
+            let name = slot.name, state = slot.state
             let final = replslot + "/" + name, temporary = final + ".tmp"
             try? fm.removeItem(atPath: temporary)
             guard mkdir(temporary, 0o700) == 0 else { throw POSIXFileError(path: temporary, operation: "create", code: errno) }
@@ -104,7 +113,7 @@ extension PostgresController {
         fsyncPath(replslot)
     }
 
-    nonisolated func fsyncPath(_ path: String) {
+    private static func fsyncPath(_ path: String) {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { return }
         fsync(fd)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import StazConcurrency
 import StazConfig
 import StazCore
 
@@ -98,8 +99,13 @@ public actor PostgresController {
     }
 
     /// Removes everything inside the data directory (the directory itself stays, mode 0700, since
-    /// its parent may not be writable by us); creates it when missing.
-    public nonisolated func wipeDataDirectory() throws {
+    /// its parent may not be writable by us); creates it when missing. Off the event loops:
+    /// a large data directory takes seconds to remove.
+    public nonisolated func wipeDataDirectory() async throws {
+        try await BlockingCalls.perform { try self.wipeDataDirectoryNow() }
+    }
+
+    nonisolated func wipeDataDirectoryNow() throws {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: dataDirectory, isDirectory: &isDir) {

@@ -20,7 +20,7 @@ extension PostgresController {
     /// Clones `upstream` with pg_basebackup into a wiped data directory: 2 attempts, 5 s apart.
     public func createReplica(from upstream: UpstreamTarget, extraArguments: [String]) async throws {
         guard !isRunning() else { throw PostgresControlError.alreadyRunning(pid: postmasterPID() ?? 0) }
-        try writePgpass(extra: [pgpassEntry(upstream, credentials: section.replication)])
+        try await writePgpass(extra: [pgpassEntry(upstream, credentials: section.replication)])
         var args = ["--pgdata=\(dataDirectory)", "-X", "stream", "--dbname=\(toolDSN(upstream, credentials: section.replication))"]
         if !extraArguments.contains(where: { $0.hasPrefix("--checkpoint") || $0 == "-c" }) { args.append("--checkpoint=fast") }
         args += extraArguments
@@ -28,7 +28,7 @@ extension PostgresController {
         var lastError: Error?
         for attempt in 1...2 {
             if attempt > 1 { try await Task.sleep(nanoseconds: 5_000_000_000) }
-            try wipeDataDirectory()
+            try await wipeDataDirectory()
             logger.info("cloning from \(upstream.memberName) (\(upstream.host):\(upstream.port)) with pg_basebackup, attempt \(attempt)")
             do {
                 try await ProcessRunner.runChecked(binary("pg_basebackup"), args, environment: env, logger: logger)
@@ -68,13 +68,22 @@ extension PostgresController {
         // right after staz resumes): that is no reason for the rewind to fail.
         releaseLockFileOfUnreapedPostmaster()
         let credentials = section.rewind ?? section.superuser
-        try writePgpass(extra: [pgpassEntry(upstream, credentials: credentials)])
+        try await writePgpass(extra: [pgpassEntry(upstream, credentials: credentials)])
         // pg_rewind copies the source's files, including its slot ownership record; ours must stay.
         let ownership = try? Data(contentsOf: URL(fileURLWithPath: dataPath(SlotOwnership.fileName)))
-        defer {
-            if let ownership { try? writeFileAtomically(dataPath(SlotOwnership.fileName), contents: String(decoding: ownership, as: UTF8.self)) }
-            else { unlink(dataPath(SlotOwnership.fileName)) }
+        let outcome: Result<Void, Error>
+        do {
+            try await runRewind(from: upstream, credentials: credentials)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
         }
+        if let ownership { try? await writeFileAtomically(dataPath(SlotOwnership.fileName), contents: String(decoding: ownership, as: UTF8.self)) }
+        else { unlink(dataPath(SlotOwnership.fileName)) }
+        try outcome.get()
+    }
+
+    private func runRewind(from upstream: UpstreamTarget, credentials: Credentials) async throws {
         try await ensureCheckpointAfterPromote(on: upstream)
         logger.info("running pg_rewind from \(upstream.memberName)")
         let env = ProcessRunner.environment(adding: ["PGPASSFILE": section.pgpass, "PGOPTIONS": "-c statement_timeout=0"])

@@ -1,4 +1,5 @@
 import Foundation
+import StazConcurrency
 import StazCore
 
 /// Patroni's custom replica creation methods (`postgresql.create_replica_methods`, each with its
@@ -78,12 +79,12 @@ extension PostgresController {
             try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
         } else {
-            try removeDataDirectory()
+            try await removeDataDirectory()
         }
         var environment = ProcessRunner.environment()
         var connstring = ""
         if let upstream {
-            try writePgpass(extra: [pgpassEntry(upstream, credentials: section.replication)])
+            try await writePgpass(extra: [pgpassEntry(upstream, credentials: section.replication)])
             environment["PGPASSFILE"] = section.pgpass
             connstring = toolDSN(upstream, credentials: section.replication)
         }
@@ -101,9 +102,11 @@ extension PostgresController {
     }
 
     /// The data directory itself removed (its contents only, when its parent is not ours).
-    nonisolated func removeDataDirectory() throws {
-        let fm = FileManager.default
-        guard (try? fm.attributesOfItem(atPath: dataDirectory)) != nil else { return }
-        do { try fm.removeItem(atPath: dataDirectory) } catch { try wipeDataDirectory() }
+    nonisolated func removeDataDirectory() async throws {
+        try await BlockingCalls.perform {
+            let fm = FileManager.default
+            guard (try? fm.attributesOfItem(atPath: self.dataDirectory)) != nil else { return }
+            do { try fm.removeItem(atPath: self.dataDirectory) } catch { try self.wipeDataDirectoryNow() }
+        }
     }
 }

@@ -62,7 +62,7 @@ extension PostgresController {
     /// server without password (PGPASSFILE supplies it). Non-zero exit throws.
     public func runPostBootstrap(script: String) async throws {
         let local = localEndpoint
-        try writePgpass(extra: [localSuperuserPgpass])
+        try await writePgpass(extra: [localSuperuserPgpass])
         // libpq takes a socket's directory as its host.
         let host = local.unixSocket.map { ($0 as NSString).deletingLastPathComponent } ?? local.host
         let dsn = ConfigRendering.conninfo([("dbname", "postgres"), ("user", local.user), ("host", host), ("port", String(local.port))]

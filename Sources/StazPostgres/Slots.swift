@@ -169,8 +169,8 @@ extension PostgresController {
         return SlotOwnership.decode(text, member: memberName)
     }
 
-    nonisolated func saveOwnedSlots(_ names: Set<String>) throws {
-        try writeFileAtomically(dataPath(SlotOwnership.fileName), contents: SlotOwnership.encode(names, member: memberName))
+    nonisolated func saveOwnedSlots(_ names: Set<String>) async throws {
+        try await writeFileAtomically(dataPath(SlotOwnership.fileName), contents: SlotOwnership.encode(names, member: memberName))
     }
 
     public func replicationSlots() async throws -> [ReplicationSlotInfo] {
@@ -210,34 +210,42 @@ extension PostgresController {
         var ownershipChanged = !plan.forget.isEmpty || !plan.adopt.isEmpty
         owned.subtract(plan.forget)
         owned.formUnion(plan.adopt)
-        defer { if ownershipChanged { try? saveOwnedSlots(owned) } }
-        for name in plan.drop {
-            do {
-                _ = try await queryLocal("SELECT pg_catalog.pg_drop_replication_slot(\(sqlLiteral(name)))::text AS s", timeout: 5)
-                owned.remove(name); ownershipChanged = true
-                logger.info("dropped replication slot '\(name)': \(plan.dropReasons[name] ?? "no longer wanted")")
-            } catch {
-                // Typically it became active in the meantime; retried next cycle.
-                logger.warning("could not drop replication slot '\(name)': \(Self.describe(error))")
+        // The record is saved whatever happens below, as far as it got.
+        let outcome: Result<Void, Error>
+        do {
+            for name in plan.drop {
+                do {
+                    _ = try await queryLocal("SELECT pg_catalog.pg_drop_replication_slot(\(sqlLiteral(name)))::text AS s", timeout: 5)
+                    owned.remove(name); ownershipChanged = true
+                    logger.info("dropped replication slot '\(name)': \(plan.dropReasons[name] ?? "no longer wanted")")
+                } catch {
+                    // Typically it became active in the meantime; retried next cycle.
+                    logger.warning("could not drop replication slot '\(name)': \(Self.describe(error))")
+                }
             }
-        }
-        for name in plan.create where !plan.drop.contains(name) {
-            // Recorded before creating, so a crash in between cannot leave an unowned staz slot.
-            owned.insert(name); ownershipChanged = true
-            try saveOwnedSlots(owned)
-            _ = try await queryLocal("SELECT pg_catalog.pg_create_physical_replication_slot(\(sqlLiteral(name)), true)::text AS s", timeout: 5)
-            logger.info("created physical replication slot '\(name)'")
-        }
-        for slot in plan.createLogical {
-            owned.insert(slot.name); ownershipChanged = true
-            try saveOwnedSlots(owned)
-            do {
-                try await createLogicalSlot(slot)
-                logger.info("created logical replication slot '\(slot.name)' (plugin \(slot.plugin), database \(slot.database))")
-            } catch {
-                logger.error("could not create logical replication slot '\(slot.name)' (plugin \(slot.plugin), database \(slot.database)): \(Self.describe(error))")
+            for name in plan.create where !plan.drop.contains(name) {
+                // Recorded before creating, so a crash in between cannot leave an unowned staz slot.
+                owned.insert(name); ownershipChanged = true
+                try await saveOwnedSlots(owned)
+                _ = try await queryLocal("SELECT pg_catalog.pg_create_physical_replication_slot(\(sqlLiteral(name)), true)::text AS s", timeout: 5)
+                logger.info("created physical replication slot '\(name)'")
             }
+            for slot in plan.createLogical {
+                owned.insert(slot.name); ownershipChanged = true
+                try await saveOwnedSlots(owned)
+                do {
+                    try await createLogicalSlot(slot)
+                    logger.info("created logical replication slot '\(slot.name)' (plugin \(slot.plugin), database \(slot.database))")
+                } catch {
+                    logger.error("could not create logical replication slot '\(slot.name)' (plugin \(slot.plugin), database \(slot.database)): \(Self.describe(error))")
+                }
+            }
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
         }
+        if ownershipChanged { try? await saveOwnedSlots(owned) }
+        try outcome.get()
         for advance in plan.advance {
             do {
                 _ = try await queryLocal("SELECT pg_catalog.pg_replication_slot_advance(\(sqlLiteral(advance.name)), \(sqlLiteral(advance.target.description))::pg_lsn)::text AS s", timeout: 5)
