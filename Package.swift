@@ -103,7 +103,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .executableTarget(name: "staz", dependencies: [
-            "StazDaemon", "StazConfig", "StazDCS", "StazAPI",
+            "StazDaemon", "StazConfig", "StazDCS", "StazAPI", "StazConcurrency",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "stazctl", dependencies: ["StazCtl"]),

@@ -5,6 +5,7 @@ import ServiceLifecycle
 import StazAPI
 import StazConfig
 import StazCore
+import StazConcurrency
 import StazDaemon
 import StazDCS
 
@@ -63,6 +64,9 @@ struct Staz: AsyncParsableCommand {
         let logger = Logger(label: "staz")
         for warning in warnings { logger.warning("\(warning)") }
 
+        if !TasksOnEventLoops.install() {
+            logger.info("Swift's tasks stay on their own thread pool: this runtime has no hook to move them onto the event loops")
+        }
         let daemon = StazDaemon(config: config, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup,
