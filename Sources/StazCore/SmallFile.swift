@@ -9,13 +9,27 @@ public enum SmallFile {
     /// The first `limit` bytes as UTF-8 (invalid bytes repaired); nil when it cannot be opened
     /// or read.
     public static func read(_ path: String, limit: Int = 4096) -> String? {
+        contents(path, limit: limit)
+    }
+
+    /// The whole file as UTF-8, however long it is (a slot ownership record grows with the
+    /// slots it lists); nil when it cannot be opened or read.
+    public static func readWhole(_ path: String) -> String? {
+        contents(path, limit: nil)
+    }
+
+    private static func contents(_ path: String, limit: Int?) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: limit)
+        var buffer = [UInt8](repeating: 0, count: limit ?? 4096)
         var filled = 0
-        while filled < limit {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, limit - filled) }
+        while true {
+            if filled == buffer.count {
+                guard limit == nil else { break }
+                buffer.append(contentsOf: repeatElement(0, count: buffer.count))
+            }
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
             if count < 0 && errno == EINTR { continue }
             guard count >= 0 else { return nil }
             if count == 0 { break }

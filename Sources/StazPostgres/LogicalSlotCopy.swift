@@ -26,7 +26,7 @@ extension PostgresController {
     static let logicalCopiesFileName = "staz.logical-slots.json"
 
     public nonisolated func ownedLogicalSlotCopies() -> Set<String> {
-        guard let text = try? String(contentsOfFile: dataPath(Self.logicalCopiesFileName), encoding: .utf8) else { return [] }
+        guard let text = SmallFile.readWhole(dataPath(Self.logicalCopiesFileName)) else { return [] }
         return SlotOwnership.decode(text, member: memberName)
     }
 

@@ -165,7 +165,7 @@ enum SlotOwnership {
 
 extension PostgresController {
     nonisolated func ownedSlots() -> Set<String> {
-        guard let text = try? String(contentsOfFile: dataPath(SlotOwnership.fileName), encoding: .utf8) else { return [] }
+        guard let text = SmallFile.readWhole(dataPath(SlotOwnership.fileName)) else { return [] }
         return SlotOwnership.decode(text, member: memberName)
     }
 

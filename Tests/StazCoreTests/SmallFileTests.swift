@@ -12,6 +12,20 @@ import Testing
         #expect(SmallFile.read(path + ".missing") == nil)
     }
 
+    @Test func readsWholeFilesOfAnyLength() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("staz-whole-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let long = (0..<2_000).map { "slot_\($0)" }.joined(separator: ",")
+        #expect(long.utf8.count > 8_192)
+        try long.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(SmallFile.readWhole(path) == long)
+        try "".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(SmallFile.readWhole(path) == "")
+        #expect(SmallFile.readWhole(path + ".missing") == nil)
+        // /proc reports a size of 0: the read goes on to the end regardless.
+        #expect(SmallFile.readWhole("/proc/self/status")?.contains("VmRSS:") == true)
+    }
+
     @Test func procEntriesOfThisProcess() {
         let stat = SmallFile.read("/proc/self/stat", limit: 512)
         #expect(stat?.hasPrefix("\(getpid()) (") == true)
