@@ -83,13 +83,14 @@ public final class APIState: Sendable {
     /// Running: neither gone nor a zombie (`ProcessState`).
     static func processAlive(_ pid: Int32) -> Bool { ProcessState.isAlive(pid) }
 
-    /// Applies `body` to the snapshot; a change drops the rendered status JSON, which the next
+    /// Applies `body` to the snapshot and drops the rendered status JSON, which the next
     /// request that needs it renders (under the lock, once).
     public func update(_ body: (inout NodeSnapshot) -> Void) {
         box.withLock { cached in
-            var snapshot = cached.snapshot
-            body(&snapshot)
-            if snapshot != cached.snapshot { cached = Cached(snapshot: snapshot, statusBody: nil) }
+            // Changed in place, not copied and compared: most cycles change something (the
+            // DCS request's duration, `dcs_last_seen`), and rendering is deferred anyway.
+            body(&cached.snapshot)
+            cached.statusBody = nil
         }
     }
 
