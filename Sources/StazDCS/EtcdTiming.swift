@@ -25,6 +25,15 @@ public enum LeaseRenewal {
     public static func interval(ttl: Double, loopWait: Double) -> Duration {
         .milliseconds(Int64(max(0.25, min(loopWait, ttl / 4)) * 1000))
     }
+
+    /// How often a member that does not lead keeps its session (and so its member key) alive:
+    /// every `ttl/3`, the ratio of Patroni's defaults (`loop_wait` 10, `ttl` 30), so that two
+    /// keepalives in a row can fail before the key expires; never more often than the leader.
+    /// Nothing fences on this lease while we do not lead, and a leader race renews it before
+    /// taking the lock (`attemptToAcquireLeader`), so a faster pace would only load etcd.
+    public static func memberInterval(ttl: Double, loopWait: Double) -> Duration {
+        max(interval(ttl: ttl, loopWait: loopWait), .milliseconds(Int64(ttl / 3 * 1000)))
+    }
 }
 
 extension Duration {

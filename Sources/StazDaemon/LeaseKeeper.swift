@@ -184,11 +184,13 @@ actor LeaseKeeper {
 
     /// Runs until cancelled.
     func run() async {
-        var nextRefresh = ContinuousClock.now
+        var lastRefresh: ContinuousClock.Instant?
         while !Task.isCancelled {
             let now = ContinuousClock.now
-            if now >= nextRefresh {
-                nextRefresh = now + LeaseRenewal.interval(ttl: ttl, loopWait: loopWait)
+            // Due from the last refresh at the pace of the current role: a member that just
+            // won the lock is renewed at the leader's pace from then on.
+            if lastRefresh.map({ now >= $0 + refreshInterval }) ?? true {
+                lastRefresh = now
                 // The refresh itself runs concurrently so the fence check below keeps its pace
                 // even when the DCS hangs.
                 if !refreshInFlight {
@@ -201,11 +203,17 @@ actor LeaseKeeper {
                 }
             }
             checkFence()
+            let nextRefresh = (lastRefresh ?? now) + refreshInterval
             // Asleep until the next refresh or the fence deadline: no polling in between.
             let fenceAt = fenced ? nil : fenceDeadline
             let wakeAt = fenceAt.map { min($0, nextRefresh) } ?? nextRefresh
             _ = await deadlineChanged.wait(timeout: max(.milliseconds(1), wakeAt - ContinuousClock.now))
         }
+    }
+
+    private var refreshInterval: Duration {
+        holdingLeader ? LeaseRenewal.interval(ttl: ttl, loopWait: loopWait)
+                      : LeaseRenewal.memberInterval(ttl: ttl, loopWait: loopWait)
     }
 
     private func checkFence() {
