@@ -10,9 +10,9 @@ import NIOPosix
 /// task resumes on the thread that read the reply.
 ///
 /// The price is that a task must not block, or it holds sockets as well. The daemon's
-/// blocking work stays off these loops: `PostgresController` runs on its own thread (file
-/// writes with fsync, spawning PostgreSQL's programs), log lines go to their writer thread,
-/// and children are reaped by polling.
+/// blocking calls stay off these loops: file writes that fsync and the removal of a data
+/// directory go through `BlockingCalls` to NIO's thread pool, log lines to their writer
+/// thread, and children are reaped by polling `waitpid`.
 public enum TasksOnEventLoops {
     /// Installs the event loops as Swift's global executor, before the daemon starts any task.
     /// Returns false when the runtime offers no hook for it: tasks then stay on Swift's pool.
