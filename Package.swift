@@ -127,6 +127,6 @@ let package = Package(
         .testTarget(name: "StazWatchdogTests", dependencies: ["StazWatchdog"]),
         .testTarget(name: "StazMeshTests", dependencies: ["StazMesh"]),
         .testTarget(name: "StazDaemonTests", dependencies: ["StazDaemon"]),
-        .testTarget(name: "StazSimulationTests", dependencies: ["StazHA", "StazCore", "StazConfig"]),
+        .testTarget(name: "StazSimulationTests", dependencies: ["StazHA", "StazCore", "StazConfig", "StazDCS"]),
     ]
 )

@@ -19,7 +19,7 @@ public protocol DCSClient: AnyObject, Sendable {
     func attemptToAcquireLeader() async throws -> Bool
     /// Refreshes our hold of `leader` (lease keepalive / prevValue rewrite). Returns the instant
     /// (ContinuousClock) at which the confirming request was *sent*, nil when we no longer hold
-    /// it. A renewal sent within the last `LeaseRenewal.interval` (the lease keeper's) confirms
+    /// it. A renewal sent within `LeaseRenewal.confirmationWindow` (the lease keeper's) confirms
     /// the lock as well as a new one would: its instant is returned and nothing is sent.
     func updateLeader() async throws -> ContinuousClock.Instant?
     /// Deletes `leader` only if it still holds our name.

@@ -14,25 +14,44 @@ struct DCSTimeouts: Sendable, Equatable {
     /// and there is time left to try the next endpoint.
     var perRequestDuration: Duration { min(.seconds(2), .seconds(max(0.1, retryTimeout) / 2)) }
 
-    var leaseRenewal: Duration { LeaseRenewal.interval(ttl: ttl, loopWait: loopWait) }
+    /// How old a renewal may be and still show the lease keeper on schedule (`updateLeader`).
+    var leaseConfirmationWindow: Duration { LeaseRenewal.confirmationWindow(ttl: ttl, loopWait: loopWait) }
 }
 
-/// How often the leader's session is renewed: every `ttl/4`, at most every `loop_wait` (and not
-/// more often than every 0.25 s), so that three renewals in a row can fail before the lock could
-/// expire. The daemon's lease keeper renews on this schedule; a renewal this recent also answers
-/// the HA loop's `updateLeader`, which then sends nothing.
+/// How often the lease keeper renews our session.
+///
+/// - While we lead: every `loop_wait`, as Patroni renews in each HA cycle, and at least twice
+///   per `ttl`. The watchdog is kept alive with each renewal, so it sees Patroni's pace.
+/// - While we do not lead: every `ttl/3` (the ratio of Patroni's defaults, `loop_wait` 10 and
+///   `ttl` 30), or every `loop_wait` when that is slower and still twice per `ttl`. Nothing
+///   fences on this lease while we do not lead, and a leader race renews it before taking the
+///   lock (`attemptToAcquireLeader`), so a faster pace would only load etcd.
+/// - After a renewal failed: every `ttl/8` until one succeeds. That is what keeps the steady
+///   pace safe: after the last success at least three attempts fit before our lock could expire
+///   (the fence comes `min(1 s, 0.15 ttl)` earlier still), and before a member key expires.
+///
+/// A renewal no older than the steady pace plus one retry (`confirmationWindow`) answers the HA
+/// loop's `updateLeader`, which then sends nothing.
 public enum LeaseRenewal {
     public static func interval(ttl: Double, loopWait: Double) -> Duration {
-        .milliseconds(Int64(max(0.25, min(loopWait, ttl / 4)) * 1000))
+        milliseconds(min(loopWait, ttl / 2))
     }
 
-    /// How often a member that does not lead keeps its session (and so its member key) alive:
-    /// every `ttl/3`, the ratio of Patroni's defaults (`loop_wait` 10, `ttl` 30), so that two
-    /// keepalives in a row can fail before the key expires; never more often than the leader.
-    /// Nothing fences on this lease while we do not lead, and a leader race renews it before
-    /// taking the lock (`attemptToAcquireLeader`), so a faster pace would only load etcd.
     public static func memberInterval(ttl: Double, loopWait: Double) -> Duration {
-        max(interval(ttl: ttl, loopWait: loopWait), .milliseconds(Int64(ttl / 3 * 1000)))
+        max(interval(ttl: ttl, loopWait: loopWait), milliseconds(max(ttl / 3, min(loopWait, ttl / 2))))
+    }
+
+    public static func retryInterval(ttl: Double, loopWait: Double) -> Duration {
+        min(interval(ttl: ttl, loopWait: loopWait), milliseconds(ttl / 8))
+    }
+
+    public static func confirmationWindow(ttl: Double, loopWait: Double) -> Duration {
+        interval(ttl: ttl, loopWait: loopWait) + retryInterval(ttl: ttl, loopWait: loopWait)
+    }
+
+    /// Never more often than every 0.25 s, whatever the settings.
+    private static func milliseconds(_ seconds: Double) -> Duration {
+        .milliseconds(Int64(max(0.25, seconds) * 1000))
     }
 }
 

@@ -97,7 +97,7 @@ public actor EtcdV2Client: DCSClient {
 
     public func updateLeader() async throws -> ContinuousClock.Instant? {
         guard let name = memberName else { return nil }
-        if let last = lastLeaderRefresh, ContinuousClock.now - last < timeouts.leaseRenewal { return last }
+        if let last = lastLeaderRefresh, ContinuousClock.now - last < timeouts.leaseConfirmationWindow { return last }
         let sent = ContinuousClock.now
         let response = try await write(DCSKey.leader, name, [ttlParameter, ("prevValue", name)])
         let held: Bool

@@ -101,7 +101,7 @@ public actor EtcdV3Client: DCSClient {
 
     public func updateLeader() async throws -> ContinuousClock.Instant? {
         guard memberName != nil else { return nil }
-        if let lease, leaderKeyLease == lease, let last = keepaliveSent(within: timeouts.leaseRenewal) { return last }
+        if let lease, leaderKeyLease == lease, let last = keepaliveSent(within: timeouts.leaseConfirmationWindow) { return last }
         // The keepalive itself is the heartbeat; the key only needs rewriting after a re-grant.
         let sent = ContinuousClock.now
         let lease = try await currentLease(keepalive: true, force: true)

@@ -19,9 +19,10 @@ import StazWatchdog
 ///   slow `pg_basebackup`, checkpoint or hung query cannot delay a keepalive.
 /// - When staz itself cannot act (killed, frozen), the same deadline (`fenceDeadline`) is
 ///   enforced by the fencing guard process (StazPostgres/FenceGuard.swift).
-/// Lower limit: refreshes happen every `ttl/4` (at most every `loop_wait`, `LeaseRenewal`), each
-/// bounded by a short request timeout; with `ttl` = 4 s three refreshes can fail in a row before fencing, which
-/// is why 4 s is the floor (StazConfig raises smaller values).
+/// Lower limit: refreshes happen every `loop_wait` (at least twice per `ttl`) and every `ttl/8`
+/// after a failure (`LeaseRenewal`), each bounded by a short request timeout; with `ttl` = 4 s
+/// three refreshes can fail in a row before fencing, which is why 4 s is the floor (StazConfig
+/// raises smaller values).
 ///
 /// DCS failsafe mode (`failsafe_mode: true`) adds a second kind of confirmation: a round of
 /// `POST /failsafe` in which *every* member of the `failsafe` key answered "Accepted"
@@ -50,6 +51,8 @@ actor LeaseKeeper {
     private let fence: @Sendable () -> Void
     private var fenced = false
     private var refreshInFlight = false
+    /// The last refresh failed: the next ones come at the retry pace until one succeeds.
+    private var lastRefreshFailed = false
     /// A deadline taken over from the fencing guard of a previous staz process on this data
     /// directory (see FenceGuard.swift): PostgreSQL must stop then unless we confirm the lock
     /// as leader before. Kept when the HA loop finds it does not lead, cleared once we hold
@@ -178,8 +181,14 @@ actor LeaseKeeper {
     }
 
     /// Keeps the member key alive while we do not lead (see `DCSClient.keepSessionAlive`).
-    private func keepSessionAlive() async {
-        do { try await dcs.keepSessionAlive() } catch { logger.warning("session keepalive failed: \(error)") }
+    private func keepSessionAlive() async -> Bool {
+        do {
+            try await dcs.keepSessionAlive()
+            return true
+        } catch {
+            logger.warning("session keepalive failed: \(error)")
+            return false
+        }
     }
 
     /// Runs until cancelled.
@@ -187,8 +196,8 @@ actor LeaseKeeper {
         var lastRefresh: ContinuousClock.Instant?
         while !Task.isCancelled {
             let now = ContinuousClock.now
-            // Due from the last refresh at the pace of the current role: a member that just
-            // won the lock is renewed at the leader's pace from then on.
+            // Due from the last refresh at the pace of the current role (a member that just won
+            // the lock is renewed at the leader's pace from then on), or sooner after a failure.
             if lastRefresh.map({ now >= $0 + refreshInterval }) ?? true {
                 lastRefresh = now
                 // The refresh itself runs concurrently so the fence check below keeps its pace
@@ -197,8 +206,8 @@ actor LeaseKeeper {
                     refreshInFlight = true
                     let leading = holdingLeader
                     Task {
-                        if leading { await self.refreshNow() } else { await self.keepSessionAlive() }
-                        self.refreshFinished()
+                        let succeeded = leading ? await self.refreshNow() : await self.keepSessionAlive()
+                        self.refreshFinished(succeeded: succeeded)
                     }
                 }
             }
@@ -212,8 +221,9 @@ actor LeaseKeeper {
     }
 
     private var refreshInterval: Duration {
-        holdingLeader ? LeaseRenewal.interval(ttl: ttl, loopWait: loopWait)
-                      : LeaseRenewal.memberInterval(ttl: ttl, loopWait: loopWait)
+        if lastRefreshFailed { return LeaseRenewal.retryInterval(ttl: ttl, loopWait: loopWait) }
+        return holdingLeader ? LeaseRenewal.interval(ttl: ttl, loopWait: loopWait)
+                             : LeaseRenewal.memberInterval(ttl: ttl, loopWait: loopWait)
     }
 
     private func checkFence() {
@@ -235,5 +245,11 @@ actor LeaseKeeper {
 
     func wasFenced() -> Bool { fenced }
 
-    private func refreshFinished() { refreshInFlight = false }
+    private func refreshFinished(succeeded: Bool) {
+        refreshInFlight = false
+        if lastRefreshFailed != !succeeded {
+            lastRefreshFailed = !succeeded
+            deadlineChanged.signal()
+        }
+    }
 }

@@ -48,10 +48,10 @@ struct LeaderLockTests {
             let reused = try #require(try await a.updateLeader())
             // The lease keeper's renewal is the confirmation: nothing was sent after `asked`.
             #expect(reused >= renewed && reused <= asked, "\(renewed) \(reused) \(asked)")
-            try await Task.sleep(for: LeaseRenewal.interval(ttl: 4, loopWait: 1) + .milliseconds(100))
+            try await Task.sleep(for: LeaseRenewal.confirmationWindow(ttl: 4, loopWait: 1) + .milliseconds(100))
             let later = ContinuousClock.now
             let fresh = try #require(try await a.updateLeader())
-            #expect(fresh >= later, "a renewal older than the interval must not confirm the lock")
+            #expect(fresh >= later, "a renewal older than the confirmation window must not confirm the lock")
         }
     }
 

@@ -1,5 +1,6 @@
 import StazConfig
 import StazCore
+import StazDCS
 import StazHA
 
 /// A whole cluster in one process: N members running the real HA decision over a simulated
@@ -151,12 +152,18 @@ final class SimWorld {
     func keeperTick(_ i: Int) {
         let ttl = options.ttl
         if members[i].isActive(at: now), now >= members[i].nextKeeperTick {
-            members[i].nextKeeperTick = now + min(ttl / 4, options.loopWait)
             // A failed refresh changes nothing (`LeaseKeeper.refreshNow`): the HA loop notices a
-            // lost lock, and until then the deadline stays as it was.
-            if members[i].holding, reachesDCS(i), dcs.renew(members[i].name, at: now) {
-                members[i].lastConfirmed = now
+            // lost lock, and until then the deadline stays as it was. The next one comes at the
+            // retry pace.
+            var pace = LeaseRenewal.interval(ttl: ttl, loopWait: options.loopWait)
+            if members[i].holding {
+                if reachesDCS(i), dcs.renew(members[i].name, at: now) {
+                    members[i].lastConfirmed = now
+                } else {
+                    pace = LeaseRenewal.retryInterval(ttl: ttl, loopWait: options.loopWait)
+                }
             }
+            members[i].nextKeeperTick = now + pace.simSeconds
         }
         // The guard is its own process: it fences whether the daemon runs, hangs or died.
         if let deadline = members[i].fenceDeadline(ttl: ttl), now >= deadline, members[i].pg.acceptsWrites {
@@ -263,4 +270,9 @@ final class SimWorld {
             return status
         }
     }
+}
+
+extension Duration {
+    /// Seconds on the simulation's clock.
+    var simSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
