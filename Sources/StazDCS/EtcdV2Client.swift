@@ -19,6 +19,8 @@ public actor EtcdV2Client: DCSClient {
     var lastLeaderValue: String?
     /// Send instant of our last successful rewrite of `leader` (`updateLeader` reuses a recent one).
     var lastLeaderRefresh: ContinuousClock.Instant?
+    /// Send instant of the lease keeper's last leader refresh, answered or not.
+    var lastLeaderRefreshAttempt: ContinuousClock.Instant?
     /// The background long poll on `leader` (`EtcdV2Client+Watch.swift`) and the changes it saw.
     var leaderWatch: Task<Void, Never>?
     nonisolated let leaderChanges = SignalWaiters()
@@ -97,7 +99,9 @@ public actor EtcdV2Client: DCSClient {
 
     public func updateLeader() async throws -> ContinuousClock.Instant? {
         guard let name = memberName else { return nil }
-        if let last = lastLeaderRefresh, ContinuousClock.now - last < timeouts.leaseConfirmationWindow { return last }
+        // Only while no refresh sent since is failing or unanswered (as `keepaliveSent` in v3).
+        if let last = lastLeaderRefresh, lastLeaderRefreshAttempt.map({ $0 <= last }) ?? true,
+           ContinuousClock.now - last < timeouts.leaseConfirmationWindow { return last }
         let sent = ContinuousClock.now
         let response = try await write(DCSKey.leader, name, [ttlParameter, ("prevValue", name)])
         let held: Bool
@@ -132,6 +136,7 @@ public actor EtcdV2Client: DCSClient {
         guard let name = memberName else { return nil }
         let sent = ContinuousClock.now
         if holdingLeader {
+            lastLeaderRefreshAttempt = sent
             let response = try await write(DCSKey.leader, name, [ttlParameter, ("prevValue", name)])
             let held = try judge(response, "refresh leader", refusals: [EtcdV2Wire.compareFailed, EtcdV2Wire.keyNotFound])
             lastLeaderRefresh = held ? sent : nil

@@ -18,19 +18,23 @@ extension EtcdV3Client {
     }
 
     /// The send instant of the last keepalive of our current lease (at the current TTL) when it
-    /// is more recent than `window`, else nil.
+    /// is more recent than `window` and no keepalive sent since is failing or unanswered, else
+    /// nil. A caller that gets nil asks etcd itself, and so learns of an outage as soon as the
+    /// lease keeper's own renewal runs into it.
     func keepaliveSent(within window: Duration) -> ContinuousClock.Instant? {
         guard lease != nil, leaseTTL == timeouts.ttlSeconds, let last = lastKeepalive,
+              lastKeepaliveAttempt.map({ $0 <= last }) ?? true,
               ContinuousClock.now - last < window else { return nil }
         return last
     }
 
     func forgetLease(_ id: String) {
-        if lease == id { lease = nil; leaseTTL = nil; lastKeepalive = nil }
+        if lease == id { lease = nil; leaseTTL = nil; lastKeepalive = nil; lastKeepaliveAttempt = nil }
     }
 
     private func sendKeepalive(_ id: String) async throws -> Bool {
         let sent = ContinuousClock.now
+        lastKeepaliveAttempt = sent
         let answer = try await call("/v3/lease/keepalive", ["ID": .string(id)], "lease keepalive")
         // The streaming gateway wraps the answer in "result"; a missing or 0 TTL means gone.
         let ttl = (answer["result"] ?? answer)["TTL"]?.intValue ?? 0
@@ -55,6 +59,7 @@ extension EtcdV3Client {
         lease = id
         leaseTTL = ttl
         lastKeepalive = sent
+        lastKeepaliveAttempt = sent
         logger.debug("granted etcd lease", metadata: ["lease": "\(id)", "ttl": "\(ttl)"])
         return id
     }

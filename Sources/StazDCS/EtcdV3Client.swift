@@ -24,6 +24,8 @@ public actor EtcdV3Client: DCSClient {
     var lease: String?
     var leaseTTL: Int?
     var lastKeepalive: ContinuousClock.Instant?
+    /// Send instant of the last keepalive, answered or not (`keepaliveSent`).
+    var lastKeepaliveAttempt: ContinuousClock.Instant?
     var leaseGrant: Task<String, Error>?
     /// The lease we last bound the `leader` key to; differs from `lease` after a re-grant.
     var leaderKeyLease: String?

@@ -36,4 +36,25 @@ struct FrozenEtcdTests {
             #expect(ContinuousClock.now - wakeStart < .seconds(4))
         }
     }
+
+    /// The HA loop must learn of an outage as soon as the lease keeper's renewal runs into it:
+    /// an earlier renewal, however recent, no longer answers `updateLeader` once a later one
+    /// failed (failsafe mode and pause both act on that error).
+    @Test("after a failed renewal updateLeader asks etcd itself", arguments: Backend.allCases)
+    func failedRenewalIsNotCoveredByAnEarlierOne(backend: Backend) async throws {
+        try await withCluster(backend, server: .freezable) { cluster async throws in
+            let a = cluster.client("node-a", ttl: 15, loopWait: 1, retryTimeout: 1)
+            #expect(try await a.attemptToAcquireLeader())
+            let renewed = try #require(try await a.refreshSession(holdingLeader: true))
+            let asked = ContinuousClock.now
+            let reused = try #require(try await a.updateLeader())
+            #expect(reused >= renewed && reused <= asked, "a recent renewal answers at first")
+            try await cluster.server.signal(SIGSTOP)
+            await #expect(throws: DCSError.self) { _ = try await a.refreshSession(holdingLeader: true) }
+            await #expect(throws: DCSError.self) { _ = try await a.updateLeader() }
+            try await cluster.server.signal(SIGCONT)
+            let fresh = try #require(try await a.updateLeader())
+            #expect(fresh > renewed)
+        }
+    }
 }
