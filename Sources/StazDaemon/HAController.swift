@@ -99,8 +99,6 @@ actor HAController {
     /// A DCS request of the executor found the DCS unreachable: the rest of the cycle takes the
     /// DCS-error path (Patroni's `DCSError` → `_handle_dcs_error`).
     var dcsLostDuringCycle = false
-    /// The pause flag as the lease keeper was last told it (`tellKeeperWhetherPaused`).
-    var keeperKnowsPaused: Bool?
     /// Cycles the watchdog cancelled because they exceeded `cycleBound` (metrics, tests).
     var stuckCycles = 0
     /// DCS values staz cannot use (`ClusterView.problems`), logged rate-limited.
@@ -325,14 +323,6 @@ actor HAController {
         lastCluster = cluster
         if cluster.isLocked { lastLockedMembers = cluster.members.map(\.name) }
         await applyDynamicConfig(cluster)
-        await tellKeeperWhetherPaused()
-    }
-
-    /// The one place the lease keeper learns the pause flag: in pause nothing fences.
-    func tellKeeperWhetherPaused() async {
-        guard keeperKnowsPaused != settings.pause else { return }
-        keeperKnowsPaused = settings.pause
-        await keeper.setPaused(settings.pause)
     }
 
     var nodeIdentity: NodeIdentity {
@@ -491,7 +481,6 @@ actor HAController {
         if resolved.pause != settings.pause {
             logger.info("the cluster is \(resolved.pause ? "paused" : "no longer paused") in the DCS: shutting down accordingly")
             settings.pause = resolved.pause
-            await tellKeeperWhetherPaused()
         }
     }
 }

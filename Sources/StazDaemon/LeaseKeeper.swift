@@ -83,21 +83,7 @@ actor LeaseKeeper {
     /// own lease while we hold the lock, else a deadline inherited from a previous process.
     /// Both the in-process fence (`checkFence`) and the guard process are driven by it.
     var fenceDeadline: ContinuousClock.Instant? {
-        if paused { return nil }
-        return holdingLeader ? (leadsStandbyCluster ? nil : leaderValidUntil) : inheritedFenceAt
-    }
-
-    /// The cluster is paused: hands off. Patroni leaves a paused primary running whatever
-    /// happens to its lock, and so does the HA loop here; the lock's validity (and so
-    /// `/primary`) still ends with the lease. Without this the fence depended on the HA loop
-    /// noticing the lost lock before the deadline, which a loop stuck on an unreachable DCS
-    /// need not do.
-    private var paused = false
-
-    func setPaused(_ paused: Bool) {
-        guard paused != self.paused else { return }
-        self.paused = paused
-        publish()
+        holdingLeader ? (leadsStandbyCluster ? nil : leaderValidUntil) : inheritedFenceAt
     }
 
     /// We hold the lock of a standby cluster: PostgreSQL is a standby that takes no writes, so

@@ -19,17 +19,4 @@ struct StandbyLeaderFenceTests {
         await keeper.setLeadsStandbyCluster(false)
         #expect(await keeper.fenceDeadline == (await keeper.leaderValidUntil))
     }
-
-    /// Paused means hands off: a leader whose lease runs out keeps PostgreSQL running, however
-    /// long the DCS stays away; resuming arms the deadline again.
-    @Test func aPausedLeaderHasNoFenceDeadline() async {
-        let keeper = LeaseKeeper(dcs: UnreachableDCS(), ttl: 5, loopWait: 1, logger: Logger(label: "test"),
-                                 onLeaseChange: { _ in }, fence: {})
-        await keeper.setHoldingLeader(true, confirmedAt: ContinuousClock.now)
-        await keeper.setPaused(true)
-        #expect(await keeper.fenceDeadline == nil)
-        #expect(await keeper.leaderValidUntil != nil, "the lock's validity still ends with the lease")
-        await keeper.setPaused(false)
-        #expect(await keeper.fenceDeadline == (await keeper.leaderValidUntil))
-    }
 }
