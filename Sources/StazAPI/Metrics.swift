@@ -188,15 +188,8 @@ enum MetricsEndpoint {
         ]
         for (name, help, value) in gauges {
             guard let value else { continue }
-            registry.makeGauge(name: name, labels: labels, help: help).set(value.secondsDouble)
+            registry.makeGauge(name: name, labels: labels, help: help).set(value.secondsValue)
         }
         return registry.emitToString()
-    }
-}
-
-extension Duration {
-    fileprivate var secondsDouble: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -54,10 +54,3 @@ public enum LeaseRenewal {
         .milliseconds(Int64(max(0.25, seconds) * 1000))
     }
 }
-
-extension Duration {
-    /// Seconds as a floating point number (for logs and arithmetic).
-    var secondsValue: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

@@ -427,7 +427,7 @@ actor HAController {
     var monotonicNow: Double { seconds(ContinuousClock.now - processStart) }
 
     func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        d.secondsValue
     }
 
     /// Graceful shutdown (SIGTERM): stop PostgreSQL, then give up the lock at once so a replica

@@ -115,7 +115,7 @@ public actor MeshReconciler {
             return try await group.next() ?? nil
         }
         let elapsed = started.duration(to: .now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.secondsValue
         var pass = outcome ?? PassOutcome()
         if outcome == nil { pass.errors.append("reconciliation did not finish within \(Int(timeout)) s") }
         var result = MeshReconcileResult(finishedAt: Date().timeIntervalSince1970, durationSeconds: seconds,

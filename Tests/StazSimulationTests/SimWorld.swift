@@ -163,7 +163,7 @@ final class SimWorld {
                     pace = LeaseRenewal.retryInterval(ttl: ttl, loopWait: options.loopWait)
                 }
             }
-            members[i].nextKeeperTick = now + pace.simSeconds
+            members[i].nextKeeperTick = now + pace.secondsValue
         }
         // The guard is its own process: it fences whether the daemon runs, hangs or died.
         if let deadline = members[i].fenceDeadline(ttl: ttl), now >= deadline, members[i].pg.acceptsWrites {
@@ -270,9 +270,4 @@ final class SimWorld {
             return status
         }
     }
-}
-
-extension Duration {
-    /// Seconds on the simulation's clock.
-    var simSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
