@@ -21,7 +21,7 @@ import pytest
 
 from testkit.faults.campaign import CONVERGENCE_BOUND, Campaign
 from testkit.profiles import current_profile
-from testkit.support import wait_until
+from testkit.support import tail, wait_until
 
 FAULT_COUNT = int(os.environ.get("STAZ_FAULTS_COUNT", 20))
 ASYNC_FAULT_COUNT = int(os.environ.get("STAZ_FAULTS_ASYNC_COUNT", 8))
@@ -52,11 +52,35 @@ def test_fault_campaign(mode):
             f"a sync/quorum standby in /cluster (synchronous_mode: {mode})")
     try:
         result = campaign.run()
-        report = f"{result.summary()}\n{result.timeline}\n{campaign.cluster.diagnostics(40)}"
+        report = (f"{result.summary()}\n{last_fault_report(result.timeline, campaign.cluster)}\n"
+                  f"==== the whole campaign ====\n{result.timeline}\n{campaign.cluster.diagnostics(40)}")
+        print(result.summary())
+        try:
+            check_campaign(mode, count, result, report)
+        except AssertionError:
+            # The printed tails rarely explain a failed campaign; the whole logs usually do.
+            print(f"logs kept in {campaign.cluster.keep_logs(f'test_fault_campaign[{mode}]')}")
+            raise
     finally:
         campaign.cleanup()
-    print(result.summary())
 
+
+def last_fault_report(timeline, cluster, lines=12):
+    """The last fault's part of the timeline and the daemons' newest lines, first in the report:
+    CI keeps only the start and the end of a long failure message."""
+    events = timeline.splitlines()
+    starts = [i for i, line in enumerate(events) if "===== fault " in line]
+    part = events[starts[-1]:] if starts else events[-40:]
+    tails = []
+    for member in cluster.members.values():
+        # Routine "no action" lines would crowd out the ones that say what went wrong.
+        newest = [line for line in tail(member.log_path, 300).splitlines() if "no action." not in line]
+        tails.append(f"---- {member.name}: newest daemon log lines but routine ones ----")
+        tails += newest[-lines:]
+    return "\n".join(["==== from the last fault on ===="] + part + tails)
+
+
+def check_campaign(mode, count, result, report):
     assert result.error is None, f"campaign aborted: {result.error}\n{report}"
     assert len(result.faults) == count, report
     assert not any(result.unexpected.values()), f"ids nobody sent appeared\n{report}"
