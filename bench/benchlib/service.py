@@ -7,6 +7,7 @@ import time
 
 from .floors import etcd_txn_round_trip
 from .measure import etcd_grpc_counts, etcd_revision, proc_cpu_seconds, proc_rss_kb
+from .residency import breakdown
 from .session import ensure_healthy
 from testkit.support import child_process
 
@@ -66,6 +67,16 @@ def fence_guard_of(pid):
     return child_process(pid, "--fence-guard")
 
 
+def record_resident_breakdown(context, setup, pids):
+    """Where each member's resident memory is (bench/benchlib/residency.py), by what maps it;
+    the note gives the first member's split, the details the whole breakdown of each."""
+    reports = {name: breakdown(pid) for name, pid in pids.items()}
+    groups = [{name: kib / 1024 for name, kib in report["by_group_kib"].items()} for report in reports.values()]
+    context.record("B5", setup, "daemon resident memory by what maps it (first member)", "MB",
+                   [sum(groups[0].values())], [{"member": n, **r} for n, r in reports.items()],
+                   note=", ".join(f"{name} {mb:.1f}" for name, mb in groups[0].items()))
+
+
 def run_idle(context, setup, window):
     """B5 + B6 over one idle window of a healthy 3-member cluster (nothing else runs)."""
     cluster = context.session.cluster_for(setup)
@@ -100,6 +111,7 @@ def run_idle(context, setup, window):
         context.record("B5", setup, "daemon private memory per member (smaps_rollup Private)", "MB",
                        [memory[n]["Private"] / 1024 for n in pids], details,
                        note="pages no other process maps (VmRSS counts shared library and binary pages too)")
+    record_resident_breakdown(context, setup, pids)
     context.record("B5", setup, "daemon CPU per member per idle minute", "CPU-s/min",
                    cpu_per_min, details, note=f"n = members; idle window {elapsed:.0f}s")
 
