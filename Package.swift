@@ -25,6 +25,7 @@ let package = Package(
     products: [
         .executable(name: "staz", targets: ["staz"]),
         .executable(name: "stazctl", targets: ["stazctl"]),
+        .executable(name: "staz-fence-guard", targets: ["staz-fence-guard"]),
         .executable(name: "staz-probe", targets: ["staz-probe"]),
     ],
     dependencies: [
@@ -44,7 +45,11 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .target(name: "StazCore"),
+        // Files and processes through plain system calls (no Foundation): /proc, state files.
+        .target(name: "StazSystem"),
+        // The fencing guard and its protocol; links no Foundation (its own small executable).
+        .target(name: "StazFence", dependencies: ["StazSystem"]),
+        .target(name: "StazCore", dependencies: ["StazSystem"]),
         .target(name: "StazConfig", dependencies: [
             "StazCore", .product(name: "Yams", package: "Yams"),
         ]),
@@ -59,7 +64,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .target(name: "StazPostgres", dependencies: [
-            "StazConcurrency", "StazCore", "StazConfig",
+            "StazConcurrency", "StazCore", "StazConfig", "StazSystem", "StazFence",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -75,7 +80,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "StazAPI", dependencies: [
-            "StazCore", "StazConfig",
+            "StazCore", "StazConfig", "StazSystem",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -86,7 +91,7 @@ let package = Package(
         ]),
         .target(name: "StazDaemon", dependencies: [
             "StazConcurrency",
-            "StazCore", "StazConfig", "StazHA", "StazDCS", "StazPostgres", "StazAPI", "StazMesh", "StazWatchdog",
+            "StazCore", "StazConfig", "StazHA", "StazDCS", "StazPostgres", "StazAPI", "StazMesh", "StazWatchdog", "StazFence", "StazSystem",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -103,10 +108,12 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .executableTarget(name: "staz", dependencies: [
-            "StazDaemon", "StazConfig", "StazDCS", "StazAPI", "StazConcurrency",
+            "StazDaemon", "StazConfig", "StazDCS", "StazAPI", "StazConcurrency", "StazFence",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "stazctl", dependencies: ["StazCtl"]),
+        // The fencing guard staz starts while it leads (StazFence/FenceGuard.swift).
+        .executableTarget(name: "staz-fence-guard", dependencies: ["StazFence"]),
         // Benchmark write probe (bench/): writes every 10 ms through HAProxy and logs each ack.
         .executableTarget(name: "staz-probe", dependencies: [
             "StazConcurrency", "StazCore",
@@ -117,11 +124,11 @@ let package = Package(
         .testTarget(name: "StazConcurrencyTests", dependencies: [
             "StazConcurrency", .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "StazCoreTests", dependencies: ["StazCore"]),
+        .testTarget(name: "StazCoreTests", dependencies: ["StazCore", "StazSystem"]),
         .testTarget(name: "StazConfigTests", dependencies: ["StazConfig"]),
         .testTarget(name: "StazHATests", dependencies: ["StazHA"]),
         .testTarget(name: "StazDCSTests", dependencies: ["StazDCS"]),
-        .testTarget(name: "StazPostgresTests", dependencies: ["StazPostgres"]),
+        .testTarget(name: "StazPostgresTests", dependencies: ["StazPostgres", "StazFence", "StazSystem"]),
         .testTarget(name: "StazAPITests", dependencies: ["StazAPI"], swiftSettings: v5),
         .testTarget(name: "StazCtlTests", dependencies: ["StazCtl", "StazPostgres"]),
         .testTarget(name: "StazWatchdogTests", dependencies: ["StazWatchdog"]),

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Debian package dist/staz_<version>_amd64.deb: staz and stazctl, the systemd
+# Builds the Debian package dist/staz_<version>_amd64.deb: staz, stazctl and staz-fence-guard
+# (the small process that fences PostgreSQL while staz leads; see FenceGuardCommandLine), the systemd
 # template unit staz@.service, shell completions, man pages, the Prometheus alert rules and
 # an (empty) /etc/staz for the member configurations. See "Install as a service" in README.md.
 #
@@ -9,7 +10,7 @@
 #
 # Environment:
 #   STAZ_BUILD            release (default) or debug
-#   STAZ_BIN_DIR          directory holding already built staz and stazctl (no build)
+#   STAZ_BIN_DIR          directory holding already built staz, stazctl and staz-fence-guard (no build)
 #   STAZ_DEB_DIR          output directory (default: dist/ in the repository)
 #   STAZ_DEB_COMPRESSION  dpkg-deb compressor: xz (default), gzip, zstd or none
 #   STAZ_MAINTAINER       Maintainer field (default: the author of the checked-out commit)
@@ -45,12 +46,12 @@ if [[ -z "$BIN_DIR" ]]; then
     # runtime and Foundation statically, leaving only Debian's libc/libstdc++/zlib to Depends.
     # The debug build keeps the shared runtime so it reuses the tests' build products.
     [[ "$BUILD" == release ]] && build_flags+=(--static-swift-stdlib)
-    log "swift build ${build_flags[*]} (staz, stazctl)"
-    (cd "$REPO" && swift build "${build_flags[@]}" --product staz && swift build "${build_flags[@]}" --product stazctl) >&2
+    log "swift build ${build_flags[*]} (staz, stazctl, staz-fence-guard)"
+    (cd "$REPO" && for product in staz stazctl staz-fence-guard; do swift build "${build_flags[@]}" --product "$product" || exit; done) >&2
     BIN_DIR="$(cd "$REPO" && swift build "${build_flags[@]}" --show-bin-path)"
 fi
 BIN_DIR="$(cd "$BIN_DIR" && pwd)"
-for binary in staz stazctl; do
+for binary in staz stazctl staz-fence-guard; do
     [[ -x "$BIN_DIR/$binary" ]] || die "$BIN_DIR/$binary is missing or not executable"
 done
 
@@ -79,7 +80,7 @@ install -d -m 0755 "$ROOT/DEBIAN" "$ROOT/usr/bin" "$ROOT/lib/systemd/system" "$R
 
 # Debug info is most of a Swift binary; the symbol table stays, so crash backtraces still name
 # the functions.
-for binary in staz stazctl; do
+for binary in staz stazctl staz-fence-guard; do
     install -m 0755 "$BIN_DIR/$binary" "$ROOT/usr/bin/$binary"
     objcopy --strip-debug "$ROOT/usr/bin/$binary"
 done
@@ -98,7 +99,7 @@ while read -r library; do
         dpkg -S "$path" >/dev/null 2>&1 && owned=1 && break
     done
     ((owned)) || unpackaged+=("$library")
-done < <(ldd "$ROOT/usr/bin/staz" "$ROOT/usr/bin/stazctl" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u)
+done < <(ldd "$ROOT/usr/bin/staz" "$ROOT/usr/bin/stazctl" "$ROOT/usr/bin/staz-fence-guard" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u)
 if ((${#unpackaged[@]} > 0)); then
     log "warning: linked against libraries no Debian package provides (this package then needs"
     log "         them at the same path; build with STAZ_BUILD=release for a self-contained one):"
@@ -108,7 +109,7 @@ mkdir -p "$WORK/shlibs/debian"
 printf 'Source: staz\n\nPackage: staz\nArchitecture: amd64\n' >"$WORK/shlibs/debian/control"
 # (Its warnings about the unpackaged libraries and unused links are the list above.)
 DEPENDS="$(cd "$WORK/shlibs" && dpkg-shlibdeps -O --ignore-missing-info \
-    "$ROOT/usr/bin/staz" "$ROOT/usr/bin/stazctl" 2>"$WORK/shlibdeps.log" | sed -n 's/^shlibs:Depends=//p')"
+    "$ROOT/usr/bin/staz" "$ROOT/usr/bin/stazctl" "$ROOT/usr/bin/staz-fence-guard" 2>"$WORK/shlibdeps.log" | sed -n 's/^shlibs:Depends=//p')"
 [[ -n "$DEPENDS" ]] || { cat "$WORK/shlibdeps.log" >&2; die "dpkg-shlibdeps found no dependencies"; }
 
 # ---- files -------------------------------------------------------------------------------

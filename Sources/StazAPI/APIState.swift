@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import StazCore
 import Synchronization
+import StazSystem
 
 /// Thread-safe holder of the current `NodeSnapshot`. The status JSON body is rendered at most
 /// once per update, by the first request that needs it, so health checks (hundreds per second

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import StazSystem
 #endif
 
 /// A Linux pidfd: whether a process has exited (a zombie included) with one `poll`, where

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import StazPostgres
+import StazFence
+import StazSystem
 
 /// The promise a member made by answering "Accepted" to `POST /failsafe`, kept in a file of its
 /// data directory so that it outlives the staz process that made it.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import StazFence
 import StazPostgres
 
 /// Keeps a fencing guard process (StazPostgres/FenceGuard.swift, which holds the safety
@@ -41,7 +42,7 @@ final class FenceGuardFeeder: @unchecked Sendable {
         process?.closePipe()
         process = nil
         do {
-            let started = try FenceGuardProcess.spawn(executable: executable, dataDirectory: dataDirectory)
+            let started = try FenceGuardProcess.spawn(stazExecutable: executable, dataDirectory: dataDirectory)
             if started.send(message) {
                 process = started
             } else {
@@ -115,14 +116,5 @@ final class FenceGuardFeeder: @unchecked Sendable {
         guard FenceSystem.isGuard(pid: previous.guardPID, dataDirectory: dataDirectory) else { return }
         kill(previous.guardPID, SIGTERM)
         logger.info("retired the previous fence guard (pid \(previous.guardPID)); guard \(ours) holds the deadline now")
-    }
-}
-
-/// `staz --fence-guard DATA_DIR`: the guard process itself (started by `FenceGuardFeeder`).
-public enum FenceGuardCommand {
-    public static let argument = FenceGuard.argument
-
-    public static func run(dataDirectory: String, logger: Logger) -> Int32 {
-        FenceGuard.run(dataDirectory: dataDirectory, logger: logger)
     }
 }

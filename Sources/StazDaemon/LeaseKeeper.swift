@@ -18,7 +18,7 @@ import StazWatchdog
 /// - This runs in its own task and never waits for the HA loop or for PostgreSQL queries, so a
 ///   slow `pg_basebackup`, checkpoint or hung query cannot delay a keepalive.
 /// - When staz itself cannot act (killed, frozen), the same deadline (`fenceDeadline`) is
-///   enforced by the fencing guard process (StazPostgres/FenceGuard.swift).
+///   enforced by the fencing guard process (StazFence/FenceGuard.swift).
 /// Lower limit: refreshes happen every `loop_wait` (at least twice per `ttl`) and every `ttl/8`
 /// after a failure (`LeaseRenewal`), each bounded by a short request timeout; with `ttl` = 4 s
 /// three refreshes can fail in a row before fencing, which is why 4 s is the floor (StazConfig

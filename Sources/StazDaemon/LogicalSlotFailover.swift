@@ -2,6 +2,7 @@ import Foundation
 import StazConfig
 import StazCore
 import StazPostgres
+import StazSystem
 
 /// Which logical slots fail over with the zone: those of the mesh provider's output plugin
 /// (the other zones' subscriptions) and the permanent logical slots of the dynamic

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import StazFence
 
 /// staz's end of one fencing guard process (FenceGuard.swift): spawned with posix_spawn (see
 /// `Spawn`) with the read end of a pipe as its stdin; we keep the write end. Not thread-safe:
@@ -16,9 +17,10 @@ public final class FenceGuardProcess: @unchecked Sendable {
         self.writeEnd = writeEnd
     }
 
-    /// Starts `executable --fence-guard dataDirectory` (the staz binary itself), logging into
-    /// our stderr, in a process group of its own so a signal to staz's group does not reach it.
-    public static func spawn(executable: String, dataDirectory: String) throws -> FenceGuardProcess {
+    /// Starts the guard of `dataDirectory` (`staz-fence-guard`, next to `stazExecutable`; see
+    /// FenceGuardCommandLine), logging into our stderr, in a process group of its own so a
+    /// signal to staz's group does not reach it.
+    public static func spawn(stazExecutable: String, dataDirectory: String) throws -> FenceGuardProcess {
         var ends: [Int32] = [0, 0]
         guard pipe(&ends) == 0 else {
             throw Spawn.Failure(reason: "pipe: \(String(cString: strerror(errno)))")
@@ -35,7 +37,8 @@ public final class FenceGuardProcess: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         let pid: pid_t
         do {
-            pid = try Spawn.start(path: executable, arguments: [FenceGuard.argument, dataDirectory],
+            let command = FenceGuardCommandLine.command(stazExecutable: stazExecutable, dataDirectory: dataDirectory)
+            pid = try Spawn.start(path: command.path, arguments: command.arguments,
                                   environment: ProcessRunner.environment(), output: .ourStderr, stdin: readEnd)
         } catch {
             close(writeEnd)

@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import StazConcurrency
 import StazCore
+import StazSystem
 
 /// A logical slot as the primary reports it, with its on-disk state file.
 public struct PrimaryLogicalSlot: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import StazCore
+import StazSystem
 
 /// A logical slot the leader publishes in the `status` key: its name and the position its
 /// subscriber confirmed (`confirmed_flush_lsn` on the primary).

@@ -1,5 +1,6 @@
 import Foundation
 import StazCore
+import StazSystem
 
 /// The per-cycle state query: one round trip, every column cast to text. The new value of a
 /// pending-restart parameter is the last file entry (it carries the error "setting could not be

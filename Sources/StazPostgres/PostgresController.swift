@@ -4,6 +4,7 @@ import PostgresNIO
 import StazConcurrency
 import StazConfig
 import StazCore
+import StazSystem
 
 public enum PostgresControlError: Error, CustomStringConvertible {
     case notRunning
@@ -176,21 +177,14 @@ public actor PostgresController {
 enum ProcessLiveness {
     static func isAlive(_ pid: Int32) -> Bool { ProcessState.isAlive(pid) }
 
-    /// Guards against a stale postmaster.pid whose number now belongs to another program (after a
-    /// crash and reboot). Without /proc we cannot tell and trust the pid.
-    static func looksLikePostgres(_ pid: Int32) -> Bool {
-        guard let comm = SmallFile.read("/proc/\(pid)/comm", limit: 64) else { return true }
-        return comm.hasPrefix("postgres") || comm.hasPrefix("postmaster")
-    }
+    static func looksLikePostgres(_ pid: Int32) -> Bool { ProcFS.looksLikePostgres(pid) }
 
     /// Direct children of `pid`, from /proc (Linux); empty elsewhere.
     static func children(of pid: Int32) -> [Int32] {
         allPIDs().filter { parent(of: $0) == pid }
     }
 
-    static func allPIDs() -> [Int32] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
-    }
+    static func allPIDs() -> [Int32] { ProcFS.allPIDs() }
 
     /// Parent pid from /proc/<pid>/stat (the field after the state).
     static func parent(of pid: Int32) -> Int32? {
@@ -210,7 +204,5 @@ enum ProcessLiveness {
     }
 
     /// Target of /proc/<pid>/cwd; readable for processes of our own user.
-    static func workingDirectory(of pid: Int32) -> String? {
-        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")
-    }
+    static func workingDirectory(of pid: Int32) -> String? { ProcFS.workingDirectory(of: pid) }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import StazCore
+import StazSystem
 
 public struct ReplicationSlotInfo: Sendable, Equatable {
     public var name: String

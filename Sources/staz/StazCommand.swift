@@ -8,6 +8,7 @@ import StazCore
 import StazConcurrency
 import StazDaemon
 import StazDCS
+import StazFence
 
 /// `staz CONFIG` runs the daemon; `staz --validate-config CONFIG` checks a configuration.
 @main
@@ -29,9 +30,8 @@ struct Staz: AsyncParsableCommand {
 
     func run() async throws {
         if let fenceGuardDataDirectory {
-            // The guard writes to the stderr it shares with staz, in Patroni's default format.
-            LogOutput.bootstrap(LogSection())
-            throw ExitCode(FenceGuardCommand.run(dataDirectory: fenceGuardDataDirectory, logger: Logger(label: "staz-fence-guard")))
+            // The guard without its own executable next to staz (FenceGuardCommandLine).
+            throw ExitCode(FenceGuard.run(dataDirectory: fenceGuardDataDirectory))
         }
         let environment = ProcessInfo.processInfo.environment
         guard let path = configFile ?? environment["STAZ_CONFIG_FILE"] ?? environment["PATRONI_CONFIG_FILE"] else {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import StazSystem
 @testable import StazCore
 
 /// The pidfd probe against real processes: a child of the test, killed and deliberately left

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import StazSystem
 @testable import StazCore
 
 @Suite struct SmallFileTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import StazPostgres
+import StazSystem
+@testable import StazFence
 
 /// The pure parts of the fencing guard: pipe messages, the state file, deadline arithmetic,
 /// /proc parsing and the guard's next step.
@@ -162,5 +163,62 @@ struct FenceGuardTests {
         #expect(FenceSystem.descendants(of: 999, parents: parents).isEmpty)
         // A cycle in a racy /proc snapshot must not loop forever.
         #expect(FenceSystem.descendants(of: 100, parents: [101: 100, 100: 101]) == [101])
+    }
+
+    // MARK: how a guard is started and recognised
+
+    @Test func theGuardStartsFromItsOwnExecutableNextToStaz() {
+        let command = FenceGuardCommandLine.command(stazExecutable: "/usr/bin/staz", dataDirectory: "/var/lib/pg",
+                                                    isExecutable: { $0 == "/usr/bin/staz-fence-guard" })
+        #expect(command.path == "/usr/bin/staz-fence-guard")
+        #expect(command.arguments == ["/var/lib/pg"])
+    }
+
+    @Test func withoutThatExecutableStazRunsTheGuardItself() {
+        for staz in ["/opt/staz/staz", "staz"] {
+            let command = FenceGuardCommandLine.command(stazExecutable: staz, dataDirectory: "/d", isExecutable: { _ in false })
+            #expect(command.path == staz)
+            #expect(command.arguments == ["--fence-guard", "/d"])
+        }
+    }
+
+    @Test(arguments: [
+        (["/usr/bin/staz-fence-guard", "/d"], "/d"),
+        (["staz-fence-guard", "/d"], "/d"),
+        (["/usr/bin/staz", "--fence-guard", "/d"], "/d"),
+        (["/usr/bin/staz", "/etc/staz/m1.yml"], nil),
+        (["/usr/bin/staz-fence-guard"], nil),
+        (["/usr/bin/staz-fence-guard", "/d", "extra"], nil),
+        (["/usr/bin/not-staz-fence-guard", "/d"], nil),
+        (["/usr/bin/staz", "--fence-guard"], nil),
+        ([], nil),
+    ] as [([String], String?)])
+    func guardsAreRecognisedByTheirCommandLine(words: [String], directory: String?) {
+        #expect(FenceGuardCommandLine.guardedDirectory(words) == directory)
+    }
+
+    @Test func aRunningGuardIsRecognisedAndOthersAreNot() throws {
+        // bash's `exec -a` gives `sleep` the guard's argv[0]: what /proc/PID/cmdline shows.
+        let fake = Process()
+        fake.executableURL = URL(fileURLWithPath: "/bin/bash")
+        fake.arguments = ["-c", "exec -a staz-fence-guard sleep 30"]
+        try fake.run()
+        defer { kill(fake.processIdentifier, SIGKILL); fake.waitUntilExit() }
+        let pid = fake.processIdentifier
+        var seen = false
+        for _ in 0..<200 where !seen {
+            seen = FenceSystem.isGuard(pid: pid, dataDirectory: "30")
+            if !seen { usleep(10_000) }
+        }
+        #expect(seen)
+        #expect(!FenceSystem.isGuard(pid: pid, dataDirectory: "/elsewhere"))
+        #expect(!FenceSystem.isGuard(pid: getpid(), dataDirectory: "30"))
+    }
+
+    @Test func pathsThatDoNotExistAreMadeAbsoluteByName() {
+        #expect(FenceSystem.canonicalPath("/no/such/./dir/../data") == "/no/such/data")
+        #expect(FenceSystem.lexicallyAbsolute("/a/b/../../..") == "/")
+        let cwd = FileManager.default.currentDirectoryPath
+        #expect(FenceSystem.lexicallyAbsolute("no-such-dir") == (cwd == "/" ? "" : cwd) + "/no-such-dir")
     }
 }

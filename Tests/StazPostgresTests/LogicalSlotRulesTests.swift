@@ -1,5 +1,6 @@
 import StazCore
 import Testing
+import StazSystem
 @testable import StazPostgres
 
 /// The replica side of logical slot failover: which published slots are copied, advanced and

@@ -63,8 +63,9 @@ def run_b4(context, setup, connections, seconds):
 
 
 def fence_guard_of(pid):
-    """The pid of the `staz --fence-guard` child of daemon `pid`, or None."""
-    return child_process(pid, "--fence-guard")
+    """The pid of the fencing guard child of daemon `pid` (`staz-fence-guard DIR`, or
+    `staz --fence-guard DIR` without that executable next to staz), or None."""
+    return child_process(pid, "fence-guard")
 
 
 def record_resident_breakdown(context, setup, pids):

@@ -1,7 +1,8 @@
-"""The fencing guard (Sources/StazPostgres/FenceGuard.swift): while staz leads, a separate
-`staz --fence-guard DATA_DIR` process holds the lease's fence deadline and SIGKILLs the
+"""The fencing guard (Sources/StazFence/FenceGuard.swift): while staz leads, a separate
+`staz-fence-guard DATA_DIR` process holds the lease's fence deadline and SIGKILLs the
 postmaster's process tree when staz can no longer act in time.
 
+  * the guard is its own small executable, installed next to staz, not a second staz;
   * staz killed for good: PostgreSQL is gone before any other member promotes, at no sample
     do two members accept writes, and a replica takes over;
   * staz killed and restarted at once (as systemd would): the new process takes over the
@@ -34,7 +35,8 @@ def guards_of(member):
                 state = handle.read().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if b"--fence-guard" in words and wanted in words and state != "Z":
+        is_guard = os.path.basename(words[0]) == b"staz-fence-guard" or b"--fence-guard" in words
+        if is_guard and wanted in words and state != "Z":
             found.append(int(entry))
     return found
 
@@ -52,6 +54,19 @@ def writable(member):
         return psql_value(member.pg_port, "SELECT pg_is_in_recovery()", timeout=2) == "f"
     except Exception:  # noqa: BLE001 - down or refusing: not writable
         return False
+
+
+def test_the_guard_is_its_own_small_executable(three_node_cluster, profile):
+    cluster, leader_name = three_node_cluster
+    leader = cluster.member_named(leader_name)
+    expected = os.path.join(os.path.dirname(os.path.realpath(profile.daemon)), "staz-fence-guard")
+    assert os.access(expected, os.X_OK), f"no staz-fence-guard next to {profile.daemon}: build it with staz"
+    guard = wait_until(lambda: guards_of(leader) or None, 10, f"a fence guard for {leader_name}")
+    assert os.path.realpath(f"/proc/{guard[0]}/exe") == expected
+    # Neither Foundation nor NIO: the guard runs for as long as the member leads.
+    with open(f"/proc/{guard[0]}/maps") as handle:
+        libraries = {line.split()[-1] for line in handle if line.rstrip().endswith(".so") or ".so." in line}
+    assert not [path for path in libraries if "Foundation" in path], sorted(libraries)
 
 
 def test_guard_fences_postgres_when_staz_dies(three_node_cluster, profile):

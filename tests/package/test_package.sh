@@ -91,7 +91,7 @@ pass "control: $(field Package) $(field Version) $(field Architecture), Depends:
 
 dpkg-deb --contents "$DEB" >"$WORK/contents"
 expected=(
-    ./usr/bin/staz ./usr/bin/stazctl ./lib/systemd/system/staz@.service ./etc/staz/
+    ./usr/bin/staz ./usr/bin/stazctl ./usr/bin/staz-fence-guard ./lib/systemd/system/staz@.service ./etc/staz/
     ./usr/share/staz/prometheus/staz-alerts.yml ./usr/share/staz/make-patronictl-link
     ./usr/share/staz/staz.yml.example ./usr/share/doc/staz/README.Debian
     ./usr/share/man/man1/staz.1.gz ./usr/share/man/man1/stazctl.1.gz
@@ -230,6 +230,18 @@ assert [(m["Member"], m["Role"], m["State"]) for m in members] == [(sys.argv[2],
     "$WORK/list" "$INSTANCE" || fail "stazctl list: $(cat "$WORK/list")"
 pass "installed stazctl list: $INSTANCE is the running leader"
 
+# While it leads, the fencing guard is the installed small executable, not a second staz.
+guard_pid=""
+for _ in $(seq 50); do
+    guard_pid="$(ps -o pid= --ppid "$STAZ_PID" -o args= | awk '$2 ~ /staz-fence-guard$/ {print $1}' | head -n1)"
+    [[ -n "$guard_pid" ]] && break
+    sleep 0.1
+done
+[[ -n "$guard_pid" ]] || fail "no staz-fence-guard child of staz while it leads: $(ps -o pid=,args= --ppid "$STAZ_PID")"
+[[ "$(readlink "/proc/$guard_pid/exe")" == "$ROOT/usr/bin/staz-fence-guard" ]] \
+    || fail "the guard runs $(readlink "/proc/$guard_pid/exe"), not $ROOT/usr/bin/staz-fence-guard"
+pass "the fencing guard is $ROOT/usr/bin/staz-fence-guard ($(awk '/VmRSS/ {print $2, $3}' "/proc/$guard_pid/status") resident)"
+
 # ExecReload, with $MAINPID.
 reload="$(unit_value ExecReload | sed "s/\$MAINPID/$STAZ_PID/")"
 $reload || fail "ExecReload: $reload"
@@ -290,7 +302,7 @@ process_runs() { local state; state="$(ps -o stat= -p "$1" 2>/dev/null)" || retu
 process_runs "$postmaster" && fail "PostgreSQL still runs after staz stopped"
 # Nor may the fencing guard outlive it: with KillMode=process systemd would leave it behind.
 # (ps alone, not piped into a grep whose own arguments would match.)
-guard_runs() { [[ "$(ps -eo args=)" == *"--fence-guard $WORK/"* ]]; }
+guard_runs() { [[ "$(ps -eo args=)" == *"fence-guard $WORK/"* ]]; }
 for _ in $(seq 50); do
     guard_runs || break
     sleep 0.1

@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Whether a process runs, as opposed to not existing or being a zombie nobody reaped yet
 /// (`kill(pid, 0)` succeeds on a zombie: a postmaster that died under a parent that does not

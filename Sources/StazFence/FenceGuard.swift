@@ -1,10 +1,9 @@
-import Foundation
-import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
+import StazSystem
 
-/// The fencing guard: a small process (`staz --fence-guard DATA_DIR`) that staz starts while it
+/// The fencing guard: a small process (`staz-fence-guard DATA_DIR`) that staz starts while it
 /// holds the leader lock, so that PostgreSQL stops taking writes at the lease's fence deadline
 /// even when staz itself cannot act.
 ///
@@ -37,13 +36,10 @@ import Glibc
 ///   freezes it too; on resume, PostgreSQL and the guard race (a hardware or softdog watchdog
 ///   covers that case, as with Patroni). The guard itself can be killed (same OS user).
 public enum FenceGuard {
-    /// Hidden command-line option of `staz` that runs the guard.
-    public static let argument = "--fence-guard"
-
     /// Runs the guard until it stood down, fenced, or staz exited with nothing armed; returns
     /// the process exit status. stdin is staz's pipe. SIGTERM keeps its default action: that is
     /// how a newer staz retires this guard.
-    public static func run(dataDirectory: String, logger: Logger) -> Int32 {
+    public static func run(dataDirectory: String, logger: FenceGuardLog = FenceGuardLog()) -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         var guardian = GuardLoop(dataDirectory: FenceSystem.canonicalPath(dataDirectory), logger: logger)
         return guardian.run()
@@ -52,14 +48,14 @@ public enum FenceGuard {
 
 private struct GuardLoop {
     let dataDirectory: String
-    let logger: Logger
+    let logger: FenceGuardLog
     let bootID = FenceSystem.bootID()
     var deadline: BootNanoseconds?
     var target: FenceTarget?
     var pipeOpen = true
     var pending: [UInt8] = []
 
-    init(dataDirectory: String, logger: Logger) {
+    init(dataDirectory: String, logger: FenceGuardLog) {
         self.dataDirectory = dataDirectory
         self.logger = logger
     }
@@ -159,7 +155,7 @@ private struct GuardLoop {
 
     /// Removes the state file if it still describes this guard (a successor may own it).
     func removeState() {
-        guard let text = try? String(contentsOfFile: statePath, encoding: .utf8),
+        guard let text = SmallFile.readWhole(statePath),
               let state = try? FenceGuardState.parse(text), state.guardPID == getpid() else { return }
         unlink(statePath)
     }

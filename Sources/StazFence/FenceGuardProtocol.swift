@@ -1,4 +1,4 @@
-import Foundation
+import StazSystem
 
 // The pure parts of the fencing guard (see FenceGuard.swift for the process and the safety
 // argument): the lines staz writes into the guard's pipe, the guard's state file, the clock

@@ -1,7 +1,7 @@
-import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import StazSystem
 
 /// The machine facts the fencing guard works with (Linux /proc and clocks), and the fence
 /// itself: SIGKILL for a postmaster and every process below it.
@@ -15,32 +15,48 @@ public enum FenceSystem {
 
     /// The kernel's id of this boot (changes with every reboot).
     public static func bootID() -> String {
-        ((try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)) ?? "unknown")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = SmallFile.read("/proc/sys/kernel/random/boot_id", limit: 128) ?? "unknown"
+        return String(text.filter { !$0.isWhitespace })
     }
 
     /// `path` made absolute with symlinks resolved (the form /proc/<pid>/cwd shows).
     public static func canonicalPath(_ path: String) -> String {
-        guard let resolved = realpath(path, nil) else {
-            return URL(fileURLWithPath: path).standardizedFileURL.path
-        }
+        guard let resolved = realpath(path, nil) else { return lexicallyAbsolute(path) }
         defer { free(resolved) }
         return String(cString: resolved)
     }
 
+    /// A path that does not exist (yet) made absolute, with `.` and `..` resolved by name.
+    static func lexicallyAbsolute(_ path: String) -> String {
+        var base = ""
+        if !path.hasPrefix("/"), let cwd = getcwd(nil, 0) {
+            base = String(cString: cwd)
+            free(cwd)
+        }
+        var parts: [Substring] = []
+        for part in (base + "/" + path).split(separator: "/") {
+            switch part {
+            case ".": continue
+            case "..": _ = parts.popLast()
+            default: parts.append(part)
+            }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
     static func stat(of pid: Int32) -> ProcStat? {
-        (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).flatMap(ProcStat.parse)
+        SmallFile.read("/proc/\(pid)/stat", limit: 1024).flatMap(ProcStat.parse)
     }
 
     /// The live postmaster of `dataDirectory` (postmaster.pid names a live postgres process
     /// whose working directory is that directory), with its start time.
     public static func postmaster(of dataDirectory: String) -> FenceTarget? {
-        guard let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
+        guard let text = SmallFile.read(dataDirectory + "/postmaster.pid", limit: 4096),
               let first = text.split(separator: "\n").first,
-              let pid = Int32(first.trimmingCharacters(in: .whitespaces)), pid > 0,
-              ProcessLiveness.isAlive(pid), ProcessLiveness.looksLikePostgres(pid),
+              let pid = Int32(first.filter { $0 != " " && $0 != "\t" }), pid > 0,
+              ProcessState.isAlive(pid), ProcFS.looksLikePostgres(pid),
               let stat = stat(of: pid) else { return nil }
-        if let cwd = ProcessLiveness.workingDirectory(of: pid), cwd != canonicalPath(dataDirectory) { return nil }
+        if let cwd = ProcFS.workingDirectory(of: pid), cwd != canonicalPath(dataDirectory) { return nil }
         return FenceTarget(pid: pid, startTicks: stat.startTicks)
     }
 
@@ -53,11 +69,8 @@ public enum FenceSystem {
     /// Whether `pid` is a fencing guard of `dataDirectory` (its command line says so), so a
     /// recycled pid from a stale state file is never signalled.
     public static func isGuard(pid: Int32, dataDirectory: String) -> Bool {
-        guard pid > 0, ProcessLiveness.isAlive(pid),
-              let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-        let words = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-        guard let flag = words.firstIndex(of: FenceGuard.argument), flag + 1 < words.count else { return false }
-        return words[flag + 1] == dataDirectory
+        guard pid > 0, ProcessState.isAlive(pid), let words = ProcFS.commandLine(of: pid) else { return false }
+        return FenceGuardCommandLine.guardedDirectory(words) == dataDirectory
     }
 
     /// SIGKILL for `postmaster` and all its descendants. The postmaster is stopped first so it
@@ -71,7 +84,7 @@ public enum FenceSystem {
         kill(postmaster, SIGSTOP)
         var doomed: Set<Int32> = [postmaster]
         for _ in 0..<8 {
-            let parents = Dictionary(ProcessLiveness.allPIDs().compactMap { pid in stat(of: pid).map { (pid, $0.parentPID) } },
+            let parents = Dictionary(ProcFS.allPIDs().compactMap { pid in stat(of: pid).map { (pid, $0.parentPID) } },
                                      uniquingKeysWith: { first, _ in first })
             let found = descendants(of: postmaster, parents: parents).subtracting(doomed)
             if found.isEmpty { break }
@@ -95,12 +108,9 @@ public enum FenceSystem {
         return found
     }
 
-    /// The path of the running staz executable (the guard is the same binary).
+    /// The path of the running executable.
     public static func ownExecutable() -> String {
-        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
-           !path.hasSuffix(" (deleted)") {
-            return path
-        }
+        if let path = ProcFS.linkTarget("/proc/self/exe"), !path.hasSuffix(" (deleted)") { return path }
         return CommandLine.arguments[0]
     }
 }

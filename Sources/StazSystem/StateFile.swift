@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The small text files staz keeps in a data directory for a later process (the fence guard's
 /// deadline, a failsafe promise): a header line naming the format, then `key=value` lines,
@@ -24,18 +26,38 @@ public enum StateFile {
     /// Writes `text` to `path` through a temporary file and a rename.
     public static func replace(_ path: String, with text: String) throws {
         let temporary = path + ".tmp.\(getpid())"
-        try text.write(toFile: temporary, atomically: false, encoding: .utf8)
+        guard write(text, to: temporary) else {
+            let code = errno
+            unlink(temporary)
+            throw StateFileProblem.write("writing \(temporary) failed: errno \(code)")
+        }
         guard rename(temporary, path) == 0 else {
             let code = errno
             unlink(temporary)
             throw StateFileProblem.rename("rename to \(path) failed: errno \(code)")
         }
     }
+
+    /// Creates (or truncates) `path` with mode 0644 and writes all of `text`.
+    private static func write(_ text: String, to path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return false }
+            done += count
+        }
+        return true
+    }
 }
 
 public enum StateFileProblem: Error, Equatable, CustomStringConvertible {
-    case header(String), line(String), rename(String)
+    case header(String), line(String), write(String), rename(String)
     public var description: String {
-        switch self { case .header(let text), .line(let text), .rename(let text): return text }
+        switch self { case .header(let text), .line(let text), .write(let text), .rename(let text): return text }
     }
 }
