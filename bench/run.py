@@ -165,13 +165,14 @@ def parse_args(argv):
 def check_binaries(tools):
     needed = []
     if "staz" in tools:
-        needed += [STAZ_BIN / "staz", STAZ_BIN / "staz-probe"]
+        # The leader's fencing guard is measured too: it must be the one staz installs.
+        needed += [STAZ_BIN / "staz", STAZ_BIN / "staz-fence-guard", STAZ_BIN / "staz-probe"]
     if "patroni" in tools:
         needed += [PATRONI_VENV / "bin" / "patroni", STAZ_BIN / "staz-probe"]
     missing = [str(p) for p in needed if not os.access(p, os.X_OK)]
     if missing:
-        sys.exit(f"missing executables: {missing}. Build with: swift build -c release "
-                 "--product staz && swift build -c release --product staz-probe "
+        sys.exit(f"missing executables: {missing}. Build with: for p in staz staz-fence-guard "
+                 "staz-probe; do swift build -c release --product $p; done "
                  "(Patroni: scripts/patroni-venv.sh)")
 
 

@@ -6,5 +6,6 @@
 set -eu
 cd "$(dirname "$0")/.."
 swift build -c release --product staz
+swift build -c release --product staz-fence-guard
 swift build -c release --product staz-probe
 exec timeout 300 python3 -m bench.run --smoke --results-dir "${BENCH_RESULTS_DIR:-bench/results/smoke}"
