@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(name: "StazCtlTests", dependencies: ["StazCtl", "StazPostgres"]),
         .testTarget(name: "StazWatchdogTests", dependencies: ["StazWatchdog"]),
         .testTarget(name: "StazMeshTests", dependencies: ["StazMesh"]),
-        .testTarget(name: "StazDaemonTests", dependencies: ["StazDaemon"]),
+        .testTarget(name: "StazDaemonTests", dependencies: ["StazDaemon", "StazSystem"]),
         .testTarget(name: "StazSimulationTests", dependencies: ["StazHA", "StazCore", "StazConfig", "StazDCS"]),
     ]
 )

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StazConfig
 import StazCore
+import StazSystem
 
 /// One log call, described with Python's LogRecord attributes so that `log.format` fields
 /// mean in staz what they mean in Patroni.
@@ -22,11 +23,7 @@ struct LogRecord: Sendable {
     /// Process start, for `relativeCreated` (Python measures from the logging module's import).
     static let processStart = LogRecord.now()
 
-    static func now() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
-    }
+    static func now() -> Int64 { PythonLogTime.nowNanoseconds() }
 
     /// The calling thread, as Python's `threading.get_ident()` (the pthread handle).
     static func currentThread() -> UInt {

@@ -3,6 +3,7 @@ import Logging
 import Testing
 import StazConfig
 import StazCore
+@testable import StazSystem
 @testable import StazDaemon
 
 /// A record at 2024-05-01 10:00:00.123456789 local time (whatever the machine's zone).
@@ -56,7 +57,7 @@ postgresql:
         var seconds = time_t(0)
         localtime_r(&seconds, &parts)
         // The epoch plus 5 ms, in the machine's zone: every field but the year is padded.
-        let text = LogLineRenderer.asctime(nanoseconds: 5_000_000, dateFormat: nil)
+        let text = PythonLogTime.asctime(nanoseconds: 5_000_000, dateFormat: nil)
         let expected = String(format: "%04d-%02d-%02d %02d:%02d:%02d,005", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
                               parts.tm_hour, parts.tm_min, parts.tm_sec)
         #expect(text == expected)
