@@ -90,8 +90,9 @@ def breakdown(pid):
             if path == executable:
                 executable_offsets += [offset + (page - start) for page in pages]
     sections, text_ranges = collections.Counter(), []
+    section_table = elf_sections(executable)
     for offset in executable_offsets:
-        for name, address, section_offset, size in elf_sections_cached(executable):
+        for name, address, section_offset, size in section_table:
             low, high = max(offset, section_offset), min(offset + PAGE, section_offset + size)
             if high > low and not name.startswith((".bss", ".tbss")):
                 sections[name] += high - low
@@ -112,15 +113,6 @@ def breakdown(pid):
     kib = lambda counter: {k: v // 1024 for k, v in counter.most_common()}
     return {"executable": executable, "by_group_kib": kib(by_group), "by_mapping_kib": kib(by_path),
             "executable_sections_kib": kib(sections), "text_by_module_kib": kib(modules)}
-
-
-_sections_cache = {}
-
-
-def elf_sections_cached(executable):
-    if executable not in _sections_cache:
-        _sections_cache[executable] = elf_sections(executable)
-    return _sections_cache[executable]
 
 
 def render(report, top=20):
