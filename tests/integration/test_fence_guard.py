@@ -11,7 +11,9 @@ postmaster's process tree when staz can no longer act in time.
     killed while still stopped, so it cannot answer anything when resumed."""
 
 import os
+import re
 import signal
+import subprocess
 import time
 
 import pytest
@@ -67,6 +69,25 @@ def test_the_guard_is_its_own_small_executable(three_node_cluster, profile):
     with open(f"/proc/{guard[0]}/maps") as handle:
         libraries = {line.split()[-1] for line in handle if line.rstrip().endswith(".so") or ".so." in line}
     assert not [path for path in libraries if "Foundation" in path], sorted(libraries)
+
+
+@pytest.mark.parametrize("entry", ["staz-fence-guard", "staz --fence-guard"])
+def test_both_entry_points_run_the_guard(profile, tmp_path, entry):
+    """staz starts staz-fence-guard, or without it next to staz runs the same guard itself.
+    With nothing armed and staz's end of the pipe closed, either exits 0 and says so, in
+    Patroni's log format."""
+    daemon = os.path.realpath(profile.daemon)
+    program = ([os.path.join(os.path.dirname(daemon), "staz-fence-guard")] if entry == "staz-fence-guard"
+               else [daemon, "--fence-guard"])
+    done = subprocess.run(program + [str(tmp_path)], stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO: fence guard \d+ started for ", done.stderr), done.stderr
+    assert "staz exited while not leading, nothing to fence" in done.stderr, done.stderr
+    if entry == "staz-fence-guard":
+        refused = subprocess.run(program + ["relative/dir"], stdin=subprocess.DEVNULL, capture_output=True,
+                                 text=True, timeout=30)
+        assert refused.returncode == 2 and "usage: staz-fence-guard DATA_DIR" in refused.stderr, refused.stderr
 
 
 def test_guard_fences_postgres_when_staz_dies(three_node_cluster, profile):
