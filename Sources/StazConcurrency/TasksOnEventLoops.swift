@@ -12,7 +12,7 @@ import NIOPosix
 /// The price is that a task must not block, or it holds sockets as well. The daemon's
 /// blocking calls stay off these loops: file writes that fsync and the removal of a data
 /// directory go through `BlockingCalls` to NIO's thread pool, log lines to their writer
-/// thread, and children are reaped by polling `waitpid`.
+/// thread, and a child's exit is noticed through its pidfd (`ChildExit` in StazPostgres).
 public enum TasksOnEventLoops {
     /// Installs the event loops as Swift's global executor, before the daemon starts any task.
     /// Returns false when the runtime offers no hook for it: tasks then stay on Swift's pool.

@@ -8,7 +8,8 @@ import StazSystem
 /// about the postmaster on every load-balancer probe.
 public final class ProcessHandle: Sendable {
     public let pid: Int32
-    private let fd: Int32
+    /// The pidfd, readable once the process has exited; valid while this handle lives.
+    public let fd: Int32
 
     private init(pid: Int32, fd: Int32) { self.pid = pid; self.fd = fd }
 

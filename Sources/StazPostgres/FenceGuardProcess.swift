@@ -46,11 +46,10 @@ public final class FenceGuardProcess: @unchecked Sendable {
         }
         let process = FenceGuardProcess(pid: pid, writeEnd: writeEnd)
         let flag = process.exited
-        // The guard lives as long as we lead: a thread of its own blocks in waitpid for it (no
-        // CPU while it waits), where polling from the task pool woke the daemon 10 times a second.
-        Thread.detachNewThread {
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // The guard lives as long as we lead: its exit is awaited through its pidfd, which
+        // costs nothing while it runs (polling woke the daemon 10 times a second).
+        Task {
+            _ = await ChildExit.wait(for: pid)
             flag.set()
         }
         return process

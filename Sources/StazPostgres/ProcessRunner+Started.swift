@@ -24,7 +24,7 @@ extension ProcessRunner {
         let code: Int32
         if let timeout {
             code = await withTaskGroup(of: Int32?.self) { group in
-                group.addTask { await Spawn.waitForExit(pid) }
+                group.addTask { await ChildExit.wait(for: pid) }
                 group.addTask {
                     try? await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
                     return nil
@@ -38,7 +38,7 @@ extension ProcessRunner {
                 return -1
             }
         } else {
-            code = await Spawn.waitForExit(pid)
+            code = await ChildExit.wait(for: pid)
         }
         let out = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
         let err = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""

@@ -26,8 +26,8 @@ public enum ProcessRunnerError: Error, CustomStringConvertible {
     }
 }
 
-/// Runs external commands without blocking a thread (the exit is polled with async sleeps, see
-/// `Spawn`). Output goes to temporary files instead of pipes so a chatty child can never
+/// Runs external commands without blocking a thread (`Spawn` starts them, `ChildExit` waits
+/// for their exit). Output goes to temporary files instead of pipes so a chatty child can never
 /// deadlock on a full pipe buffer, and a detached grandchild (the postmaster started by
 /// `pg_ctl`) can never hold our read end open.
 public enum ProcessRunner {
@@ -50,7 +50,7 @@ public enum ProcessRunner {
     /// when `timeout` seconds pass. `executable` without a slash is searched in PATH.
     ///
     /// Spawned with `posix_spawn` and every descriptor above stderr closed in the child, then
-    /// reaped by polling `waitpid(WNOHANG)` from an async loop: Foundation's `Process` never
+    /// reaped once its pidfd turns readable (`ChildExit`): Foundation's `Process` never
     /// reported the exit of `pg_ctl start` because the detached postmaster inherited its
     /// monitoring descriptor, and an inherited REST/etcd socket would outlive staz in the
     /// postmaster. No thread ever blocks waiting for a child.

@@ -81,23 +81,6 @@ enum Spawn {
         return pid
     }
 
-    /// Reaps `pid` without blocking a thread: `waitpid(WNOHANG)` polled with a short async sleep.
-    /// Returns the exit code (128 + signal number when killed by a signal).
-    static func waitForExit(_ pid: pid_t) async -> Int32 {
-        var delay: UInt64 = 5_000_000
-        while true {
-            var status: Int32 = 0
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == pid {
-                let signal = status & 0x7f
-                return signal == 0 ? (status >> 8) & 0xff : 128 + signal
-            }
-            if result < 0 && errno != EINTR { return -1 }
-            try? await Task.sleep(nanoseconds: delay)
-            delay = min(delay * 2, 100_000_000)
-        }
-    }
-
     private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
 
     /// glibc ≥ 2.34 has `posix_spawn_file_actions_addclosefrom_np` (not exported to Swift, so it
