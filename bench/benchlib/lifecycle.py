@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import time
 
+from .env import SCRATCH_PORTS
 from .floors import as_postgres
 from .session import bootstrap, ensure_healthy
 from testkit.support import PG_BIN, SUPERUSER_PASSWORD, psql, psql_value, wait_until
@@ -24,6 +25,11 @@ def run_b7(context, setup, reps):
             cluster.cleanup()
     context.record("B7", setup, "bootstrap to 1 leader + 2 streaming replicas", "s", values,
                    [{"loop_wait": setup.loop_wait}])
+
+
+# How often B8 asks the primary whether the rebuilt replica streams: the same for the tools and
+# for the floor that starts a standby, so both carry the same sampling delay.
+STREAMING_POLL_SECONDS = 0.05
 
 
 def replica_caught_up(primary_port, name):
@@ -47,6 +53,29 @@ def raw_basebackup_seconds(cluster, primary):
         shutil.rmtree(target, ignore_errors=True)
 
 
+def raw_rebuild_seconds(cluster, primary):
+    """The floor with PostgreSQL's start in it: raw `pg_basebackup -R`, then `pg_ctl start` of
+    the copy on a spare port, until the primary sees it stream as B8 sees a rebuilt member (its
+    `cluster_name` names its walreceiver). No HA manager is involved."""
+    target, port, name = cluster.path("floor-rebuild"), SCRATCH_PORTS.allocate(), "floor_rebuild"
+    options = (f"-p {port} -k {cluster.path()} -c listen_addresses=127.0.0.1 -c cluster_name={name} "
+               f"-c hba_file={target}/pg_hba.conf -c ident_file={target}/pg_ident.conf")
+    try:
+        start = time.monotonic()
+        as_postgres([f"{PG_BIN}/pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.pg_port),
+                     "-U", "replicator", "-D", target, "-X", "stream", "-c", "fast", "-R"],
+                    env={"PGPASSWORD": "rep-pass"}, timeout=600)
+        as_postgres([f"{PG_BIN}/pg_ctl", "-D", target, "-o", options, "-l", f"{target}.log", "-W", "start"])
+        wait_until(lambda: replica_caught_up(primary.pg_port, name), 300, "floor standby streaming",
+                   interval=STREAMING_POLL_SECONDS)
+        return time.monotonic() - start
+    finally:
+        if os.path.exists(os.path.join(target, "postmaster.pid")):
+            subprocess.run(["runuser", "-u", "postgres", "--", f"{PG_BIN}/pg_ctl", "-D", target,
+                            "-m", "immediate", "-w", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(target, ignore_errors=True)
+
+
 def run_b8(context, setup, reps, scale):
     cluster = context.session.cluster_for(setup)
     leader_name = ensure_healthy(cluster)
@@ -59,26 +88,30 @@ def run_b8(context, setup, reps, scale):
     psql_value(primary.pg_port, "CHECKPOINT")
     size = psql_value(primary.pg_port, "SELECT pg_size_pretty(pg_database_size('postgres'))")
     context.progress(f"B8 {setup.key}: pgbench -i -s {scale} took {time.monotonic() - started:.1f}s ({size})")
-    values, floors, runs = [], [], []
+    values, floors, started_floors, runs = [], [], [], []
     for rep in range(reps):
         for name in cluster.streaming_replicas():
             wait_until(lambda: replica_caught_up(primary.pg_port, name), 300, f"{name} caught up",
                        interval=0.5)
         floors.append(raw_basebackup_seconds(cluster, primary))
+        started_floors.append(raw_rebuild_seconds(cluster, primary))
         victim = cluster.member_named(cluster.streaming_replicas()[0])
         victim.crash()
         shutil.rmtree(victim.data_dir)
         deleted = time.monotonic()
         victim.start()
         wait_until(lambda: replica_caught_up(primary.pg_port, victim.name), 900,
-                   f"{victim.name} rebuilt and streaming", interval=0.2)
+                   f"{victim.name} rebuilt and streaming", interval=STREAMING_POLL_SECONDS)
         elapsed = time.monotonic() - deleted
         values.append(elapsed)
-        runs.append({"replica": victim.name, "raw_basebackup_s": floors[-1], "database_size": size})
+        runs.append({"replica": victim.name, "raw_basebackup_s": floors[-1],
+                     "raw_basebackup_and_start_s": started_floors[-1], "database_size": size})
         context.progress(f"B8 {setup.key} rep {rep + 1}/{reps}: {elapsed:.2f}s "
-                         f"(raw pg_basebackup {floors[-1]:.2f}s)")
+                         f"(raw pg_basebackup {floors[-1]:.2f}s, with the start {started_floors[-1]:.2f}s)")
         ensure_healthy(cluster)
     context.record("B8", setup, f"replica rebuild after data dir deleted (pgbench -s {scale}, {size})",
                    "s", values, runs, note="member restarted with an empty data dir; it re-clones")
     context.record("B8", setup, "raw pg_basebackup -X stream -c fast (floor, same data)", "s", floors,
                    runs)
+    context.record("B8", setup, "raw pg_basebackup -R, then pg_ctl start until streaming (floor)", "s",
+                   started_floors, runs)
