@@ -628,7 +628,7 @@ extension HAController {
         // Patroni's safe point: the server takes no more writes, the watchdog has nothing to guard.
         watchdog.disable()
         await keeper.primaryStopped()
-        if mode.releasesLock { _ = try? await dcs.deleteLeader() }
+        if mode.releasesLock { await dcs.releaseLeaderKey(logger: logger) }
         lastRole = .demoted
         await setActsAsStandbyLeader(false)
         // Staying down, the start that follows the leader reports the role change.

@@ -464,8 +464,7 @@ actor HAController {
                 status.optime = Int64(lsn.value)
                 try? await dcs.setStatus(status.json)
             }
-            _ = try? await dcs.deleteLeader()
-            logger.info("Leader key released")
+            await dcs.releaseLeaderKey(logger: logger)
         }
         await publishMember(observation)
     }
