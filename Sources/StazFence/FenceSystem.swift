@@ -44,10 +44,6 @@ public enum FenceSystem {
         return "/" + parts.joined(separator: "/")
     }
 
-    static func stat(of pid: Int32) -> ProcStat? {
-        SmallFile.read("/proc/\(pid)/stat", limit: 1024).flatMap(ProcStat.parse)
-    }
-
     /// The live postmaster of `dataDirectory` (postmaster.pid names a live postgres process
     /// whose working directory is that directory), with its start time.
     public static func postmaster(of dataDirectory: String) -> FenceTarget? {
@@ -55,14 +51,14 @@ public enum FenceSystem {
               let first = text.split(separator: "\n").first,
               let pid = Int32(first.filter { $0 != " " && $0 != "\t" }), pid > 0,
               ProcessState.isAlive(pid), ProcFS.looksLikePostgres(pid),
-              let stat = stat(of: pid) else { return nil }
+              let stat = ProcFS.stat(of: pid) else { return nil }
         if let cwd = ProcFS.workingDirectory(of: pid), cwd != canonicalPath(dataDirectory) { return nil }
         return FenceTarget(pid: pid, startTicks: stat.startTicks)
     }
 
     /// Whether `target` still runs (same pid *and* start time, not a zombie).
     static func isRunning(_ target: FenceTarget) -> Bool {
-        guard let stat = stat(of: target.pid) else { return false }
+        guard let stat = ProcFS.stat(of: target.pid) else { return false }
         return stat.startTicks == target.startTicks && stat.state != "Z" && stat.state != "X"
     }
 
@@ -84,7 +80,7 @@ public enum FenceSystem {
         kill(postmaster, SIGSTOP)
         var doomed: Set<Int32> = [postmaster]
         for _ in 0..<8 {
-            let parents = Dictionary(ProcFS.allPIDs().compactMap { pid in stat(of: pid).map { (pid, $0.parentPID) } },
+            let parents = Dictionary(ProcFS.allPIDs().compactMap { pid in ProcFS.stat(of: pid).map { (pid, $0.parentPID) } },
                                      uniquingKeysWith: { first, _ in first })
             let found = descendants(of: postmaster, parents: parents).subtracting(doomed)
             if found.isEmpty { break }

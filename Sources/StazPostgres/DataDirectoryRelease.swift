@@ -1,4 +1,5 @@
 import Foundation
+import StazSystem
 
 /// What is left of a postmaster that was told to stop, as far as starting a new one goes.
 public enum PostmasterRemains: Equatable, Sendable {
@@ -26,6 +27,12 @@ public enum PostmasterRemains: Equatable, Sendable {
     /// (PostgreSQL unlinks its lock files on exit), so there is nothing for the reaper to
     /// settle: waiting out the grace then only delays a switchover, by 2 s wherever PID 1
     /// reaps late. A crashed one left them behind, and the grace lets its parent go first.
+    /// Running, exited but unreaped (zombie), or gone, from `kill(pid, 0)` and /proc.
+    static func of(_ pid: Int32) -> PostmasterRemains {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return .gone }
+        return ProcFS.stat(of: pid)?.hasExited == true ? .unreaped : .running
+    }
+
     public static func waitsForReaper(lockFilesNameIt: Bool, graceOver: Bool) -> Bool {
         lockFilesNameIt && !graceOver
     }
@@ -41,7 +48,7 @@ extension PostgresController {
         let deadline = Date().addingTimeInterval(timeout)
         let reapGrace = Date().addingTimeInterval(min(timeout, 2))
         while true {
-            switch ProcessLiveness.remains(of: pid) {
+            switch PostmasterRemains.of(pid) {
             case .gone:
                 return true
             case .unreaped where !PostmasterRemains.waitsForReaper(lockFilesNameIt: lockFilesName(pid), graceOver: Date() >= reapGrace):
@@ -49,7 +56,7 @@ extension PostgresController {
             case .running, .unreaped:
                 break
             }
-            if Date() >= deadline { return ProcessLiveness.remains(of: pid) == .gone }
+            if Date() >= deadline { return PostmasterRemains.of(pid) == .gone }
             try? await Task.sleep(nanoseconds: 100_000_000)
         }
     }
@@ -58,7 +65,7 @@ extension PostgresController {
     /// make the start fail (see `PostmasterRemains.unreaped`); remove it when that is safe.
     nonisolated func releaseLockFileOfUnreapedPostmaster() {
         let candidates = [lockFilePID()].compactMap { $0 } + socketLockFiles().compactMap(Self.pid(inLockFile:))
-        for pid in Set(candidates) where ProcessLiveness.remains(of: pid) == .unreaped {
+        for pid in Set(candidates) where PostmasterRemains.of(pid) == .unreaped {
             _ = releaseLockFile(ofExited: pid)
         }
     }
@@ -128,21 +135,10 @@ extension PostgresController {
     /// postmaster sets it there and its children inherit it.
     nonisolated func processesInDataDirectory() -> [Int32] {
         let wanted = URL(fileURLWithPath: dataDirectory).standardizedFileURL.resolvingSymlinksInPath().path
-        return ProcessLiveness.allPIDs().filter { pid in
-            guard ProcessLiveness.remains(of: pid) == .running,
-                  let cwd = ProcessLiveness.workingDirectory(of: pid) else { return false }
+        return ProcFS.allPIDs().filter { pid in
+            guard PostmasterRemains.of(pid) == .running,
+                  let cwd = ProcFS.workingDirectory(of: pid) else { return false }
             return cwd == wanted
         }
-    }
-}
-
-extension ProcessLiveness {
-    /// Running, exited but unreaped (zombie), or gone, from `kill(pid, 0)` and /proc.
-    static func remains(of pid: Int32) -> PostmasterRemains {
-        guard kill(pid, 0) == 0 || errno == EPERM else { return .gone }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return .running }
-        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
-        return state == "Z" || state == "X" ? .unreaped : .running
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import StazSystem
 import StazCore
 
 /// Shutdown modes, mapped to the postmaster's signals.
@@ -104,7 +105,7 @@ extension PostgresController {
             kill(pid, SIGQUIT)
             if await waitUntilReleased(pid, timeout: 5) { return }
         }
-        let children = ProcessLiveness.children(of: pid)
+        let children = ProcFS.children(of: pid)
         logger.warning("PostgreSQL still running, sending SIGKILL to postmaster \(pid) and \(children.count) children")
         kill(pid, SIGKILL)
         for child in children { kill(child, SIGKILL) }
@@ -115,7 +116,7 @@ extension PostgresController {
     /// A postmaster that died (killed by the fencing guard, say) but is still a zombie naming
     /// itself in postmaster.pid: nothing to signal, but a start must wait for it.
     nonisolated func unreapedPostmasterPID() -> Int32? {
-        guard let pid = lockFilePID(), ProcessLiveness.remains(of: pid) == .unreaped else { return nil }
+        guard let pid = lockFilePID(), PostmasterRemains.of(pid) == .unreaped else { return nil }
         return pid
     }
 

@@ -139,7 +139,7 @@ public actor PostgresController {
         guard let text = SmallFile.read(dataPath("postmaster.pid")),
               let first = text.split(separator: "\n").first, let pid = Int32(first) ?? Int32(first.trimmingCharacters(in: .whitespaces)),
               pid > 0 else { return nil }
-        let running = checkedPostmaster.isRunning(pid) { ProcessLiveness.isAlive($0) && ProcessLiveness.looksLikePostgres($0) }
+        let running = checkedPostmaster.isRunning(pid) { ProcessState.isAlive($0) && ProcFS.looksLikePostgres($0) }
         return running ? pid : nil
     }
 
@@ -162,47 +162,13 @@ public actor PostgresController {
             : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(dataDirectory)
         let url = URL(fileURLWithPath: absolute).standardizedFileURL
         let wanted = url.deletingLastPathComponent().resolvingSymlinksInPath().appendingPathComponent(url.lastPathComponent).path
-        return ProcessLiveness.postgresProcesses().first { pid in
-            guard let cwd = ProcessLiveness.workingDirectory(of: pid) else { return false }
+        return ProcFS.postgresProcesses().first { pid in
+            guard let cwd = ProcFS.workingDirectory(of: pid) else { return false }
             let directory = cwd.hasSuffix(" (deleted)") ? String(cwd.dropLast(" (deleted)".count)) : cwd
-            guard directory == wanted, let parent = ProcessLiveness.parent(of: pid) else { return false }
+            guard directory == wanted, let parent = ProcFS.stat(of: pid)?.parentPID else { return false }
             // The postmaster is the one whose parent is not a postgres of the same directory.
-            return ProcessLiveness.workingDirectory(of: parent).map { $0 != cwd } ?? true
+            return ProcFS.workingDirectory(of: parent).map { $0 != cwd } ?? true
         }
     }
 }
 
-/// `kill(pid, 0)` plus a zombie check, because a postmaster re-parented to us (staz as PID 1 in
-/// a container) stays visible as a zombie after it exits.
-enum ProcessLiveness {
-    static func isAlive(_ pid: Int32) -> Bool { ProcessState.isAlive(pid) }
-
-    static func looksLikePostgres(_ pid: Int32) -> Bool { ProcFS.looksLikePostgres(pid) }
-
-    /// Direct children of `pid`, from /proc (Linux); empty elsewhere.
-    static func children(of pid: Int32) -> [Int32] {
-        allPIDs().filter { parent(of: $0) == pid }
-    }
-
-    static func allPIDs() -> [Int32] { ProcFS.allPIDs() }
-
-    /// Parent pid from /proc/<pid>/stat (the field after the state).
-    static func parent(of pid: Int32) -> Int32? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 2 ? Int32(fields[1]) : nil
-    }
-
-    /// Live processes named postgres/postmaster, from /proc (Linux); empty elsewhere.
-    static func postgresProcesses() -> [Int32] {
-        allPIDs().filter { pid in
-            guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) else { return false }
-            let name = comm.trimmingCharacters(in: .whitespacesAndNewlines)
-            return (name.hasPrefix("postgres") || name.hasPrefix("postmaster")) && isAlive(pid)
-        }
-    }
-
-    /// Target of /proc/<pid>/cwd; readable for processes of our own user.
-    static func workingDirectory(of pid: Int32) -> String? { ProcFS.workingDirectory(of: pid) }
-}

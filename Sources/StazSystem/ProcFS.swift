@@ -36,11 +36,34 @@ public enum ProcFS {
         return raw.split(separator: "\0").map(String.init)
     }
 
+    /// /proc/PID/stat: state, parent and start time.
+    public static func stat(of pid: Int32) -> ProcStat? {
+        SmallFile.read("/proc/\(pid)/stat", limit: 1024).flatMap(ProcStat.parse)
+    }
+
+    /// Direct children of `pid`.
+    public static func children(of pid: Int32) -> [Int32] {
+        allPIDs().filter { stat(of: $0)?.parentPID == pid }
+    }
+
+    /// The command name of `pid` (/proc/PID/comm), or nil.
+    public static func commandName(of pid: Int32) -> String? {
+        SmallFile.read("/proc/\(pid)/comm", limit: 64)
+    }
+
     /// Whether `pid` is named like a PostgreSQL process. Guards against a stale postmaster.pid
     /// whose number now belongs to another program (after a crash and reboot). Without /proc we
     /// cannot tell and trust the pid.
     public static func looksLikePostgres(_ pid: Int32) -> Bool {
-        guard let comm = SmallFile.read("/proc/\(pid)/comm", limit: 64) else { return true }
-        return comm.hasPrefix("postgres") || comm.hasPrefix("postmaster")
+        commandName(of: pid).map(isPostgresName) ?? true
+    }
+
+    /// Running processes named like PostgreSQL's.
+    public static func postgresProcesses() -> [Int32] {
+        allPIDs().filter { pid in commandName(of: pid).map(isPostgresName) == true && ProcessState.isAlive(pid) }
+    }
+
+    private static func isPostgresName(_ name: String) -> Bool {
+        name.hasPrefix("postgres") || name.hasPrefix("postmaster")
     }
 }

@@ -8,9 +8,6 @@ import Glibc
 public enum ProcessState {
     public static func isAlive(_ pid: Int32) -> Bool {
         guard kill(pid, 0) == 0 || errno == EPERM else { return false }
-        // "pid (comm) S ...": the state follows the last ')' (comm may contain one).
-        guard let stat = SmallFile.read("/proc/\(pid)/stat", limit: 512), let close = stat.lastIndex(of: ")") else { return true }
-        let state = stat[stat.index(after: close)...].first { $0 != " " }
-        return state != "Z" && state != "X"
+        return !(ProcFS.stat(of: pid)?.hasExited ?? false)
     }
 }

@@ -14,6 +14,23 @@ struct ProcFSTests {
         #expect(ProcFS.commandLine(of: -1) == nil)
     }
 
+    @Test func statNamesTheParentAndChildrenAreFoundByIt() throws {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        child.arguments = ["5"]
+        try child.run()
+        defer { child.terminate(); child.waitUntilExit() }
+        let pid = child.processIdentifier
+        let stat = try #require(ProcFS.stat(of: pid))
+        #expect(stat.parentPID == getpid())
+        #expect(!stat.hasExited)
+        #expect(ProcFS.children(of: getpid()).contains(pid))
+        #expect(ProcFS.commandName(of: pid)?.hasPrefix("sleep") == true)
+        #expect(!ProcFS.looksLikePostgres(pid))
+        #expect(!ProcFS.postgresProcesses().contains(pid))
+        #expect(ProcFS.stat(of: -1) == nil)
+    }
+
     @Test func stateFilesAreReplacedWhole() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("procfs-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StazConfig
+import StazSystem
 import Testing
 @testable import StazPostgres
 
@@ -29,8 +30,8 @@ final class UnreapedPostmasterTests {
         let script = workingDirectory.map { "cd '\($0)' && exit 0" } ?? "exit 0"
         let pid = try Spawn.start(path: "/bin/sh", arguments: ["-c", script], environment: [:],
                                   output: .files(stdout: "/dev/null", stderr: "/dev/null"))
-        for _ in 0..<200 where ProcessLiveness.remains(of: pid) != .unreaped { usleep(10_000) }
-        #expect(ProcessLiveness.remains(of: pid) == .unreaped)
+        for _ in 0..<200 where PostmasterRemains.of(pid) != .unreaped { usleep(10_000) }
+        #expect(PostmasterRemains.of(pid) == .unreaped)
         return pid
     }
 
@@ -44,10 +45,10 @@ final class UnreapedPostmasterTests {
 
     @Test func aZombieIsNeitherRunningNorGone() throws {
         let pid = try zombie()
-        #expect(ProcessLiveness.remains(of: pid) == .unreaped)
-        #expect(ProcessLiveness.isAlive(pid) == false)    // why staz once thought it stopped
+        #expect(PostmasterRemains.of(pid) == .unreaped)
+        #expect(ProcessState.isAlive(pid) == false)    // why staz once thought it stopped
         reap(pid)
-        #expect(ProcessLiveness.remains(of: pid) == .gone)
+        #expect(PostmasterRemains.of(pid) == .gone)
     }
 
     @Test func theStaleLockFileOfAZombieIsRemovedBeforeAStart() throws {
@@ -90,8 +91,8 @@ final class UnreapedPostmasterTests {
         let survivor = try Spawn.start(path: "/bin/sh", arguments: ["-c", "cd '\(directory)' && exec /bin/sleep 30"],
                                        environment: [:], output: .files(stdout: "/dev/null", stderr: "/dev/null"))
         defer { kill(survivor, SIGKILL); reap(survivor) }
-        for _ in 0..<200 where ProcessLiveness.workingDirectory(of: survivor) != directory { usleep(10_000) }
-        #expect(ProcessLiveness.workingDirectory(of: survivor) == directory, "survivor cwd")
+        for _ in 0..<200 where ProcFS.workingDirectory(of: survivor) != directory { usleep(10_000) }
+        #expect(ProcFS.workingDirectory(of: survivor) == directory, "survivor cwd")
         #expect(!controller.releaseLockFile(ofExited: pid))
         #expect(lockFileExists)
     }
