@@ -9,7 +9,7 @@ import time
 from .env import SCRATCH_PORTS
 from .floors import as_postgres
 from .session import bootstrap, ensure_healthy
-from testkit.support import PG_BIN, SUPERUSER_PASSWORD, psql, psql_value, wait_until
+from testkit.support import PG_BIN, SUPERUSER_PASSWORD, WaitTimeout, psql, psql_value, wait_until
 
 
 def run_b7(context, setup, reps):
@@ -66,8 +66,12 @@ def raw_rebuild_seconds(cluster, primary):
                      "-U", "replicator", "-D", target, "-X", "stream", "-c", "fast", "-R"],
                     env={"PGPASSWORD": "rep-pass"}, timeout=600)
         as_postgres([f"{PG_BIN}/pg_ctl", "-D", target, "-o", options, "-l", f"{target}.log", "-W", "start"])
-        wait_until(lambda: replica_caught_up(primary.pg_port, name), 300, "floor standby streaming",
-                   interval=STREAMING_POLL_SECONDS)
+        try:
+            wait_until(lambda: replica_caught_up(primary.pg_port, name), 60, "floor standby streaming",
+                       interval=STREAMING_POLL_SECONDS)
+        except WaitTimeout as timeout:
+            with open(f"{target}.log", errors="replace") as log:
+                raise RuntimeError(f"{timeout}\nthe floor standby's log ends:\n{log.read()[-2000:]}") from None
         return time.monotonic() - start
     finally:
         if os.path.exists(os.path.join(target, "postmaster.pid")):
