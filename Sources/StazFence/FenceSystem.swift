@@ -59,7 +59,7 @@ public enum FenceSystem {
     /// Whether `target` still runs (same pid *and* start time, not a zombie).
     static func isRunning(_ target: FenceTarget) -> Bool {
         guard let stat = ProcFS.stat(of: target.pid) else { return false }
-        return stat.startTicks == target.startTicks && stat.state != "Z" && stat.state != "X"
+        return stat.startTicks == target.startTicks && !stat.hasExited
     }
 
     /// Whether `pid` is a fencing guard of `dataDirectory` (its command line says so), so a

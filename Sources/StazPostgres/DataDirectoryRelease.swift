@@ -12,6 +12,12 @@ public enum PostmasterRemains: Equatable, Sendable {
     /// Gone: a start can take the data directory.
     case gone
 
+    /// Running, exited but unreaped (zombie), or gone, from `kill(pid, 0)` and /proc.
+    static func of(_ pid: Int32) -> PostmasterRemains {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return .gone }
+        return ProcFS.stat(of: pid)?.hasExited == true ? .unreaped : .running
+    }
+
     /// A zombie may stay unreaped for long where PID 1 reaps late (containers, micro-VMs). Its
     /// lock file may then be removed, but only when no other process of the old server is
     /// alive in the data directory: PostgreSQL takes the shared-memory check of a dead
@@ -27,12 +33,6 @@ public enum PostmasterRemains: Equatable, Sendable {
     /// (PostgreSQL unlinks its lock files on exit), so there is nothing for the reaper to
     /// settle: waiting out the grace then only delays a switchover, by 2 s wherever PID 1
     /// reaps late. A crashed one left them behind, and the grace lets its parent go first.
-    /// Running, exited but unreaped (zombie), or gone, from `kill(pid, 0)` and /proc.
-    static func of(_ pid: Int32) -> PostmasterRemains {
-        guard kill(pid, 0) == 0 || errno == EPERM else { return .gone }
-        return ProcFS.stat(of: pid)?.hasExited == true ? .unreaped : .running
-    }
-
     public static func waitsForReaper(lockFilesNameIt: Bool, graceOver: Bool) -> Bool {
         lockFilesNameIt && !graceOver
     }
