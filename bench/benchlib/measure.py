@@ -78,6 +78,26 @@ def etcd_revision(port):
     return int(etcd_post(port, "/v3/maintenance/status", {})["header"]["revision"])
 
 
+def settle_until_etcd_quiet(port, loop_wait, bound=120.0):
+    """Waits until etcd's revision has not moved for 5 s more than the longer of two HA cycles
+    and PostgreSQL's 15 s standby-snapshot interval, at most `bound` seconds, so an idle window
+    measures the idle cluster and not the tail of its bootstrap: for a while after it, the WAL
+    of base backups and the bgwriter's standby snapshots move positions, and every member
+    publishes them. A daemon that writes on every cycle never lets etcd go quiet: the wait
+    then ends at `bound` and the window counts those writes. Returns the seconds waited."""
+    quiet_needed = max(2 * loop_wait, 15) + 5
+    started = time.monotonic()
+    last, last_change = etcd_revision(port), started
+    while True:
+        now = time.monotonic()
+        if now - last_change >= quiet_needed or now - started >= bound:
+            return now - started
+        time.sleep(0.5)
+        revision = etcd_revision(port)
+        if revision != last:
+            last, last_change = revision, time.monotonic()
+
+
 def b64(text):
     return base64.b64encode(text.encode()).decode()
 

@@ -7,7 +7,7 @@ import time
 
 from .env import BenchCluster
 from .failover import fault_run
-from .measure import etcd_grpc_bytes, etcd_grpc_counts, proc_cpu_seconds, proc_rss_kb
+from .measure import etcd_grpc_bytes, etcd_grpc_counts, proc_cpu_seconds, proc_rss_kb, settle_until_etcd_quiet
 from .session import healthy_leader
 from testkit.support import wait_until
 
@@ -54,7 +54,7 @@ def stop_shape(clusters):
 def idle_costs(clusters, window):
     members = [m for cluster in clusters for m in cluster.members.values()]
     port = clusters[0].etcd_port
-    time.sleep(5)  # post-bootstrap activity settles
+    settled = settle_until_etcd_quiet(port, clusters[0].setup.loop_wait)
     pids = {f"{m.cluster.scope}/{m.name}": m.daemon_pid for m in members}
     cpu_before = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
     counts_before, bytes_before = etcd_grpc_counts(port), etcd_grpc_bytes(port)
@@ -67,7 +67,8 @@ def idle_costs(clusters, window):
     requests = sum(counts_after.get(k, 0) - counts_before.get(k, 0) for k in counts_after if k != "Status") / minutes
     traffic = sum(bytes_after[k] - bytes_before[k] for k in bytes_after) / minutes
     return {"members": len(members), "rss_mb": rss, "cpu_s_per_min": cpu, "etcd_requests_per_min": requests,
-            "etcd_bytes_per_min": traffic, "window_s": minutes * 60}
+            "etcd_bytes_per_min": traffic, "window_s": minutes * 60,
+            "settled_s": settled}
 
 
 def run_scale(context, setup, window):

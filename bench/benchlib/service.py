@@ -6,7 +6,7 @@ import subprocess
 import time
 
 from .floors import etcd_txn_round_trip
-from .measure import etcd_grpc_counts, etcd_revision, proc_cpu_seconds, proc_rss_kb
+from .measure import etcd_grpc_counts, etcd_revision, proc_cpu_seconds, proc_rss_kb, settle_until_etcd_quiet
 from .residency import breakdown
 from .session import ensure_healthy
 from testkit.support import child_process
@@ -82,7 +82,7 @@ def run_idle(context, setup, window):
     """B5 + B6 over one idle window of a healthy 3-member cluster (nothing else runs)."""
     cluster = context.session.cluster_for(setup)
     ensure_healthy(cluster)
-    time.sleep(min(5.0, window / 4))  # let post-bootstrap activity settle
+    settled = settle_until_etcd_quiet(cluster.etcd_port, setup.loop_wait)
     members = list(cluster.members.values())
     pids = {m.name: m.daemon_pid for m in members}
     cpu_before = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
@@ -124,7 +124,8 @@ def run_idle(context, setup, window):
     writes = (revision_after - revision_before) / len(members) / minutes
     breakdown = ", ".join(f"{k} {v / len(members) / minutes:.1f}" for k, v in sorted(methods.items()))
     context.record("B6", setup, "etcd requests per member per minute", "req/min", [per_member_min],
-                   [{"by_method_total": methods, "window_s": elapsed}], note=breakdown)
+                   [{"by_method_total": methods, "window_s": elapsed, "settled_s": settled}],
+                   note=f"{breakdown}; window after {settled:.0f} s without an etcd write")
     context.record("B6", setup, "etcd writes (revision delta) per member per minute", "writes/min",
                    [writes], [{"revision_delta": revision_after - revision_before}])
     context.floor("etcd v3 txn round trip (HTTP gateway, keep-alive)",
