@@ -20,6 +20,7 @@ from pathlib import Path
 from bench.benchlib.env import SCRATCH_PORTS
 from bench.benchlib.measure import proc_rss_kb
 from bench.benchlib.residency import breakdown
+from testkit.support import wait_until
 
 PACKAGE = Path(__file__).resolve().parent / "memory-floor"
 BUILDS = {"shared Swift runtime": [], "static Swift runtime": ["--static-swift-stdlib"]}
@@ -32,27 +33,18 @@ def build(flags):
     return scratch / "release" / "memory-floor"
 
 
-def wait_until_answering(port, process, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as response:
-                response.read()
-                return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{process.args[0]} is not answering on port {port}")
-            time.sleep(0.1)
+def answer(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+        return response.read()
 
 
 def measure(executable):
     port = SCRATCH_PORTS.allocate()
     process = subprocess.Popen([str(executable), str(port)], stdout=subprocess.DEVNULL)
     try:
-        wait_until_answering(port, process)
+        wait_until(lambda: answer(port), 10, f"{executable} answering on port {port}", interval=0.1)
         for _ in range(200):
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-                response.read()
+            answer(port)
         time.sleep(5)
         memory, report = proc_rss_kb(process.pid), breakdown(process.pid)
     finally:
