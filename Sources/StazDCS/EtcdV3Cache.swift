@@ -12,11 +12,7 @@ actor EtcdV3Cache {
     private let prefix: String
     private let logger: Logger
 
-    /// Keys relative to the cluster prefix.
-    private var entries: [String: DCSRawValue] = [:]
-    /// Newest revision seen per key, deletions included, so that an older event (or a local
-    /// update racing the watch) never overwrites newer knowledge.
-    private var keyRevisions: [String: Int64] = [:]
+    private var keys = EtcdV3KeyTable()
     private var hasData = false
     private(set) var isLive = false
     /// Wakes the HA loop's `waitForChange`; remembers a change that arrived while nobody was
@@ -51,10 +47,10 @@ actor EtcdV3Cache {
             startIfNeeded()
             return nil
         }
-        return isLive ? entries : nil
+        return isLive ? keys.entries : nil
     }
 
-    func value(of key: String) -> DCSRawValue? { isLive ? entries[key] : nil }
+    func value(of key: String) -> DCSRawValue? { isLive ? keys.entries[key] : nil }
 
     /// A change the HA loop must react to arrived since it last read the cluster.
     var hasPendingWake: Bool { changes.isPending }
@@ -63,8 +59,10 @@ actor EtcdV3Cache {
     func consumePendingWake() { changes.consumePending() }
 
     /// Records the result of our own write at `revision` so that a read right after it sees it.
+    /// Kept while the watch is down too: a range read the restarting watch sent before our
+    /// write may be answered after it, and must not undo it (`EtcdV3KeyTable.replaceAll`).
     func applyLocal(_ key: String, _ value: DCSRawValue?, revision: Int64?) {
-        guard isLive, let revision else { return }
+        guard let revision else { return }
         update(key, value, revision: revision)
     }
 
@@ -146,10 +144,8 @@ actor EtcdV3Cache {
     }
 
     private func update(_ key: String, _ value: DCSRawValue?, revision: Int64) {
-        if let known = keyRevisions[key], known >= revision { return }
-        keyRevisions[key] = revision
-        let old = entries[key]
-        if let value { entries[key] = value } else { entries.removeValue(forKey: key) }
+        guard let replaced = keys.update(key, value, revision: revision) else { return }
+        let old = replaced.old
         if Self.wakingKeys.contains(key), old?.value != value?.value { wake() }
         // A member joining wakes the loop too, so the leader creates its replication slot at
         // once instead of up to loop_wait later (the new replica cannot stream without it).
@@ -157,17 +153,12 @@ actor EtcdV3Cache {
     }
 
     private func replaceAll(_ kvs: [EtcdV3Wire.KeyValue], revision: Int64) {
-        let old = entries
-        entries = [:]
-        keyRevisions = [:]
+        var read: [String: (DCSRawValue, Int64)] = [:]
         for kv in kvs where kv.key.hasPrefix(prefix) {
-            let key = String(kv.key.dropFirst(prefix.count))
-            entries[key] = Self.raw(kv)
-            keyRevisions[key] = kv.modRevision
+            read[String(kv.key.dropFirst(prefix.count))] = (Self.raw(kv), kv.modRevision)
         }
-        // Keys that vanished were deleted at or before `revision`.
-        for key in old.keys where entries[key] == nil { keyRevisions[key] = revision }
-        if hasData, Self.wakingKeys.contains(where: { old[$0]?.value != entries[$0]?.value }) { wake() }
+        let old = keys.replaceAll(read, revision: revision)
+        if hasData, Self.wakingKeys.contains(where: { old[$0]?.value != keys.entries[$0]?.value }) { wake() }
         hasData = true
     }
 
