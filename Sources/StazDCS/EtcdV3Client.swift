@@ -90,11 +90,22 @@ public actor EtcdV3Client: DCSClient {
         guard let name = memberName else { return false }
         let won = try await withLease(keepalive: true) { lease -> Bool in
             let txn = EtcdV3Wire.txn(compare: [EtcdV3Wire.compareAbsent(key(DCSKey.leader))],
-                                     success: [EtcdV3Wire.opPut(key(DCSKey.leader), name, lease: lease)])
+                                     success: [EtcdV3Wire.opPut(key(DCSKey.leader), name, lease: lease)],
+                                     failure: [EtcdV3Wire.opRange(key(DCSKey.leader))])
             let answer = try await call("/v3/kv/txn", txn, "acquire leader")
-            guard EtcdV3Wire.succeeded(answer) else { return false }
+            let held: (value: DCSRawValue, revision: Int64?)
+            if EtcdV3Wire.succeeded(answer) {
+                held = (leaderRaw(name, lease, answer), EtcdV3Wire.headerRevision(answer))
+            } else if let holder = EtcdV3Wire.firstRangedKey(answer), holder.value == name, holder.lease == lease {
+                // A view older than our own write can make us race for a key we already hold;
+                // the key naming us on our live lease is a won race, not a lost one to demote for.
+                logger.info("the leader key already names us on our lease")
+                held = (EtcdV3Cache.raw(holder), holder.modRevision)
+            } else {
+                return false
+            }
             leaderKeyLease = lease
-            await cache.applyLocal(DCSKey.leader, leaderRaw(name, lease, answer), revision: EtcdV3Wire.headerRevision(answer))
+            await cache.applyLocal(DCSKey.leader, held.value, revision: held.revision)
             return true
         }
         if !won { logger.info("Could not take out TTL lock") }

@@ -60,6 +60,8 @@ enum EtcdV3Wire {
 
     static func opDelete(_ key: String) -> JSONValue { ["request_delete_range": deleteBody(key)] }
 
+    static func opRange(_ key: String) -> JSONValue { ["request_range": ["key": .string(base64(key))]] }
+
     static func txn(compare: [JSONValue], success: [JSONValue], failure: [JSONValue] = []) -> JSONValue {
         var o = JSONObject([("compare", .array(compare)), ("success", .array(success))])
         if !failure.isEmpty { o["failure"] = .array(failure) }
@@ -83,6 +85,11 @@ enum EtcdV3Wire {
         return KeyValue(key: decode(json["key"]), value: decode(json["value"]),
                         modRevision: json["mod_revision"]?.intValue ?? 0,
                         lease: lease == "0" ? nil : lease)
+    }
+
+    /// The key a txn's first `opRange` answered with, if it exists.
+    static func firstRangedKey(_ txnAnswer: JSONValue) -> KeyValue? {
+        txnAnswer["responses"]?.arrayValue?.first?["response_range"]?["kvs"]?.arrayValue?.first.flatMap(keyValue)
     }
 
     static func headerRevision(_ json: JSONValue) -> Int64? { json["header"]?["revision"]?.intValue }

@@ -22,6 +22,20 @@ struct LeaderLockTests {
         }
     }
 
+    @Test("etcd v3: racing for a key that already names us on our lease is a won race")
+    func acquiringOurOwnKeyWins() async throws {
+        // A cluster view older than our own write (a range read answered late after an etcd
+        // freeze) once made a leader race for its own key, lose, and demote.
+        try await withCluster(.v3) { cluster async throws in
+            let a = cluster.client("node-a"), b = cluster.client("node-b")
+            #expect(try await a.attemptToAcquireLeader())
+            #expect(try await a.attemptToAcquireLeader())
+            #expect(try await b.attemptToAcquireLeader() == false)
+            #expect(try await cluster.client(nil).loadCluster(fresh: true).leader?.name == "node-a")
+            #expect(try await a.updateLeader() != nil)
+        }
+    }
+
     @Test("update and delete succeed only for the holder", arguments: Backend.allCases)
     func onlyHolderUpdatesAndDeletes(backend: Backend) async throws {
         try await withCluster(backend) { cluster async throws in
