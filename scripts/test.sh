@@ -18,7 +18,7 @@
 #      primary, the alert rules through promtool; about 30 s)
 #   7. fault-injection suite (pytest tests/faults: members in network namespaces, 20 faults
 #      each in synchronous_mode on and quorum, an async loss report; about 10 minutes)
-#   8. benchmark smoke run (bench/smoke.sh: release build, one short repetition of a few
+#   8. benchmark smoke run (bench/smoke.sh: the debug build, one short repetition of a few
 #      scenarios) so the benchmark suite cannot rot; missed targets do not fail it
 #   9. seven of Patroni's own acceptance features against staz (scripts/conformance.sh, DCS etcd3:
 #      basic_replication, patroni_api, recovery, priority_failover, cascading_replication,
