@@ -63,6 +63,7 @@ def main():
         print(f"{name}: VmRSS {result['vmrss_mb']:.1f} MB ({groups})")
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
     path = Path(args.results_dir) / f"{stamp}-memory-floor.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"started_utc": stamp, "results": results}, indent=1) + "\n")
     print(f"wrote {path}")
     return 0
