@@ -20,11 +20,13 @@ struct EventLoopTimerTests {
 
     @Test func sleepThrowsWhenItsTaskIsCancelledLongBeforeTheDelay() async {
         let start = ContinuousClock.now
-        let sleeper = Task { try await EventLoopTimer.sleep(for: .seconds(30)) }
+        let sleeper = Task { try await EventLoopTimer.sleep(for: .seconds(120)) }
         sleeper.cancel()
         let result = await sleeper.result
         #expect(throws: CancellationError.self) { try result.get() }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        // Generous on purpose: the test process shares two cores with hundreds of other tests,
+        // and the claim is only that the 120 s delay was not waited out.
+        #expect(ContinuousClock.now - start < .seconds(60))
     }
 
     @Test(arguments: [(Duration.zero, Int64(0)), (.milliseconds(-5), 0), (.seconds(2) + .nanoseconds(7), 2_000_000_007),
@@ -36,11 +38,11 @@ struct EventLoopTimerTests {
     @Test func deadlinesStillEndSlowOperations() async {
         let start = ContinuousClock.now
         let value = await withDeadline(.milliseconds(50)) { () async -> Int in
-            try? await Task.sleep(for: .seconds(30))
+            try? await Task.sleep(for: .seconds(120))
             return 1
         }
         #expect(value == nil)
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(60), "the 120 s operation was waited out")
         #expect(await withDeadline(.seconds(5)) { 7 } == 7)
     }
 }
