@@ -36,6 +36,13 @@ extension MeshRuntime {
             let status = await prober.probeOne(member)
             return status.reachable && status.role == .primary && (status.walPosition?.value ?? 0) > 0
         }
+        let settled = settledLeaders
+        let reconciler = self.reconciler
+        environment.settledLeaders = { leaders in
+            // A handled promotion: point the subscriptions at the new primary now, not at the
+            // reconciler's next pass.
+            if settled.update(leaders), leaders != nil { Task { await reconciler.wake() } }
+        }
         return MeshIntegrityGuard(environment: environment, logger: logger)
     }
 }

@@ -20,6 +20,8 @@ final class MeshRuntime: Sendable {
     let peers: PeerScopes
     private let current: ConfigurationBox
     let logger: Logger
+    /// Written by the integrity guard, read by the reconciler (`MeshTopology.desired`).
+    let settledLeaders = SettledLeaders()
 
     init(config: StazConfiguration, ha: HAController, apiState: APIState, logger: Logger) {
         let box = ConfigurationBox(config)
@@ -44,6 +46,8 @@ final class MeshRuntime: Sendable {
             })
         let postgres = ha.postgres
         environment.serverLogFallback = { postgres.startupLogPath }
+        let settled = settledLeaders
+        environment.checkedLeaders = { settled.value }
         reconciler = MeshReconciler(environment: environment, logger: logger)
         let guardian = makeIntegrityGuard(config: box, ha: ha, apiState: apiState)
         integrity.withLock { $0 = guardian }
@@ -216,5 +220,21 @@ extension DaemonActions {
     func meshDDL(_ request: MeshDDLRequest) async -> APIResponse {
         guard let mesh else { return .text(503, "mesh is not configured on this member") }
         return await mesh.runDDL(request, snapshot: ha.apiState.current)
+    }
+}
+
+/// The peer zones' leaders the integrity check has handled (node name → member name); nil
+/// until its first stored round in this member's term.
+final class SettledLeaders: Sendable {
+    private let leaders: Mutex<[String: String]?> = Mutex(nil)
+
+    var value: [String: String]? { leaders.withLock { $0 } }
+
+    /// Stores `new`; true when it differs from what was there.
+    func update(_ new: [String: String]?) -> Bool {
+        leaders.withLock { current in
+            defer { current = new }
+            return current != new
+        }
     }
 }

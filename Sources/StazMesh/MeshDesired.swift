@@ -45,6 +45,9 @@ public struct MeshDesired: Sendable, Equatable {
     /// Zones whose DCS could not be read this pass (scope → error): only their part of the mesh
     /// waits; what exists for them is left as it is.
     public var unreadableZones: [String: String] = [:]
+    /// Peer zones whose endpoint waits for this zone's integrity check (scope → why): what
+    /// exists for them is left as it is, and the reconciliation is not converged.
+    public var waitingZones: [String: String] = [:]
 
     public init(provider: MeshProvider, username: String, password: String?, settings: [MeshSettingDesired],
                 databases: [MeshDatabaseDesired], problems: [String] = []) {
@@ -63,13 +66,39 @@ public struct MeshSettingDesired: Sendable, Equatable {
 
 public enum MeshTopology {
     /// `zoneMembers[scope]`: that zone's member keys (nil: the DCS could not be read).
-    public static func desired(mesh: MeshSection, synchronousMode: Bool, zoneMembers: [String: [Member]]) -> MeshDesired {
+    ///
+    /// `checkedLeaders`: the leader of each peer zone (node name → member name) whose promotion
+    /// this zone's integrity check has handled, as last stored in our ledger; nil while the
+    /// check has not run in this term. A peer zone's derived DSN names that member alone, so an
+    /// apply worker can reach a newly promoted primary only after the check has moved its
+    /// origin back to the switch point: with every member in the DSN, `target_session_attrs`
+    /// led the worker to the new primary on its own, and it could stream from an origin past
+    /// the switch point before the check paused it. A zone not checked yet (no entry) gets
+    /// every member.
+    public static func desired(mesh: MeshSection, synchronousMode: Bool, zoneMembers: [String: [Member]],
+                               checkedLeaders: [String: String]? = [:]) -> MeshDesired {
         var problems: [String] = []
+        var waiting: [String: String] = [:]
         func zoneDSN(_ zone: MeshZone) -> String? {
             if let explicit = zone.dsn { return explicit }
-            guard let members = zoneMembers[zone.scope] else {
+            guard var members = zoneMembers[zone.scope] else {
                 problems.append("zone \(zone.scope): its member keys could not be read from the DCS")
                 return nil
+            }
+            if zone.scope != mesh.ownScope {
+                guard let checkedLeaders else {
+                    waiting[zone.scope] = "the integrity check has not run yet in this leader's term"
+                    problems.append("zone \(zone.scope): its endpoint waits for the integrity check to run")
+                    return nil
+                }
+                if let leader = checkedLeaders[zone.nodeName] {
+                    members = members.filter { $0.name == leader }
+                    guard !members.isEmpty else {
+                        waiting[zone.scope] = "its checked leader \(leader) has no member key"
+                        problems.append("zone \(zone.scope): its checked leader \(leader) has no member key: its endpoint waits")
+                        return nil
+                    }
+                }
             }
             guard let dsn = MeshDSN.derived(members: members) else {
                 problems.append("zone \(zone.scope): no member with a conn_url in the DCS, its DSN cannot be derived")
@@ -96,8 +125,10 @@ public enum MeshTopology {
         let settings = MeshParameterRules.checkedSettings(mesh: mesh, synchronousMode: synchronousMode).map {
             MeshSettingDesired(name: $0.name, value: $0.value, isList: MeshParameterRules.listSettings.contains($0.name))
         }
-        return MeshDesired(provider: .forKind(mesh.provider), username: mesh.username, password: mesh.password,
-                           settings: settings, databases: databases, problems: problems)
+        var desired = MeshDesired(provider: .forKind(mesh.provider), username: mesh.username, password: mesh.password,
+                                  settings: settings, databases: databases, problems: problems)
+        desired.waitingZones = waiting
+        return desired
     }
 }
 

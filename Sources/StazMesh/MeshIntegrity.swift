@@ -359,6 +359,13 @@ public func planIntegrity(_ input: IntegrityInput) -> IntegrityPlan {
             }
         }
     }
+    // Zones we have no subscription from yet: their leader now is the baseline, so a
+    // subscription created later names it (`MeshTopology.desired`) and is checked from there.
+    for (provider, view) in input.providers where byProvider[provider] == nil {
+        guard let leader = view.leader, let timeline = view.timeline else { continue }
+        ledger.checkedLeaders[provider] = leader
+        ledger.checkedTimelines[provider] = timeline
+    }
     actions += restartingDatabases(of: stuck, among: input.subscriptions,
                                    leaving: disabling.union(paused).union(awaitingRewind))
     // Subscriptions that no longer exist are forgotten.

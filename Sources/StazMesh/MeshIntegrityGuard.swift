@@ -27,6 +27,10 @@ public actor MeshIntegrityGuard {
         public var connector: MeshConnector
         /// The ledger and the last notes, for GET /mesh.
         public var publish: @Sendable (MeshLedger, [String]) -> Void
+        /// The peer zones' leaders whose promotion is handled (the stored ledger's
+        /// `checkedLeaders`), after every round that stored it; nil when this member stops
+        /// leading. The reconciler points subscriptions at these members only.
+        public var settledLeaders: @Sendable ([String: String]?) -> Void = { _ in }
 
         public init(mesh: @escaping @Sendable () -> MeshSection?, isLeader: @escaping @Sendable () -> Bool,
                     ownTimeline: @escaping @Sendable () -> Int64?,
@@ -71,7 +75,10 @@ public actor MeshIntegrityGuard {
                 }
             }
             // Leaders seen in an earlier term are no reference for the next one.
-            if !environment.isLeader() { peerLeaders = [:]; lastSlotsObservedAt = nil; leaderLostRounds = [:] }
+            if !environment.isLeader() {
+                peerLeaders = [:]; lastSlotsObservedAt = nil; leaderLostRounds = [:]
+                environment.settledLeaders(nil)
+            }
             try? await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
         }
     }
@@ -156,6 +163,8 @@ public actor MeshIntegrityGuard {
         if plan.ledger != plan.ledgerBeforeActions { try await environment.saveLedger(plan.ledger) }
         logOnce(plan.notes, warning: false)
         environment.publish(plan.ledger, plan.notes)
+        // Only now: every origin the plan moved back has moved, and the ledger saying so is stored.
+        environment.settledLeaders(plan.ledger.checkedLeaders)
         if environment.isLeader() {
             let stale = HeldSlots.staleWalsenders(previousLeaders: previousLeaders, leaders: leaders, leaderless: leaderless,
                                                   subscriberSlots: peerLedgers.mapValues(\.slotsOnProviders),
@@ -204,7 +213,8 @@ public actor MeshIntegrityGuard {
     func apply(_ actions: [IntegrityAction], provider: MeshProvider) async throws {
         let sql = MeshSQL(provider: provider)
         for action in actions {
-            guard environment.isLeader() else { return }
+            // Thrown, not returned: the ledger saying these actions ran must not be stored.
+            guard environment.isLeader() else { throw IntegrityInterrupted(remaining: action.summary) }
             let session = try await environment.connector.open(action.database)
             defer { session.close() }
             switch action {
@@ -262,6 +272,12 @@ public actor MeshIntegrityGuard {
             if warning { logger.warning("mesh integrity: \(note)") } else { logger.info("mesh integrity: \(note)") }
         }
     }
+}
+
+/// This member stopped leading between two integrity actions.
+struct IntegrityInterrupted: Error, CustomStringConvertible {
+    var remaining: String
+    var description: String { "no longer the leader: stopped before \(remaining)" }
 }
 
 extension IntegrityAction {

@@ -23,6 +23,9 @@ public actor MeshReconciler {
         public var publish: @Sendable (MeshReport) -> Void
         /// Where PostgreSQL's stderr goes when it runs without the logging collector.
         public var serverLogFallback: @Sendable () -> String? = { nil }
+        /// The peer zones' leaders the integrity check has handled (`MeshTopology.desired`);
+        /// nil while it has not run in this term. In memory, never waits.
+        public var checkedLeaders: @Sendable () -> [String: String]? = { [:] }
 
         public init(configuration: @escaping @Sendable () async -> (mesh: MeshSection?, synchronousMode: Bool),
                     isLeader: @escaping @Sendable () -> Bool,
@@ -190,7 +193,8 @@ public actor MeshReconciler {
         for zone in mesh.zones {
             if let error = unreadable[zone.scope] { outcome.errors.append("zone \(zone.scope): cannot read its members from the DCS: \(error)") }
         }
-        var desired = MeshTopology.desired(mesh: mesh, synchronousMode: synchronousMode, zoneMembers: members)
+        var desired = MeshTopology.desired(mesh: mesh, synchronousMode: synchronousMode, zoneMembers: members,
+                                           checkedLeaders: environment.checkedLeaders())
         desired.unreadableZones = unreadable
         if let path = mesh.schemaFile {
             let file = MeshSchemaFile.load(path)

@@ -68,6 +68,7 @@ public struct MeshReport: Sendable, Equatable {
                 } else {
                     z["dcs_reachable"] = true
                 }
+                if let reason = desired.waitingZones[zone.scope] { z["endpoint_waiting"] = .string(reason) }
             }
             if zone.scope == mesh.ownScope { z["self"] = true }
             return .object(z)

@@ -52,6 +52,16 @@ struct MeshIntegrityTests {
     static let moveBack = IntegrityAction.moveOrigin(database: "app", subscription: "sub_zone2_zone1",
                                                      origin: "pgl_app_zone2_sub_zone2_zone1", to: LSN(text: "0/5000000")!)
 
+    @Test func aZoneWithoutSubscriptionsYetIsABaselineAtItsLeaderNow() {
+        let fresh = Self.plan(ledger: MeshLedger(), view: Self.zone2(), subs: [])
+        #expect(fresh.actions.isEmpty)
+        #expect(fresh.ledger.checkedLeaders == ["zone2": "z2m1"] && fresh.ledger.checkedTimelines == ["zone2": 2])
+        let leaderless = Self.plan(ledger: Self.ledger(), view: Self.zone2(leader: nil), subs: [])
+        #expect(leaderless.ledger.checkedLeaders == ["zone2": "z2m0"], "no leader: the last one stays")
+        let moved = Self.plan(ledger: Self.ledger(), view: Self.zone2(), subs: [])
+        #expect(moved.ledger.checkedLeaders == ["zone2": "z2m1"], "nothing to check without a subscription")
+    }
+
     @Test func theHolderOfAnOriginIsReadFromPostgreSQLsError() {
         #expect(MeshSQL.originHolder(in: "ERROR:  replication origin with ID 1 is already active for PID 7871") == 7871)
         #expect(MeshSQL.originHolder(in: "server error: replication origin with ID 12 is already active for PID 13591 (55006)") == 13591)

@@ -27,6 +27,31 @@ import StazCore
         #expect(noOwn.databases[0].nodeDSN == nil)
     }
 
+    @Test func peerZonesAreReachedThroughTheirCheckedLeaderOnly() {
+        func desired(_ checked: [String: String]?) -> MeshDesired {
+            MeshTopology.desired(mesh: MeshFixture.section(), synchronousMode: false, zoneMembers: MeshFixture.members,
+                                 checkedLeaders: checked)
+        }
+        let narrowed = desired(["a": "a1", "b": "b1", "c": "c9"])
+        #expect(narrowed.problems.isEmpty)
+        #expect(narrowed.databases[0].nodeDSN == MeshFixture.dsnA, "our own zone keeps every member")
+        #expect(narrowed.databases[0].subscriptions.map(\.providerDSN) == [
+            "host=127.0.0.1 port=6433 target_session_attrs=read-write connect_timeout=5 dbname=app user=mesh password=pw",
+            MeshFixture.dsnC,
+        ], "b through b1 alone; c's configured DSN as it is")
+        #expect(desired([:]).databases[0].subscriptions.map(\.providerDSN) == [MeshFixture.dsnB, MeshFixture.dsnC],
+                "a zone not checked yet: every member")
+
+        let unknown = desired(nil)
+        #expect(unknown.databases[0].subscriptions.map(\.name) == ["sub_c_a"], "no endpoint for b before the check ran")
+        #expect(unknown.waitingZones["b"] == "the integrity check has not run yet in this leader's term")
+        #expect(!unknown.problems.isEmpty)
+
+        let gone = desired(["b": "b7"])
+        #expect(gone.databases[0].subscriptions.map(\.name) == ["sub_c_a"])
+        #expect(gone.waitingZones["b"] == "its checked leader b7 has no member key")
+    }
+
     @Test func dsnRendering() {
         #expect(MeshDSN.derived(members: []) == nil)
         let withoutURL = Member(name: "x", data: JSONObject())

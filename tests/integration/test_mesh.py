@@ -261,18 +261,21 @@ def test_stazctl_mesh_and_replicated_ddl(mesh, profile):
     assert "conflicts resolved" in table, table
 
 
-def test_membership_change_moves_every_dsn(mesh, profile):
-    """A zone's DSN follows its member keys: when a member is lost, subscribers in the other
-    zones switch their subscription to a new interface (add, switch, drop the old one) and the
-    zone's own node gets a new local interface; when it is back, the same again."""
+def test_dsns_follow_membership_and_the_checked_leader(mesh, profile):
+    """A zone's own node DSN follows its member keys: when a member is lost the zone's node gets
+    a new local interface without it, and when it is back, with it again. A subscriber reaches a
+    provider zone through the leader its integrity check last handled, alone: after a
+    switchover the subscription moves to the new leader (add an interface, switch, drop the
+    old one) only once the check has run, and while another writer holds the subscriber's
+    catalog lock (as the check does while it pauses) it stays where it was."""
     mesh.add_members(per_zone=2)
     for cluster in mesh.zones.values():
         cluster.wait_for_healthy(replicas=1, timeout=180)
     mesh.wait_replicating(timeout=120)
     zone_a = mesh.zones["zone-a"]
-    leader = mesh.leader("zone-a")
-    replica = next(m for m in zone_a.members.values() if m.name != leader)
-    port = f"{replica.pg_port}"
+    leader = zone_a.members[mesh.leader("zone-a")]
+    replica = next(m for m in zone_a.members.values() if m.name != leader.name)
+    port, leader_port = f"{replica.pg_port}", f"{leader.pg_port}"
 
     def zone_a_dsns():
         """(own node DSN in zone-a, provider DSN of zone-a's subscription in zone-b)."""
@@ -285,21 +288,28 @@ def test_membership_change_moves_every_dsn(mesh, profile):
         return int(mesh.sql(scope, f"SELECT count(*) FROM {mesh.provider}.node_interface i JOIN {mesh.provider}.node n "
                             "ON n.node_id = i.if_nodeid WHERE n.node_name = 'zone_a'"))
 
+    def switches_in_zone_b():
+        return sum(1 for member in mesh.zones["zone-b"].members.values()
+                   for line in member.log_text().splitlines()
+                   if "INFO: mesh: app: switch subscription sub_zone_a_zone_b to interface" in line)
+
     own, provider = zone_a_dsns()
-    assert port in own and port in provider, (own, provider)
+    assert port in own and leader_port in own, own
+    assert f"port={leader_port} " in provider and port not in provider, provider
 
     replica.crash()
     moved_at = time.monotonic()
 
-    def without_replica():
-        own, provider = zone_a_dsns()
-        if port in own or port in provider:
-            raise NotYet(f"own={own} provider={provider}")
+    def own_without_replica():
+        own, _ = zone_a_dsns()
+        if port in own:
+            raise NotYet(f"own={own}")
         return True
-    wait_until(without_replica, 60, f"zone-a DSNs without {replica.name}")
+    wait_until(own_without_replica, 60, f"zone-a's own DSN without {replica.name}")
     mesh.wait_replicating(timeout=60)
-    print(f"\nMEASURED DSNs moved off a lost member and mesh replicating: {time.monotonic() - moved_at:.1f} s "
+    print(f"\nMEASURED own DSN moved off a lost member and mesh replicating: {time.monotonic() - moved_at:.1f} s "
           f"(member key TTL {profile.ttl} s)")
+    assert f"port={leader_port} " in zone_a_dsns()[1], "a replica's loss moved no subscription"
     for scope in mesh.scopes:
         assert interfaces_of_zone_a_in(scope) == 1, f"{scope} kept an old interface of zone_a"
     mesh.sql("zone-a", f"INSERT INTO public.{MESH_TABLE} VALUES (30, 'zone-a', 'one member')")
@@ -308,43 +318,44 @@ def test_membership_change_moves_every_dsn(mesh, profile):
     mesh.wait_rows("zone-c", [30, 31], timeout=30)
     mesh.wait_rows("zone-a", [31], timeout=30)
 
-    # The second switch is interleaved with another writer of zone-b's subscription catalog
-    # (a session holding the catalog lock, as the integrity check does while it pauses): the
-    # reconciler waits for it instead of writing over it, then switches.
+    replica.start()
+    zone_a.wait_for_healthy(replicas=1, timeout=120)
+
+    def own_with_replica():
+        own, _ = zone_a_dsns()
+        if port not in own:
+            raise NotYet(f"own={own}")
+        return True
+    wait_until(own_with_replica, 60, f"zone-a's own DSN with {replica.name} again")
+
+    # Switchover in zone-a while a session holds zone-b's catalog lock: zone-b's check cannot
+    # pause its subscription, so the subscription stays on the old leader.
+    switched_before = switches_in_zone_b()
     zone_b_leader = mesh.leader_member("zone-b")
     holder = hold_catalog_lock(zone_b_leader.pg_port)
     try:
-        replica.start()
-        zone_a.wait_for_healthy(replicas=1, timeout=120)
-
-        def own_with_replica():
-            own, _ = zone_a_dsns()
-            if port not in own:
-                raise NotYet(f"own={own}")
-            return True
-        wait_until(own_with_replica, 60, f"zone-a's own DSN with {replica.name} again")
+        zone_a.ctl("switchover", "zone-a", "--candidate", replica.name, "--force")
+        zone_a.wait_for_new_leader({leader.name}, profile.failover_timeout)
         time.sleep(3 * mesh.reconcile_interval)
-        own, provider = zone_a_dsns()
-        assert port not in provider, f"zone-b switched its subscription while another writer held the lock: {provider}"
+        _, provider = zone_a_dsns()
+        assert f"port={leader_port} " in provider, f"zone-b followed zone-a's new leader before its check ran: {provider}"
     finally:
         release_catalog_lock(zone_b_leader.pg_port, holder)
 
-    def with_replica():
-        own, provider = zone_a_dsns()
-        if port not in own or port not in provider:
-            raise NotYet(f"own={own} provider={provider}")
+    def on_new_leader():
+        _, provider = zone_a_dsns()
+        if f"port={port} " not in provider:
+            raise NotYet(f"provider={provider}")
         return True
-    wait_until(with_replica, 60, f"zone-a DSNs with {replica.name} again")
+    wait_until(on_new_leader, 60, f"zone-b's subscription on {replica.name}")
     mesh.wait_replicating(timeout=60)
     for scope in mesh.scopes:
         assert interfaces_of_zone_a_in(scope) == 1, f"{scope} kept an old interface of zone_a"
-    switched = sum(1 for member in mesh.zones["zone-b"].members.values()
-                   for line in member.log_text().splitlines()
-                   if "INFO: mesh: app: switch subscription sub_zone_a_zone_b to interface" in line)
-    assert switched == 2, f"zone-b switched its subscription {switched} times"
-    mesh.sql("zone-c", f"INSERT INTO public.{MESH_TABLE} VALUES (32, 'zone-c', 'both members')")
-    mesh.wait_rows("zone-a", [32], timeout=30)
-    mesh.wait_rows("zone-b", [32], timeout=30)
+    assert switches_in_zone_b() == switched_before + 1, "zone-b switched its subscription more than once"
+    mesh.sql("zone-a", f"INSERT INTO public.{MESH_TABLE} VALUES (32, 'zone-a', 'new leader')")
+    mesh.sql("zone-c", f"INSERT INTO public.{MESH_TABLE} VALUES (33, 'zone-c', 'both members')")
+    mesh.wait_rows("zone-b", [32, 33], timeout=30)
+    mesh.wait_rows("zone-a", [33], timeout=30)
 
 
 def test_an_apply_worker_killed_inside_a_transaction_loses_none_of_it(mesh, profile):
