@@ -119,7 +119,7 @@ extension HAController {
         case .cloneWithoutLeader:
             startLongAction("clone", state: .creatingReplica) { await $0.cloneReplica(from: nil) }
         case .startAsPrimary:
-            try await startPostgres(recovery: nil)
+            try await startPrimaryAfterCrash()
             // A primary started after a crash takes writes from here on: say so now (REST and
             // member key), not at the cycle's end, which a loaded machine reaches much later.
             await publishObservedState()
@@ -531,6 +531,40 @@ extension HAController {
         let (accepted, rejections) = ParameterGuard.apply(parameters, catalog: catalog, lastGood: writtenParameters)
         for text in parameterRejectionErrors.due(rejections.map(\.description)) { logger.error("\(text)") }
         return accepted
+    }
+
+    /// Starts a primary that went down without us. On Spock, crash recovery moves only the
+    /// node-numbered origins (applied commits carry the provider's node id), so each apply
+    /// worker's slot-named origin is back where the last checkpoint left it, and a provider whose
+    /// slot is behind too (a held copy put in its place) would send those changes again. The
+    /// promotion's hand-off fixes it: start behind the closed gate, move the slot-named origins
+    /// up to what recovery replayed, open the gate.
+    func startPrimaryAfterCrash() async throws {
+        guard config.mesh?.provider == .spock else { return try await startPostgres(recovery: nil) }
+        spockApplyGateClosed = true
+        do {
+            try await startPostgres(recovery: nil)
+        } catch {
+            // The gate written into postgresql.conf goes with the next configuration written.
+            spockApplyGateClosed = false
+            throw error
+        }
+        let handoff = await OriginHandoff.prepare(mesh: config.mesh, connector: MeshRuntime.localConnector(config: config, logger: logger),
+                                                  logger: logger, environment: ProcessInfo.processInfo.environment)
+        if let handoff {
+            if await !handoff.settle(within: .seconds(10), gated: true) {
+                logger.warning("mesh: some origins did not catch up with what crash recovery replayed")
+            }
+            await openSpockApplyGate(handoff, recovery: nil)
+        } else {
+            spockApplyGateClosed = false
+            do {
+                _ = try await writePostgresConfiguration(recovery: nil)
+                try await postgres.reload()
+            } catch {
+                logger.error("mesh: cannot open Spock's apply gate after the start: \(error)")
+            }
+        }
     }
 
     func promote() async throws {
