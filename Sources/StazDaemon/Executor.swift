@@ -505,21 +505,20 @@ extension HAController {
         return false
     }
 
-    /// Opens the gate again (a no-op without hand-off) and waits until sessions see it open,
-    /// so nobody is refused a write once the promotion is published.
+    /// Opens the gate again (a no-op when it is not closed) and waits until the hand-off's
+    /// sessions see it open, so nobody is refused a write once the promotion is published.
     private func openSpockApplyGate(_ handoff: OriginHandoff?, recovery: RecoveryConfiguration?) async {
-        guard let handoff else { return }
-        defer { handoff.close() }
+        defer { handoff?.close() }
         guard spockApplyGateClosed else { return }
         spockApplyGateClosed = false
         do {
             _ = try await writePostgresConfiguration(recovery: recovery)
             try await postgres.reload()
         } catch {
-            logger.error("mesh: cannot open Spock's apply gate after the promotion: \(error)")
+            logger.error("mesh: cannot open Spock's apply gate: \(error)")
             return
         }
-        if await !handoff.waitForGate(closed: false, within: .seconds(3)) {
+        if let handoff, await !handoff.waitForGate(closed: false, within: .seconds(3)) {
             logger.error("mesh: Spock's apply gate is still closed 3 s after the reload")
         }
     }
@@ -551,20 +550,10 @@ extension HAController {
         }
         let handoff = await OriginHandoff.prepare(mesh: config.mesh, connector: MeshRuntime.localConnector(config: config, logger: logger),
                                                   logger: logger, environment: ProcessInfo.processInfo.environment)
-        if let handoff {
-            if await !handoff.settle(within: .seconds(10), gated: true) {
-                logger.warning("mesh: some origins did not catch up with what crash recovery replayed")
-            }
-            await openSpockApplyGate(handoff, recovery: nil)
-        } else {
-            spockApplyGateClosed = false
-            do {
-                _ = try await writePostgresConfiguration(recovery: nil)
-                try await postgres.reload()
-            } catch {
-                logger.error("mesh: cannot open Spock's apply gate after the start: \(error)")
-            }
+        if let handoff, await !handoff.settle(within: .seconds(10), gated: true) {
+            logger.warning("mesh: some origins did not catch up with what crash recovery replayed")
         }
+        await openSpockApplyGate(handoff, recovery: nil)
     }
 
     func promote() async throws {
