@@ -46,7 +46,7 @@ public struct MeshDesired: Sendable, Equatable {
     /// waits; what exists for them is left as it is.
     public var unreadableZones: [String: String] = [:]
     /// Peer zones whose endpoint waits for this zone's integrity check (scope → why): what
-    /// exists for them is left as it is, and the reconciliation is not converged.
+    /// exists for them is left as it is, and each is reported (a note, `endpoint_waiting`).
     public var waitingZones: [String: String] = [:]
 
     public init(provider: MeshProvider, username: String, password: String?, settings: [MeshSettingDesired],

@@ -117,7 +117,7 @@ public final class OriginHandoff: Sendable {
                                environment: [String: String] = [:]) async -> OriginHandoff? {
         guard let mesh, mesh.provider == .spock else { return nil }
         guard mesh.databases.count == 1 else {
-            logger.warning("mesh: \(mesh.databases.count) databases on Spock share each provider node's replication origin: after this promotion, changes the apply workers received before it may be applied twice")
+            logger.warning("mesh: \(mesh.databases.count) databases on Spock share each provider node's replication origin: after this promotion or crash restart, changes the apply workers received before it may be applied twice")
             return nil
         }
         var sessions: [(database: String, session: SQLSession)] = []

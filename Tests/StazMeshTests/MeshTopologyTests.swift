@@ -52,6 +52,14 @@ import StazCore
         #expect(gone.waitingZones["b"] == "its checked leader b7 has no member key")
     }
 
+    @Test func aWaitingEndpointIsReportedInGetMesh() throws {
+        let desired = MeshTopology.desired(mesh: MeshFixture.section(), synchronousMode: false,
+                                           zoneMembers: MeshFixture.members, checkedLeaders: ["b": "b7"])
+        let zones = try #require(MeshReport(mesh: MeshFixture.section(), role: "leader", desired: desired).json["zones"]?.arrayValue)
+        #expect(zones[1]["endpoint_waiting"]?.stringValue == "its checked leader b7 has no member key")
+        #expect(zones[0]["endpoint_waiting"] == nil && zones[2]["endpoint_waiting"] == nil)
+    }
+
     @Test func dsnRendering() {
         #expect(MeshDSN.derived(members: []) == nil)
         let withoutURL = Member(name: "x", data: JSONObject())
