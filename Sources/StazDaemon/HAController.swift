@@ -238,6 +238,7 @@ actor HAController {
                                 .flatMap { $0.hasTimeZone ? $0.epochSeconds : nil },
                             scheduledRestart: scheduledRestart)
         input.failsafe = failsafeInput()
+        input.failsafe.lockInDoubt = await keeper.lockInDoubt
         input.logicalSlotsReady = slotFailover.ready
         input.watchdog = watchdog.state
         input.watchdogUsable = watchdog.isHealthy

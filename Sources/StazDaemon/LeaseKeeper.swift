@@ -245,6 +245,14 @@ actor LeaseKeeper {
 
     func wasFenced() -> Bool { fenced }
 
+    /// We hold the leader lock but its last renewal failed, or the newest confirmation is older
+    /// than a renewal and its retry take: one is overdue (the decision's `FailsafeInput.lockInDoubt`).
+    var lockInDoubt: Bool {
+        guard holdingLeader, !fenced else { return false }
+        guard !lastRefreshFailed, let confirmed = [lastConfirmed, failsafeConfirmed].compactMap({ $0 }).max() else { return true }
+        return ContinuousClock.now - confirmed > LeaseRenewal.confirmationWindow(ttl: ttl, loopWait: loopWait)
+    }
+
     private func refreshFinished(succeeded: Bool) {
         refreshInFlight = false
         if lastRefreshFailed != !succeeded {

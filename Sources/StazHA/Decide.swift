@@ -97,7 +97,8 @@ struct Decider {
         } else if !cluster.isLocked {
             plan = unlockedCluster(cluster)
         } else {
-            plan = withScheduledRestart(lockedCluster(cluster, holdsLock: holdsLock))
+            let locked = withScheduledRestart(lockedCluster(cluster, holdsLock: holdsLock))
+            plan = holdsLock ? backedByFailsafe(locked) : locked
         }
         return HAPlan(plan.message, prefix + plan.steps)
     }

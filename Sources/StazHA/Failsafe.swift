@@ -26,9 +26,13 @@ public struct FailsafeInput: Sendable, Equatable {
     /// A leader that confirmed itself through `POST /failsafe` less than `ttl` ago (replicas):
     /// while the cluster looks unlocked it is followed as the leader and nobody races.
     public var leader: String?
+    /// We hold the leader lock but the lease keeper could not renew it lately (its last renewal
+    /// failed, or one is overdue), although the DCS may still answer reads: an etcd restarting
+    /// or overloaded.
+    public var lockInDoubt: Bool
 
-    public init(topology: [FailsafeMember]? = nil, leader: String? = nil) {
-        self.topology = topology; self.leader = leader
+    public init(topology: [FailsafeMember]? = nil, leader: String? = nil, lockInDoubt: Bool = false) {
+        self.topology = topology; self.leader = leader; self.lockInDoubt = lockInDoubt
     }
 }
 
@@ -48,6 +52,17 @@ extension Decider {
         let others = topology.filter { $0.name != me }
         return HAPlan(Self.keepRunningOnFailsafe,
                       [.confirmFailsafe(members: others, then: HAPlan(Self.keepRunningOnFailsafe), otherwise: demote)])
+    }
+
+    /// The leader's lock update while its confirmation is in doubt (`FailsafeInput.lockInDoubt`):
+    /// a round of `POST /failsafe` first, as on the DCS-error path. An accepted round extends
+    /// the lease keeper's fence deadline before the update, which may spend `retry_timeout` on
+    /// a DCS that answers reads but not keepalives, and so reach the DCS-error path only after
+    /// that deadline. The round's outcome changes nothing else: the lock still holds.
+    func backedByFailsafe(_ update: HAPlan) -> HAPlan {
+        guard input.failsafe.lockInDoubt, runningAsPrimary, settings.failsafeMode, !paused,
+              let topology = input.failsafe.topology, topology.contains(where: { $0.name == me }) else { return update }
+        return HAPlan(update.message, [.confirmFailsafe(members: topology.filter { $0.name != me }, then: update, otherwise: update)])
     }
 
     /// A primary's PostgreSQL is down (the lease keeper fenced it, or it crashed) while the DCS

@@ -82,6 +82,29 @@ struct FailsafeDaemonTests {
         #expect(await keeper.leaderValidUntil == t0 + .milliseconds(Int64((5 - margin) * 1000)))
     }
 
+    /// The decision's `lockInDoubt`: only while leading, when a renewal is overdue (older than
+    /// one renewal interval plus its retry) or the last one failed.
+    @Test func theLockIsInDoubtWhenARenewalIsOverdueOrFailed() async throws {
+        let keeper = LeaseKeeper(dcs: UnreachableDCS(), ttl: 5, loopWait: 1, logger: Logger(label: "test"),
+                                 onLeaseChange: { _ in }, fence: {})
+        let now = ContinuousClock.now
+        await keeper.setHoldingLeader(true, confirmedAt: now - .seconds(3))
+        #expect(await keeper.lockInDoubt)
+        await keeper.confirmByFailsafe(sentAt: now)
+        #expect(await !keeper.lockInDoubt)
+        await keeper.setHoldingLeader(false)
+        await keeper.setHoldingLeader(true, confirmedAt: ContinuousClock.now)
+        #expect(await !keeper.lockInDoubt)
+        // Its own renewal fails (the DCS is unreachable): in doubt although just confirmed.
+        let running = Task { await keeper.run() }
+        defer { running.cancel() }
+        let until = ContinuousClock.now + .seconds(3)
+        while await !keeper.lockInDoubt, ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await keeper.lockInDoubt)
+        await keeper.setHoldingLeader(false)
+        #expect(await !keeper.lockInDoubt)
+    }
+
     /// The simulation's case: back from a DCS outage, a leader running on failsafe rounds
     /// finds its lock expired and stops leading while PostgreSQL still takes writes; a loop
     /// that hangs right then must still leave a deadline the guard enforces.

@@ -31,6 +31,13 @@ struct FailsafeTests {
         return input
     }
 
+    /// `with(...)` for a leader whose lease keeper could not renew the lock lately.
+    static func inDoubt(_ base: HAInput, topology: [String]? = threeNodes) -> HAInput {
+        var input = with(base, topology: topology)
+        input.failsafe.lockInDoubt = true
+        return input
+    }
+
     /// An unlocked cluster whose `failsafe` key names `failsafeKey` (nil: no key).
     static func unlocked(failsafeKey: [String]?, failover: FailoverRequest? = nil) -> ClusterView {
         var view = cluster(members: threeNodes, failover: failover, optime: baseLSN)
@@ -112,6 +119,48 @@ struct FailsafeTests {
                steps: [acquireLock],
                message: "acquired session lock as a leader"),
     ]
+
+    static let leaderKey = cluster(leader: "node1", members: threeNodes)
+    static let noAction = "no action. I am (node1), the leader with the lock"
+
+    /// The DCS answers reads but the lock's renewals fail (an etcd coming back): the leader asks
+    /// the members before it updates the lock, so an accepted round extends its fence deadline
+    /// even when the update then spends `retry_timeout` failing.
+    static let lockInDoubtCases: [HACase] = [
+        HACase("lock in doubt, failsafe mode: a round of POST /failsafe, then the lock update",
+               inDoubt(input("node1", leaderKey, PG.primary(), settings: failsafeOn)),
+               steps: [confirm(["node2", "node3"]), updateLock], message: noAction),
+        HACase("lock in doubt, the round refused: the lock update still decides",
+               inDoubt(input("node1", leaderKey, PG.primary(), settings: failsafeOn)), .failsafeRefused,
+               steps: [confirm(["node2", "node3"]), updateLock], message: noAction),
+        HACase("lock in doubt, the round refused and the lock lost: demote as without failsafe",
+               inDoubt(input("node1", leaderKey, PG.primary(), settings: failsafeOn)),
+               DCSAnswers(lockUpdated: false, failsafeConfirmed: false),
+               steps: [confirm(["node2", "node3"]), updateLock, .demote(.immediateNoLock)],
+               message: "demoted self because failed to update leader lock in DCS"),
+        HACase("lock not in doubt: no round, the lock update alone",
+               with(input("node1", leaderKey, PG.primary(), settings: failsafeOn), topology: threeNodes),
+               steps: [updateLock], message: noAction),
+        HACase("lock in doubt, failsafe mode off: the lock update alone",
+               inDoubt(input("node1", leaderKey, PG.primary())),
+               steps: [updateLock], message: noAction),
+        HACase("lock in doubt, we are not in the failsafe key: nobody's answer could keep us",
+               inDoubt(input("node1", leaderKey, PG.primary(), settings: failsafeOn), topology: ["node2", "node3"]),
+               steps: [updateLock], message: noAction),
+        HACase("lock in doubt in pause: nothing is fenced, so no round",
+               inDoubt(input("node1", leaderKey, PG.primary(), settings: settings { $0.failsafeMode = true; $0.pause = true })),
+               steps: [updateLock], message: "PAUSE: " + noAction),
+        HACase("lock in doubt while a replica holds the key's name of another leader: no round",
+               inDoubt(input("node2", leaderKey, PG.replica(), settings: failsafeOn)),
+               steps: nil, message: "no action. I am (node2), a secondary, and following a leader (node1)"),
+    ]
+
+    @Test(arguments: lockInDoubtCases)
+    func lockInDoubt(_ row: HACase) {
+        row.check()
+        let rounds = decide(row.input).resolved().steps.filter { if case .confirmFailsafe = $0 { return true }; return false }
+        #expect(rounds.count <= 1, "\(row.name): one round a cycle at most")
+    }
 
     @Test(arguments: raceCases)
     func race(_ row: HACase) { row.check() }
