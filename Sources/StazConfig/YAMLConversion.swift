@@ -12,14 +12,24 @@ public enum YAMLConversion {
 
     /// Parses one YAML document. An empty document gives `.null`.
     public static func parse(_ yaml: String) throws -> JSONValue {
+        // Without a `!` the document has no explicit tag, so every plain scalar's tag is
+        // implicit and `YAMLImplicitTag` resolves it; Yams' own resolver (regular expressions,
+        // hence ICU) is only needed where a tag may be explicit (`!!str 5` stays a string).
+        let tags: ScalarTags = yaml.utf8.contains(UInt8(ascii: "!")) ? .yams : .implicitByHand
         let node: Node?
         do {
-            node = try Yams.compose(yaml: yaml)
+            node = try Yams.compose(yaml: yaml, tags == .yams ? .default : .basic)
         } catch {
             throw SyntaxError(description: "invalid YAML: " + describe(error, in: yaml))
         }
         guard let node else { return .null }
-        return jsonValue(from: node)
+        return jsonValue(from: node, tags: tags)
+    }
+
+    /// Who resolves a scalar's tag: Yams (the parser's resolver) or `YAMLImplicitTag`, for a
+    /// document parsed with Yams' rule-less resolver.
+    public enum ScalarTags: Sendable {
+        case yams, implicitByHand
     }
 
     /// Where and why the YAML is invalid, without any of its text: Yams' own descriptions quote
@@ -52,15 +62,15 @@ public enum YAMLConversion {
     }
 
     /// Converts a composed YAML node.
-    public static func jsonValue(from node: Node) -> JSONValue {
+    public static func jsonValue(from node: Node, tags: ScalarTags = .yams) -> JSONValue {
         switch node {
-        case .scalar(let scalar): return scalarValue(scalar, tag: Tag.Name(rawValue: node.tag.rawValue))
-        case .sequence(let sequence): return .array(sequence.map { jsonValue(from: $0) })
+        case .scalar(let scalar): return scalarValue(scalar, tag: tag(of: scalar, node, tags))
+        case .sequence(let sequence): return .array(sequence.map { jsonValue(from: $0, tags: tags) })
         case .mapping(let mapping):
             var object = JSONObject()
             for (key, value) in mapping {
-                let converted = jsonValue(from: value)
-                if key.tag.rawValue == Tag.Name.merge.rawValue, case .object(let merged) = converted {
+                let converted = jsonValue(from: value, tags: tags)
+                if case .scalar(let keyScalar) = key, tag(of: keyScalar, key, tags) == .merge, case .object(let merged) = converted {
                     // `<<: *anchor` — keys already present win, as in PyYAML.
                     for (k, v) in merged.pairs where object[k] == nil { object[k] = v }
                     continue
@@ -77,11 +87,27 @@ public enum YAMLConversion {
         return jsonValue(from: key).compactString
     }
 
-    private static func scalarValue(_ scalar: Node.Scalar, tag: Tag.Name) -> JSONValue {
+    private static func tag(of scalar: Node.Scalar, _ node: Node, _ tags: ScalarTags) -> YAMLImplicitTag {
+        switch tags {
+        case .implicitByHand:
+            return scalar.style == .plain || scalar.style == .any ? YAMLImplicitTag(plain: scalar.string) : .str
+        case .yams:
+            switch Tag.Name(rawValue: node.tag.rawValue) {
+            case .null: return .null
+            case .bool: return .bool
+            case .int: return .int
+            case .float: return .float
+            case .merge: return .merge
+            default: return .str
+            }
+        }
+    }
+
+    private static func scalarValue(_ scalar: Node.Scalar, tag: YAMLImplicitTag) -> JSONValue {
         let text = scalar.string
         switch tag {
         case .null: return .null
-        case .bool: return Bool.construct(from: scalar).map { .bool($0) } ?? .string(text)
+        case .bool: return YAMLImplicitTag.boolValue(text).map { .bool($0) } ?? .string(text)
         case .int:
             if let i = Int64.construct(from: scalar) { return .int(i) }
             return Double.construct(from: scalar).map { .double($0) } ?? .string(text)
