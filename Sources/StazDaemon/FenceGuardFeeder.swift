@@ -14,6 +14,7 @@ final class FenceGuardFeeder: @unchecked Sendable {
     private let logger: Logger
     private let lock = NSLock()
     private var process: FenceGuardProcess?
+    private var postmasters = PostmasterLookup()
 
     init(dataDirectory: String, logger: Logger, executable: String = FenceSystem.ownExecutable()) {
         self.dataDirectory = FenceSystem.canonicalPath(dataDirectory)
@@ -36,7 +37,7 @@ final class FenceGuardFeeder: @unchecked Sendable {
         }
         let bootNow = FenceSystem.bootNow()  // read before the local clock: never a later deadline
         let boot = FenceClock.bootDeadline(bootNow: bootNow, remaining: deadline - ContinuousClock.now)
-        let message = FenceGuardMessage.arm(deadline: boot, target: FenceSystem.postmaster(of: dataDirectory))
+        let message = FenceGuardMessage.arm(deadline: boot, target: postmasters.postmaster(of: dataDirectory))
         if let process, !process.hasExited, process.send(message) { return }
         // No guard yet, or it exited (it fences only once): start one.
         process?.closePipe()

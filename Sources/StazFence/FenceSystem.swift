@@ -110,3 +110,34 @@ public enum FenceSystem {
         return CommandLine.arguments[0]
     }
 }
+
+/// `FenceSystem.postmaster(of:)` for a caller that asks after every lease renewal: the last
+/// answer is kept while postmaster.pid is unchanged (same inode, size and modification time)
+/// and that process still runs (same pid and start time), which costs a `stat` and one read of
+/// /proc instead of the full lookup (the file, the process's command line, state and working
+/// directory). A changed file or a gone process always gets the full lookup.
+public struct PostmasterLookup {
+    private struct FileStamp: Equatable {
+        var inode: UInt64, size: Int64, modifiedSeconds: Int, modifiedNanoseconds: Int
+
+        init?(_ path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            inode = UInt64(info.st_ino); size = Int64(info.st_size)
+            modifiedSeconds = Int(info.st_mtim.tv_sec); modifiedNanoseconds = Int(info.st_mtim.tv_nsec)
+        }
+    }
+
+    private var last: (stamp: FileStamp, target: FenceTarget)?
+
+    public init() {}
+
+    public mutating func postmaster(of dataDirectory: String) -> FenceTarget? {
+        // Stamped before the lookup reads the file: a change in between shows next time.
+        let stamp = FileStamp(dataDirectory + "/postmaster.pid")
+        if let last, let stamp, last.stamp == stamp, FenceSystem.isRunning(last.target) { return last.target }
+        let found = FenceSystem.postmaster(of: dataDirectory)
+        last = found.flatMap { target in stamp.map { ($0, target) } }
+        return found
+    }
+}

@@ -215,6 +215,48 @@ struct FenceGuardTests {
         #expect(!FenceSystem.isGuard(pid: getpid(), dataDirectory: "30"))
     }
 
+    /// The lookup the feeder repeats after every renewal answers from its last result only
+    /// while postmaster.pid and the process are the same: a new postmaster (a new pid file)
+    /// and a gone one are both seen at once.
+    @Test func aRepeatedPostmasterLookupSeesANewAndAGonePostmaster() throws {
+        let directory = FenceSystem.canonicalPath(NSTemporaryDirectory() + "staz-lookup-\(getpid())")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Named like PostgreSQL's executable (what /proc/PID/comm shows), run in the directory.
+        try FileManager.default.createSymbolicLink(atPath: directory + "/postgres", withDestinationPath: "/bin/sleep")
+        var started: [Process] = []
+        defer { for process in started { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+        func startPostmaster() throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: directory + "/postgres")
+            process.arguments = ["30"]
+            process.currentDirectoryURL = URL(fileURLWithPath: directory)
+            try process.run()
+            started.append(process)
+            // As PostgreSQL does at start: a new file.
+            unlink(directory + "/postmaster.pid")
+            try "\(process.processIdentifier)\n\(directory)\n".write(toFile: directory + "/postmaster.pid", atomically: false, encoding: .utf8)
+            return process.processIdentifier
+        }
+        var lookup = PostmasterLookup()
+        func lookedUp(_ expected: Int32?) -> Bool {
+            for _ in 0..<200 {
+                if lookup.postmaster(of: directory)?.pid == expected { return true }
+                usleep(10_000)
+            }
+            return false
+        }
+        let first = try startPostmaster()
+        #expect(lookedUp(first))
+        #expect(lookup.postmaster(of: directory)?.pid == first)
+        // posix_spawn returns after the exec: the new process is recognisable at once.
+        let second = try startPostmaster()
+        #expect(lookup.postmaster(of: directory)?.pid == second)
+        kill(second, SIGKILL)
+        started.last?.waitUntilExit()
+        #expect(lookup.postmaster(of: directory) == nil)
+    }
+
     @Test func pathsThatDoNotExistAreMadeAbsoluteByName() {
         #expect(FenceSystem.canonicalPath("/no/such/./dir/../data") == "/no/such/data")
         #expect(FenceSystem.lexicallyAbsolute("/a/b/../../..") == "/")
