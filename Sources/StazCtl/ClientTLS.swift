@@ -6,7 +6,7 @@ import StazDCS
 /// `ctl.certfile`/`keyfile`, `ctl.insecure`, falling back to `restapi.cafile`), shared with the
 /// daemon's peer prober through `makePeerHTTPClientConfiguration` so both behave alike.
 public func makeRESTClientConfiguration(_ config: StazConfiguration?) -> HTTPClient.Configuration {
-    guard let config else { return HTTPClient.Configuration() }
+    guard let config else { return .untraced }
     return makePeerHTTPClientConfiguration(restapi: config.restapi, ctl: config.ctl)
 }
 

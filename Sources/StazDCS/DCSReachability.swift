@@ -9,7 +9,7 @@ import StazConfig
 public func unreachableDCSEndpoints(configuration: StazConfiguration, timeout: TimeAmount = .seconds(2)) async -> [String] {
     guard let (api, section) = configuration.dcs else { return [] }
     let key = api == .v3 ? "etcd3" : "etcd"
-    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .untraced)
     defer { _ = client.shutdown() }
     var problems: [String] = []
     for endpoint in section.endpoints {

@@ -82,7 +82,7 @@ actor EtcdTransport {
         self.authentication = authentication
         self.timeouts = timeouts
         self.logger = logger
-        var configuration = HTTPClient.Configuration()
+        var configuration = HTTPClient.Configuration.untraced
         configuration.timeout = .init(connect: .seconds(2))
         configuration.redirectConfiguration = .disallow
         if let tls { configuration.tlsConfiguration = tls }
