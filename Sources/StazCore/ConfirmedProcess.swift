@@ -1,3 +1,4 @@
+import StazSystem
 import Synchronization
 
 /// A process confirmed once by a slow check (/proc: alive, the right program), then followed

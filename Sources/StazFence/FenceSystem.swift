@@ -113,9 +113,9 @@ public enum FenceSystem {
 
 /// `FenceSystem.postmaster(of:)` for a caller that asks after every lease renewal: the last
 /// answer is kept while postmaster.pid is unchanged (same inode, size and modification time)
-/// and that process still runs (same pid and start time), which costs a `stat` and one read of
-/// /proc instead of the full lookup (the file, the process's command line, state and working
-/// directory). A changed file or a gone process always gets the full lookup.
+/// and that process still runs, which costs a `stat` and a `poll` of its pidfd instead of the
+/// full lookup (the file, the process's command line, state and working directory). A changed
+/// file or a gone process always gets the full lookup.
 public struct PostmasterLookup {
     private struct FileStamp: Equatable {
         var inode: UInt64, size: Int64, modifiedSeconds: Int, modifiedNanoseconds: Int
@@ -128,16 +128,24 @@ public struct PostmasterLookup {
         }
     }
 
-    private var last: (stamp: FileStamp, target: FenceTarget)?
+    private var last: (stamp: FileStamp, target: FenceTarget, handle: ProcessHandle?)?
 
     public init() {}
 
     public mutating func postmaster(of dataDirectory: String) -> FenceTarget? {
         // Stamped before the lookup reads the file: a change in between shows next time.
         let stamp = FileStamp(dataDirectory + "/postmaster.pid")
-        if let last, let stamp, last.stamp == stamp, FenceSystem.isRunning(last.target) { return last.target }
+        if let last, let stamp, last.stamp == stamp,
+           last.handle.map({ !$0.hasExited }) ?? FenceSystem.isRunning(last.target) { return last.target }
         let found = FenceSystem.postmaster(of: dataDirectory)
-        last = found.flatMap { target in stamp.map { ($0, target) } }
+        last = found.flatMap { target in
+            stamp.map { stamp in
+                // The pidfd names the found process only if that one (same start time) still
+                // runs after it was opened; otherwise the slower check stays.
+                let handle = ProcessHandle.open(target.pid)
+                return (stamp, target, FenceSystem.isRunning(target) ? handle : nil)
+            }
+        }
         return found
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import StazCore
+import StazSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
