@@ -83,24 +83,27 @@ struct FailsafeDaemonTests {
     }
 
     /// The decision's `lockInDoubt`: only while leading, when a renewal is overdue (older than
-    /// one renewal interval plus its retry) or the last one failed.
+    /// one renewal interval plus its retry) or the last one failed. At ttl 60 / loop_wait 30 a
+    /// renewal is overdue after 37.5 s and the fence comes 59 s after a confirmation, so a test
+    /// process stalled for seconds still sees the failed renewal, not the fence.
     @Test func theLockIsInDoubtWhenARenewalIsOverdueOrFailed() async throws {
-        let keeper = LeaseKeeper(dcs: UnreachableDCS(), ttl: 5, loopWait: 1, logger: Logger(label: "test"),
+        let keeper = LeaseKeeper(dcs: UnreachableDCS(), ttl: 60, loopWait: 30, logger: Logger(label: "test"),
                                  onLeaseChange: { _ in }, fence: {})
         let now = ContinuousClock.now
-        await keeper.setHoldingLeader(true, confirmedAt: now - .seconds(3))
+        await keeper.setHoldingLeader(true, confirmedAt: now - .seconds(40))
         #expect(await keeper.lockInDoubt)
         await keeper.confirmByFailsafe(sentAt: now)
         #expect(await !keeper.lockInDoubt)
         await keeper.setHoldingLeader(false)
         await keeper.setHoldingLeader(true, confirmedAt: ContinuousClock.now)
         #expect(await !keeper.lockInDoubt)
-        // Its own renewal fails (the DCS is unreachable): in doubt although just confirmed.
+        // Its own renewal fails (the DCS is unreachable): in doubt long before one is overdue.
         let running = Task { await keeper.run() }
         defer { running.cancel() }
-        let until = ContinuousClock.now + .seconds(3)
+        let until = ContinuousClock.now + .seconds(30)
         while await !keeper.lockInDoubt, ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(10)) }
         #expect(await keeper.lockInDoubt)
+        #expect(await !keeper.wasFenced())
         await keeper.setHoldingLeader(false)
         #expect(await !keeper.lockInDoubt)
     }
