@@ -128,7 +128,9 @@ public struct PostmasterLookup {
         }
     }
 
-    private var last: (stamp: FileStamp, target: FenceTarget, handle: ProcessHandle?)?
+    private var last: (stamp: FileStamp, target: FenceTarget)?
+    /// Follows the last answer's process through its pidfd once `FenceSystem.isRunning` confirmed it.
+    private let followed = ConfirmedProcess()
 
     public init() {}
 
@@ -136,16 +138,9 @@ public struct PostmasterLookup {
         // Stamped before the lookup reads the file: a change in between shows next time.
         let stamp = FileStamp(dataDirectory + "/postmaster.pid")
         if let last, let stamp, last.stamp == stamp,
-           last.handle.map({ !$0.hasExited }) ?? FenceSystem.isRunning(last.target) { return last.target }
+           followed.isRunning(last.target.pid, confirm: { _ in FenceSystem.isRunning(last.target) }) { return last.target }
         let found = FenceSystem.postmaster(of: dataDirectory)
-        last = found.flatMap { target in
-            stamp.map { stamp in
-                // The pidfd names the found process only if that one (same start time) still
-                // runs after it was opened; otherwise the slower check stays.
-                let handle = ProcessHandle.open(target.pid)
-                return (stamp, target, FenceSystem.isRunning(target) ? handle : nil)
-            }
-        }
+        last = found.flatMap { target in stamp.map { ($0, target) } }
         return found
     }
 }

@@ -41,15 +41,21 @@ public struct FailsafeInput: Sendable, Equatable {
 extension Decider {
     static let keepRunningOnFailsafe = "continue to run as a leader because failsafe mode is enabled and all members are accessible"
 
+    /// The members a failsafe round asks: every other member of the last known `failsafe` key,
+    /// when failsafe mode is on and the key lists us; nil when no round can keep us primary.
+    var failsafeMembersToAsk: [FailsafeMember]? {
+        guard settings.failsafeMode, let topology = input.failsafe.topology, topology.contains(where: { $0.name == me }) else {
+            return nil
+        }
+        return topology.filter { $0.name != me }
+    }
+
     /// Patroni's `_handle_dcs_error` for a running primary: without failsafe mode (or when we are
     /// not in the last known `failsafe` key) demote at once; otherwise ask every other listed
     /// member (`POST /failsafe`) and stay primary only if all of them accept.
     func primaryWithoutDCS() -> HAPlan {
         let demote = HAPlan("demoted self because DCS is not accessible and I was a leader", [.demote(.offline)])
-        guard settings.failsafeMode, let topology = input.failsafe.topology, topology.contains(where: { $0.name == me }) else {
-            return demote
-        }
-        let others = topology.filter { $0.name != me }
+        guard let others = failsafeMembersToAsk else { return demote }
         return HAPlan(Self.keepRunningOnFailsafe,
                       [.confirmFailsafe(members: others, then: HAPlan(Self.keepRunningOnFailsafe), otherwise: demote)])
     }
@@ -60,9 +66,8 @@ extension Decider {
     /// a DCS that answers reads but not keepalives, and so reach the DCS-error path only after
     /// that deadline. The round's outcome changes nothing else: the lock still holds.
     func backedByFailsafe(_ update: HAPlan) -> HAPlan {
-        guard input.failsafe.lockInDoubt, runningAsPrimary, settings.failsafeMode, !paused,
-              let topology = input.failsafe.topology, topology.contains(where: { $0.name == me }) else { return update }
-        return HAPlan(update.message, [.confirmFailsafe(members: topology.filter { $0.name != me }, then: update, otherwise: update)])
+        guard input.failsafe.lockInDoubt, runningAsPrimary, !paused, let others = failsafeMembersToAsk else { return update }
+        return HAPlan(update.message, [.confirmFailsafe(members: others, then: update, otherwise: update)])
     }
 
     /// A primary's PostgreSQL is down (the lease keeper fenced it, or it crashed) while the DCS

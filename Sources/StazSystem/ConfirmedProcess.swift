@@ -1,4 +1,3 @@
-import StazSystem
 import Synchronization
 
 /// A process confirmed once by a slow check (/proc: alive, the right program), then followed
