@@ -9,7 +9,7 @@ from .floors import etcd_txn_round_trip
 from .measure import etcd_grpc_counts, etcd_revision, proc_cpu_seconds, proc_rss_kb, settle_until_etcd_quiet
 from .residency import breakdown
 from .session import ensure_healthy
-from testkit.support import child_process
+from testkit.support import child_process, psql_value
 
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -78,12 +78,19 @@ def record_resident_breakdown(context, setup, pids):
                    note=", ".join(f"{name} {mb:.1f}" for name, mb in groups[0].items()))
 
 
+def wal_insert_position(port):
+    """The primary's WAL insert position in bytes: members publish where their WAL is, so
+    every move of it in an idle window costs each tool member-key and `status` writes."""
+    return int(float(psql_value(port, "SELECT pg_current_wal_insert_lsn() - '0/0'")))
+
+
 def run_idle(context, setup, window):
     """B5 + B6 over one idle window of a healthy 3-member cluster (nothing else runs)."""
     cluster = context.session.cluster_for(setup)
-    ensure_healthy(cluster)
+    leader = cluster.member_named(ensure_healthy(cluster))
     settled = settle_until_etcd_quiet(cluster.etcd_port, setup.loop_wait)
     members = list(cluster.members.values())
+    wal_before = wal_insert_position(leader.pg_port)
     pids = {m.name: m.daemon_pid for m in members}
     cpu_before = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
     grpc_before, revision_before = etcd_grpc_counts(cluster.etcd_port), etcd_revision(cluster.etcd_port)
@@ -93,6 +100,7 @@ def run_idle(context, setup, window):
     grpc_after, revision_after = etcd_grpc_counts(cluster.etcd_port), etcd_revision(cluster.etcd_port)
     cpu_after = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
     memory = {name: proc_rss_kb(pid) for name, pid in pids.items()}
+    wal_bytes = wal_insert_position(leader.pg_port) - wal_before
     minutes = elapsed / 60
 
     rss_mb = [memory[n]["VmRSS"] / 1024 for n in pids]
@@ -124,8 +132,10 @@ def run_idle(context, setup, window):
     writes = (revision_after - revision_before) / len(members) / minutes
     breakdown = ", ".join(f"{k} {v / len(members) / minutes:.1f}" for k, v in sorted(methods.items()))
     context.record("B6", setup, "etcd requests per member per minute", "req/min", [per_member_min],
-                   [{"by_method_total": methods, "window_s": elapsed, "settled_s": settled}],
-                   note=f"{breakdown}; window after {settled:.0f} s without an etcd write")
+                   [{"by_method_total": methods, "window_s": elapsed, "settled_s": settled,
+                     "leader_wal_bytes": wal_bytes}],
+                   note=f"{breakdown}; window after {settled:.0f} s without an etcd write; "
+                        f"the primary wrote {wal_bytes / 1024:.0f} kB of WAL in it")
     context.record("B6", setup, "etcd writes (revision delta) per member per minute", "writes/min",
                    [writes], [{"revision_delta": revision_after - revision_before}])
     context.floor("etcd v3 txn round trip (HTTP gateway, keep-alive)",
