@@ -238,7 +238,7 @@ actor HAController {
                                 .flatMap { $0.hasTimeZone ? $0.epochSeconds : nil },
                             scheduledRestart: scheduledRestart)
         input.failsafe = failsafeInput()
-        input.failsafe.lockInDoubt = await keeper.lockInDoubt
+        input.failsafe.lockInDoubt = await keeper.lockInDoubt(updateMayTake: .seconds(settings.retryTimeout) + .seconds(1))
         input.logicalSlotsReady = slotFailover.ready
         input.watchdog = watchdog.state
         input.watchdogUsable = watchdog.isHealthy

@@ -245,12 +245,20 @@ actor LeaseKeeper {
 
     func wasFenced() -> Bool { fenced }
 
-    /// We hold the leader lock but its last renewal failed, or the newest confirmation is older
-    /// than a renewal and its retry take: one is overdue (the decision's `FailsafeInput.lockInDoubt`).
-    var lockInDoubt: Bool {
+    /// We hold the leader lock and the HA loop's lock update may not settle it before the
+    /// fence (the decision's `FailsafeInput.lockInDoubt`): the last renewal failed, or the newest
+    /// confirmation is older than a renewal and its retry take (one is overdue), or the fence
+    /// deadline comes sooner than an update could end, `update` (its `retry_timeout` and a
+    /// moment for the failsafe round behind it). The last case is an update that starts while a
+    /// renewal is unanswered but not yet overdue: it sends a keepalive of its own and may wait
+    /// its whole `retry_timeout` on it, which at some settings (ttl 8, loop_wait 4,
+    /// retry_timeout 2) ends only as the deadline passes.
+    func lockInDoubt(updateMayTake update: Duration) -> Bool {
         guard holdingLeader, !fenced else { return false }
         guard !lastRefreshFailed, let confirmed = [lastConfirmed, failsafeConfirmed].compactMap({ $0 }).max() else { return true }
-        return ContinuousClock.now - confirmed > LeaseRenewal.confirmationWindow(ttl: ttl, loopWait: loopWait)
+        let now = ContinuousClock.now
+        if now - confirmed > LeaseRenewal.confirmationWindow(ttl: ttl, loopWait: loopWait) { return true }
+        return fenceDeadline.map { $0 - now <= update } ?? false
     }
 
     private func refreshFinished(succeeded: Bool) {

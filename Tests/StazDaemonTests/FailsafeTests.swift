@@ -91,21 +91,34 @@ struct FailsafeDaemonTests {
                                  onLeaseChange: { _ in }, fence: {})
         let now = ContinuousClock.now
         await keeper.setHoldingLeader(true, confirmedAt: now - .seconds(40))
-        #expect(await keeper.lockInDoubt)
+        #expect(await keeper.lockInDoubt(updateMayTake: .seconds(11)))
         await keeper.confirmByFailsafe(sentAt: now)
-        #expect(await !keeper.lockInDoubt)
+        #expect(await !keeper.lockInDoubt(updateMayTake: .seconds(11)))
         await keeper.setHoldingLeader(false)
         await keeper.setHoldingLeader(true, confirmedAt: ContinuousClock.now)
-        #expect(await !keeper.lockInDoubt)
+        #expect(await !keeper.lockInDoubt(updateMayTake: .seconds(11)))
         // Its own renewal fails (the DCS is unreachable): in doubt long before one is overdue.
         let running = Task { await keeper.run() }
         defer { running.cancel() }
         let until = ContinuousClock.now + .seconds(30)
-        while await !keeper.lockInDoubt, ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(await keeper.lockInDoubt)
+        while await !keeper.lockInDoubt(updateMayTake: .seconds(11)), ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await keeper.lockInDoubt(updateMayTake: .seconds(11)))
         #expect(await !keeper.wasFenced())
         await keeper.setHoldingLeader(false)
-        #expect(await !keeper.lockInDoubt)
+        #expect(await !keeper.lockInDoubt(updateMayTake: .seconds(11)))
+    }
+
+    /// An update that starts while a renewal is unanswered but not yet overdue may wait its
+    /// whole `retry_timeout`: in doubt once the fence deadline is nearer than that.
+    @Test func theLockIsInDoubtWhenTheDeadlineIsNearerThanAnUpdateMayTake() async {
+        let keeper = LeaseKeeper(dcs: UnreachableDCS(), ttl: 8, loopWait: 4, logger: Logger(label: "test"),
+                                 onLeaseChange: { _ in }, fence: {})
+        // Confirmed 4.5 s ago: not overdue (4 s + 1 s), fenced 7 s after it (margin 1 s).
+        await keeper.setHoldingLeader(true, confirmedAt: ContinuousClock.now - .milliseconds(4500))
+        #expect(await keeper.lockInDoubt(updateMayTake: .seconds(3)), "2.5 s left, an update may take 3")
+        #expect(await !keeper.lockInDoubt(updateMayTake: .seconds(2)), "2.5 s left, an update takes at most 2")
+        await keeper.setHoldingLeader(true, confirmedAt: ContinuousClock.now)
+        #expect(await !keeper.lockInDoubt(updateMayTake: .seconds(3)))
     }
 
     /// The simulation's case: back from a DCS outage, a leader running on failsafe rounds
