@@ -238,7 +238,7 @@ actor HAController {
                                 .flatMap { $0.hasTimeZone ? $0.epochSeconds : nil },
                             scheduledRestart: scheduledRestart)
         input.failsafe = failsafeInput()
-        input.failsafe.lockInDoubt = await keeper.lockInDoubt(updateMayTake: .seconds(settings.retryTimeout) + .seconds(1))
+        input.failsafe.lockInDoubt = await keeper.lockInDoubt(updateMayTake: lockUpdateBound)
         input.logicalSlotsReady = slotFailover.ready
         input.watchdog = watchdog.state
         input.watchdogUsable = watchdog.isHealthy
@@ -488,6 +488,10 @@ actor HAController {
 let processStart = ContinuousClock.now
 
 extension HAController {
+    /// How long a lock update may take before the failsafe round behind it goes out: its whole
+    /// `retry_timeout`, and a second for the round's answers (members answer in milliseconds).
+    var lockUpdateBound: Duration { .seconds(settings.retryTimeout) + .seconds(1) }
+
     /// The one place the standby-leader role changes: the lease keeper fences PostgreSQL only
     /// while it may take writes.
     func setActsAsStandbyLeader(_ leads: Bool) async {
