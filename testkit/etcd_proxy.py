@@ -38,7 +38,8 @@ class EtcdProxy:
         self._stopped.set()
         self._listener.close()
 
-    def _holds(self, path):
+    def hold_for(self, path):
+        """Seconds the answer to a request for `path` is held back now (0: not held)."""
         with self._lock:
             return self.hold_seconds if path in self.held_paths else 0.0
 
@@ -104,7 +105,7 @@ class _Connection:
                         return
                     buffer += data
                 body, buffer = buffer[:length], buffer[length:]
-                self.hold_next_answer = self.proxy._holds(path)
+                self.hold_next_answer = self.proxy.hold_for(path)
                 self.upstream.sendall(head + b"\r\n\r\n" + body)
         except OSError:
             pass

@@ -81,7 +81,7 @@ def record_resident_breakdown(context, setup, pids):
 def wal_insert_position(port):
     """The primary's WAL insert position in bytes: members publish where their WAL is, so
     every move of it in an idle window costs each tool member-key and `status` writes."""
-    return int(float(psql_value(port, "SELECT pg_current_wal_insert_lsn() - '0/0'")))
+    return int(psql_value(port, "SELECT (pg_current_wal_insert_lsn() - '0/0')::bigint"))
 
 
 def run_idle(context, setup, window):
